@@ -1,0 +1,80 @@
+# embsweep: build, test, run the default sweep, draw the plots.
+#   make              build ./embsweep (installs missing Debian packages first)
+#   make test         unit and integration tests (Criterion)
+#   make SANITIZE=1 test   the same under AddressSanitizer + UBSan
+#   make experiments  run experiments/default.yaml, then draw the plots
+#   make plots        redraw plots/ from results/results.db
+#   make bench        benchmarks (results stored like any other run)
+#   make deps         install missing Debian packages
+# C11, -Wall -Wextra -Werror, -O2 -g; never -Ofast (it implies -ffast-math).
+
+CC      ?= cc
+PKGS    := yaml-0.1 sqlite3 zlib openblas
+STD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral
+OPT     ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(STD) $(WARN) $(OPT) -MMD -MP $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+  BUILD := build/asan
+  CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+  BIN := $(BUILD)/embsweep
+else
+  BUILD := build/release
+  BIN := embsweep
+endif
+
+LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c methods/*.c datasets/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/harness/main.o
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/run_tests
+DB       ?= results/results.db
+
+.PHONY: all deps deps-test test experiments plots bench clean check-html
+all: deps $(BIN)
+
+deps:
+	@harness/deps.sh build
+deps-test:
+	@harness/deps.sh test
+
+$(BIN): $(LIB_OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+# Tests run from the repository root; EMBSWEEP_BIN lets tests run the CLI.
+test: deps-test
+	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
+	EMBSWEEP_BIN=$(abspath $(BIN)) $(TEST_BIN) $(TEST_ARGS)
+
+experiments: all
+	./$(BIN) run experiments/default.yaml --db $(DB)
+	./$(BIN) plot --db $(DB) --out plots
+
+plots: all
+	./$(BIN) plot --db $(DB) --out plots
+
+bench: deps-test all
+	./$(BIN) bench --db $(DB)
+
+check-html: plots
+	@harness/deps.sh html
+	tests/check_html.sh plots/index.html
+
+clean:
+	rm -rf build embsweep
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

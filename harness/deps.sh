@@ -1,0 +1,32 @@
+#!/bin/sh
+# deps.sh: install the Debian packages embsweep needs, if any are missing.
+#   harness/deps.sh build   packages to build and run (make, make experiments)
+#   harness/deps.sh test    also the test framework and the PyTorch reference
+#   harness/deps.sh html    also chromium, for the headless page check
+# Uses apt-get as root, or through sudo when available. Prints nothing when all
+# packages are present, so `make` stays quiet.
+set -eu
+set_build="libyaml-dev libsqlite3-dev libopenblas-dev zlib1g-dev gnuplot-nox pkg-config sqlite3"
+set_test="$set_build libcriterion-dev python3-torch python3-numpy"
+set_html="$set_test chromium"
+case "${1:-build}" in
+  build) want=$set_build ;;
+  test) want=$set_test ;;
+  html) want=$set_html ;;
+  *) echo "usage: $0 build|test|html" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+echo "embsweep: installing missing Debian packages:$missing"
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+  echo "embsweep: need root or sudo to install:$missing" >&2; exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null || $SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,50 @@
+/* main.c: `embsweep` command dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command k_commands[] = {
+    {"run", cmd_run, "run a sweep file: embsweep run FILE [--db PATH] [--jobs N] [--dry-run] [--force] [--retry-failed]"},
+    {"status", cmd_status, "summarise the sweeps in a database"},
+    {"plot", cmd_plot, "draw the Pareto figures and plots/index.html from a database"},
+    {"query", cmd_query, "run a saved query (results/queries/*.sql); --list lists them"},
+    {"export", cmd_export, "export the run summary as CSV"},
+    {"train", cmd_train, "train and evaluate one cell from flags, print a summary"},
+    {"methods", cmd_methods, "list the embedding methods and their parameters"},
+    {"dataset", cmd_dataset, "inspect a dataset: embsweep dataset info NAME|FILE"},
+    {"bench", cmd_bench, "run the benchmarks (make bench)"},
+    {"worker", cmd_worker, NULL}, /* internal: one run inside a sweep */
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: embsweep COMMAND [ARGS]   (embsweep COMMAND --help for details)\n\n"
+               "embsweep measures how embedding-table compression methods for CTR models\n"
+               "trade accuracy against memory: it trains a DLRM-style model per cell of a\n"
+               "YAML sweep, records metrics, bytes and peak RSS in SQLite, and plots them.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+        if (k_commands[i].help) fprintf(f, "  %-8s %s\n", k_commands[i].name, k_commands[i].help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+        if (!strcmp(argv[1], k_commands[i].name)) return k_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "embsweep: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,105 @@
+-- schema.sql: the embsweep results database, version 1 (PRAGMA user_version).
+-- Documented column by column in results/README.md. The harness parent process is
+-- the only writer (WAL mode); each run's final row is written in one transaction.
+-- Compiled into the binary by the harness (db.c) and applied on first open.
+
+CREATE TABLE IF NOT EXISTS sweeps (
+    name        TEXT PRIMARY KEY,        -- the YAML `name:`
+    file        TEXT,                    -- path of the YAML file last run
+    yaml        TEXT,                    -- its full text, as last run
+    created_at  TEXT NOT NULL,           -- ISO-8601 UTC
+    updated_at  TEXT NOT NULL
+);
+
+-- One row per harness invocation: provenance of the machine and build.
+CREATE TABLE IF NOT EXISTS invocations (
+    id          INTEGER PRIMARY KEY,
+    sweep       TEXT NOT NULL REFERENCES sweeps(name),
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    argv        TEXT,
+    git_commit  TEXT, git_dirty INTEGER,
+    compiler    TEXT, cflags TEXT, blas TEXT,
+    cpu_model   TEXT, cores INTEGER, kernel TEXT, hostname TEXT,
+    jobs        INTEGER, threads_per_job INTEGER,
+    status      TEXT                      -- running | finished | interrupted
+);
+
+CREATE TABLE IF NOT EXISTS datasets (
+    id           TEXT PRIMARY KEY,        -- <name>_<8 hex of recipe hash>
+    name         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    recipe       TEXT NOT NULL,           -- canonical recipe text
+    rows_train   INTEGER, rows_val INTEGER, rows_test INTEGER,
+    n_dense      INTEGER, n_fields INTEGER,
+    cardinalities TEXT,                   -- JSON array, per field
+    pos_rate_train REAL, pos_rate_test REAL,
+    bayes_auc    REAL, bayes_logloss REAL -- planted-model ceiling, NULL for real data
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    key             TEXT PRIMARY KEY,     -- hash of the fully resolved config
+    sweep           TEXT NOT NULL,        -- sweep that last scheduled it
+    invocation      INTEGER,              -- invocations.id that last ran it
+    status          TEXT NOT NULL CHECK (status IN ('pending','running','ok','failed','timeout',
+                        'oom','crashed','diverged','interrupted','skipped')),
+    reason          TEXT,                 -- error message, signal name, skip reason
+    method          TEXT NOT NULL,
+    dataset         TEXT NOT NULL,        -- YAML dataset name
+    dataset_id      TEXT,                 -- datasets.id
+    dim             INTEGER NOT NULL,
+    ratio_requested REAL NOT NULL,
+    ratio_achieved  REAL,
+    seed            INTEGER NOT NULL,
+    params          TEXT,                 -- resolved method parameters, "k=v k=v"
+    knobs           TEXT,                 -- plan summary
+    config          TEXT NOT NULL,        -- resolved config, JSON
+    -- accuracy (test at the epoch selected on validation)
+    test_auc REAL, test_logloss REAL, test_acc REAL,
+    val_auc REAL, val_logloss REAL,
+    bayes_auc REAL, bayes_logloss REAL,
+    best_epoch INTEGER,
+    -- bytes
+    bytes_infer INTEGER, bytes_infer_params INTEGER, bytes_infer_index INTEGER, index_desc TEXT,
+    bytes_train INTEGER, bytes_train_params INTEGER, bytes_train_optim INTEGER, bytes_train_other INTEGER,
+    bytes_dense INTEGER,
+    -- measured memory (bytes), from /proc/<pid>/status of the worker
+    peak_rss_bytes INTEGER,               -- max VmHWM over phases
+    peak_rss_load INTEGER, peak_rss_train INTEGER, peak_rss_eval INTEGER,
+    rss_anon_peak INTEGER, rss_file_peak INTEGER,
+    -- speed
+    train_samples_per_s REAL, infer_samples_per_s REAL,
+    wall_s REAL, cpu_s REAL, train_s REAL, eval_s REAL, load_s REAL,
+    steps INTEGER, final_train_loss REAL,
+    blas_threads INTEGER,
+    -- failure details
+    exit_code INTEGER, signal INTEGER, stderr_tail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT, finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep);
+
+-- Which runs each sweep file contains (a run may be shared by two sweeps).
+CREATE TABLE IF NOT EXISTS sweep_runs (
+    sweep TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    PRIMARY KEY (sweep, key)
+);
+
+CREATE TABLE IF NOT EXISTS loss_curve (
+    key TEXT NOT NULL, step INTEGER NOT NULL, epoch REAL, train_loss REAL,
+    PRIMARY KEY (key, step)
+);
+
+CREATE TABLE IF NOT EXISTS rss_samples (
+    key TEXT NOT NULL, t_s REAL NOT NULL, phase TEXT,
+    rss INTEGER, rss_anon INTEGER, rss_file INTEGER
+);
+CREATE INDEX IF NOT EXISTS rss_samples_key ON rss_samples(key);
+
+CREATE VIEW IF NOT EXISTS run_summary AS
+SELECT r.key, s.sweep, r.status, r.method, r.dataset, r.dim, r.ratio_requested, r.ratio_achieved,
+       r.seed, r.test_auc, r.test_logloss, r.bytes_infer, r.bytes_train, r.peak_rss_bytes,
+       r.train_samples_per_s, r.infer_samples_per_s, r.wall_s,
+       r.test_acc, r.val_auc, r.bayes_auc, r.reason, r.params
+FROM runs r JOIN sweep_runs s ON s.key = r.key;

@@ -1,0 +1,196 @@
+/* util.c: see util.h. */
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *hx_status_str(hx_status s) {
+    switch (s) {
+    case HX_OK: return "ok";
+    case HX_ERR_NOMEM: return "out of memory";
+    case HX_ERR_PARAM: return "bad parameter";
+    case HX_ERR_IO: return "i/o error";
+    case HX_ERR_FORMAT: return "bad format";
+    case HX_ERR_UNSUPPORTED: return "unsupported";
+    case HX_ERR_DIVERGED: return "diverged";
+    case HX_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+hx_status hx_error(hx_status s, char *err, size_t errlen, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+void hx_abort(const char *file, int line, const char *expr) {
+    fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, expr);
+    fflush(stderr);
+    abort();
+}
+
+void *hx_malloc(size_t n) { return malloc(n ? n : 1); }
+
+void *hx_calloc(size_t count, size_t size) {
+    if (size && count > SIZE_MAX / size) return NULL;
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *hx_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+
+void hx_free(void *p) { free(p); }
+
+void *hx_xmalloc(size_t n) {
+    void *p = hx_malloc(n);
+    if (!p) {
+        fprintf(stderr, "embsweep: out of memory allocating %zu bytes\n", n);
+        abort();
+    }
+    return p;
+}
+
+char *hx_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = hx_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* ---- RNG ---- */
+
+uint64_t hx_splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+void hx_rng_seed(hx_rng *r, uint64_t seed) {
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) {
+        x += 0x9e3779b97f4a7c15ULL;
+        r->s[i] = hx_splitmix64(x);
+    }
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t hx_rng_u64(hx_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double hx_rng_uniform(hx_rng *r) { return (double)(hx_rng_u64(r) >> 11) * 0x1.0p-53; }
+
+float hx_rng_uniformf(hx_rng *r, float lo, float hi) {
+    return lo + (hi - lo) * (float)hx_rng_uniform(r);
+}
+
+double hx_rng_normal(hx_rng *r) {
+    double u1 = hx_rng_uniform(r), u2 = hx_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t hx_rng_below(hx_rng *r, uint64_t n) {
+    HX_ASSERT(n > 0);
+    uint64_t lim = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do x = hx_rng_u64(r); while (x >= lim);
+    return x % n;
+}
+
+uint64_t hx_fnv1a(const void *data, size_t n, uint64_t h) {
+    const unsigned char *p = data;
+    if (h == 0) h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* ---- time ---- */
+
+double hx_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double hx_cpu_time(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- parsing and formatting ---- */
+
+int hx_parse_i64(const char *s, int64_t *out) {
+    if (!s || !*s) return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int hx_parse_f64(const char *s, double *out) {
+    if (!s || !*s) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+void hx_human_bytes(double bytes, char *buf, size_t n) {
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024.0 && u < 4) {
+        bytes /= 1024.0;
+        u++;
+    }
+    if (u == 0) snprintf(buf, n, "%.0f %s", bytes, units[u]);
+    else snprintf(buf, n, "%.*f %s", bytes < 10 ? 2 : (bytes < 100 ? 1 : 0), bytes, units[u]);
+}
+
+int hx_levenshtein(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 99;
+    int row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int prev = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int cur = row[j];
+            int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            int best = prev + cost;
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}

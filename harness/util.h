@@ -1,0 +1,77 @@
+/* util.h: assertions, checked allocation, status codes, RNG and hashing shared by
+ * every module (harness, methods, datasets).
+ *
+ * Two tiers of error, as in ggml and SQLite:
+ *   - programmer bugs hit HX_ASSERT, which stays on in release builds and aborts
+ *     with file:line;
+ *   - expected failures (bad input, missing file, no memory) return an hx_status
+ *     and write a message into a caller buffer; the function cleans up in one place.
+ * Only main() and the worker entry may exit().
+ */
+#ifndef EMBSWEEP_UTIL_H
+#define EMBSWEEP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+    HX_OK = 0,
+    HX_ERR_NOMEM = -1,     /* allocation failed */
+    HX_ERR_PARAM = -2,     /* a value out of range, an unreachable ratio */
+    HX_ERR_IO = -3,        /* open/read/write failed */
+    HX_ERR_FORMAT = -4,    /* malformed input file */
+    HX_ERR_UNSUPPORTED = -5,
+    HX_ERR_DIVERGED = -6,  /* non-finite loss */
+    HX_ERR_INTERNAL = -7
+} hx_status;
+
+const char *hx_status_str(hx_status s);
+
+/* hx_error: the one place an error status is created (a breakpoint target, as
+ * SQLite's *_BKPT and squash_error). Formats msg into err[0..errlen) and returns s. */
+hx_status hx_error(hx_status s, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+void hx_abort(const char *file, int line, const char *expr) __attribute__((noreturn));
+#define HX_ASSERT(x) do { if (!(x)) hx_abort(__FILE__, __LINE__, #x); } while (0)
+
+/* Checked allocation. hx_malloc returns NULL on failure (callers return
+ * HX_ERR_NOMEM); sizes are overflow-checked. hx_calloc zeroes. */
+void *hx_malloc(size_t n);
+void *hx_calloc(size_t count, size_t size);
+void *hx_realloc(void *p, size_t n);
+void  hx_free(void *p);
+/* Allocation that the caller cannot recover from: aborts with a message. Used only
+ * for small bookkeeping in main-side code, never in methods. */
+void *hx_xmalloc(size_t n);
+char *hx_strdup(const char *s);
+
+/* ---- deterministic RNG: splitmix64-seeded xoshiro256** ---- */
+typedef struct { uint64_t s[4]; } hx_rng;
+void     hx_rng_seed(hx_rng *r, uint64_t seed);
+uint64_t hx_rng_u64(hx_rng *r);
+double   hx_rng_uniform(hx_rng *r);                  /* [0, 1) */
+float    hx_rng_uniformf(hx_rng *r, float lo, float hi);
+double   hx_rng_normal(hx_rng *r);                   /* N(0,1), Box-Muller */
+uint64_t hx_rng_below(hx_rng *r, uint64_t n);        /* uniform in [0, n), unbiased */
+
+/* ---- hashing ---- */
+uint64_t hx_splitmix64(uint64_t x);                  /* a strong 64-bit mixer */
+uint64_t hx_fnv1a(const void *data, size_t n, uint64_t h); /* h = 0 starts fresh */
+/* hx_hash_index: a seeded universal-style hash of (id) into [0, m). */
+static inline uint64_t hx_hash_index(uint64_t id, uint64_t seed, uint64_t m) {
+    return hx_splitmix64(id ^ hx_splitmix64(seed)) % m;
+}
+
+/* ---- time ---- */
+double hx_now(void);        /* CLOCK_MONOTONIC seconds */
+double hx_cpu_time(void);   /* process CPU seconds (user + system) */
+
+/* ---- small helpers ---- */
+int    hx_parse_i64(const char *s, int64_t *out);  /* 0 on success, whole string */
+int    hx_parse_f64(const char *s, double *out);   /* 0 on success, finite */
+void   hx_human_bytes(double bytes, char *buf, size_t n); /* "1.5 MiB" */
+int    hx_levenshtein(const char *a, const char *b);
+
+#endif

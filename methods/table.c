@@ -1,0 +1,235 @@
+/* table.c: see table.h. */
+#include "table.h"
+
+#include <math.h>
+#include <string.h>
+
+static uint64_t map_size_for(int64_t cap) {
+    uint64_t n = 16;
+    while (n < (uint64_t)cap * 2) n <<= 1;
+    return n;
+}
+
+hx_status emb_table_init(emb_table *t, int64_t rows, int32_t width, int64_t cap,
+                         opt_kind kind, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    HX_ASSERT(rows >= 1 && width >= 1 && cap >= 1);
+    t->rows = rows;
+    t->width = width;
+    t->kind = kind;
+    t->state_w = opt_state_floats(kind, (size_t)width);
+    t->cap = cap;
+    uint64_t msize = map_size_for(cap);
+    t->map_mask = msize - 1;
+    t->w = hx_calloc((size_t)rows * (size_t)width, sizeof(float));
+    if (t->state_w) t->state = hx_calloc((size_t)rows * t->state_w, sizeof(float));
+    t->touched = hx_calloc((size_t)cap, sizeof(int64_t));
+    t->gbuf = hx_calloc((size_t)cap * (size_t)width, sizeof(float));
+    t->map_key = hx_malloc(msize * sizeof(int64_t));
+    t->map_val = hx_calloc(msize, sizeof(int32_t));
+    if (!t->w || (t->state_w && !t->state) || !t->touched || !t->gbuf || !t->map_key ||
+        !t->map_val) {
+        emb_table_free(t);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for a %lld x %d table",
+                        (long long)rows, width);
+    }
+    memset(t->map_key, 0xff, msize * sizeof(int64_t)); /* all -1 */
+    return HX_OK;
+}
+
+void emb_table_free(emb_table *t) {
+    hx_free(t->w);
+    hx_free(t->state);
+    hx_free(t->touched);
+    hx_free(t->gbuf);
+    hx_free(t->map_key);
+    hx_free(t->map_val);
+    memset(t, 0, sizeof *t);
+}
+
+void emb_table_fill_uniform(emb_table *t, hx_rng *r, float lo, float hi) {
+    size_t n = (size_t)t->rows * (size_t)t->width;
+    for (size_t i = 0; i < n; i++) t->w[i] = hx_rng_uniformf(r, lo, hi);
+}
+
+float *emb_table_grad_row(emb_table *t, int64_t r) {
+    HX_ASSERT(r >= 0 && r < t->rows);
+    uint64_t h = hx_splitmix64((uint64_t)r) & t->map_mask;
+    for (;;) {
+        int64_t k = t->map_key[h];
+        if (k == r) return t->gbuf + (size_t)t->map_val[h] * (size_t)t->width;
+        if (k < 0) break;
+        h = (h + 1) & t->map_mask;
+    }
+    HX_ASSERT(t->n_touched < t->cap); /* cap sized by the method for its batch */
+    int64_t slot = t->n_touched++;
+    t->map_key[h] = r;
+    t->map_val[h] = (int32_t)slot;
+    t->touched[slot] = r;
+    float *g = t->gbuf + (size_t)slot * (size_t)t->width;
+    memset(g, 0, (size_t)t->width * sizeof(float));
+    return g;
+}
+
+static void map_clear(emb_table *t) {
+    /* Every key in the map was inserted since the last step, so clearing exactly
+     * those keys empties it (no tombstones needed). */
+    for (int64_t s = 0; s < t->n_touched; s++) {
+        uint64_t h = hx_splitmix64((uint64_t)t->touched[s]) & t->map_mask;
+        while (t->map_key[h] != t->touched[s]) h = (h + 1) & t->map_mask;
+        t->map_key[h] = -1;
+    }
+    t->n_touched = 0;
+}
+
+void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step) {
+    HX_ASSERT(c->kind == t->kind);
+    for (int64_t s = 0; s < t->n_touched; s++) {
+        int64_t r = t->touched[s];
+        float *st = t->state_w ? t->state + (size_t)r * t->state_w : NULL;
+        opt_row_step(c, emb_table_row(t, r), t->gbuf + (size_t)s * (size_t)t->width, st,
+                     (size_t)t->width, step);
+    }
+    map_clear(t);
+}
+
+uint64_t emb_table_bytes_params(const emb_table *t) {
+    return 4ull * (uint64_t)t->rows * (uint64_t)t->width;
+}
+
+uint64_t emb_table_bytes_optim(const emb_table *t) {
+    return 4ull * (uint64_t)t->rows * (uint64_t)t->state_w;
+}
+
+uint64_t emb_table_predict_grad(int64_t cap, int32_t width) {
+    uint64_t msize = map_size_for(cap);
+    return (uint64_t)cap * 8 + (uint64_t)cap * (uint64_t)width * 4 + msize * 12;
+}
+
+uint64_t emb_table_bytes_grad(const emb_table *t) {
+    return emb_table_predict_grad(t->cap, t->width);
+}
+
+void emb_table_grad_dense(const emb_table *t, float *dense) {
+    memset(dense, 0, (size_t)t->rows * (size_t)t->width * sizeof(float));
+    for (int64_t s = 0; s < t->n_touched; s++)
+        memcpy(dense + (size_t)t->touched[s] * (size_t)t->width,
+               t->gbuf + (size_t)s * (size_t)t->width, (size_t)t->width * sizeof(float));
+}
+
+double emb_plan_small_fields(const emb_spec *spec, int64_t threshold, int64_t *big_rows) {
+    double small = 0;
+    int64_t big = 0;
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        if (spec->card[f] <= threshold) small += 4.0 * (double)spec->card[f] * spec->dim;
+        else big += spec->card[f];
+    }
+    if (big_rows) *big_rows = big;
+    return small;
+}
+
+hx_status emb_plan_unreachable(const emb_spec *spec, const char *method, double lo, double hi,
+                               char *err, size_t errlen) {
+    return hx_error(HX_ERR_PARAM, err, errlen,
+                    "ratio %g unreachable for %s at dim %d: reachable range [%.3g, %.3g]",
+                    spec->ratio, method, spec->dim, lo, hi);
+}
+
+int emb_plan_within(double requested, double achieved) {
+    return achieved >= requested * 0.95 && achieved <= requested * 1.05;
+}
+
+void emb_fields_forward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
+                        float *out) {
+    for (int64_t b = 0; b < B; b++)
+        for (int32_t f = 0; f < F; f++) {
+            HX_ASSERT(tabs[f].width == D);
+            memcpy(out + ((size_t)b * F + f) * D, emb_table_row(&tabs[f], rows[b * F + f]),
+                   (size_t)D * sizeof(float));
+        }
+}
+
+void emb_fields_backward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
+                         const float *dout) {
+    for (int64_t b = 0; b < B; b++)
+        for (int32_t f = 0; f < F; f++) {
+            float *g = emb_table_grad_row(&tabs[f], rows[b * F + f]);
+            const float *d = dout + ((size_t)b * F + f) * D;
+            for (int32_t j = 0; j < D; j++) g[j] += d[j];
+        }
+}
+
+hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *rows_per_field,
+                          hx_rng *rng, char *err, size_t errlen) {
+    memset(fs, 0, sizeof *fs);
+    fs->F = spec->n_fields;
+    fs->D = spec->dim;
+    fs->opt = spec->opt;
+    fs->tabs = hx_calloc((size_t)fs->F, sizeof(emb_table));
+    fs->rows = hx_calloc((size_t)spec->batch * (size_t)fs->F, sizeof(int64_t));
+    if (!fs->tabs || !fs->rows) {
+        emb_fields_free(fs);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    }
+    for (int32_t f = 0; f < fs->F; f++) {
+        int64_t cap = spec->batch < rows_per_field[f] ? spec->batch : rows_per_field[f];
+        hx_status rc = emb_table_init(&fs->tabs[f], rows_per_field[f], fs->D, cap, spec->opt.kind,
+                                      err, errlen);
+        if (rc != HX_OK) {
+            emb_fields_free(fs);
+            return rc;
+        }
+        float a = sqrtf(1.0f / (float)rows_per_field[f]);
+        emb_table_fill_uniform(&fs->tabs[f], rng, -a, a);
+    }
+    return HX_OK;
+}
+
+void emb_fields_free(emb_fields *fs) {
+    if (fs->tabs)
+        for (int32_t f = 0; f < fs->F; f++) emb_table_free(&fs->tabs[f]);
+    hx_free(fs->tabs);
+    hx_free(fs->rows);
+    memset(fs, 0, sizeof *fs);
+}
+
+void emb_fields_step(emb_fields *fs, int64_t t) {
+    for (int32_t f = 0; f < fs->F; f++) emb_table_step(&fs->tabs[f], &fs->opt, t);
+}
+
+int emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max) {
+    int n = 0;
+    for (int32_t f = 0; f < fs->F && n < max; f++, n++) {
+        out[n].name = "table";
+        out[n].data = fs->tabs[f].w;
+        out[n].n = (size_t)fs->tabs[f].rows * (size_t)fs->D;
+    }
+    return n;
+}
+
+void emb_fields_grad(emb_fields *fs, int i, float *dense) {
+    HX_ASSERT(i >= 0 && i < fs->F);
+    emb_table_grad_dense(&fs->tabs[i], dense);
+}
+
+void emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out) {
+    for (int32_t f = 0; f < fs->F; f++) {
+        uint64_t p = emb_table_bytes_params(&fs->tabs[f]);
+        out->infer_params += p;
+        out->train_params += p;
+        out->train_optim += emb_table_bytes_optim(&fs->tabs[f]);
+        out->train_other += emb_table_bytes_grad(&fs->tabs[f]);
+    }
+}
+
+void emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out) {
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        uint64_t p = 4ull * (uint64_t)rows_per_field[f] * (uint64_t)spec->dim;
+        int64_t cap = spec->batch < rows_per_field[f] ? spec->batch : rows_per_field[f];
+        out->infer_params += p;
+        out->train_params += p;
+        out->train_optim += 4ull * (uint64_t)rows_per_field[f] *
+                            (uint64_t)opt_state_floats(spec->opt.kind, (size_t)spec->dim);
+        out->train_other += emb_table_predict_grad(cap, spec->dim);
+    }
+}

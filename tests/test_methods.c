@@ -1,0 +1,278 @@
+/* test_methods.c: the conformance suite. Every test runs against every registered
+ * method (squash/lzbench style), so a new method is covered by adding it to
+ * methods/methods.def. Per method:
+ *   plan        some ratio plans; unreachable ratios name the reachable range
+ *   bytes       create()+bytes() equal plan()'s prediction; achieved ratio within 5%
+ *   gradient    backward matches central finite differences per tensor (rel <= 1e-2)
+ *   determinism same seed -> bit-identical outputs after a few training steps
+ *   learns      a few steps reduce a toy regression loss
+ *   finalize    the inference path runs and stays close to the trained one
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../methods/method.h"
+#include "../methods/table.h"
+
+#define TF 3
+static const int64_t k_card_small[TF] = {5, 40, 300};
+static const int64_t k_card_big[TF] = {10, 5000, 20000};
+
+static int listed(const emb_method *m) { return !(m->caps & EMB_CAP_TEST_ONLY); }
+
+static void spec_init(emb_spec *s, const emb_method *m, const int64_t *card, int32_t dim,
+                      double ratio, opt_kind k) {
+    memset(s, 0, sizeof *s);
+    s->n_fields = TF;
+    s->card = card;
+    s->dim = dim;
+    s->ratio = ratio;
+    s->seed = 1234;
+    s->batch = 8;
+    s->steps_per_epoch = 10;
+    s->total_steps = 30;
+    s->opt = opt_default(k, 0.05f);
+    s->dense_opt = opt_default(k == OPT_ROWWISE_ADAGRAD ? OPT_ADAGRAD : k, 0.05f);
+    emb_params_default(m, s->pv);
+}
+
+/* The first ratio from a fixed list that plans, or 0. */
+static double plannable_ratio(const emb_method *m, const int64_t *card, int32_t dim, emb_spec *out,
+                              emb_plan *plan) {
+    static const double ratios[] = {2, 4, 1, 3, 8, 1.5, 16};
+    char err[256];
+    for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
+        spec_init(out, m, card, dim, ratios[i], OPT_SGD);
+        if (m->plan(out, plan, err, sizeof err) == HX_OK) return ratios[i];
+    }
+    return 0;
+}
+
+static void random_idx(hx_rng *r, const int64_t *card, int64_t B, int64_t *idx) {
+    for (int64_t b = 0; b < B; b++)
+        for (int f = 0; f < TF; f++) idx[b * TF + f] = (int64_t)hx_rng_below(r, (uint64_t)card[f]);
+}
+
+static double dotd(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+Test(methods, registry_is_consistent) {
+    cr_assert(emb_method_count() >= 2);
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        cr_expect_eq(emb_method_find(m->name), m, "%s: find by name", m->name);
+        if (m->alias) cr_expect_eq(emb_method_find(m->alias), m, "%s: find by alias", m->name);
+        double pv[EMB_MAX_PARAMS];
+        char err[256];
+        emb_params_default(m, pv);
+        cr_expect_eq(emb_params_check(m, pv, err, sizeof err), HX_OK, "%s: defaults invalid: %s", m->name, err);
+        m->destroy(NULL);
+    }
+    cr_expect_null(emb_method_find("no-such-method"));
+}
+
+Test(methods, plan_reachable_or_names_range) {
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        emb_spec s;
+        emb_plan p;
+        cr_expect_gt(plannable_ratio(m, k_card_big, 16, &s, &p), 0, "%s: no ratio plans", m->name);
+        spec_init(&s, m, k_card_big, 16, 1e6, OPT_SGD);
+        char err[256] = "";
+        hx_status rc = m->plan(&s, &p, err, sizeof err);
+        cr_expect_neq(rc, HX_OK, "%s: ratio 1e6 should be unreachable", m->name);
+        cr_expect(strstr(err, "range") != NULL, "%s: error should name the range: %s", m->name, err);
+    }
+}
+
+Test(methods, bytes_match_plan_and_ratio) {
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        emb_spec s;
+        emb_plan p;
+        double r = plannable_ratio(m, k_card_big, 16, &s, &p);
+        if (r == 0) continue;
+        char err[256];
+        void *st = NULL;
+        cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s: create: %s", m->name, err);
+        emb_bytes b;
+        m->bytes(st, &b);
+        if (!(m->caps & EMB_CAP_DYNAMIC)) {
+            cr_expect_eq(b.train_params, p.bytes.train_params, "%s: train_params %llu vs plan %llu", m->name,
+                         (unsigned long long)b.train_params, (unsigned long long)p.bytes.train_params);
+            cr_expect_eq(b.train_optim, p.bytes.train_optim, "%s: train_optim", m->name);
+            cr_expect_eq(b.train_other, p.bytes.train_other, "%s: train_other", m->name);
+        }
+        if (m->finalize) cr_expect_eq(m->finalize(st, err, sizeof err), HX_OK, "%s: finalize: %s", m->name, err);
+        m->bytes(st, &b);
+        if (!(m->caps & EMB_CAP_DYNAMIC)) {
+            cr_expect_eq(b.infer_params, p.bytes.infer_params, "%s: infer_params %llu vs plan %llu", m->name,
+                         (unsigned long long)b.infer_params, (unsigned long long)p.bytes.infer_params);
+            cr_expect_eq(b.infer_index, p.bytes.infer_index, "%s: infer_index", m->name);
+        }
+        double achieved = emb_full_bytes(&s) / (double)emb_bytes_infer(&b);
+        cr_expect(emb_plan_within(r, achieved), "%s: requested %g achieved %g", m->name, r, achieved);
+        m->destroy(st);
+    }
+}
+
+/* L = sum(out . R), so dL/dout = R. */
+static double probe_loss(const emb_method *m, void *st, const int64_t *idx, int64_t B, const float *R,
+                         float *out) {
+    m->forward(st, idx, B, out);
+    return dotd(out, R, (size_t)B * TF * 4);
+}
+
+Test(methods, gradient_matches_finite_differences) {
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        emb_spec s;
+        emb_plan p;
+        if (plannable_ratio(m, k_card_small, 4, &s, &p) == 0) continue;
+        char err[256];
+        void *st = NULL;
+        cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s: create: %s", m->name, err);
+        const int64_t B = 6;
+        int64_t idx[6 * TF];
+        float R[6 * TF * 4], out[6 * TF * 4];
+        hx_rng rng;
+        hx_rng_seed(&rng, 99);
+        random_idx(&rng, k_card_small, B, idx);
+        idx[TF + 1] = idx[1]; /* a duplicate row in the batch */
+        for (size_t k = 0; k < sizeof R / sizeof R[0]; k++) R[k] = (float)hx_rng_normal(&rng);
+        m->forward(st, idx, B, out);
+        m->backward(st, idx, B, R);
+        emb_tensor ts[64];
+        int nt = m->tensors(st, ts, 64);
+        cr_expect_gt(nt, 0, "%s: no tensors", m->name);
+        for (int t = 0; t < nt; t++) {
+            float *g = calloc(ts[t].n, sizeof(float));
+            m->grad(st, t, g);
+            /* probe every coordinate with a nonzero gradient plus a few zeros */
+            double num = 0, den = 0;
+            int probed = 0;
+            for (size_t j = 0; j < ts[t].n && probed < 200; j++) {
+                if (g[j] == 0 && (j % 37) != 0) continue;
+                probed++;
+                float keep = ts[t].data[j];
+                float h = 1e-2f * fmaxf(1.0f, fabsf(keep));
+                ts[t].data[j] = keep + h;
+                double lp = probe_loss(m, st, idx, B, R, out);
+                ts[t].data[j] = keep - h;
+                double lm = probe_loss(m, st, idx, B, R, out);
+                ts[t].data[j] = keep;
+                double fd = (lp - lm) / (2.0 * h);
+                num += (fd - g[j]) * (fd - g[j]);
+                den += fd * fd + (double)g[j] * g[j];
+            }
+            double rel = den > 0 ? sqrt(num) / sqrt(den) : 0;
+            cr_expect_leq(rel, 1e-2, "%s: tensor %d (%s) gradient rel error %.3g", m->name, t, ts[t].name, rel);
+            free(g);
+        }
+        m->destroy(st);
+    }
+}
+
+/* Train a few steps on a toy regression to fixed targets; returns the loss
+ * history through first/last and the final outputs in out. */
+static void toy_train(const emb_method *m, opt_kind k, int steps, double *first, double *last, float *final_out) {
+    emb_spec s;
+    emb_plan p;
+    cr_assert_gt(plannable_ratio(m, k_card_small, 4, &s, &p), 0);
+    emb_spec s2 = s;
+    spec_init(&s2, m, k_card_small, 4, s.ratio, k);
+    memcpy(s2.pv, s.pv, sizeof s.pv);
+    char err[256];
+    cr_assert_eq(m->plan(&s2, &p, err, sizeof err), HX_OK, "%s: plan: %s", m->name, err);
+    void *st = NULL;
+    cr_assert_eq(m->create(&s2, &st, err, sizeof err), HX_OK, "%s: create: %s", m->name, err);
+    const int64_t B = 8;
+    int64_t idx[8 * TF];
+    float T[8 * TF * 4], out[8 * TF * 4], dout[8 * TF * 4];
+    hx_rng rng;
+    hx_rng_seed(&rng, 5);
+    random_idx(&rng, k_card_small, B, idx);
+    for (size_t j = 0; j < sizeof T / sizeof T[0]; j++) T[j] = 0.5f * (float)hx_rng_normal(&rng);
+    for (int it = 1; it <= steps; it++) {
+        m->forward(st, idx, B, out);
+        double L = 0;
+        for (size_t j = 0; j < sizeof T / sizeof T[0]; j++) {
+            dout[j] = out[j] - T[j];
+            L += 0.5 * dout[j] * dout[j];
+        }
+        if (it == 1) *first = L;
+        *last = L;
+        m->backward(st, idx, B, dout);
+        m->step(st, it);
+        if (m->on_step) cr_assert_eq(m->on_step(st, it, err, sizeof err), HX_OK, "%s: on_step: %s", m->name, err);
+    }
+    m->forward(st, idx, B, final_out);
+    m->destroy(st);
+}
+
+Test(methods, deterministic_from_seed) {
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        float a[8 * TF * 4], b[8 * TF * 4];
+        double f1, l1, f2, l2;
+        toy_train(m, OPT_ROWWISE_ADAGRAD, 12, &f1, &l1, a);
+        toy_train(m, OPT_ROWWISE_ADAGRAD, 12, &f2, &l2, b);
+        cr_expect(memcmp(a, b, sizeof a) == 0, "%s: outputs differ between identical runs", m->name);
+    }
+}
+
+Test(methods, training_reduces_toy_loss) {
+    static const opt_kind kinds[] = {OPT_SGD, OPT_ROWWISE_ADAGRAD, OPT_ADAM};
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        for (size_t k = 0; k < 3; k++) {
+            float out[8 * TF * 4];
+            double first, last;
+            toy_train(m, kinds[k], 60, &first, &last, out);
+            cr_expect_lt(last, first * 0.9, "%s with %s: loss %g -> %g", m->name, opt_kind_name(kinds[k]), first, last);
+        }
+    }
+}
+
+Test(methods, finalize_then_inference) {
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        emb_spec s;
+        emb_plan p;
+        if (plannable_ratio(m, k_card_small, 4, &s, &p) == 0) continue;
+        char err[256];
+        void *st = NULL;
+        cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK);
+        const int64_t B = 8;
+        int64_t idx[8 * TF];
+        float before[8 * TF * 4], after[8 * TF * 4];
+        hx_rng rng;
+        hx_rng_seed(&rng, 77);
+        random_idx(&rng, k_card_small, B, idx);
+        m->forward(st, idx, B, before);
+        if (m->finalize) cr_assert_eq(m->finalize(st, err, sizeof err), HX_OK, "%s: %s", m->name, err);
+        m->forward(st, idx, B, after);
+        double num = 0, den = 0;
+        for (size_t j = 0; j < sizeof after / sizeof after[0]; j++) {
+            cr_expect(isfinite(after[j]), "%s: non-finite output after finalize", m->name);
+            num += (after[j] - before[j]) * (after[j] - before[j]);
+            den += before[j] * before[j];
+        }
+        /* exact methods agree to float rounding; quantizers within a loose bound */
+        double tol = (m->caps & EMB_CAP_POST_TRAIN) ? 0.3 : 1e-5;
+        cr_expect_leq(sqrt(num / (den + 1e-30)), tol, "%s: finalize changed outputs by %.3g (rel)", m->name,
+                      sqrt(num / (den + 1e-30)));
+        m->destroy(st);
+    }
+}
