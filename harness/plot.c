@@ -3,7 +3,7 @@
  * Reads the results database (read-only), writes the data of every figure as TSV
  * plus one gnuplot script per figure under DIR/data/, runs gnuplot once over all
  * scripts (from DIR, so the scripts can be rerun by hand: `cd DIR && gnuplot
- * data/X.gp`), which writes the PNG and SVG files under DIR/fig, then writes
+ * data/X.gp`), which writes the PNG and SVG files into DIR, then writes
  * DIR/index.html.
  * Figure groups are (sweep, dataset, dim); only runs with status 'ok' are drawn.
  * See plots/README.md for every figure and how to read it.
@@ -24,7 +24,7 @@ extern char **environ;
 static void plot_usage(FILE *f) {
     fputs("usage: embsweep plot [--db PATH] [--sweep NAME] [--out DIR] [--budget R]\n"
           "Draws the figures of every sweep in the database (or only NAME) with gnuplot\n"
-          "into DIR/fig (PNG and SVG), their data and scripts into DIR/data, and the page\n"
+          "into DIR (PNG and SVG), their data and scripts into DIR/data, and the page\n"
           "DIR/index.html. Defaults: --db results/results.db --out plots. --budget sets the\n"
           "compression ratio of the RSS-over-time and loss-curve figures (default: the\n"
           "ratio most methods reached).\n",
@@ -176,8 +176,8 @@ int cmd_plot(int argc, char **argv) {
         if (rc == HX_ERR_PARAM) status = 2;
         goto fail;
     }
-    static const char *const subdirs[] = {"", "/data", "/fig"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const subdirs[] = {"", "/data"};
+    for (size_t i = 0; i < 2; i++) {
         snprintf(sub, sizeof sub, "%s%s", out_dir, subdirs[i]);
         if ((rc = mkdir_p(sub, err, sizeof err)) != HX_OK) goto fail;
     }
@@ -195,7 +195,7 @@ int cmd_plot(int argc, char **argv) {
     if ((rc = run_gnuplot(out_dir, &scripts, err, sizeof err)) != HX_OK) goto fail;
     if ((rc = pl_write_html(db, out_dir, sweeps.s, sweeps.n, groups, n_groups, err, sizeof err)) != HX_OK)
         goto fail;
-    fprintf(stderr, "embsweep plot: %zu figure%s (PNG and SVG) for %zu sweep%s in %s/fig; open %s/index.html\n",
+    fprintf(stderr, "embsweep plot: %zu figure%s (PNG and SVG) for %zu sweep%s in %s; open %s/index.html\n",
             n_figs, n_figs == 1 ? "" : "s", sweeps.n, sweeps.n == 1 ? "" : "s", out_dir, out_dir);
     status = 0;
     goto done;

@@ -7,7 +7,7 @@
  *   <base>__runs.tsv         every ok run that went into the figures
  *   <base>__rss_time.tsv     RSS samples of the chosen runs; <base>__loss.tsv curves
  *   <base>__<figure>.gp      one script per figure, run from out_dir, writing
- *                            fig/<base>__<figure>.png and .svg
+ *                            out_dir/<base>__<figure>.png and .svg
  * Only series with at least one finite point are drawn, so gnuplot never sees an
  * all-empty plot. Our own choices [R]: sizes, fonts, the grey staircase for the
  * front (the best AUC reachable with at most that many bytes), min/max error bars.
@@ -265,7 +265,7 @@ static void gp_hline(FILE *f, double v, const char *label, const char *style) {
 
 static void gp_end(FILE *f, const pl_group *g, const char *suffix) {
     fprintf(f, "\n\nset terminal svg size 1100,640 dynamic font 'DejaVu Sans,12' noenhanced "
-               "background rgb 'white'\nset output 'fig/%s__%s.svg'\nreplot\nset output\n",
+               "background rgb 'white'\nset output '%s__%s.svg'\nreplot\nset output\n",
             g->base, suffix);
 }
 
@@ -280,7 +280,7 @@ static FILE *gp_open(const char *out_dir, const pl_group *g, const char *suffix,
     if (f) {
         pl_list_push(scripts, rel);
         fprintf(f, "set terminal pngcairo size 1100,640 font 'DejaVu Sans,12' noenhanced\n"
-                   "set output 'fig/%s__%s.png'\n", g->base, suffix);
+                   "set output '%s__%s.png'\n", g->base, suffix);
     }
     return f;
 }

@@ -18,7 +18,7 @@ static const char k_css[] =
     "pre{background:#f6f6f6;border:1px solid #ddd;padding:10px;overflow:auto;max-height:480px}"
     ".figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(620px,1fr));gap:18px}"
     "figure{margin:0;border:1px solid #ddd;padding:8px;background:#fff}"
-    "figure img{width:100%;height:auto;display:block}"
+    "figure img{width:100%;height:auto;display:block}figure.main{grid-column:1/-1;max-width:1120px}"
     "figcaption{font-size:13.5px;color:#333;margin-top:6px}"
     "table{border-collapse:collapse;font-size:13px;margin:8px 0}"
     "th,td{border:1px solid #ccc;padding:3px 7px;vertical-align:top}"
@@ -137,11 +137,11 @@ static void html_group(FILE *f, const char *out_dir, const pl_group *g) {
     fputs("<div class=figs>\n", f);
     for (size_t i = 0; i < pl_nfigures; i++) {
         char png[1200];
-        snprintf(png, sizeof png, "%s/fig/%s__%s.png", out_dir, g->base, pl_figures[i].suffix);
+        snprintf(png, sizeof png, "%s/%s__%s.png", out_dir, g->base, pl_figures[i].suffix);
         if (!file_exists(png)) continue;
-        fprintf(f, "<figure><a href=\"fig/%s__%s.svg\"><img src=\"fig/%s__%s.png\" width=1100 "
+        fprintf(f, "<figure%s><a href=\"%s__%s.svg\"><img src=\"%s__%s.png\" width=1100 "
                    "height=640 alt=\"",
-                g->base, pl_figures[i].suffix, g->base, pl_figures[i].suffix);
+                i == 0 ? " class=main" : "", g->base, pl_figures[i].suffix, g->base, pl_figures[i].suffix);
         pl_html_escape(f, pl_figures[i].title);
         fprintf(f, "\"></a><figcaption><b>");
         pl_html_escape(f, pl_figures[i].title);

@@ -341,9 +341,9 @@ Test(plot, figures_page_and_failed_runs, .init = make_fixture, .fini = remove_fi
         for (size_t i = 0; i < 8; i++) {
             /* fy has no RSS samples and no loss curve: no such figures */
             int want = !(s == 1 && i >= 6);
-            snprintf(path, sizeof path, "%s/plots/fig/%s__%s.png", g_dir, base, figs[i]);
+            snprintf(path, sizeof path, "%s/plots/%s__%s.png", g_dir, base, figs[i]);
             cr_expect_eq(file_has_prefix(path, png_magic, 8), want, "%s", path);
-            snprintf(path, sizeof path, "%s/plots/fig/%s__%s.svg", g_dir, base, figs[i]);
+            snprintf(path, sizeof path, "%s/plots/%s__%s.svg", g_dir, base, figs[i]);
             char *svg = slurp(path);
             cr_expect_eq(svg != NULL, want, "%s", path);
             if (svg) {
@@ -387,9 +387,9 @@ Test(plot, figures_page_and_failed_runs, .init = make_fixture, .fini = remove_fi
     snprintf(path, sizeof path, "%s/plots/index.html", g_dir);
     char *html = slurp(path);
     cr_assert(html);
-    cr_expect(strstr(html, "<img src=\"fig/fx__syn__d8__auc.png\""));
-    cr_expect(strstr(html, "<img src=\"fig/fy__syn__d16__rss.png\""));
-    cr_expect(!strstr(html, "fig/fy__syn__d16__loss.png"));
+    cr_expect(strstr(html, "<img src=\"fx__syn__d8__auc.png\""));
+    cr_expect(strstr(html, "<img src=\"fy__syn__d16__rss.png\""));
+    cr_expect(!strstr(html, "fy__syn__d16__loss.png"));
     const char *listed[] = {"bad_failed", "ratio 64 unreachable for hash at dim 8: range [1, 40]",
                             "bad_diverged", "non-finite loss at step 12", "bad_timeout",
                             "killed after 120 s (SIGTERM, then SIGKILL)"};
@@ -416,9 +416,9 @@ Test(plot, plot_usage_errors, .init = make_fixture, .fini = remove_fixture) {
     /* --sweep draws only that sweep */
     snprintf(args, sizeof args, "plot --db %s --out %s/p3 --sweep fy", g_db, g_dir);
     cr_assert_eq(run_cli(args, NULL, 0), 0);
-    snprintf(args, sizeof args, "%s/p3/fig/fx__syn__d8__auc.png", g_dir);
+    snprintf(args, sizeof args, "%s/p3/fx__syn__d8__auc.png", g_dir);
     struct stat st;
     cr_expect(stat(args, &st) != 0, "fx was drawn under --sweep fy");
-    snprintf(args, sizeof args, "%s/p3/fig/fy__syn__d16__auc.png", g_dir);
+    snprintf(args, sizeof args, "%s/p3/fy__syn__d16__auc.png", g_dir);
     cr_expect(stat(args, &st) == 0);
 }
