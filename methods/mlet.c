@@ -28,15 +28,21 @@
  *   - the per-field projections sit in one (F, k, d) block and take one dense
  *     optimizer step per training step (element-wise, so identical to per-field);
  *     a row-wise dense optimizer is refused (it has no meaning for a dense matrix);
- *   - collapse runs field by field and frees W_f as it goes, so its transient
- *     extra memory is at most one E_f (4 n_f d bytes); it is not in train_other.
+ *   - the forward pools then projects, per field over the batch: gather the B
+ *     rows of W_f into a (B, k) scratch and multiply by P_f with one sgemm
+ *     (backward likewise), so training costs two (B, k) scratch buffers;
+ *   - collapse runs field by field (one sgemm each) and frees W_f as it goes, so
+ *     its transient extra memory is at most one E_f (4 n_f d bytes); it is not
+ *     in train_other.
  * Bytes (per field, fp32):
  *   inference  4 n_f d                                         (= full's)
  *   training   params 4 (n_f k + k d)
  *              optim  4 n_f s(k) + 4 s'(k d)  (s, s': floats of state of opt, dense_opt)
  *              other  gradient slots of touched W rows + 4 k d for dP
+ *                     (+ 2 * 4 * batch * k scratch, once for all fields)
  * MLET saves inference memory only; its training bytes are about k/d times full's.
  */
+#include <cblas.h>
 #include <math.h>
 
 #include "table.h"
@@ -64,6 +70,9 @@ typedef struct mlet_state {
     float     *pgrad;     /* (F, K, D) dL/dP accumulated since the last step */
     float     *pstate;    /* (F * state floats) dense optimizer state, or NULL */
     float    **emb;       /* (F) E_f: (n_f, D) after finalize, else NULL */
+    float     *rows;      /* (batch, K) scratch: gathered W_f rows */
+    float     *drows;     /* (batch, K) scratch: their gradients */
+    int32_t    batch;
     int        finalized;
     opt_cfg    opt, dense_opt;
     emb_bytes  train;     /* training-phase accounting, fixed at create */
@@ -82,6 +91,10 @@ static hx_status mlet_k(emb_spec *spec, int32_t *k_out, char *err, size_t errlen
         return hx_error(HX_ERR_PARAM, err, errlen, "mlet: k=%g must be >= dim %d (k_factor >= 1)", k,
                         spec->dim);
     if (k > 65536) return hx_error(HX_ERR_PARAM, err, errlen, "mlet: k=%g exceeds 65536", k);
+    for (int32_t f = 0; f < spec->n_fields; f++)
+        if (spec->card[f] > INT32_MAX)
+            return hx_error(HX_ERR_PARAM, err, errlen, "mlet: field %d has %lld rows; at most %d supported", f,
+                            (long long)spec->card[f], INT32_MAX);
     if (spec->dense_opt.kind == OPT_ROWWISE_ADAGRAD)
         return hx_error(HX_ERR_PARAM, err, errlen,
                         "mlet: the projection is dense; rowwise_adagrad is not a dense optimizer");
@@ -105,7 +118,7 @@ static void mlet_predict(const emb_spec *spec, int32_t K, emb_bytes *out) {
     }
     out->train_params += 4 * F * kd;
     out->train_optim += 4 * (uint64_t)opt_state_floats(spec->dense_opt.kind, (size_t)(F * kd));
-    out->train_other += 4 * F * kd;
+    out->train_other += 4 * F * kd + 2 * 4 * (uint64_t)spec->batch * (uint64_t)K;
     snprintf(out->index_desc, sizeof out->index_desc, "none");
 }
 
@@ -136,6 +149,8 @@ static void mlet_destroy(void *state) {
     hx_free(s->proj);
     hx_free(s->pgrad);
     hx_free(s->pstate);
+    hx_free(s->rows);
+    hx_free(s->drows);
     hx_free(s);
 }
 
@@ -149,6 +164,7 @@ static hx_status mlet_create(const emb_spec *spec_in, void **state, char *err, s
     s->F = spec.n_fields;
     s->D = spec.dim;
     s->K = K;
+    s->batch = spec.batch;
     s->opt = spec.opt;
     s->dense_opt = spec.dense_opt;
     size_t nP = (size_t)s->F * (size_t)K * (size_t)s->D;
@@ -159,7 +175,10 @@ static hx_status mlet_create(const emb_spec *spec_in, void **state, char *err, s
     s->proj = hx_calloc(nP, sizeof(float));
     s->pgrad = hx_calloc(nP, sizeof(float));
     if (nst) s->pstate = hx_calloc(nst, sizeof(float));
-    if (!s->card || !s->wide || !s->emb || !s->proj || !s->pgrad || (nst && !s->pstate)) {
+    s->rows = hx_calloc((size_t)spec.batch * (size_t)K, sizeof(float));
+    s->drows = hx_calloc((size_t)spec.batch * (size_t)K, sizeof(float));
+    if (!s->card || !s->wide || !s->emb || !s->proj || !s->pgrad || (nst && !s->pstate) || !s->rows ||
+        !s->drows) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
@@ -183,57 +202,61 @@ fail:
     return rc;
 }
 
-/* mlet_project_forward: out (D) = w (K) . P (K, D); the one kernel used both by
- * the training forward and by the collapse, so the two agree bit for bit. */
-static void mlet_project_forward(float *out, const float *w, const float *P, int32_t K, int32_t D) {
-    memset(out, 0, (size_t)D * sizeof(float));
-    for (int32_t c = 0; c < K; c++) {
-        const float wc = w[c], *pc = P + (size_t)c * D;
-        for (int32_t j = 0; j < D; j++) out[j] += wc * pc[j];
+/* mlet_gather: rows (B, K) <- W_f[idx[b*F + f]] for b < B. */
+static void mlet_gather(mlet_state *s, int32_t f, const int64_t *idx, int64_t B) {
+    const int32_t F = s->F, K = s->K;
+    for (int64_t b = 0; b < B; b++) {
+        int64_t i = idx[b * F + f];
+        HX_ASSERT(i >= 0 && i < s->card[f]);
+        memcpy(s->rows + (size_t)b * K, emb_table_row(&s->wide[f], i), (size_t)K * sizeof(float));
     }
 }
 
-/* mlet_project_backward: given g = dL/de (D) for e = w . P,
- *   dw (K) += P g        (sparse row gradient of W)
- *   dP (K, D) += w^T g   (dense projection gradient) */
-static void mlet_project_backward(float *dw, float *dP, const float *g, const float *w, const float *P,
-                                  int32_t K, int32_t D) {
-    for (int32_t c = 0; c < K; c++) {
-        const float *pc = P + (size_t)c * D;
-        float *dpc = dP + (size_t)c * D, acc = 0.0f;
-        for (int32_t j = 0; j < D; j++) {
-            acc += pc[j] * g[j];
-            dpc[j] += w[c] * g[j];
-        }
-        dw[c] += acc;
-    }
-}
-
+/* forward: out (B, F, D). Training form, per field f:
+ *   out[:, f, :] (B, D) = W_f[idx[:, f]] (B, K) . P_f (K, D)
+ * after finalize: out[b, f, :] = E_f[idx[b, f]]. */
 static void mlet_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     mlet_state *s = state;
     const int32_t F = s->F, D = s->D, K = s->K;
-    for (int64_t b = 0; b < B; b++)
+    if (s->finalized) {
+        for (int64_t b = 0; b < B; b++)
+            for (int32_t f = 0; f < F; f++) {
+                int64_t i = idx[b * F + f];
+                HX_ASSERT(i >= 0 && i < s->card[f]);
+                memcpy(out + ((size_t)b * F + f) * D, s->emb[f] + (size_t)i * D, (size_t)D * sizeof(float));
+            }
+        return;
+    }
+    for (int64_t b0 = 0; b0 < B; b0 += s->batch) { /* chunks fit the (batch, K) scratch */
+        int64_t n = B - b0 < s->batch ? B - b0 : s->batch;
         for (int32_t f = 0; f < F; f++) {
-            int64_t i = idx[b * F + f];
-            float *o = out + ((size_t)b * F + f) * D;
-            HX_ASSERT(i >= 0 && i < s->card[f]);
-            if (s->finalized) memcpy(o, s->emb[f] + (size_t)i * D, (size_t)D * sizeof(float));
-            else mlet_project_forward(o, emb_table_row(&s->wide[f], i), s->proj + (size_t)f * K * D, K, D);
+            mlet_gather(s, f, idx + b0 * F, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, D, K, 1.0f, s->rows, K,
+                        s->proj + (size_t)f * K * D, D, 0.0f, out + ((size_t)b0 * F + f) * D, F * D);
         }
+    }
 }
 
+/* backward: with G = dout[:, f, :] (B, D) and R = W_f[idx[:, f]] (B, K),
+ *   dR (B, K) = G . P_f^T      scattered into W_f's sparse row gradients
+ *   dP_f (K, D) += R^T . G     dense */
 static void mlet_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
     mlet_state *s = state;
     const int32_t F = s->F, D = s->D, K = s->K;
-    HX_ASSERT(!s->finalized);
-    for (int64_t b = 0; b < B; b++)
-        for (int32_t f = 0; f < F; f++) {
-            int64_t i = idx[b * F + f];
-            size_t po = (size_t)f * K * D;
-            float *dw = emb_table_grad_row(&s->wide[f], i);
-            mlet_project_backward(dw, s->pgrad + po, dout + ((size_t)b * F + f) * D,
-                                  emb_table_row(&s->wide[f], i), s->proj + po, K, D);
+    HX_ASSERT(!s->finalized && B <= s->batch);
+    for (int32_t f = 0; f < F; f++) {
+        const float *G = dout + (size_t)f * D, *P = s->proj + (size_t)f * K * D;
+        mlet_gather(s, f, idx, B);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, K, D, 1.0f, G, F * D, P, D, 0.0f,
+                    s->drows, K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, (int)B, 1.0f, s->rows, K, G, F * D, 1.0f,
+                    s->pgrad + (size_t)f * K * D, D);
+        for (int64_t b = 0; b < B; b++) {
+            float *dw = emb_table_grad_row(&s->wide[f], idx[b * F + f]);
+            const float *dr = s->drows + (size_t)b * K;
+            for (int32_t c = 0; c < K; c++) dw[c] += dr[c];
         }
+    }
 }
 
 static void mlet_step(void *state, int64_t t) {
@@ -243,8 +266,8 @@ static void mlet_step(void *state, int64_t t) {
     opt_dense_step(&s->dense_opt, s->proj, s->pgrad, s->pstate, (size_t)s->F * s->K * s->D, t);
 }
 
-/* finalize: E_f = W_f P_f, row by row with the forward kernel; W_f is freed as
- * soon as E_f exists, then P and its state. */
+/* finalize: E_f (n_f, D) = W_f (n_f, K) . P_f (K, D), one sgemm per field; W_f
+ * is freed as soon as E_f exists, then P, its state and the scratch. */
 static hx_status mlet_finalize(void *state, char *err, size_t errlen) {
     mlet_state *s = state;
     if (s->finalized) return HX_OK;
@@ -253,15 +276,16 @@ static hx_status mlet_finalize(void *state, char *err, size_t errlen) {
         s->emb[f] = hx_malloc((size_t)s->card[f] * (size_t)D * sizeof(float));
         if (!s->emb[f])
             return hx_error(HX_ERR_NOMEM, err, errlen, "mlet: out of memory collapsing field %d", f);
-        const float *P = s->proj + (size_t)f * K * D;
-        for (int64_t i = 0; i < s->card[f]; i++)
-            mlet_project_forward(s->emb[f] + (size_t)i * D, emb_table_row(&s->wide[f], i), P, K, D);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->card[f], D, K, 1.0f, s->wide[f].w, K,
+                    s->proj + (size_t)f * K * D, D, 0.0f, s->emb[f], D);
         emb_table_free(&s->wide[f]);
     }
     hx_free(s->proj);
     hx_free(s->pgrad);
     hx_free(s->pstate);
-    s->proj = s->pgrad = s->pstate = NULL;
+    hx_free(s->rows);
+    hx_free(s->drows);
+    s->proj = s->pgrad = s->pstate = s->rows = s->drows = NULL;
     s->finalized = 1;
     return HX_OK;
 }
