@@ -42,7 +42,7 @@ static run_result run_ok(const run_config *c) {
     return r;
 }
 
-Test(train, full_learns_hash_between, .timeout = 120) {
+Test(train, full_learns_hash_between) {
     run_config c;
     small_config(&c, "200000", "full", 1);
     c.train.epochs = 2;
@@ -167,7 +167,7 @@ static int run_cli(char *out, size_t outlen, const char *const *args) {
 
 #define CLI(...) run_cli(out, sizeof out, (const char *const[]){__VA_ARGS__, NULL})
 
-Test(train_cli, bad_flags_exit_2, .timeout = 60) {
+Test(train_cli, bad_flags_exit_2) {
     static char out[1 << 16];
     static const char *const bad[][8] = {
         {"train", "--dim", "0"},
@@ -198,7 +198,7 @@ Test(train_cli, bad_flags_exit_2, .timeout = 60) {
     cr_expect(strstr(out, "usage: embsweep train") != NULL && strstr(out, "--dim") != NULL, "%s", out);
 }
 
-Test(train_cli, help_methods_and_a_run, .timeout = 60) {
+Test(train_cli, help_methods_and_a_run) {
     static char out[1 << 16];
     cr_expect_eq(CLI("train", "--help"), 0);
     cr_expect(strstr(out, "usage: embsweep train") != NULL);
