@@ -509,7 +509,8 @@ static cfg_axis *entry_axis(walk *w, const char *key, yaml_node_t *kn, yaml_node
     char kp[256];
     snprintf(kp, sizeof kp, "%s.%s", path, key);
     if (axis_header(w, &a, key, nline(kn), ncol(kn), path, train_only) != 0) return NULL;
-    snprintf(kp, sizeof kp, "%s.%s", path, a.key);
+    if (!strcmp(path, "params")) snprintf(kp, sizeof kp, "%s", a.key);
+    else snprintf(kp, sizeof kp, "%s.%s", path, a.key);
     a.group = group;
     if (axis_values(w, &a, vn, kp, 1) < 0) {
         hx_free(a.v);
