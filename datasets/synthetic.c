@@ -1,0 +1,311 @@
+/* synthetic.c: the embedded default dataset, CTR-like rows from a planted model.
+ *
+ * Ids: field f has card[f] ids; id i is drawn with probability proportional to
+ * (i+1)^-zipf (Zipf), so id 0 is the most frequent, as after the real loaders'
+ * frequency-ordered vocabularies. Sampling uses Vose's alias method, O(1) a draw;
+ * the index comes from a 32x32 multiply-shift (bias <= card/2^32 [R]).
+ *
+ * Planted model (our own construction [R], shaped like what a DLRM can fit):
+ *   per id: a bias b_f[i] ~ N(0,1) and a latent vector v_f[i] ~ N(0, I_rank);
+ *   per dense feature j: x_j ~ N(0,1) per row and a weight w_j ~ N(0,1);
+ *   I = sum_{f<g} <v_f, v_g>   (FM identity: (|sum v|^2 - sum |v|^2) / 2)
+ *   B = sum_f b_f,   D = sum_j w_j x_j
+ *   z = intercept + scale * (a_I * I' + a_B * B' + a_D * D')
+ * where I', B', D' are the components standardised over the generated rows and
+ * a_B^2 = bias_share, a_D^2 = dense_share, a_I^2 = the rest (renormalised when a
+ * component is absent), so `scale` is the standard deviation of the logit around
+ * the intercept and sets the Bayes AUC (the default 1.5 gives about 0.815).
+ * Standardising only rescales the planted parameters, so the model stays exactly
+ * "pairwise dot products + biases + linear dense" that a DLRM with dot
+ * interaction represents.
+ *
+ * noise > 0 adds an unobserved N(0, noise^2) term to the logit; the stored prob is
+ * then the Bayes probability given the observed features, E[sigmoid(z + noise*e)],
+ * integrated with the trapezoid rule on 49 points over [-6, 6] (error < 1e-6).
+ * label ~ Bernoulli(prob). Rows are i.i.d., so the sequential split is unbiased.
+ * Everything is deterministic from `seed` (tables and rows use separate streams).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_internal.h"
+
+#define SYN_MAX_FIELDS 256
+#define SYN_MAX_CARD 10000000
+#define SYN_GEN_VERSION 1
+
+const ds_param ds_synthetic_params[] = {
+    {"rows", DSP_INT, 10, 1e9, "200000", NULL, "number of rows (all splits)"},
+    {"fields", DSP_INT, 1, SYN_MAX_FIELDS, "8", NULL, "categorical fields (preset criteo: 26)"},
+    {"cardinality", DSP_INT, 0, SYN_MAX_CARD, "0", NULL,
+     "ids per field for every field; 0 = log-spaced from card_min to card_max"},
+    {"cardinalities", DSP_INT_LIST, 1, SYN_MAX_CARD, "", NULL, "ids per field, one per field"},
+    {"card_min", DSP_INT, 1, SYN_MAX_CARD, "10", NULL, "smallest field when log-spaced"},
+    {"card_max", DSP_INT, 1, SYN_MAX_CARD, "10000", NULL, "largest field when log-spaced (criteo: 1e6)"},
+    {"preset", DSP_ENUM, 0, 0, "none", "none|criteo", "criteo: 26 fields, 13 dense, 10..1e6 ids"},
+    {"zipf", DSP_FLOAT, 0, 4, "1.05", NULL, "Zipf exponent of id frequencies (0 = uniform)"},
+    {"dense", DSP_INT, 0, 1024, "4", NULL, "dense features (preset criteo: 13)"},
+    {"rank", DSP_INT, 1, 256, "4", NULL, "rank of the planted latent vectors"},
+    {"scale", DSP_FLOAT, 0, 20, "1.5", NULL, "standard deviation of the planted logit"},
+    {"intercept", DSP_FLOAT, -20, 20, "-1.2", NULL, "logit offset (sets the positive rate)"},
+    {"bias_share", DSP_FLOAT, 0, 1, "0.2", NULL, "share of logit variance from per-id biases"},
+    {"dense_share", DSP_FLOAT, 0, 1, "0.2", NULL, "share of logit variance from dense features"},
+    {"noise", DSP_FLOAT, 0, 10, "0", NULL, "std of an unobserved logit term"},
+    {"seed", DSP_INT, 0, 9.2e18, "1", NULL, "generator seed"},
+    {"val_frac", DSP_FLOAT, 0, 0.5, "0.1", NULL, "validation share (the rows before test)"},
+    {"test_frac", DSP_FLOAT, 0.001, 0.5, "0.1", NULL, "test share (the last rows)"},
+    {NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+typedef struct syn_cfg {
+    int64_t rows;
+    int32_t F, Dd, rank;
+    int64_t card[SYN_MAX_FIELDS];
+    double  zipf, scale, intercept, bias_share, dense_share, noise, val_frac, test_frac;
+    uint64_t seed;
+} syn_cfg;
+
+/* Resolve preset, log-spacing and lists into one configuration. */
+static void syn_resolve(const ds_spec *s, const ds_kind *k, syn_cfg *c) {
+    memset(c, 0, sizeof *c);
+    int criteo = !strcmp(ds_get_str(s, k, "preset"), "criteo");
+    c->rows = ds_get_int(s, k, "rows");
+    c->F = (int32_t)(ds_has_key(s, "fields") || !criteo ? ds_get_int(s, k, "fields") : 26);
+    c->Dd = (int32_t)(ds_has_key(s, "dense") || !criteo ? ds_get_int(s, k, "dense") : 13);
+    int64_t cmin = ds_get_int(s, k, "card_min");
+    int64_t cmax = ds_has_key(s, "card_max") || !criteo ? ds_get_int(s, k, "card_max") : 1000000;
+    int64_t list[SYN_MAX_FIELDS];
+    int nl = ds_get_int_list(s, k, "cardinalities", list, SYN_MAX_FIELDS);
+    int64_t one = ds_get_int(s, k, "cardinality");
+    if (nl > 0) c->F = nl;
+    for (int32_t f = 0; f < c->F; f++) {
+        if (nl > 0) c->card[f] = list[f];
+        else if (one > 0) c->card[f] = one;
+        else if (c->F == 1) c->card[f] = cmax;
+        else
+            c->card[f] = llround(exp(log((double)cmin) +
+                                     (log((double)cmax) - log((double)cmin)) * f / (c->F - 1)));
+    }
+    c->rank = (int32_t)ds_get_int(s, k, "rank");
+    c->zipf = ds_get_f64(s, k, "zipf");
+    c->scale = ds_get_f64(s, k, "scale");
+    c->intercept = ds_get_f64(s, k, "intercept");
+    c->bias_share = ds_get_f64(s, k, "bias_share");
+    c->dense_share = ds_get_f64(s, k, "dense_share");
+    c->noise = ds_get_f64(s, k, "noise");
+    c->seed = (uint64_t)ds_get_int(s, k, "seed");
+    c->val_frac = ds_get_f64(s, k, "val_frac");
+    c->test_frac = ds_get_f64(s, k, "test_frac");
+}
+
+hx_status ds_synthetic_check(const ds_spec *s, const ds_kind *k, char *err, size_t errlen) {
+    int64_t list[SYN_MAX_FIELDS];
+    int nl = ds_get_int_list(s, k, "cardinalities", list, SYN_MAX_FIELDS);
+    if (nl > SYN_MAX_FIELDS)
+        return hx_error(HX_ERR_PARAM, err, errlen, "cardinalities lists %d fields, at most %d", nl,
+                        SYN_MAX_FIELDS);
+    if (nl > 0 && ds_has_key(s, "fields") && ds_get_int(s, k, "fields") != nl)
+        return hx_error(HX_ERR_PARAM, err, errlen, "cardinalities lists %d fields but fields is %lld", nl,
+                        (long long)ds_get_int(s, k, "fields"));
+    if (nl > 0 && ds_has_key(s, "cardinality"))
+        return hx_error(HX_ERR_PARAM, err, errlen, "give either cardinality or cardinalities, not both");
+    if (ds_get_int(s, k, "card_min") > ds_get_int(s, k, "card_max") && ds_has_key(s, "card_max"))
+        return hx_error(HX_ERR_PARAM, err, errlen, "card_min %lld is above card_max %lld",
+                        (long long)ds_get_int(s, k, "card_min"), (long long)ds_get_int(s, k, "card_max"));
+    if (ds_get_f64(s, k, "bias_share") + ds_get_f64(s, k, "dense_share") > 1)
+        return hx_error(HX_ERR_PARAM, err, errlen, "bias_share + dense_share must be at most 1");
+    return HX_OK;
+}
+
+hx_status ds_synthetic_canon(const ds_spec *s, const ds_kind *k, char *buf, size_t n) {
+    syn_cfg c;
+    syn_resolve(s, k, &c);
+    int w = snprintf(buf, n, "kind=synthetic;gen=%d;rows=%lld;fields=%d;cardinalities=", SYN_GEN_VERSION,
+                     (long long)c.rows, c.F);
+    if (w < 0 || (size_t)w >= n) return HX_ERR_PARAM;
+    size_t used = (size_t)w;
+    for (int32_t f = 0; f < c.F; f++) {
+        w = snprintf(buf + used, n - used, "%s%lld", f ? "," : "", (long long)c.card[f]);
+        if (w < 0 || (size_t)w >= n - used) return HX_ERR_PARAM;
+        used += (size_t)w;
+    }
+    w = snprintf(buf + used, n - used,
+                 ";zipf=%.10g;dense=%d;rank=%d;scale=%.10g;intercept=%.10g;bias_share=%.10g;"
+                 "dense_share=%.10g;noise=%.10g;seed=%llu;val_frac=%.10g;test_frac=%.10g",
+                 c.zipf, c.Dd, c.rank, c.scale, c.intercept, c.bias_share, c.dense_share, c.noise,
+                 (unsigned long long)c.seed, c.val_frac, c.test_frac);
+    return w < 0 || (size_t)w >= n - used ? HX_ERR_PARAM : HX_OK;
+}
+
+/* ---- Zipf ids through an alias table ---- */
+
+typedef struct alias_tab {
+    int64_t   n;
+    uint32_t *thr;   /* (n) keep i when the low 32 bits of a draw are below thr[i] */
+    uint32_t *alias; /* (n) */
+} alias_tab;
+
+static hx_status alias_build(alias_tab *a, int64_t n, double zipf) {
+    a->n = n;
+    a->thr = hx_malloc((size_t)n * sizeof *a->thr);
+    a->alias = hx_malloc((size_t)n * sizeof *a->alias);
+    double *q = hx_malloc((size_t)n * sizeof *q);
+    uint32_t *work = hx_malloc((size_t)n * sizeof *work);
+    if (!a->thr || !a->alias || !q || !work) {
+        hx_free(q);
+        hx_free(work);
+        return HX_ERR_NOMEM;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) sum += q[i] = pow((double)(i + 1), -zipf);
+    for (int64_t i = 0; i < n; i++) q[i] *= (double)n / sum;
+    /* Vose: small ids fill from the front of work, large from the back. */
+    int64_t ns = 0, nl = n;
+    for (int64_t i = 0; i < n; i++) {
+        if (q[i] < 1.0) work[ns++] = (uint32_t)i;
+        else work[--nl] = (uint32_t)i;
+    }
+    int64_t is = 0, il = nl;
+    while (is < ns && il < n) {
+        uint32_t sm = work[is++], lg = work[il];
+        a->thr[sm] = (uint32_t)fmin(q[sm] * 4294967296.0, 4294967295.0);
+        a->alias[sm] = lg;
+        q[lg] -= 1.0 - q[sm];
+        if (q[lg] < 1.0) { /* lg becomes small: move it to the small list */
+            il++;
+            work[--is] = lg;
+        }
+    }
+    for (int64_t i = is; i < ns; i++) a->thr[work[i]] = UINT32_MAX, a->alias[work[i]] = work[i];
+    for (int64_t i = il; i < n; i++) a->thr[work[i]] = UINT32_MAX, a->alias[work[i]] = work[i];
+    hx_free(q);
+    hx_free(work);
+    return HX_OK;
+}
+
+static inline uint32_t alias_draw(const alias_tab *a, hx_rng *r) {
+    uint64_t u = hx_rng_u64(r);
+    uint32_t i = (uint32_t)(((u >> 32) * (uint64_t)a->n) >> 32);
+    return (uint32_t)u < a->thr[i] ? i : a->alias[i];
+}
+
+/* ---- generation ---- */
+
+static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+
+#define NOISE_PTS 49
+static double noisy_prob(double z, double noise) {
+    double sum = 0, wsum = 0;
+    for (int j = 0; j < NOISE_PTS; j++) {
+        double t = -6.0 + 12.0 * j / (NOISE_PTS - 1);
+        double w = exp(-0.5 * t * t) * (j == 0 || j == NOISE_PTS - 1 ? 0.5 : 1.0);
+        sum += w * sigmoid(z + noise * t);
+        wsum += w;
+    }
+    return sum / wsum;
+}
+
+static void stats(const float *x, int64_t n, double *mean, double *sd) {
+    double s = 0, ss = 0;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    *mean = s / (double)n;
+    for (int64_t i = 0; i < n; i++) ss += (x[i] - *mean) * (x[i] - *mean);
+    *sd = sqrt(ss / (double)n);
+}
+
+hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
+                             char *err, size_t errlen) {
+    (void)cache_dir; /* regenerating is as fast as reading a cache */
+    syn_cfg c;
+    syn_resolve(s, k, &c);
+    const int32_t F = c.F, Dd = c.Dd, R = c.rank;
+    const int64_t N = c.rows;
+    hx_status st = HX_OK;
+    alias_tab *tab = hx_calloc((size_t)F, sizeof *tab);
+    float **bias = hx_calloc((size_t)F, sizeof *bias), **vec = hx_calloc((size_t)F, sizeof *vec);
+    float *w = hx_malloc((size_t)(Dd ? Dd : 1) * sizeof *w), *acc = hx_malloc((size_t)R * sizeof *acc);
+    float *cb = hx_malloc((size_t)N * sizeof *cb), *cd = hx_malloc((size_t)N * sizeof *cd);
+    if (!tab || !bias || !vec || !w || !acc || !cb || !cd) goto nomem;
+    if ((st = ds_data_alloc(d, N, Dd, F, 1)) != HX_OK) goto nomem;
+
+    /* Planted parameters, from the table stream. */
+    hx_rng rt;
+    hx_rng_seed(&rt, c.seed);
+    for (int32_t f = 0; f < F; f++) {
+        d->card[f] = c.card[f];
+        snprintf(d->field_names[f], 32, "f%d", f);
+        if (alias_build(&tab[f], c.card[f], c.zipf) != HX_OK) goto nomem;
+        bias[f] = hx_malloc((size_t)c.card[f] * sizeof(float));
+        vec[f] = hx_malloc((size_t)c.card[f] * (size_t)R * sizeof(float));
+        if (!bias[f] || !vec[f]) goto nomem;
+        for (int64_t i = 0; i < c.card[f]; i++) bias[f][i] = (float)hx_rng_normal(&rt);
+        for (int64_t i = 0; i < c.card[f] * R; i++) vec[f][i] = (float)hx_rng_normal(&rt);
+    }
+    for (int32_t j = 0; j < Dd; j++) w[j] = (float)hx_rng_normal(&rt);
+
+    /* Rows, from the row stream: raw components I (in prob), B, D. */
+    hx_rng rr;
+    hx_rng_seed(&rr, hx_splitmix64(c.seed ^ 0x726f7773ULL));
+    for (int64_t r = 0; r < N; r++) {
+        uint32_t *cat = d->cat + r * F;
+        double sq = 0, b = 0, dd = 0, inter = 0;
+        for (int32_t j = 0; j < R; j++) acc[j] = 0;
+        for (int32_t f = 0; f < F; f++) {
+            uint32_t id = alias_draw(&tab[f], &rr);
+            cat[f] = id;
+            const float *v = vec[f] + (size_t)id * R;
+            for (int32_t j = 0; j < R; j++) acc[j] += v[j], sq += (double)v[j] * v[j];
+            b += bias[f][id];
+        }
+        for (int32_t j = 0; j < R; j++) inter += (double)acc[j] * acc[j];
+        float *x = Dd ? d->dense + r * Dd : NULL;
+        for (int32_t j = 0; j < Dd; j++) {
+            x[j] = (float)hx_rng_normal(&rr);
+            dd += (double)w[j] * x[j];
+        }
+        d->prob[r] = (float)(0.5 * (inter - sq));
+        cb[r] = (float)b;
+        cd[r] = (float)dd;
+    }
+
+    /* Standardise the components and mix them by their variance shares. */
+    double mi, si, mb, sb, md, sd;
+    stats(d->prob, N, &mi, &si);
+    stats(cb, N, &mb, &sb);
+    stats(cd, N, &md, &sd);
+    double ai = si > 0 ? 1 - c.bias_share - c.dense_share : 0;
+    double ab = sb > 0 ? c.bias_share : 0, ad = sd > 0 ? c.dense_share : 0;
+    double tot = ai + ab + ad;
+    if (tot > 0) ai /= tot, ab /= tot, ad /= tot;
+    ai = si > 0 ? sqrt(ai) / si : 0;
+    ab = sb > 0 ? sqrt(ab) / sb : 0;
+    ad = sd > 0 ? sqrt(ad) / sd : 0;
+    for (int64_t r = 0; r < N; r++) {
+        double z = c.intercept + c.scale * (ai * (d->prob[r] - mi) + ab * (cb[r] - mb) + ad * (cd[r] - md));
+        double p = c.noise > 0 ? noisy_prob(z, c.noise) : sigmoid(z);
+        d->prob[r] = (float)p;
+        d->label[r] = hx_rng_uniform(&rr) < p ? 1.0f : 0.0f;
+    }
+    ds_split_sizes(d, c.val_frac, c.test_frac);
+    goto done;
+nomem:
+    st = hx_error(HX_ERR_NOMEM, err, errlen, "datasets.%s: out of memory generating %lld rows", s->name,
+                  (long long)N);
+done:
+    for (int32_t f = 0; tab && f < F; f++) {
+        hx_free(tab[f].thr);
+        hx_free(tab[f].alias);
+        if (bias) hx_free(bias[f]);
+        if (vec) hx_free(vec[f]);
+    }
+    hx_free(tab);
+    hx_free(bias);
+    hx_free(vec);
+    hx_free(w);
+    hx_free(acc);
+    hx_free(cb);
+    hx_free(cd);
+    return st;
+}
