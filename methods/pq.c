@@ -12,9 +12,9 @@
  *     field uses K_f = min(K, N_f) centroids;
  *   - codes are bit-packed: ceil(M * b_f / 8) bytes per row with b_f =
  *     ceil(log2 K_f) (= M bytes, i.e. uint8 codes, for K = 256);
- *   - k-means: Lloyd, at most 20 iterations, init at K random rows, trained on
- *     at most 64 K rows per field (FAISS asks for >= 39 K; its cap is 256 K),
- *     then every row is assigned;
+ *   - k-means: methods/kmeans.c, random init at K rows (FAISS's default), at most
+ *     20 Lloyd iterations, trained on at most 64 K rows per field (FAISS asks for
+ *     >= 39 K; its cap is 256 K), then every row is assigned;
  *   - `subspaces` auto: the divisors of D; `centroids` auto: powers of two 2..256
  *     (codes of at most one byte per sub-space, and k-means stays cheap); the plan
  *     takes the largest K that reaches the ratio within 5% with some M (K = 256
@@ -24,7 +24,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "pq_kmeans.h"
+#include "kmeans.h"
 #include "baseline.h"
 
 enum { P_M, P_K, P_THRESHOLD };
@@ -208,9 +208,10 @@ static hx_status pq_field_finalize(bl_post *s, int32_t f, char *err, size_t errl
     hx_status rc = HX_OK;
     float *X = hx_malloc((size_t)ntrain * (size_t)ds * sizeof(float));
     int64_t *pick = hx_malloc((size_t)n * sizeof(int64_t));
+    int32_t *assign = hx_malloc((size_t)ntrain * sizeof(int32_t));
     p->cb = hx_calloc((size_t)q->M * (size_t)p->k * (size_t)ds, sizeof(float));
     p->codes = hx_calloc((size_t)n, p->row_bytes);
-    if (!X || !pick || !p->cb || !p->codes) {
+    if (!X || !pick || !assign || !p->cb || !p->codes) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory quantizing field %d", f);
         goto done;
     }
@@ -225,15 +226,17 @@ static hx_status pq_field_finalize(bl_post *s, int32_t f, char *err, size_t errl
         float *C = p->cb + (size_t)m * p->k * ds;
         for (int64_t i = 0; i < ntrain; i++)
             memcpy(X + (size_t)i * ds, emb_table_row(t, pick[i]) + m * ds, (size_t)ds * sizeof(float));
-        rc = pqk_fit(X, ntrain, ds, p->k, 20, hx_rng_u64(&rng), C, err, errlen);
+        kmeans_result kr;
+        rc = kmeans_fit(X, ntrain, ds, p->k, 20, KMEANS_INIT_RANDOM, hx_rng_u64(&rng), C, assign, &kr, err, errlen);
         if (rc != HX_OK) goto done;
         for (int64_t i = 0; i < n; i++)
             put_code(p->codes + (size_t)i * p->row_bytes, m, p->bits,
-                     (uint32_t)pqk_nearest(C, p->k, ds, emb_table_row(t, i) + m * ds));
+                     (uint32_t)kmeans_nearest(C, p->k, ds, emb_table_row(t, i) + m * ds, NULL));
     }
 done:
     hx_free(X);
     hx_free(pick);
+    hx_free(assign);
     return rc;
 }
 
