@@ -15,14 +15,13 @@
  *   - k-means: methods/kmeans.c, random init at K rows (FAISS's default), at most
  *     20 Lloyd iterations, trained on at most 64 K rows per field (FAISS asks for
  *     >= 39 K; its cap is 256 K), then every row is assigned;
- *   - `subspaces` auto: the divisors of D; `centroids` auto: powers of two 2..256
- *     (codes of at most one byte per sub-space, and k-means stays cheap); the plan
- *     takes the largest K that reaches the ratio within 5% with some M (K = 256
- *     when possible), or refuses with the reachable range. A larger K can be set
- *     explicitly (up to 65536).
+ *   - `subspaces` auto: the divisors of D; `centroids` auto: 2..256 (codes of at
+ *     most one byte per sub-space, and k-means stays cheap); the plan takes the
+ *     largest K that reaches the ratio within 5% with some M (K = 256 whenever
+ *     the codebooks are negligible), or refuses with the reachable range. A
+ *     larger K can be set explicitly (up to 65536).
  */
 #include <math.h>
-#include <stdlib.h>
 
 #include "kmeans.h"
 #include "baseline.h"
@@ -85,23 +84,19 @@ static double pq_ratio(const emb_spec *spec, int32_t M, int64_t K) {
 /* pq_choose: fill M, K (see the file comment) or refuse naming the range. */
 static hx_status pq_choose(const emb_spec *spec, int32_t *M, int64_t *K, char *err, size_t errlen) {
     double lo = INFINITY, hi = 0, best_err = INFINITY;
-    int best_pref = INT32_MAX;
+    int64_t best_k = 0;
     *M = 0;
     for (int32_t m = 1; m <= spec->dim; m++) {
         if (spec->dim % m || (spec->pv[P_M] != EMB_AUTO && m != (int32_t)spec->pv[P_M])) continue;
-        for (int32_t b = 1; b <= 8; b++) {
-            int64_t k = (int64_t)1 << b;
-            if (spec->pv[P_K] != EMB_AUTO) {
-                if (b > 1) break;
-                k = (int64_t)spec->pv[P_K];
-            }
+        int64_t k0 = spec->pv[P_K] == EMB_AUTO ? 256 : (int64_t)spec->pv[P_K];
+        int64_t k1 = spec->pv[P_K] == EMB_AUTO ? 2 : k0;
+        for (int64_t k = k0; k >= k1; k--) { /* largest K first */
             double r = pq_ratio(spec, m, k);
             lo = r < lo ? r : lo;
             hi = r > hi ? r : hi;
             if (!emb_plan_within(spec->ratio, r)) continue;
-            int pref = abs(bits_for(k) - 8);
             double e = fabs(log(r / spec->ratio));
-            if (pref < best_pref || (pref == best_pref && e < best_err)) best_pref = pref, best_err = e, *M = m, *K = k;
+            if (k > best_k || (k == best_k && e < best_err)) best_k = k, best_err = e, *M = m, *K = k;
         }
     }
     if (spec->pv[P_M] != EMB_AUTO && spec->dim % (int32_t)spec->pv[P_M])

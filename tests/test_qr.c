@@ -66,6 +66,7 @@ Test(qr, small_fields_stay_full_and_dlrm_init) {
     emb_plan p;
     bl_spec(&s, M, 2, card, 4, 1);
     bl_set(M, &s, "collisions", 10);
+    bl_set(M, &s, "init", 1); /* dlrm */
     s.ratio = (1150.0 * 16) / (150 * 16 + 1760);
     void *st = bl_make(M, &s, &p);
     emb_tensor t[4];
