@@ -233,7 +233,8 @@ int cmd_bench(int argc, char **argv) {
         }
         for (int th = 1; th <= 2; th++) {
             double ratio = t[th] > 0 ? c[th] / t[th] : -1;
-            printf("%-12s %-7s %8d %14.0f %9.2fx\n", bm->name, "c", th, c[th], ratio);
+            if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx\n", bm->name, "c", th, c[th], ratio);
+            else printf("%-12s %-7s %8d %14.0f %10s\n", bm->name, "c", th, c[th], "-");
             snprintf(name, sizeof name, "train_%s_c", bm->name);
             if (db_store(db, name, th, c[th], ratio, host)) goto dberr;
             if (t[th] > 0) {
