@@ -269,6 +269,38 @@ Test(sweep, sigint_marks_interrupted_and_resumes, .timeout = 120) {
     rm_tmp();
 }
 
+/* ---- schema versions ---- */
+
+static void exec_sql(const char *db, const char *sql) {
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+Test(sweep, schema_v1_is_migrated_and_newer_refused, .timeout = 30) {
+    tfiles t;
+    tfiles_init(&t, "");
+    /* a version-1 database: rss_samples without hwm, no run_phases */
+    exec_sql(t.db, "CREATE TABLE rss_samples (key TEXT NOT NULL, t_s REAL NOT NULL, phase TEXT, rss INTEGER,"
+                   " rss_anon INTEGER, rss_file INTEGER);"
+                   "INSERT INTO rss_samples VALUES ('k', 0.5, 'train', 1, 2, 3);"
+                   "PRAGMA user_version = 1;");
+    char *args[] = {"status", "--db", t.db, NULL};
+    cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 2);
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM rss_samples WHERE key = 'k' AND hwm IS NULL"), 1, "data kept");
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_phases"), 0, "run_phases created");
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_summary"), 0);
+    exec_sql(t.db, "PRAGMA user_version = 99;");
+    cr_expect_eq(wait_code(start(args, t.out, t.err)), 1);
+    char *e = slurp(t.err);
+    cr_expect(strstr(e, "newer than this embsweep") != NULL, "%s", e);
+    free(e);
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 99, "left alone");
+    rm_tmp();
+}
+
 /* ---- faults ---- */
 
 #define FAULT_YAML                                                                                  \
