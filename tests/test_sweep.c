@@ -127,7 +127,7 @@ static void q_text(const char *db, const char *sql, char *out, size_t n) {
 
 /* ---- bad YAML corpus ---- */
 
-Test(sweep, bad_yaml_corpus, .timeout = 60) {
+Test(sweep, bad_yaml_corpus) {
     mkdir_tmp();
     char db[128], out[128], err[128];
     path(db, sizeof db, "untouched.db");
@@ -196,7 +196,7 @@ static void wait_ok(const char *db, long long n) {
     cr_assert_geq(ok, n, "runs did not finish in time");
 }
 
-Test(sweep, kill9_then_resume_runs_each_once, .timeout = 120) {
+Test(sweep, kill9_then_resume_runs_each_once) {
     tfiles t;
     tfiles_init(&t, RESUME_YAML);
     char *db = t.db, *out = t.out, *err = t.err;
@@ -248,7 +248,7 @@ Test(sweep, kill9_then_resume_runs_each_once, .timeout = 120) {
     rm_tmp();
 }
 
-Test(sweep, sigint_marks_interrupted_and_resumes, .timeout = 120) {
+Test(sweep, sigint_marks_interrupted_and_resumes) {
     tfiles t;
     tfiles_init(&t, RESUME_YAML);
     char *db = t.db, *out = t.out, *err = t.err;
@@ -278,7 +278,7 @@ static void exec_sql(const char *db, const char *sql) {
     sqlite3_close(h);
 }
 
-Test(sweep, schema_v1_is_migrated_and_newer_refused, .timeout = 30) {
+Test(sweep, schema_v1_is_migrated_and_newer_refused) {
     tfiles t;
     tfiles_init(&t, "");
     /* a version-1 database: rss_samples without hwm, no run_phases */
@@ -320,7 +320,7 @@ static void expect_status(const char *db, const char *method, const char *status
               method, status, got);
 }
 
-Test(sweep, faults_each_get_their_status, .timeout = 120) {
+Test(sweep, faults_each_get_their_status) {
     tfiles t;
     tfiles_init(&t, FAULT_YAML);
     char *yaml = t.yaml, *db = t.db, *out = t.out, *err = t.err;
@@ -362,7 +362,7 @@ static long long q_run(const char *db, const char *col, const char *method, cons
     return q_int(db, sql);
 }
 
-Test(sweep, peak_rss_tracks_table_bytes, .timeout = 180) {
+Test(sweep, peak_rss_tracks_table_bytes) {
     tfiles t;
     /* one big field: 250k vs 1M rows at dim 16 = 16 vs 64 MB of fp32 table */
     tfiles_init(&t,
