@@ -135,6 +135,6 @@ static void run_reference(interact_kind ik, int Dd) {
     model_free(&m);
 }
 
-Test(reference, torch_dot, .timeout = 60) { run_reference(INTERACT_DOT, 5); }
-Test(reference, torch_cat, .timeout = 60) { run_reference(INTERACT_CAT, 5); }
-Test(reference, torch_dot_no_dense, .timeout = 60) { run_reference(INTERACT_DOT, 0); }
+Test(reference, torch_dot) { run_reference(INTERACT_DOT, 5); }
+Test(reference, torch_cat) { run_reference(INTERACT_CAT, 5); }
+Test(reference, torch_dot_no_dense) { run_reference(INTERACT_DOT, 0); }
