@@ -113,3 +113,20 @@ Test(qr, default_init_is_symmetric_uniform) {
     cr_expect_gt(neg, 0);
     M->destroy(st);
 }
+
+Test(qr, matched_init_scales_mult_tables) {
+    static const int64_t card[1] = {1000};
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 1, card, 4, 16000.0 / 1760);
+    bl_set(M, &s, "collisions", 10);
+    bl_set(M, &s, "init", 2); /* matched */
+    void *st = bl_make(M, &s, &p);
+    emb_tensor t[2];
+    cr_assert_eq(M->tensors(st, t, 2), 2);
+    float a = powf(3.0f / 1000, 0.25f), mx = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < t[k].n; j++) mx = fmaxf(mx, fabsf(t[k].data[j]));
+    cr_expect(mx <= a && mx > sqrtf(1.0f / 1000), "max |w| %g, bound %g", mx, a);
+    M->destroy(st);
+}
