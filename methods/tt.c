@@ -15,6 +15,8 @@
  *     sparse update);
  *   - small fields stay full (N <= threshold, default 200, as the DLRM tricks).
  * Our choices [R]:
+ *   - backward reuses T = G_1[i_1] G_2[i_2] of each lookup from the forward
+ *     (batch * F * q_1 q_2 r_2 floats, counted in train_other);
  *   - factors: p_1 = ceil(N^(1/3)), p_2 = ceil(sqrt(ceil(N/p_1))), p_3 =
  *     ceil(N/(p_1 p_2)) (FBTT's suggested_tt_shapes also rounds N up first); q is
  *     the most balanced factorisation of D into 3 ordered factors q_1<=q_2<=q_3;
@@ -53,7 +55,9 @@ typedef struct tt_field {
 typedef struct tt_state {
     int32_t   F, D, q[3];
     tt_field *fl;        /* (F) */
-    float    *T, *dT;    /* (q1 q2 rmax) scratch */
+    int64_t   tlen;      /* q1 q2 max r2: floats of one lookup's T */
+    int32_t   batch;
+    float    *T, *dT;    /* (batch, F, tlen) T of the last forward, kept for backward; (tlen) */
     opt_cfg   opt;
 } tt_state;
 
@@ -140,6 +144,11 @@ static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_
     return emb_plan_unreachable(spec, "tt", 1, top, err, errlen);
 }
 
+/* Bytes of the forward cache of T (none without TT fields). */
+static uint64_t tt_cache_bytes(int32_t batch, int32_t F, int64_t tlen) {
+    return tlen ? 4ull * (uint64_t)batch * (uint64_t)F * (uint64_t)tlen : 0;
+}
+
 static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int32_t *rank = hx_calloc((size_t)spec->n_fields, sizeof(int32_t)), q[3];
@@ -148,7 +157,7 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     tt_factor_dim(spec->dim, q);
     if (rc == HX_OK) {
         int ntt = 0;
-        int32_t rmin = INT32_MAX, rmaxv = 0;
+        int32_t rmin = INT32_MAX, rmaxv = 0, r2max = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
             if (!rank[f]) {
                 bl_table_predict_add(spec, spec->card[f], spec->dim, &out->bytes);
@@ -159,10 +168,12 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
             tt_factor_rows(spec->card[f], p);
             tt_ranks(p, q, rank[f], &r[1], &r[2]);
             for (int k = 0; k < 3; k++) bl_table_predict_add(spec, p[k], r[k] * q[k] * r[k + 1], &out->bytes);
+            r2max = r[2] > r2max ? r[2] : r2max;
             ntt++;
             rmin = rank[f] < rmin ? rank[f] : rmin;
             rmaxv = rank[f] > rmaxv ? rank[f] : rmaxv;
         }
+        out->bytes.train_other += tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         if (ntt) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields TT, q=%dx%dx%d, ranks %d..%d", ntt,
                           spec->n_fields, q[0], q[1], q[2], rmin, rmaxv);
@@ -200,7 +211,7 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
     if ((rc = tt_layout(spec, rank, err, errlen)) != HX_OK) goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
-    int32_t rmax = 1;
+    int32_t rmax = 0;
     for (int32_t f = 0; f < s->F; f++) {
         tt_field *t = &s->fl[f];
         int64_t n = spec->card[f];
@@ -226,8 +237,10 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
                 c->w[j] = (float)(sigma * hx_rng_normal(&rng));
         }
     }
-    s->T = hx_calloc((size_t)s->q[0] * s->q[1] * rmax, sizeof(float));
-    s->dT = hx_calloc((size_t)s->q[0] * s->q[1] * rmax, sizeof(float));
+    s->batch = spec->batch;
+    s->tlen = (int64_t)s->q[0] * s->q[1] * rmax;
+    s->T = hx_calloc((size_t)spec->batch * (size_t)s->F * (size_t)(s->tlen ? s->tlen : 1), sizeof(float));
+    s->dT = hx_calloc((size_t)(s->tlen ? s->tlen : 1), sizeof(float));
     if (!s->T || !s->dT) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
@@ -277,6 +290,7 @@ static void tt_row_forward(const tt_state *s, const tt_field *t, const float *g1
 
 static void tt_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     tt_state *s = state;
+    HX_ASSERT(B <= s->batch); /* the T cache holds spec->batch rows */
     for (int64_t k = 0; k < B * s->F; k++) {
         const tt_field *t = &s->fl[k % s->F];
         float *e = out + (size_t)k * s->D;
@@ -287,7 +301,7 @@ static void tt_forward(void *state, const int64_t *idx, int64_t B, float *out) {
         int64_t d[3];
         tt_digits(t, idx[k], d);
         tt_row_forward(s, t, emb_table_row(&t->core[0], d[0]), emb_table_row(&t->core[1], d[1]),
-                       emb_table_row(&t->core[2], d[2]), s->T, e);
+                       emb_table_row(&t->core[2], d[2]), s->T + (size_t)k * s->tlen, e);
     }
 }
 
@@ -310,8 +324,8 @@ static void tt_backward(void *state, const int64_t *idx, int64_t B, const float 
         tt_digits(t, idx[k], d);
         const float *g1 = emb_table_row(&t->core[0], d[0]), *g2 = emb_table_row(&t->core[1], d[1]),
                     *g3 = emb_table_row(&t->core[2], d[2]);
-        float *T = s->T, *dT = s->dT;
-        tt_contract12(s, t, g1, g2, T); /* recomputed rather than stored per lookup */
+        const float *T = s->T + (size_t)k * s->tlen; /* from the forward */
+        float *dT = s->dT;
         float *d3 = emb_table_grad_row(&t->core[2], d[2]);
         for (int32_t ab = 0; ab < q1 * q2; ab++) {
             const float *gv = ge + (size_t)ab * q3, *Tv = T + (size_t)ab * r2;
@@ -352,6 +366,7 @@ static void tt_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     for (int32_t f = 0; f < s->F; f++)
         for (int k = 0; k < (s->fl[f].rank ? 3 : 1); k++) bl_table_bytes_add(&s->fl[f].core[k], out);
+    out->train_other += tt_cache_bytes(s->batch, s->F, s->tlen);
     snprintf(out->index_desc, sizeof out->index_desc, "none (mixed-radix row index)");
 }
 
