@@ -124,21 +124,12 @@ static double tt_assign(const emb_spec *spec, double s, int32_t *rank) {
     return 4.0 * floats;
 }
 
+static double tt_bytes_at(const emb_spec *spec, double s, void *rank) { return tt_assign(spec, s, rank); }
+
 static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_t errlen) {
     double full = emb_full_bytes(spec), bytes;
-    if (spec->pv[P_RANK] == EMB_AUTO) {
-        double lo = 0, hi = 60, best = 0, best_err = INFINITY; /* s = 2^x */
-        for (int it = 0; it < 80; it++) {
-            double x = 0.5 * (lo + hi), r = full / tt_assign(spec, exp2(x), rank);
-            double e = fabs(log(r / spec->ratio));
-            if (e < best_err) best_err = e, best = x;
-            if (r < spec->ratio) lo = x;
-            else hi = x;
-        }
-        bytes = tt_assign(spec, exp2(best), rank);
-    } else {
-        bytes = tt_assign(spec, 1, rank);
-    }
+    if (spec->pv[P_RANK] == EMB_AUTO) bytes = bl_bisect_factor(spec, 0, tt_bytes_at, rank);
+    else bytes = tt_assign(spec, 1, rank);
     if (emb_plan_within(spec->ratio, full / bytes)) return HX_OK;
     double top = full / tt_assign(spec, 1e300, rank); /* every TT field at rank 1 */
     return emb_plan_unreachable(spec, "tt", 1, top, err, errlen);
@@ -217,10 +208,7 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
         int64_t n = spec->card[f];
         t->rank = rank[f];
         if (!t->rank) {
-            if ((rc = emb_table_init(&t->core[0], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
-                goto fail;
-            float a = sqrtf(1.0f / (float)n);
-            emb_table_fill_uniform(&t->core[0], &rng, -a, a);
+            if ((rc = bl_full_table(&t->core[0], spec, n, &rng, err, errlen)) != HX_OK) goto fail;
             continue;
         }
         tt_factor_rows(n, t->p);
