@@ -10,7 +10,7 @@ set -eu
 BIN=${1:-./embsweep}
 N=${2:-50}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 seeds=$(seq -s, 1 "$N")
 cat > "$tmp/overhead.yaml" <<YAML
 name: overhead
@@ -25,13 +25,19 @@ matrix:
 jobs: 1
 threads: 1
 YAML
+# CPU seconds (user + system) of the harness and all its workers: /usr/bin/time.
 t0=$(date +%s.%N)
-"$BIN" run "$tmp/overhead.yaml" --db "$tmp/o.db" > /dev/null
+/usr/bin/time -f "%U %S" -o "$tmp/cpu" "$BIN" run "$tmp/overhead.yaml" --db "$tmp/o.db" > /dev/null
 t1=$(date +%s.%N)
+c0=0
+c1=$(awk '{ print $1 + $2 }' "$tmp/cpu")
 inside=$(sqlite3 "$tmp/o.db" "SELECT SUM(wall_s) FROM runs WHERE status = 'ok'")
+inside_cpu=$(sqlite3 "$tmp/o.db" "SELECT SUM(cpu_s) FROM runs WHERE status = 'ok'")
 ok=$(sqlite3 "$tmp/o.db" "SELECT COUNT(*) FROM runs WHERE status = 'ok'")
-awk -v t0="$t0" -v t1="$t1" -v inside="$inside" -v n="$N" -v ok="$ok" 'BEGIN {
+load=$(cut -d' ' -f1 /proc/loadavg)
+awk -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v inside="$inside" -v icpu="$inside_cpu" \
+    -v n="$N" -v ok="$ok" -v load="$load" 'BEGIN {
   total = t1 - t0
-  printf "%d runs (%d ok): invocation %.3f s, inside the workers %.3f s\n", n, ok, total, inside
-  printf "harness overhead per run: %.1f ms\n", (total - inside) / n * 1000
+  printf "%d runs (%d ok), load average %s: invocation %.3f s wall, %.3f s CPU; inside the workers %.3f s wall, %.3f s CPU\n", n, ok, load, total, c1 - c0, inside, icpu
+  printf "harness overhead per run: %.1f ms wall, %.1f ms CPU\n", (total - inside) / n * 1000, ((c1 - c0) - icpu) / n * 1000
 }'

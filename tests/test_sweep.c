@@ -127,7 +127,7 @@ static void q_text(const char *db, const char *sql, char *out, size_t n) {
 
 /* ---- bad YAML corpus ---- */
 
-Test(sweep, bad_yaml_corpus, .timeout = 60) {
+Test(sweep, bad_yaml_corpus) {
     mkdir_tmp();
     char db[128], out[128], err[128];
     path(db, sizeof db, "untouched.db");
@@ -174,24 +174,36 @@ Test(sweep, bad_yaml_corpus, .timeout = 60) {
     "matrix:\n  method: [full, hash]\n  dim: [4, 8]\n  ratio: [1, 2]\n  seed: [1, 2]\n"                \
     "unreachable: skip\njobs: 1\n"
 
-Test(sweep, kill9_then_resume_runs_each_once, .timeout = 120) {
+/* Paths of one test's files in g_dir. */
+typedef struct tfiles { char yaml[128], db[128], out[128], err[128]; } tfiles;
+static void tfiles_init(tfiles *t, const char *yaml_text) {
     mkdir_tmp();
-    char yaml[128], db[128], out[128], err[128];
-    path(yaml, sizeof yaml, "resume.yaml");
-    path(db, sizeof db, "r.db");
-    path(out, sizeof out, "out.txt");
-    path(err, sizeof err, "err.txt");
-    write_text(yaml, RESUME_YAML);
-    char *args[] = {"run", yaml, "--db", db, NULL};
-    pid_t pid = start(args, out, err);
-    /* wait until at least two runs are ok, then kill -9 the harness */
+    path(t->yaml, sizeof t->yaml, "sweep.yaml");
+    path(t->db, sizeof t->db, "r.db");
+    path(t->out, sizeof t->out, "out.txt");
+    path(t->err, sizeof t->err, "err.txt");
+    write_text(t->yaml, yaml_text);
+}
+
+/* Wait until at least n runs are ok in db (another process writes it). */
+static void wait_ok(const char *db, long long n) {
     long long ok = 0;
-    for (int i = 0; i < 600 && ok < 2; i++) {
+    for (int i = 0; i < 600 && ok < n; i++) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
         if (access(db, F_OK) == 0) ok = q_int_try(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'");
     }
-    cr_assert_geq(ok, 2, "no run finished in time");
+    cr_assert_geq(ok, n, "runs did not finish in time");
+}
+
+Test(sweep, kill9_then_resume_runs_each_once) {
+    tfiles t;
+    tfiles_init(&t, RESUME_YAML);
+    char *db = t.db, *out = t.out, *err = t.err;
+    char *args[] = {"run", t.yaml, "--db", db, NULL};
+    pid_t pid = start(args, out, err);
+    /* wait until at least two runs are ok, then kill -9 the harness */
+    wait_ok(db, 2);
     kill(pid, SIGKILL);
     wait_code(pid);
     long long total = q_int(db, "SELECT COUNT(*) FROM runs WHERE status <> 'skipped'");
@@ -236,6 +248,59 @@ Test(sweep, kill9_then_resume_runs_each_once, .timeout = 120) {
     rm_tmp();
 }
 
+Test(sweep, sigint_marks_interrupted_and_resumes) {
+    tfiles t;
+    tfiles_init(&t, RESUME_YAML);
+    char *db = t.db, *out = t.out, *err = t.err;
+    char *args[] = {"run", t.yaml, "--db", db, NULL};
+    pid_t pid = start(args, out, err);
+    wait_ok(db, 1);
+    kill(pid, SIGINT);
+    cr_expect_eq(wait_code(pid), 130, "interrupted exit status");
+    char *e = slurp(err);
+    cr_expect(strstr(e, "interrupted") != NULL, "%s", e);
+    free(e);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'"), 0, "no run left running");
+    cr_expect_eq(q_int(db, "SELECT status = 'interrupted' FROM invocations WHERE id = 1"), 1);
+    long long inter = q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'");
+    cr_expect_leq(inter, 1, "jobs: 1, so at most one run was in flight");
+    cr_expect_eq(wait_code(start(args, out, err)), 0, "the next invocation resumes");
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 12);
+    rm_tmp();
+}
+
+/* ---- schema versions ---- */
+
+static void exec_sql(const char *db, const char *sql) {
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+}
+
+Test(sweep, schema_v1_is_migrated_and_newer_refused) {
+    tfiles t;
+    tfiles_init(&t, "");
+    /* a version-1 database: rss_samples without hwm, no run_phases */
+    exec_sql(t.db, "CREATE TABLE rss_samples (key TEXT NOT NULL, t_s REAL NOT NULL, phase TEXT, rss INTEGER,"
+                   " rss_anon INTEGER, rss_file INTEGER);"
+                   "INSERT INTO rss_samples VALUES ('k', 0.5, 'train', 1, 2, 3);"
+                   "PRAGMA user_version = 1;");
+    char *args[] = {"status", "--db", t.db, NULL};
+    cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 2);
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM rss_samples WHERE key = 'k' AND hwm IS NULL"), 1, "data kept");
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_phases"), 0, "run_phases created");
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_summary"), 0);
+    exec_sql(t.db, "PRAGMA user_version = 99;");
+    cr_expect_eq(wait_code(start(args, t.out, t.err)), 1);
+    char *e = slurp(t.err);
+    cr_expect(strstr(e, "newer than this embsweep") != NULL, "%s", e);
+    free(e);
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 99, "left alone");
+    rm_tmp();
+}
+
 /* ---- faults ---- */
 
 #define FAULT_YAML                                                                                  \
@@ -255,14 +320,10 @@ static void expect_status(const char *db, const char *method, const char *status
               method, status, got);
 }
 
-Test(sweep, faults_each_get_their_status, .timeout = 120) {
-    mkdir_tmp();
-    char yaml[128], db[128], out[128], err[128];
-    path(yaml, sizeof yaml, "faults.yaml");
-    path(db, sizeof db, "f.db");
-    path(out, sizeof out, "out.txt");
-    path(err, sizeof err, "err.txt");
-    write_text(yaml, FAULT_YAML);
+Test(sweep, faults_each_get_their_status) {
+    tfiles t;
+    tfiles_init(&t, FAULT_YAML);
+    char *yaml = t.yaml, *db = t.db, *out = t.out, *err = t.err;
     setenv("EMBSWEEP_FAULTS", "1", 1);
     char *args[] = {"run", yaml, "--db", db, NULL};
     int code = wait_code(start(args, out, err));
@@ -301,15 +362,10 @@ static long long q_run(const char *db, const char *col, const char *method, cons
     return q_int(db, sql);
 }
 
-Test(sweep, peak_rss_tracks_table_bytes, .timeout = 180) {
-    mkdir_tmp();
-    char yaml[128], db[128], out[128], err[128];
-    path(yaml, sizeof yaml, "rss.yaml");
-    path(db, sizeof db, "rss.db");
-    path(out, sizeof out, "out.txt");
-    path(err, sizeof err, "err.txt");
+Test(sweep, peak_rss_tracks_table_bytes) {
+    tfiles t;
     /* one big field: 250k vs 1M rows at dim 16 = 16 vs 64 MB of fp32 table */
-    write_text(yaml,
+    tfiles_init(&t,
                "name: rss\n"
                "datasets:\n"
                "  small: {kind: synthetic, rows: 4000, fields: 1, cardinality: 250000, dense: 2, seed: 1}\n"
@@ -318,7 +374,8 @@ Test(sweep, peak_rss_tracks_table_bytes, .timeout = 180) {
                "train: {epochs: 0.05, batch: 64, optimizer: sgd, emb_optimizer: sgd, lr: 0.05}\n"
                "matrix:\n  dataset: [small, big]\n  method: [full]\n  dim: [16]\n  ratio: [1]\n"
                "include:\n  - {dataset: big, method: hash, ratio: 16}\njobs: 1\n");
-    char *args[] = {"run", yaml, "--db", db, NULL};
+    char *db = t.db, *out = t.out, *err = t.err;
+    char *args[] = {"run", t.yaml, "--db", db, NULL};
     cr_assert_eq(wait_code(start(args, out, err)), 0, "%s", slurp(err));
     long long fs = q_run(db, "peak_rss_train", "full", "small", 1), fb = q_run(db, "peak_rss_train", "full", "big", 1);
     long long hb = q_run(db, "peak_rss_train", "hash", "big", 16);
