@@ -438,13 +438,25 @@ static int value_parse(walk *w, const cfg_axis *a, cfg_val *v, const char *path)
     return -1;
 }
 
+/* `method: all`: every listed (not test-only) registered method, registry order. */
+static void method_all(cfg_axis *a, int line, int col) {
+    for (size_t i = 0; i < emb_method_count() && a->n < CFG_MAX_VALS; i++) {
+        const emb_method *m = emb_method_at(i);
+        if (m->caps & EMB_CAP_TEST_ONLY) continue;
+        cfg_val *v = &a->v[a->n++];
+        v->text = m->name, v->line = line, v->col = col;
+        v->m = m;
+        snprintf(v->canon, sizeof v->canon, "%s", m->name);
+    }
+}
+
 /* Fill axis values from a scalar or a list of scalars. Returns the count or -1. */
 static int axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int allow_list) {
     if (!a->v) a->v = hx_calloc(CFG_MAX_VALS, sizeof(cfg_val));
     if (!a->v) return -1;
     a->n = 0;
     int bad = 0;
-    if (n->type == YAML_SCALAR_NODE) {
+    if (n->type == YAML_SCALAR_NODE && !(a->type == KT_METHOD && !strcmp(stext(n), "all"))) {
         cfg_val *v = &a->v[a->n++];
         v->text = stext(n), v->line = nline(n), v->col = ncol(n);
         if (!v->text[0]) {
@@ -453,6 +465,10 @@ static int axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, i
             return -1;
         }
         return value_parse(w, a, v, path) == 0 ? 1 : -1;
+    }
+    if (n->type == YAML_SCALAR_NODE) { /* method: all */
+        method_all(a, nline(n), ncol(n));
+        return a->n;
     }
     if (n->type != YAML_SEQUENCE_NODE || !allow_list) {
         cfg_err(w->e, nline(n), ncol(n), path, "expected %s, got %s",
@@ -473,6 +489,10 @@ static int axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, i
         if (a->n >= CFG_MAX_VALS) {
             cfg_err(w->e, nline(c), ncol(c), path, "too many values (at most %d)", CFG_MAX_VALS);
             return -1;
+        }
+        if (a->type == KT_METHOD && !strcmp(stext(c), "all")) {
+            method_all(a, nline(c), ncol(c));
+            continue;
         }
         cfg_val *v = &a->v[a->n++];
         v->text = stext(c), v->line = nline(c), v->col = ncol(c);
@@ -509,7 +529,8 @@ static cfg_axis *entry_axis(walk *w, const char *key, yaml_node_t *kn, yaml_node
     char kp[256];
     snprintf(kp, sizeof kp, "%s.%s", path, key);
     if (axis_header(w, &a, key, nline(kn), ncol(kn), path, train_only) != 0) return NULL;
-    snprintf(kp, sizeof kp, "%s.%s", path, a.key);
+    if (!strcmp(path, "params")) snprintf(kp, sizeof kp, "%s", a.key);
+    else snprintf(kp, sizeof kp, "%s.%s", path, a.key);
     a.group = group;
     if (axis_values(w, &a, vn, kp, 1) < 0) {
         hx_free(a.v);

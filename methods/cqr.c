@@ -35,7 +35,10 @@
  *     * total_steps (the reference clusters after each epoch < floor(0.75 epochs));
  *   - a residual row no id points at becomes 0 (the reference divides 0 by 0);
  *   - k-means niter default 25 with early stop (reference: 100 FAISS iterations);
- *   - the sample is drawn by reservoir sampling (O(S) memory).
+ *   - the sample is drawn by reservoir sampling (O(S) memory) and capped at
+ *     `max_sample` (default 65536, never below k) so CPU k-means stays bounded
+ *     (FAISS itself subsamples to 256 points per centroid; the reference lifts
+ *     that cap); nearest-centroid queries use an exact k-d tree (kmeans.c).
  * Bytes (per compressed field, P(n) = 8*ceil(n*c*bits/64)):
  *   inference = infer_params 8*k*d  +  infer_index P(n) * (stored b ? 2 : 1)
  *   training  = codebooks + optimizer state + gradient slots + pointers + the
@@ -49,7 +52,7 @@
 
 static const char *const cqr_sketch_kinds[] = {"hash", "stored", NULL};
 
-enum { P_K, P_COLUMNS, P_THRESHOLD, P_SKETCH, P_PACKED, P_EVERY, P_UNTIL, P_NITER, P_SAMPLE, P_RESET };
+enum { P_K, P_COLUMNS, P_THRESHOLD, P_SKETCH, P_PACKED, P_EVERY, P_UNTIL, P_NITER, P_SAMPLE, P_MAXS, P_RESET };
 static const emb_param_desc cqr_params[] = {
     {.name = "k", .type = EMB_P_INT, .min = 1, .max = 1e9, .def = EMB_AUTO, .auto_ok = 1,
      .help = "rows per codebook (auto: from the ratio, pointers counted)"},
@@ -69,6 +72,8 @@ static const emb_param_desc cqr_params[] = {
      .help = "Lloyd iterations per k-means"},
     {.name = "sample_factor", .type = EMB_P_INT, .min = 1, .max = 1e6, .def = 200,
      .help = "k-means sample: min(n, sample_factor * k) ids per column"},
+    {.name = "max_sample", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 65536,
+     .help = "cap on the k-means sample (0: none; never below k)"},
     {.name = "reset_optim", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
      .help = "zero the optimizer state of rewritten codebook rows"},
     {.name = NULL},
@@ -88,7 +93,7 @@ typedef struct cqr_field {
 typedef struct cqr_state {
     int32_t    F, D, c, dc;
     int        stored, reset;
-    int64_t    every, until, niter, sample_factor;
+    int64_t    every, until, niter, sample_factor, max_sample;
     uint64_t   seed;
     opt_cfg    opt;
     cqr_field *fl;          /* (F) */
@@ -182,16 +187,24 @@ static hx_status cqr_layout(const emb_spec *spec, int64_t *k, char *err, size_t 
     return HX_OK;
 }
 
+/* k-means sample size: min(n, sample_factor * k), capped at max(max_sample, k). */
+static int64_t sample_size(int64_t n, int64_t k, int64_t sample_factor, int64_t max_sample) {
+    int64_t S = n < sample_factor * k ? n : sample_factor * k;
+    if (max_sample > 0 && S > max_sample) S = max_sample > k ? max_sample : k;
+    return S < n ? S : n;
+}
+
 /* Scratch bytes of clustering one column of a field (see cqr_cluster_field). */
 static uint64_t cqr_scratch_bytes(int64_t n, int64_t k, int32_t dc, int bits, int32_t c, int stored,
-                                  int64_t sample_factor) {
-    int64_t S = n < sample_factor * k ? n : sample_factor * k;
+                                  int64_t sample_factor, int64_t max_sample) {
+    int64_t S = sample_size(n, k, sample_factor, max_sample);
     uint64_t b = 8ull * (uint64_t)S                          /* sample ids */
                  + 4ull * (uint64_t)S * (uint64_t)dc         /* sample vectors */
                  + 4ull * (uint64_t)S                        /* sample assignments */
                  + 4ull * (uint64_t)k * (uint64_t)dc         /* centroids */
                  + 8ull * (uint64_t)k * (uint64_t)dc + 8ull * (uint64_t)k /* residual sums, counts */
-                 + 4ull * (uint64_t)dc;                      /* one expanded vector */
+                 + 4ull * (uint64_t)dc                       /* one expanded vector */
+                 + kmeans_tree_bytes((int32_t)k);            /* nearest-centroid tree */
     if (S > k) b += kmeans_scratch_bytes(S, dc, (int32_t)k);
     if (stored) b += 8ull * ptr_words(n, c, bits); /* old b pointers */
     return b;
@@ -228,7 +241,8 @@ static void cqr_predict(const emb_spec *spec, const int64_t *k, emb_bytes *out) 
         out->train_other += 2 * emb_table_predict_grad(table_cap(spec, (int64_t)rows, c), dc);
         out->infer_index += ptr;
         out->train_other += ptr;
-        uint64_t sc = cqr_scratch_bytes(n, k[f], dc, bits, c, stored, (int64_t)spec->pv[P_SAMPLE]);
+        uint64_t sc = cqr_scratch_bytes(n, k[f], dc, bits, c, stored, (int64_t)spec->pv[P_SAMPLE],
+                                        (int64_t)spec->pv[P_MAXS]);
         if (sc > scratch) scratch = sc;
     }
     if (clustering_enabled(spec)) out->train_other += scratch;
@@ -321,6 +335,7 @@ static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_
     s->until = clustering_enabled(spec) ? (int64_t)floor(spec->pv[P_UNTIL] * (double)spec->total_steps) : 0;
     s->niter = (int64_t)spec->pv[P_NITER];
     s->sample_factor = (int64_t)spec->pv[P_SAMPLE];
+    s->max_sample = (int64_t)spec->pv[P_MAXS];
     s->seed = spec->seed;
     s->opt = spec->opt;
     s->fl = hx_calloc((size_t)s->F, sizeof(cqr_field));
@@ -362,7 +377,7 @@ static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_
             if (fl->pb) ptr_set(fl->pb, fl->bits, q, (uint32_t)hx_rng_below(&rng, (uint64_t)fl->k));
         }
         for (int32_t j = 0; j < s->c; j++) fl->bseed[j] = column_seed(spec->seed, f, j, 0);
-        uint64_t sc = cqr_scratch_bytes(fl->n, fl->k, s->dc, fl->bits, s->c, s->stored, s->sample_factor);
+        uint64_t sc = cqr_scratch_bytes(fl->n, fl->k, s->dc, fl->bits, s->c, s->stored, s->sample_factor, s->max_sample);
         if (sc > s->scratch) s->scratch = sc;
     }
     if (!clustering_enabled(spec)) s->scratch = 0;
@@ -444,7 +459,7 @@ static void sample_ids(hx_rng *rng, int64_t n, int64_t S, int64_t *ids) {
 static hx_status cqr_cluster_field(cqr_state *s, int32_t f, char *err, size_t errlen) {
     cqr_field *fl = &s->fl[f];
     const int32_t c = s->c, dc = s->dc;
-    const int64_t n = fl->n, k = fl->k, S = n < s->sample_factor * k ? n : s->sample_factor * k;
+    const int64_t n = fl->n, k = fl->k, S = sample_size(n, k, s->sample_factor, s->max_sample);
     const uint64_t words = ptr_words(n, c, fl->bits);
     hx_status rc = HX_OK;
     int64_t *ids = hx_malloc((size_t)S * sizeof(int64_t));
@@ -476,6 +491,8 @@ static hx_status cqr_cluster_field(cqr_state *s, int32_t f, char *err, size_t er
         rc = kmeans_fit(vecs, S, dc, (int32_t)k, (int)s->niter, KMEANS_INIT_PP, hx_rng_u64(&rng), C, assign, &kr,
                         err, errlen);
         if (rc != HX_OK) goto done;
+        kmeans_tree tree;
+        if ((rc = kmeans_tree_build(&tree, C, (int32_t)k, dc, err, errlen)) != HX_OK) goto done;
         /* 4. redraw b_j once, before the reassignment loop */
         uint64_t oldseed = fl->bseed[j];
         if (s->stored) {
@@ -493,13 +510,14 @@ static hx_status cqr_cluster_field(cqr_state *s, int32_t f, char *err, size_t er
             uint32_t bo = s->stored ? ptr_get(oldb, fl->bits, q) : (uint32_t)hx_hash_index((uint64_t)i, oldseed, (uint64_t)k);
             const float *pa = Aj + (size_t)ptr_get(fl->pa, fl->bits, q) * dc, *pb = Bj + (size_t)bo * dc;
             for (int32_t e = 0; e < dc; e++) v[e] = pa[e] + pb[e];
-            int32_t an = kmeans_nearest(C, (int32_t)k, dc, v, NULL);
+            int32_t an = kmeans_tree_nearest(&tree, v, NULL);
             ptr_set(fl->pa, fl->bits, q, (uint32_t)an);
             uint32_t bn = cqr_b(s, fl, i, j);
             double *sm = sums + (size_t)bn * dc;
             for (int32_t e = 0; e < dc; e++) sm[e] += (double)v[e] - C[(size_t)an * dc + e];
             count[bn]++;
         }
+        kmeans_tree_free(&tree);
         /* 5. re-initialise: A_j <- centroids, B_j <- mean residuals (0 where no id points) */
         float *Aw = emb_table_row(&fl->A, j * k), *Bw = emb_table_row(&fl->B, j * k);
         memcpy(Aw, C, (size_t)k * dc * sizeof(float));

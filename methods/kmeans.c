@@ -42,8 +42,125 @@ int32_t kmeans_nearest(const float *C, int32_t k, int32_t dim, const float *x, f
     return best;
 }
 
+/* ---- k-d tree over centroids ---- */
+
+#define KT_LEAF 8
+
+static int64_t kt_nodes(int32_t k) {
+    int64_t n = 1;
+    while (n * KT_LEAF < k) n <<= 1;
+    return 2 * n;
+}
+
+uint64_t kmeans_tree_bytes(int32_t k) { return 4ull * (uint64_t)k + 8ull * (uint64_t)kt_nodes(k); }
+
+/* Quickselect perm[lo, hi) so that perm[mid] has the median coordinate sd. */
+static void kt_select(const float *C, int32_t dim, int32_t *perm, int32_t lo, int32_t hi, int32_t mid, int32_t sd) {
+    while (hi - lo > 1) {
+        float pv = C[(size_t)perm[lo + (hi - lo) / 2] * dim + sd];
+        int32_t i = lo, j = hi - 1;
+        while (i <= j) {
+            while (C[(size_t)perm[i] * dim + sd] < pv) i++;
+            while (C[(size_t)perm[j] * dim + sd] > pv) j--;
+            if (i <= j) {
+                int32_t t = perm[i];
+                perm[i++] = perm[j];
+                perm[j--] = t;
+            }
+        }
+        if (mid <= j) hi = j + 1;
+        else if (mid >= i) lo = i;
+        else return;
+    }
+}
+
+static void kt_build(kmeans_tree *t, int64_t node, int32_t lo, int32_t hi) {
+    HX_ASSERT(node < t->nodes);
+    if (hi - lo <= KT_LEAF) {
+        t->sd[node] = -1;
+        return;
+    }
+    int32_t sd = 0;
+    float spread = -1;
+    for (int32_t j = 0; j < t->dim; j++) {
+        float mn = INFINITY, mx = -INFINITY;
+        for (int32_t q = lo; q < hi; q++) {
+            float v = t->C[(size_t)t->perm[q] * t->dim + j];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        if (mx - mn > spread) {
+            spread = mx - mn;
+            sd = j;
+        }
+    }
+    int32_t mid = lo + (hi - lo) / 2;
+    kt_select(t->C, t->dim, t->perm, lo, hi, mid, sd);
+    t->sd[node] = sd;
+    t->val[node] = t->C[(size_t)t->perm[mid] * t->dim + sd];
+    kt_build(t, 2 * node + 1, lo, mid);
+    kt_build(t, 2 * node + 2, mid, hi);
+}
+
+hx_status kmeans_tree_build(kmeans_tree *t, const float *C, int32_t k, int32_t dim, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    t->C = C;
+    t->k = k;
+    t->dim = dim;
+    t->nodes = kt_nodes(k);
+    t->perm = hx_malloc((size_t)k * sizeof(int32_t));
+    t->sd = hx_malloc((size_t)t->nodes * sizeof(int32_t));
+    t->val = hx_malloc((size_t)t->nodes * sizeof(float));
+    if (!t->perm || !t->sd || !t->val) {
+        kmeans_tree_free(t);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory for a %d-centroid tree", k);
+    }
+    for (int32_t c = 0; c < k; c++) t->perm[c] = c;
+    kt_build(t, 0, 0, k);
+    return HX_OK;
+}
+
+void kmeans_tree_free(kmeans_tree *t) {
+    hx_free(t->perm);
+    hx_free(t->sd);
+    hx_free(t->val);
+    memset(t, 0, sizeof *t);
+}
+
+static void kt_query(const kmeans_tree *t, int64_t node, int32_t lo, int32_t hi, const float *x, int32_t *bi,
+                     float *bd) {
+    if (t->sd[node] < 0) {
+        for (int32_t q = lo; q < hi; q++) {
+            int32_t c = t->perm[q];
+            float d = dist2(x, t->C + (size_t)c * t->dim, t->dim);
+            if (d < *bd || (d == *bd && c < *bi)) {
+                *bd = d;
+                *bi = c;
+            }
+        }
+        return;
+    }
+    int32_t mid = lo + (hi - lo) / 2;
+    float diff = x[t->sd[node]] - t->val[node];
+    if (diff < 0) {
+        kt_query(t, 2 * node + 1, lo, mid, x, bi, bd);
+        if (diff * diff <= *bd) kt_query(t, 2 * node + 2, mid, hi, x, bi, bd);
+    } else {
+        kt_query(t, 2 * node + 2, mid, hi, x, bi, bd);
+        if (diff * diff <= *bd) kt_query(t, 2 * node + 1, lo, mid, x, bi, bd);
+    }
+}
+
+int32_t kmeans_tree_nearest(const kmeans_tree *t, const float *x, float *d2) {
+    int32_t bi = INT32_MAX;
+    float bd = INFINITY;
+    kt_query(t, 0, 0, t->k, x, &bi, &bd);
+    if (d2) *d2 = bd;
+    return bi;
+}
+
 uint64_t kmeans_scratch_bytes(int64_t n, int32_t dim, int32_t k) {
-    return 4ull * (uint64_t)n + 8ull * (uint64_t)k * (uint64_t)dim + 8ull * (uint64_t)k;
+    return 4ull * (uint64_t)n + 8ull * (uint64_t)k * (uint64_t)dim + 8ull * (uint64_t)k + kmeans_tree_bytes(k);
 }
 
 /* seed_pp: k-means++ seeding into C; d2 (n) ends holding D(x)^2. */
@@ -126,12 +243,15 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
         /* assignment step (the last pass only assigns and measures) */
         int64_t changed = 0;
         double inertia = 0;
+        kmeans_tree tree;
+        if ((rc = kmeans_tree_build(&tree, C, k, dim, err, errlen)) != HX_OK) goto done;
         for (int64_t i = 0; i < n; i++) {
-            int32_t a = kmeans_nearest(C, k, dim, X + (size_t)i * dim, &d2[i]);
+            int32_t a = kmeans_tree_nearest(&tree, X + (size_t)i * dim, &d2[i]);
             changed += a != assign[i];
             assign[i] = a;
             inertia += d2[i];
         }
+        kmeans_tree_free(&tree);
         res->inertia = inertia;
         if (it == niter || changed == 0) break;
         res->iters = it + 1;

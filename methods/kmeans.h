@@ -33,6 +33,23 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
 /* Scratch bytes kmeans_fit allocates for these sizes (for byte accounting). */
 uint64_t kmeans_scratch_bytes(int64_t n, int32_t dim, int32_t k);
 
+/* A k-d tree over the centroids for exact nearest-centroid queries [R: an
+ * acceleration; results equal the brute-force scan, ties to the lowest index].
+ * Nodes split the centroid order at the median of the widest coordinate. */
+typedef struct kmeans_tree {
+    const float *C;     /* (k, dim), borrowed */
+    int32_t      k, dim;
+    int32_t     *perm;  /* (k) centroid ids in tree order */
+    int32_t     *sd;    /* (nodes) split coordinate, -1 for a leaf */
+    float       *val;   /* (nodes) split value */
+    int64_t      nodes;
+} kmeans_tree;
+
+hx_status kmeans_tree_build(kmeans_tree *t, const float *C, int32_t k, int32_t dim, char *err, size_t errlen);
+void      kmeans_tree_free(kmeans_tree *t);
+int32_t   kmeans_tree_nearest(const kmeans_tree *t, const float *x, float *d2);
+uint64_t  kmeans_tree_bytes(int32_t k);
+
 /* Index of the centroid nearest to x (ties: lowest index); *d2 gets the squared
  * distance when d2 is not NULL. */
 int32_t kmeans_nearest(const float *C, int32_t k, int32_t dim, const float *x, float *d2);
