@@ -187,7 +187,7 @@ static void gp_begin(FILE *f, const pl_group *g, const char *title) {
     fprintf(f, "# embsweep plot: run from the plots directory: gnuplot data/<this file>\n"
                "reset\nset encoding utf8\nset termoption noenhanced\n"
                "set grid lc rgb '#d8d8d8' lw 1\nset border lc rgb '#404040'\n"
-               "set key outside right top vertical Left reverse spacing 1.3 samplen 2.5\n"
+               "set key outside right top vertical Left reverse spacing 1.3 samplen 2.5 width 2\n"
                "set samples 400\nset title ");
     char t[512];
     snprintf(t, sizeof t, "%s  (sweep %s, dataset %s, dim %lld)", title, g->sweep, g->dataset,
@@ -222,32 +222,38 @@ static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
     return any;
 }
 
+/* Does the method whose first config is i have a finite (x, y) point? */
+static int method_drawable(const pl_group *g, size_t i, int xcol, int ycol) {
+    for (size_t j = i; j < g->n_cfg && same_method(g, i, j); j++) {
+        double xv = stat_of(&g->cfg[j], xcol)->mean;
+        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean)) return 1;
+    }
+    return 0;
+}
+
 /* Emits the `plot` command: optional front file, one series per method with at
- * least one finite (x, y) point, then the reference lines. Returns series drawn. */
+ * least one finite (x, y) point, then the reference lines. Methods at equal x are
+ * spread sideways by a factor 2^(+-0.025 k) (a dodge of about 2% per method, so that
+ * their error bars stay apart on the log axis) [R]. Returns the series drawn. */
 static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int xcol, axis y,
                            const char *front) {
-    int n = 0;
+    int n = 0, m = 0, k = 0;
     fputs("plot ", f);
     if (front) {
-        fputs("'", f);
-        fputs(front, f);
-        fputs("' using 1:2 with steps lc rgb '#c8c8c8' lw 6 title 'Pareto front'", f);
+        fprintf(f, "'%s' using 1:2 with steps lc rgb '#c8c8c8' lw 6 title 'Pareto front'", front);
         n++;
     }
+    for (size_t i = 0; i < g->n_cfg; i++)
+        if ((i == 0 || !same_method(g, i, i - 1)) && method_drawable(g, i, xcol, y.col)) m++;
     int block = -1;
     for (size_t i = 0; i < g->n_cfg; i++) {
         if (i == 0 || !same_method(g, i, i - 1)) block++;
         else continue;
-        int any = 0;
-        for (size_t j = i; j < g->n_cfg && same_method(g, i, j); j++) {
-            const pl_cfg *c = &g->cfg[j];
-            double xv = stat_of(c, xcol)->mean;
-            any |= isfinite(xv) && xv > 0 && isfinite(stat_of(c, y.col)->mean);
-        }
-        if (!any) continue;
+        if (!method_drawable(g, i, xcol, y.col)) continue;
         const pl_cfg *c = &g->cfg[i];
-        fprintf(f, "%s\\\n  '%s' index %d using %d:%d:%d:%d with yerrorlines", n ? ", " : "",
-                configs, block, xcol, y.col, y.col_min, y.col_max);
+        double dodge = exp2((k++ - (m - 1) / 2.0) * 0.025);
+        fprintf(f, "%s\\\n  '%s' index %d using ($%d*%.6f):%d:%d:%d with yerrorlines", n ? ", " : "",
+                configs, block, xcol, dodge, y.col, y.col_min, y.col_max);
         fprintf(f, " lc rgb '%s' pt %d ps 1.4 lw 1.8 title ", c->style.color, c->style.point);
         gp_str(f, c->method);
         n++;
@@ -255,10 +261,10 @@ static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int 
     return n;
 }
 
-static void gp_hline(FILE *f, double v, const char *label, const char *style) {
+static void gp_hline(FILE *f, double v, const char *label, const char *suffix, const char *style) {
     if (!isfinite(v)) return;
     char t[160];
-    snprintf(t, sizeof t, "%s %.4f", label, v);
+    snprintf(t, sizeof t, "%s %.4f%s", label, v, suffix);
     fprintf(f, ", \\\n  %.10g with lines %s title ", v, style);
     gp_str(f, t);
 }
@@ -303,6 +309,25 @@ typedef struct fig_spec {
     int         diagonal;   /* draw y = x */
 } fig_spec;
 
+/* The staircase ends at the front's last config; beyond it, up to the config with
+ * the most bytes, the best reachable value stays the same: a flat tail. */
+static void gp_front_tail(FILE *f, const pl_group *g, int logloss) {
+    double xmax = -INFINITY, last_x = -INFINITY, last_y = NAN;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_cfg *c = &g->cfg[i];
+        double x = c->bytes_infer.mean, y = logloss ? c->logloss.mean : c->auc.mean;
+        if (!isfinite(x) || !isfinite(y)) continue;
+        xmax = fmax(xmax, x);
+        if ((logloss ? c->front_ll : c->front) && x >= last_x) {
+            if (x > last_x || (logloss ? y < last_y : y > last_y)) last_y = y;
+            last_x = x;
+        }
+    }
+    if (isfinite(last_y) && xmax > last_x)
+        fprintf(f, "set arrow from %.10g,%.10g to %.10g,%.10g nohead back lc rgb '#c8c8c8' lw 6\n",
+                last_x, last_y, xmax, last_y);
+}
+
 static int has_series(const pl_group *g, int xcol, int ycol) {
     for (size_t i = 0; i < g->n_cfg; i++) {
         double xv = stat_of(&g->cfg[i], xcol)->mean;
@@ -323,11 +348,17 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
     stat_range(g, s->xcol, &xlo, &xhi);
     if (s->xkind == X_BYTES) gp_bytes_axis(f, 'x', xlo, xhi);
     else fprintf(f, "set logscale x 2\nset format x '%%g×'\nset xrange [%.6g:%.6g]\n", xlo / 1.3, xhi * 1.3);
+    const char *bayes_note = "";
     if (s->ykind == Y_PLAIN && stat_range(g, s->y.col, &ylo, &yhi)) {
-        /* room for the reference lines, which must not sit on the frame */
-        double ref[2] = {s->full, s->bayes};
-        for (int k = 0; k < 2; k++)
-            if (isfinite(ref[k])) ylo = ref[k] < ylo ? ref[k] : ylo, yhi = ref[k] > yhi ? ref[k] : yhi;
+        /* room for the reference lines, which must not sit on the frame; a Bayes
+         * line further than one data span away would squash the data into a strip,
+         * so it is left off the plot and its key entry says so */
+        if (isfinite(s->full)) ylo = fmin(ylo, s->full), yhi = fmax(yhi, s->full);
+        double span = fmax(yhi - ylo, 0.01);
+        if (isfinite(s->bayes) && s->bayes >= ylo - span && s->bayes <= yhi + span)
+            ylo = fmin(ylo, s->bayes), yhi = fmax(yhi, s->bayes);
+        else if (isfinite(s->bayes))
+            bayes_note = " (off plot)";
         double pad = (yhi - ylo) * 0.08 + 1e-4;
         fprintf(f, "set yrange [%.6g:%.6g]\n", ylo - pad, yhi + pad);
     }
@@ -339,9 +370,10 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
     char configs[512], front[512];
     snprintf(configs, sizeof configs, "data/%s__configs.tsv", g->base);
     snprintf(front, sizeof front, "data/%s__%s.tsv", g->base, s->front ? s->front : "");
+    if (s->front) gp_front_tail(f, g, !strcmp(s->front, "front_logloss"));
     gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL);
-    gp_hline(f, s->full, "full (uncompressed)", "dt 2 lw 2 lc rgb '#000000'");
-    gp_hline(f, s->bayes, s->bayes_label, "dt 3 lw 2 lc rgb '#2a7f2a'");
+    gp_hline(f, s->full, "full (uncompressed)", "", "dt 2 lw 2 lc rgb '#000000'");
+    gp_hline(f, s->bayes, s->bayes_label, bayes_note, "dt 3 lw 2 lc rgb '#2a7f2a'");
     if (s->diagonal)
         fputs(", \\\n  x with lines dt 2 lw 1.5 lc rgb '#808080' title 'y = x (RSS = inference bytes)'", f);
     gp_end(f, g, s->suffix);
@@ -530,12 +562,12 @@ hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir, 
     const char *xb = "embedding bytes at inference (log scale)";
     const fig_spec specs[] = {
         {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)",
-         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal AUC", 0},
+         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0},
         {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss (lower is better)",
-         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal logloss", 0},
+         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0},
         {"ratio", pl_figures[2].title, C_RATIO_ACH, X_RATIO, "achieved compression ratio (full bytes / inference bytes, log scale)",
          auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)", NULL, g->full_auc, g->bayes_auc,
-         "Bayes-optimal AUC", 0},
+         "Bayes-optimal", 0},
         {"train_speed", pl_figures[3].title, C_BYTES_TRAIN, X_BYTES, "bytes while training: parameters + optimizer state (log scale)",
          tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
         {"infer_speed", pl_figures[4].title, C_BYTES, X_BYTES, xb, inf, Y_SPEED,

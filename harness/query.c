@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,9 +27,13 @@ static void cell_text(sqlite3_stmt *st, int i, pl_format fmt, char *buf, size_t 
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_NULL: snprintf(buf, n, "%s", fmt == PL_FMT_TABLE ? "-" : ""); break;
     case SQLITE_INTEGER: snprintf(buf, n, "%lld", (long long)sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT:
-        snprintf(buf, n, fmt == PL_FMT_TABLE ? "%.6g" : "%.15g", sqlite3_column_double(st, i));
+    case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(st, i);
+        /* whole numbers (rounded throughputs, byte means) print as integers */
+        if (fmt == PL_FMT_TABLE && v == floor(v) && fabs(v) < 1e15) snprintf(buf, n, "%.0f", v);
+        else snprintf(buf, n, fmt == PL_FMT_TABLE ? "%.6g" : "%.15g", v);
         break;
+    }
     default: {
         const char *t = (const char *)sqlite3_column_text(st, i);
         snprintf(buf, n, "%s", t ? t : "");

@@ -21,7 +21,10 @@
  *     (the reference outputs d_q + d_r and widens the bottom MLP instead);
  *   - init "uniform" (default) is the presumably intended U(+-sqrt(1/n)) for both
  *     tables: on the default synthetic data the quirk cost 0.015-0.035 test AUC
- *     for every operation at 4x and 16x (methods/README-baselines.md);
+ *     for every operation at 4x and 16x (methods/README-baselines.md); init
+ *     "matched" draws both mult tables U(+-(3/n)^(1/4)) so that the product has
+ *     variance 1/(3n), that of a DLRM full row (as tt.c's init; = uniform for
+ *     add and concat);
  *   - collisions "auto" (default) are derived from the ratio per field: for a
  *     common big-field factor s, c_f is the smallest c (binary search on
  *     [1, c*], c* minimising the field's bytes) whose table pair fits n_f*d/s
@@ -33,8 +36,8 @@
 #include "baseline.h"
 
 static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
-static const char *const qr_inits[] = {"uniform", "dlrm", NULL};
-enum { INIT_UNIFORM, INIT_DLRM };
+static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};
+enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED };
 enum { OP_MULT, OP_ADD, OP_CONCAT };
 enum { P_COLL, P_OP, P_THRESHOLD, P_INIT };
 
@@ -46,7 +49,7 @@ static const emb_param_desc qr_params[] = {
     {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
      .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
     {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = qr_inits,
-     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk"},
+     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult product variance 1/(3n)"},
     {.name = NULL},
 };
 
@@ -120,7 +123,7 @@ static double qr_assign(const emb_spec *spec, double s, int64_t *c) {
 static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t errlen) {
     double full = emb_full_bytes(spec);
     if (spec->pv[P_COLL] == EMB_AUTO) {
-        double lo = 0, hi = 60, best = 0, best_err = INFINITY; /* factor s = 2^x */
+        double lo = -1, hi = 60, best = 0, best_err = INFINITY; /* s = 2^x; s < 1 allows c = 1 */
         for (int it = 0; it < 80; it++) {
             double x = 0.5 * (lo + hi), r = full / qr_assign(spec, exp2(x), c);
             double e = fabs(log(r / spec->ratio));
@@ -205,6 +208,7 @@ static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t
         float a = sqrtf(1.0f / (float)n);
         int quirk = (int)spec->pv[P_INIT] == INIT_DLRM;
         float lo = quirk ? a : -a, hi = quirk ? 1.0f : a;
+        if ((int)spec->pv[P_INIT] == INIT_MATCHED && s->op == OP_MULT) hi = powf(3.0f / (float)n, 0.25f), lo = -hi;
         if (!c) {
             if ((rc = emb_table_init(&s->tq[f], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
                 goto fail;

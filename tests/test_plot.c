@@ -383,6 +383,19 @@ Test(plot, figures_page_and_failed_runs, .init = make_fixture, .fini = remove_fi
             cr_expect(strstr(t, "hash (ratio 16, seed 1)") && !strstr(t, "seed 2"), "%s", t);
         free(t);
     }
+    /* one colour and marker per method, the same in every figure's script */
+    pl_style hs = pl_method_style("hash");
+    char want[128];
+    const char *gps[] = {"auc", "logloss", "ratio", "train_speed", "infer_speed", "rss", "loss", "rss_time"};
+    for (size_t i = 0; i < 8; i++) {
+        snprintf(path, sizeof path, "%s/plots/data/fx__syn__d8__%s.gp", g_dir, gps[i]);
+        char *gp = slurp(path);
+        cr_assert(gp, "%s", path);
+        if (i < 6) snprintf(want, sizeof want, "lc rgb '%s' pt %d ps 1.4 lw 1.8 title 'hash'", hs.color, hs.point);
+        else snprintf(want, sizeof want, "lc rgb '%s' title 'hash (ratio 16", hs.color);
+        cr_expect(strstr(gp, want), "%s lacks \"%s\"", path, want);
+        free(gp);
+    }
     /* the page: every figure, the failed runs with reasons, the escaped YAML */
     snprintf(path, sizeof path, "%s/plots/index.html", g_dir);
     char *html = slurp(path);

@@ -93,3 +93,40 @@ Test(qr, auto_collisions_hit_the_ratio) {
     bl_spec(&s, M, 4, card, 16, 1e4); /* beyond c = sqrt(n) for every field */
     bl_expect_refused(M, &s);
 }
+
+Test(qr, default_init_is_symmetric_uniform) {
+    static const int64_t card[1] = {1000};
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 1, card, 4, 16000.0 / 1760);
+    bl_set(M, &s, "collisions", 10);
+    void *st = bl_make(M, &s, &p);
+    emb_tensor t[2];
+    cr_assert_eq(M->tensors(st, t, 2), 2);
+    float a = sqrtf(1.0f / 1000);
+    int neg = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < t[k].n; j++) {
+            cr_expect(fabsf(t[k].data[j]) <= a, "U(+-sqrt(1/n))");
+            neg += t[k].data[j] < 0;
+        }
+    cr_expect_gt(neg, 0);
+    M->destroy(st);
+}
+
+Test(qr, matched_init_scales_mult_tables) {
+    static const int64_t card[1] = {1000};
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 1, card, 4, 16000.0 / 1760);
+    bl_set(M, &s, "collisions", 10);
+    bl_set(M, &s, "init", 2); /* matched */
+    void *st = bl_make(M, &s, &p);
+    emb_tensor t[2];
+    cr_assert_eq(M->tensors(st, t, 2), 2);
+    float a = powf(3.0f / 1000, 0.25f), mx = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < t[k].n; j++) mx = fmaxf(mx, fabsf(t[k].data[j]));
+    cr_expect(mx <= a && mx > sqrtf(1.0f / 1000), "max |w| %g, bound %g", mx, a);
+    M->destroy(st);
+}
