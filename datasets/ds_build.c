@@ -482,6 +482,7 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
     /* Someone may have built it while we waited for the lock. */
     if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
     if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
+    if (!private_dir) fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
     if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;
     if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
         st = hx_error(HX_ERR_IO, err, errlen, "cache '%s' unreadable right after writing: %s", path, why);

@@ -8,30 +8,69 @@
 
 #include "ds_text.h"
 
-#define READ_CHUNK (1u << 20)
 
 hx_status ds_reader_open(ds_reader *r, const char *path, const char *what, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
-    errno = 0;
-    r->gz = gzopen(path, "rb");
-    if (!r->gz)
-        return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", path,
-                        errno ? strerror(errno) : "out of memory", what);
-    gzbuffer(r->gz, 1u << 18);
+    r->f = fopen(path, "rb");
+    if (!r->f)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", path, strerror(errno), what);
     r->cap = DS_MAX_LINE + READ_CHUNK + 1;
     r->buf = hx_malloc(r->cap);
-    if (!r->buf) {
-        gzclose(r->gz);
-        r->gz = NULL;
+    r->in = hx_malloc(READ_CHUNK);
+    if (!r->buf || !r->in) {
+        ds_reader_close(r);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
+    }
+    int c0 = getc(r->f), c1 = getc(r->f);
+    r->gzip = c0 == 0x1f && c1 == 0x8b;
+    rewind(r->f);
+    if (r->gzip && inflateInit2(&r->z, 15 + 16) != Z_OK) {
+        ds_reader_close(r);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "cannot start zlib for '%s'", path);
     }
     return HX_OK;
 }
 
 void ds_reader_close(ds_reader *r) {
-    if (r->gz) gzclose(r->gz);
+    if (r->gzip) inflateEnd(&r->z);
+    if (r->f) fclose(r->f);
     hx_free(r->buf);
+    hx_free(r->in);
     memset(r, 0, sizeof *r);
+}
+
+/* Inflate into dst[0..room); returns bytes produced, sets eof/failed. Handles
+ * concatenated gzip members; input ending inside a member is a failure. */
+static size_t inflate_some(ds_reader *r, char *dst, size_t room) {
+    r->z.next_out = (unsigned char *)dst;
+    r->z.avail_out = (unsigned)room;
+    while (r->z.avail_out > 0) {
+        if (r->z.avail_in == 0) {
+            size_t got = fread(r->in, 1, READ_CHUNK, r->f);
+            if (got == 0) {
+                if (r->z.total_in > 0 || ferror(r->f)) { /* inside a member */
+                    r->failed = 1;
+                    snprintf(r->why, sizeof r->why, "%s", ferror(r->f) ? "read error" : "unexpected end of file");
+                }
+                r->eof = 1;
+                break;
+            }
+            r->z.next_in = r->in;
+            r->z.avail_in = (unsigned)got;
+        }
+        int zr = inflate(&r->z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            inflateReset(&r->z); /* total_in = 0: a clean end between members */
+            continue;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            r->failed = 1;
+            r->eof = 1;
+            snprintf(r->why, sizeof r->why, "%s", r->z.msg ? r->z.msg : "corrupt data");
+            break;
+        }
+    }
+    return room - r->z.avail_out;
 }
 
 /* Read more text after buf[end); sets eof/failed. */
@@ -44,18 +83,17 @@ static void fill(ds_reader *r) {
     }
     size_t room = r->cap - 1 - r->end;
     if (room > READ_CHUNK) room = READ_CHUNK;
-    int got = gzread(r->gz, r->buf + r->end, (unsigned)room);
-    int errnum = Z_OK;
-    const char *msg = gzerror(r->gz, &errnum);
-    if (got < 0 || (errnum != Z_OK && errnum != Z_STREAM_END)) {
-        r->failed = 1;
-        r->eof = 1;
-        snprintf(r->why, sizeof r->why, "%s", msg && *msg ? msg : "read error");
-        if (got > 0) r->end += (size_t)got;
-        return;
+    size_t got;
+    if (r->gzip) {
+        got = inflate_some(r, r->buf + r->end, room);
+    } else {
+        got = fread(r->buf + r->end, 1, room, r->f);
+        if (got < room) {
+            r->eof = 1;
+            if (ferror(r->f)) r->failed = 1, snprintf(r->why, sizeof r->why, "read error");
+        }
     }
-    if (got == 0) r->eof = 1;
-    r->end += (size_t)got;
+    r->end += got;
 }
 
 int ds_reader_next(ds_reader *r, char **line, size_t *len) {

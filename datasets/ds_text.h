@@ -11,10 +11,14 @@
 #include "ds_internal.h"
 
 #define DS_MAX_LINE 65536 /* longer lines are bad rows ("over-long line") */
+#define READ_CHUNK (1u << 20)
 
 /* ---- line reader ---- */
 typedef struct ds_reader {
-    gzFile   gz;
+    FILE    *f;
+    int      gzip;       /* 1: inflate (gzip magic seen), 0: plain text */
+    z_stream z;
+    unsigned char *in;   /* (READ_CHUNK) compressed input */
     char    *buf;        /* (cap) */
     size_t   cap, beg, end;
     int64_t  line_no;    /* 1-based number of the line last returned */
