@@ -181,21 +181,22 @@ int ds_parse_int(const char *s, size_t n, int64_t *out) {
     return 0;
 }
 
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+/* 0..15 for hex digits, 16 otherwise. */
+static const unsigned char k_hex[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+    ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11,
+    ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16}; /* value + 1; 0 = not hex */
 
 int ds_parse_hex(const char *s, size_t n, uint64_t *out) {
     if (n == 0 || n > 16) return -1;
     uint64_t v = 0;
+    unsigned ok = 1;
     for (size_t i = 0; i < n; i++) {
-        int h = hexval(s[i]);
-        if (h < 0) return -1;
-        v = v << 4 | (uint64_t)h;
+        unsigned h = k_hex[(unsigned char)s[i]];
+        ok &= h != 0;
+        v = v << 4 | (uint64_t)((h - 1) & 15);
     }
+    if (!ok) return -1;
     *out = v;
     return 0;
 }
@@ -216,6 +217,12 @@ uint64_t ds_key(const char *s, size_t n) {
 
 /* ---- vocabularies ---- */
 
+/* Fibonacci hashing: the top bits of key * 2^64/phi; cap is a power of two. */
+static inline size_t slot_of(uint64_t key, size_t cap) {
+    uint64_t h = (key ^ key >> 29) * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
 static hx_status vocab_grow(ds_vocab *v) {
     size_t cap = v->cap ? v->cap * 2 : 1024;
     uint64_t *sk = hx_malloc(cap * sizeof *sk);
@@ -228,7 +235,7 @@ static hx_status vocab_grow(ds_vocab *v) {
     memset(si, 0xff, cap * sizeof *si);
     for (size_t i = 0; i < v->cap; i++) {
         if (v->slot_id[i] == UINT32_MAX) continue;
-        size_t j = hx_splitmix64(v->slot_key[i]) & (cap - 1);
+        size_t j = slot_of(v->slot_key[i], cap);
         while (si[j] != UINT32_MAX) j = (j + 1) & (cap - 1);
         sk[j] = v->slot_key[i];
         si[j] = v->slot_id[i];
@@ -243,7 +250,7 @@ static hx_status vocab_grow(ds_vocab *v) {
 
 hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
     if (2 * (v->n + 1) > v->cap && vocab_grow(v) != HX_OK) return HX_ERR_NOMEM;
-    size_t j = hx_splitmix64(key) & (v->cap - 1);
+    size_t j = slot_of(key, v->cap);
     while (v->slot_id[j] != UINT32_MAX) {
         if (v->slot_key[j] == key) {
             *id = v->slot_id[j];
