@@ -85,6 +85,10 @@ typedef struct run_observer {
 /* Defaults for every field (synthetic default dataset, full method, dim 16). */
 void run_config_default(run_config *cfg);
 
+/* The embedding-row optimizer that goes with a dense optimizer (core addition):
+ * sgd -> sgd, adagrad -> rowwise_adagrad (DLRM rwsadagrad), adam -> adam. */
+opt_kind run_default_emb_optimizer(opt_kind dense);
+
 /* Train and evaluate one cell. obs may be NULL. Returns HX_ERR_DIVERGED on a
  * non-finite loss, HX_ERR_PARAM on an unreachable plan. */
 hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,

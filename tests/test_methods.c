@@ -41,7 +41,8 @@ static void spec_init(emb_spec *s, const emb_method *m, const int64_t *card, int
 /* The first ratio from a fixed list that plans, or 0. */
 static double plannable_ratio(const emb_method *m, const int64_t *card, int32_t dim, emb_spec *out,
                               emb_plan *plan) {
-    static const double ratios[] = {2, 4, 1, 3, 8, 1.5, 16};
+    /* 8/3, 16/3, 4/3: the fixed ratios of row-wise int8/int4 at dims 16 and 4 */
+    static const double ratios[] = {2, 4, 1, 3, 8, 1.5, 16, 8.0 / 3, 16.0 / 3, 4.0 / 3};
     char err[256];
     for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
         spec_init(out, m, card, dim, ratios[i], OPT_SGD);

@@ -1,0 +1,80 @@
+/* config_int.h: state shared by config.c (parse + validate) and expand.c
+ * (matrix expansion, planning, canonical JSON). Not for other modules. */
+#ifndef EMBSWEEP_CONFIG_INT_H
+#define EMBSWEEP_CONFIG_INT_H
+
+#include <stdarg.h>
+
+#include "config.h"
+
+#define CFG_MAX_AXES 64
+#define CFG_MAX_VALS 128
+#define CFG_MAX_RULES 64
+#define CFG_MAX_CELLS 50000
+#define CFG_AXIS_KEY 96
+
+/* The type of a matrix / train / rule key. */
+typedef enum { KT_DATASET, KT_METHOD, KT_INT, KT_FLOAT, KT_OPT, KT_EMBOPT, KT_BOOL, KT_PARAM } cfg_ktype;
+
+/* One value of an axis or rule, parsed. */
+typedef struct cfg_val {
+    const char       *text;   /* as written (points into the YAML document) */
+    int               line, col;
+    double            num;    /* numbers, enums (index), bools, params (EMB_AUTO) */
+    const emb_method *m;      /* KT_METHOD */
+    int               ds;     /* KT_DATASET: index into datasets */
+    char              canon[64]; /* canonical text, compared by rules */
+} cfg_val;
+
+/* An axis: a key and its values. Settings written as a scalar are 1-value axes. */
+typedef struct cfg_axis {
+    char              key[CFG_AXIS_KEY]; /* "dim", "lr", "params.hash.rows" */
+    cfg_ktype         type;
+    const emb_method *pm;     /* KT_PARAM: the method */
+    int               pi;     /* KT_PARAM: index in pm->params */
+    int               group;  /* zip group, -1 when its own unit */
+    int               line, col; /* of the key */
+    int               n;
+    cfg_val          *v;      /* (CFG_MAX_VALS), owned */
+} cfg_axis;
+
+/* An exclude/include rule: key -> allowed values. */
+typedef struct cfg_rule {
+    int      line, col;
+    int      n;
+    cfg_axis k[8];            /* each key as a small axis (values = alternatives) */
+} cfg_rule;
+
+typedef struct cfg_errs {
+    char  *s;
+    size_t n, cap;
+    int    count;
+    const char *file;
+} cfg_errs;
+
+/* Everything parsed, before expansion. */
+typedef struct cfg_parse {
+    cfg_sweep *sw;
+    cfg_errs  *errs;
+    model_cfg  model;
+    int        n_axes;
+    cfg_axis  *axes;          /* (CFG_MAX_AXES) */
+    int        n_groups;
+    int        n_excl, n_incl;
+    cfg_rule  *excl, *incl;   /* (CFG_MAX_RULES) each */
+    int        matrix_line, matrix_col;
+} cfg_parse;
+
+void cfg_err(cfg_errs *e, int line, int col, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+void cfg_err_raw(cfg_errs *e, const char *line);
+
+/* expand.c: expand the matrix, plan and key every cell into p->sw->cells. */
+void cfg_expand(cfg_parse *p, unsigned flags);
+
+/* Canonical text of a resolved config's value for key (rules compare these).
+ * Returns 0 when the key does not apply to this config (other method's param). */
+int cfg_value_canon(const run_config *rc, const cfg_parse *p, const char *key, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,469 @@
+/* expand.c: a validated sweep -> its cells.
+ *
+ * Expansion (our design, after FuxiCTR's grid and CAFE's zipped lists [R]):
+ *   - every axis with its own values is a unit; every zip group is one unit whose
+ *     lists advance together; cells = the cartesian product of the units;
+ *   - a unit made only of params.M.* axes does not multiply cells of other
+ *     methods (their value would be ignored), so those cells appear once;
+ *   - exclude rules drop matrix cells matching every key of a rule (a key with a
+ *     list matches any of its values);
+ *   - include rules add cells: the rule's keys take the rule's values, every
+ *     other axis varies as in the matrix; excludes do not apply to them;
+ *   - cells with the same key (same resolved config) are kept once.
+ * Then every cell is planned by its method against the dataset's cardinalities:
+ * an unreachable ratio is an error naming the cell and the reachable range, or,
+ * with `unreachable: skip`, the cell is kept as skipped with that reason.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+
+/* ---- a small string builder ---- */
+
+typedef struct sbuf {
+    char  *s;
+    size_t n, cap;
+    int    oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0) { b->oom = 1; return; }
+        if (b->s && b->n + (size_t)w < b->cap) { b->n += (size_t)w; return; }
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)w;
+        char *ns = hx_realloc(b->s, cap);
+        if (!ns) { b->oom = 1; return; }
+        b->s = ns, b->cap = cap;
+    }
+}
+
+static void sb_str(sbuf *b, const char *s) {
+    sb_add(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') sb_add(b, "\\%c", c);
+        else if (c < 0x20) sb_add(b, "\\u%04x", c);
+        else sb_add(b, "%c", c);
+    }
+    sb_add(b, "\"");
+}
+
+static void sb_ints(sbuf *b, const int32_t *v, int n) {
+    sb_add(b, "[");
+    for (int i = 0; i < n; i++) sb_add(b, "%s%d", i ? "," : "", v[i]);
+    sb_add(b, "]");
+}
+
+/* ---- canonical JSON and values ---- */
+
+static void param_text(const emb_param_desc *d, double v, char *buf, size_t n) {
+    if (d->auto_ok && v == EMB_AUTO) snprintf(buf, n, "auto");
+    else if (d->type == EMB_P_ENUM) snprintf(buf, n, "%s", d->choices[(int)v]);
+    else if (d->type == EMB_P_BOOL) snprintf(buf, n, "%s", v != 0 ? "true" : "false");
+    else snprintf(buf, n, "%.17g", v);
+}
+
+char *cfg_cell_json(const run_config *rc, const char *recipe) {
+    sbuf b = {0};
+    const emb_method *m = rc->method;
+    sb_add(&b, "{\"dataset\":");
+    sb_str(&b, recipe);
+    sb_add(&b, ",\"method\":\"%s\",\"params\":{", m->name);
+    for (int i = 0; m->params[i].name; i++) {
+        const emb_param_desc *d = &m->params[i];
+        char t[64];
+        param_text(d, rc->pv[i], t, sizeof t);
+        int quoted = d->type == EMB_P_ENUM || (d->auto_ok && rc->pv[i] == EMB_AUTO);
+        sb_add(&b, "%s\"%s\":%s%s%s", i ? "," : "", d->name, quoted ? "\"" : "", t, quoted ? "\"" : "");
+    }
+    sb_add(&b, "},\"dim\":%d,\"ratio\":%.17g,\"seed\":%llu,\"model\":{\"bottom_mlp\":", rc->dim, rc->ratio,
+           (unsigned long long)rc->seed);
+    sb_ints(&b, rc->model.bottom, rc->model.n_bottom);
+    sb_add(&b, ",\"top_mlp\":");
+    sb_ints(&b, rc->model.top, rc->model.n_top);
+    const train_cfg *t = &rc->train;
+    sb_add(&b,
+           ",\"interaction\":\"%s\"},\"train\":{\"epochs\":%.17g,\"batch\":%d,\"eval_batch\":%d,"
+           "\"optimizer\":\"%s\",\"lr\":%.17g,\"emb_optimizer\":\"%s\",\"emb_lr\":%.17g,"
+           "\"log_every\":%d,\"eval_every_epoch\":%d}}",
+           rc->model.interaction == INTERACT_CAT ? "cat" : "dot", t->epochs, t->batch, t->eval_batch,
+           opt_kind_name(t->optimizer), t->lr, opt_kind_name(t->emb_optimizer), t->emb_lr, t->log_every,
+           t->eval_every_epoch);
+    if (b.oom) {
+        hx_free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+int cfg_value_canon(const run_config *rc, const cfg_parse *p, const char *key, char *buf, size_t n) {
+    (void)p;
+    const train_cfg *t = &rc->train;
+    double x;
+    if (!strcmp(key, "dataset")) return snprintf(buf, n, "%s", rc->dataset.name), 1;
+    if (!strcmp(key, "method")) return snprintf(buf, n, "%s", rc->method->name), 1;
+    if (!strcmp(key, "optimizer")) return snprintf(buf, n, "%s", opt_kind_name(t->optimizer)), 1;
+    if (!strcmp(key, "emb_optimizer")) return snprintf(buf, n, "%s", opt_kind_name(t->emb_optimizer)), 1;
+    if (!strncmp(key, "params.", 7)) {
+        size_t ml = strlen(rc->method->name);
+        if (strncmp(key + 7, rc->method->name, ml) || key[7 + ml] != '.') return 0;
+        int i = emb_param_index(rc->method, key + 8 + ml);
+        if (i < 0) return 0;
+        const emb_param_desc *d = &rc->method->params[i];
+        if (d->type == EMB_P_BOOL) snprintf(buf, n, "%.0f", rc->pv[i]);
+        else param_text(d, rc->pv[i], buf, n);
+        return 1;
+    }
+    if (!strcmp(key, "dim")) x = rc->dim;
+    else if (!strcmp(key, "ratio")) x = rc->ratio;
+    else if (!strcmp(key, "seed")) x = (double)rc->seed;
+    else if (!strcmp(key, "epochs")) x = t->epochs;
+    else if (!strcmp(key, "batch")) x = t->batch;
+    else if (!strcmp(key, "eval_batch")) x = t->eval_batch;
+    else if (!strcmp(key, "lr")) x = t->lr;
+    else if (!strcmp(key, "emb_lr")) x = t->emb_lr;
+    else if (!strcmp(key, "log_every")) x = t->log_every;
+    else if (!strcmp(key, "eval_every_epoch")) return snprintf(buf, n, "%d", t->eval_every_epoch != 0), 1;
+    else return 0;
+    snprintf(buf, n, "%.17g", x);
+    return 1;
+}
+
+/* ---- resolving one cell ---- */
+
+/* Defaults when run_config_default leaves a training field unset [R]. */
+static void train_fill(train_cfg *t) {
+    if (t->epochs <= 0) t->epochs = 1;
+    if (t->batch <= 0) t->batch = 256;
+    if (t->eval_batch <= 0) t->eval_batch = 4096;
+    if (t->lr <= 0) t->lr = 0.05;
+    if (t->log_every <= 0) t->log_every = 50;
+}
+
+static void apply_value(run_config *rc, const cfg_axis *a, const cfg_val *v, const cfg_sweep *sw) {
+    train_cfg *t = &rc->train;
+    const char *k = a->key;
+    if (a->type == KT_PARAM) {
+        if (rc->method == a->pm) rc->pv[a->pi] = v->num;
+    } else if (!strcmp(k, "dataset")) rc->dataset = sw->datasets[v->ds].spec;
+    else if (!strcmp(k, "method")) rc->method = v->m;
+    else if (!strcmp(k, "dim")) rc->dim = (int32_t)v->num;
+    else if (!strcmp(k, "ratio")) rc->ratio = v->num;
+    else if (!strcmp(k, "seed")) rc->seed = (uint64_t)v->num;
+    else if (!strcmp(k, "epochs")) t->epochs = v->num;
+    else if (!strcmp(k, "batch")) t->batch = (int32_t)v->num;
+    else if (!strcmp(k, "eval_batch")) t->eval_batch = (int32_t)v->num;
+    else if (!strcmp(k, "optimizer")) t->optimizer = (opt_kind)v->num;
+    else if (!strcmp(k, "lr")) t->lr = v->num;
+    else if (!strcmp(k, "emb_optimizer")) t->emb_optimizer = (opt_kind)v->num;
+    else if (!strcmp(k, "emb_lr")) t->emb_lr = v->num;
+    else if (!strcmp(k, "log_every")) t->log_every = (int32_t)v->num;
+    else if (!strcmp(k, "eval_every_epoch")) t->eval_every_epoch = (int32_t)v->num;
+    else HX_ASSERT(0);
+}
+
+typedef struct expander {
+    cfg_parse *p;
+    cfg_axis  *axes;       /* the axes of this expansion (matrix or an include) */
+    int        n_axes;
+    int        is_include;
+    /* output */
+    cfg_cell  *cells;
+    int        n, cap;
+    uint64_t  *seen;       /* open-addressing set of key hashes (0 = empty) */
+    size_t     seen_mask;
+    int        too_many;
+} expander;
+
+static int rule_match(const cfg_rule *r, const run_config *rc, const cfg_parse *p) {
+    for (int k = 0; k < r->n; k++) {
+        char buf[96];
+        if (!cfg_value_canon(rc, p, r->k[k].key, buf, sizeof buf)) return 0;
+        int any = 0;
+        for (int j = 0; j < r->k[k].n && !any; j++) any = !strcmp(buf, r->k[k].v[j].canon);
+        if (!any) return 0;
+    }
+    return 1;
+}
+
+static int seen_insert(expander *x, uint64_t h) {
+    if (h == 0) h = 1;
+    for (size_t i = h & x->seen_mask;; i = (i + 1) & x->seen_mask) {
+        if (x->seen[i] == h) return 0;
+        if (x->seen[i] == 0) {
+            x->seen[i] = h;
+            return 1;
+        }
+    }
+}
+
+static void emit(expander *x, const int *idx, int *excl_hits) {
+    cfg_parse *p = x->p;
+    cfg_sweep *sw = p->sw;
+    run_config rc;
+    run_config_default(&rc);
+    train_fill(&rc.train);
+    rc.model = p->model;
+    rc.cache_dir = NULL;
+    int ds = sw->n_datasets == 1 ? 0 : -1;
+    if (ds == 0) rc.dataset = sw->datasets[0].spec;
+    int rl = p->matrix_line, rcol = p->matrix_col;
+    rc.method = NULL;
+    for (int a = 0; a < x->n_axes; a++) {
+        const cfg_axis *ax = &x->axes[a];
+        if (ax->type == KT_PARAM) continue;
+        apply_value(&rc, ax, &ax->v[idx[a]], sw);
+        if (!strcmp(ax->key, "dataset")) ds = ax->v[idx[a]].ds;
+        if (!strcmp(ax->key, "ratio")) rl = ax->v[idx[a]].line, rcol = ax->v[idx[a]].col;
+    }
+    HX_ASSERT(rc.method && ds >= 0);
+    /* dot needs the bottom MLP to end at dim: append a dim-wide layer [R] */
+    model_cfg *mc = &rc.model;
+    if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc.dim &&
+        mc->n_bottom < RUN_MAX_LAYERS)
+        mc->bottom[mc->n_bottom++] = rc.dim;
+    emb_params_default(rc.method, rc.pv);
+    for (int a = 0; a < x->n_axes; a++)
+        if (x->axes[a].type == KT_PARAM) apply_value(&rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);
+    if (!x->is_include)
+        for (int r = 0; r < p->n_excl; r++)
+            if (rule_match(&p->excl[r], &rc, p)) {
+                excl_hits[r]++;
+                return;
+            }
+    char recipe[8192];
+    if (ds_spec_canonical(&rc.dataset, recipe, sizeof recipe) != HX_OK)
+        snprintf(recipe, sizeof recipe, "name=%s kind=%s", rc.dataset.name, rc.dataset.kind);
+    char *json = cfg_cell_json(&rc, recipe);
+    if (!json) {
+        x->too_many = 1;
+        return;
+    }
+    uint64_t h = hx_fnv1a(json, strlen(json), 0);
+    if (!seen_insert(x, h)) {
+        hx_free(json);
+        return;
+    }
+    if (x->n >= CFG_MAX_CELLS) {
+        hx_free(json);
+        x->too_many = 1;
+        return;
+    }
+    if (x->n == x->cap) {
+        int cap = x->cap ? x->cap * 2 : 64;
+        cfg_cell *nc = hx_realloc(x->cells, (size_t)cap * sizeof *nc);
+        if (!nc) {
+            hx_free(json);
+            x->too_many = 1;
+            return;
+        }
+        x->cells = nc, x->cap = cap;
+    }
+    cfg_cell *c = &x->cells[x->n++];
+    memset(c, 0, sizeof *c);
+    c->rc = rc;
+    c->dataset = ds;
+    c->json = json;
+    snprintf(c->key, sizeof c->key, "%016llx", (unsigned long long)h);
+    emb_params_format(rc.method, rc.pv, c->params, sizeof c->params);
+    c->ratio_line = rl, c->ratio_col = rcol;
+}
+
+/* Run the odometer over the units of x->axes. */
+static void expand_axes(expander *x, int *excl_hits) {
+    int unit_of[CFG_MAX_AXES + 8], n_units = 0, len[CFG_MAX_AXES + 8], grp_unit[CFG_MAX_AXES + 8];
+    for (int g = 0; g < CFG_MAX_AXES + 8; g++) grp_unit[g] = -1;
+    for (int a = 0; a < x->n_axes; a++) {
+        int g = x->axes[a].group;
+        if (g >= 0 && g < CFG_MAX_AXES + 8 && grp_unit[g] >= 0) {
+            unit_of[a] = grp_unit[g];
+            continue;
+        }
+        unit_of[a] = n_units;
+        len[n_units] = x->axes[a].n;
+        if (g >= 0 && g < CFG_MAX_AXES + 8) grp_unit[g] = n_units;
+        n_units++;
+    }
+    int ctr[CFG_MAX_AXES + 8] = {0}, idx[CFG_MAX_AXES + 8];
+    for (;;) {
+        for (int a = 0; a < x->n_axes; a++) idx[a] = ctr[unit_of[a]];
+        /* the cell's method, to collapse param-only units of other methods */
+        const emb_method *m = NULL;
+        for (int a = 0; a < x->n_axes; a++)
+            if (x->axes[a].type == KT_METHOD) m = x->axes[a].v[idx[a]].m;
+        int keep = 1;
+        for (int u = 0; u < n_units && keep; u++) {
+            if (ctr[u] == 0) continue;
+            int param_only = 1, relevant = 0;
+            for (int a = 0; a < x->n_axes; a++) {
+                if (unit_of[a] != u) continue;
+                if (x->axes[a].type != KT_PARAM) param_only = 0;
+                else if (x->axes[a].pm == m) relevant = 1;
+            }
+            if (param_only && !relevant) keep = 0;
+        }
+        if (keep) emit(x, idx, excl_hits);
+        if (x->too_many) return;
+        int u = 0;
+        for (; u < n_units; u++) {
+            if (++ctr[u] < len[u]) break;
+            ctr[u] = 0;
+        }
+        if (u == n_units) break;
+    }
+}
+
+/* ---- planning ---- */
+
+static hx_status load_dataset(cfg_dataset *d, const char *cache_dir, char *err, size_t errlen) {
+    ds_data *dd = NULL;
+    hx_status rc = ds_load(&d->spec, cache_dir, &dd, err, errlen);
+    if (rc != HX_OK) return rc;
+    snprintf(d->id, sizeof d->id, "%s", dd->id);
+    d->recipe = hx_strdup(dd->recipe ? dd->recipe : "");
+    d->n_train = dd->n_train, d->n_val = dd->n_val, d->n_test = dd->n_test;
+    d->n_dense = dd->n_dense, d->n_fields = dd->n_fields;
+    d->card = hx_calloc((size_t)dd->n_fields + 1, sizeof(int64_t));
+    if (d->card) memcpy(d->card, dd->card, (size_t)dd->n_fields * sizeof(int64_t));
+    d->pos_rate_train = dd->pos_rate_train, d->pos_rate_test = dd->pos_rate_test;
+    d->bayes_auc = dd->bayes_auc, d->bayes_logloss = dd->bayes_logloss;
+    ds_free(dd);
+    if (!d->recipe || !d->card) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    d->loaded = 1;
+    return HX_OK;
+}
+
+static void plan_cells(cfg_parse *p) {
+    cfg_sweep *sw = p->sw;
+    cfg_errs *e = p->errs;
+    for (int i = 0; i < sw->n_cells; i++) sw->datasets[sw->cells[i].dataset].used = 1;
+    for (int i = 0; i < sw->n_datasets; i++) {
+        cfg_dataset *d = &sw->datasets[i];
+        if (!d->used) continue;
+        char err[1024];
+        if (load_dataset(d, sw->cache_dir, err, sizeof err) != HX_OK)
+            cfg_err(e, d->spec.kind_line, d->spec.kind_col, d->spec.name, "cannot load the dataset: %s", err);
+    }
+    for (int i = 0; i < sw->n_cells; i++) {
+        cfg_cell *c = &sw->cells[i];
+        const cfg_dataset *d = &sw->datasets[c->dataset];
+        if (!d->loaded) continue;
+        const run_config *rc = &c->rc;
+        const emb_method *m = rc->method;
+        char err[512], cell[512];
+        snprintf(cell, sizeof cell, "cell dataset=%s method=%s dim=%d ratio=%g%s%s", d->spec.name, m->name,
+                 rc->dim, rc->ratio, c->params[0] ? " " : "", c->params);
+        emb_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.n_fields = d->n_fields;
+        spec.card = d->card;
+        spec.dim = rc->dim;
+        spec.ratio = rc->ratio;
+        spec.seed = rc->seed;
+        spec.batch = rc->train.batch;
+        spec.steps_per_epoch = (d->n_train + rc->train.batch - 1) / rc->train.batch;
+        if (spec.steps_per_epoch < 1) spec.steps_per_epoch = 1;
+        spec.total_steps = (int64_t)ceil(rc->train.epochs * (double)spec.steps_per_epoch);
+        if (spec.total_steps < 1) spec.total_steps = 1;
+        spec.opt = opt_default(rc->train.emb_optimizer, (float)rc->train.emb_lr);
+        spec.dense_opt = opt_default(rc->train.optimizer, (float)rc->train.lr);
+        memcpy(spec.pv, rc->pv, sizeof spec.pv);
+        if (emb_params_check(m, spec.pv, err, sizeof err) != HX_OK) {
+            cfg_err(e, c->ratio_line, c->ratio_col, "params", "%s: %s", cell, err);
+            continue;
+        }
+        emb_plan plan;
+        memset(&plan, 0, sizeof plan);
+        if (m->plan(&spec, &plan, err, sizeof err) != HX_OK) {
+            if (sw->unreachable_skip) {
+                c->skipped = 1;
+                snprintf(c->reason, sizeof c->reason, "unreachable: %.600s", err);
+            } else {
+                cfg_err(e, c->ratio_line, c->ratio_col, "matrix.ratio",
+                        "%s: %s (or set `unreachable: skip`)", cell, err);
+            }
+            continue;
+        }
+        c->ratio_planned = plan.ratio;
+        snprintf(c->knobs, sizeof c->knobs, "%s", plan.knobs);
+    }
+}
+
+/* ---- entry ---- */
+
+void cfg_expand(cfg_parse *p, unsigned flags) {
+    cfg_sweep *sw = p->sw;
+    cfg_errs *e = p->errs;
+    int has_method = 0, has_dataset = 0;
+    for (int a = 0; a < p->n_axes; a++) {
+        has_method |= p->axes[a].type == KT_METHOD;
+        has_dataset |= p->axes[a].type == KT_DATASET;
+    }
+    if (!has_method) cfg_err(e, p->matrix_line ? p->matrix_line : 1, p->matrix_line ? p->matrix_col : 1,
+                             "matrix.method", "missing: list the methods to run, e.g. method: [full, hash]");
+    if (!has_dataset && sw->n_datasets > 1)
+        cfg_err(e, p->matrix_line ? p->matrix_line : 1, p->matrix_line ? p->matrix_col : 1, "matrix.dataset",
+                "missing: %d datasets are defined; list which ones to run", sw->n_datasets);
+    if (e->count) return;
+    expander x = {.p = p, .axes = p->axes, .n_axes = p->n_axes};
+    x.seen_mask = (1u << 17) - 1;
+    x.seen = hx_calloc(x.seen_mask + 1, sizeof(uint64_t));
+    cfg_axis *tmp = hx_calloc(CFG_MAX_AXES + 8, sizeof(cfg_axis));
+    int excl_hits[CFG_MAX_RULES] = {0};
+    if (!x.seen || !tmp) {
+        cfg_err(e, 1, 1, "(file)", "out of memory");
+        goto out;
+    }
+    expand_axes(&x, excl_hits);
+    for (int r = 0; r < p->n_excl; r++)
+        if (!excl_hits[r])
+            fprintf(stderr, "%s:%d:%d: warning: exclude[%d] matches no cell\n", e->file, p->excl[r].line,
+                    p->excl[r].col, r);
+    for (int r = 0; r < p->n_incl && !x.too_many; r++) {
+        const cfg_rule *rule = &p->incl[r];
+        int n = p->n_axes;
+        memcpy(tmp, p->axes, (size_t)n * sizeof *tmp);
+        for (int k = 0; k < rule->n; k++) {
+            int a = 0;
+            for (; a < n; a++)
+                if (!strcmp(tmp[a].key, rule->k[k].key)) break;
+            if (a == n) n++;
+            tmp[a] = rule->k[k];
+            tmp[a].group = -1;
+        }
+        int method_ok = 0;
+        for (int a = 0; a < n; a++) method_ok |= tmp[a].type == KT_METHOD;
+        if (!method_ok) continue;
+        x.axes = tmp, x.n_axes = n, x.is_include = 1;
+        int before = x.n;
+        expand_axes(&x, excl_hits);
+        if (x.n == before)
+            fprintf(stderr, "%s:%d:%d: warning: include[%d] adds no new cell\n", e->file, rule->line, rule->col, r);
+    }
+    if (x.too_many) {
+        cfg_err(e, p->matrix_line, p->matrix_col, "matrix", "more than %d cells (or out of memory)", CFG_MAX_CELLS);
+        goto out;
+    }
+    sw->cells = x.cells, sw->n_cells = x.n;
+    x.cells = NULL;
+    if (sw->n_cells == 0) {
+        cfg_err(e, p->matrix_line, p->matrix_col, "matrix", "no cells left after exclude: nothing to run");
+        goto out;
+    }
+    if (!(flags & CFG_NO_PLAN)) plan_cells(p);
+out:
+    for (int i = 0; i < x.n && x.cells; i++) hx_free(x.cells[i].json);
+    hx_free(x.cells);
+    hx_free(x.seen);
+    hx_free(tmp);
+}

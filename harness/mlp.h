@@ -1,0 +1,73 @@
+/* mlp.h: dense layers of the DLRM-style model (linear, ReLU) and an MLP object.
+ *
+ * Shape legend: B batch rows, IC input width, OC output width.
+ * Weights are stored (OC, IC) row-major, as torch.nn.Linear, so out = inp . W^T + b.
+ *
+ * Backward functions ACCUMULATE into dW and db (llm.c convention: the optimizer
+ * step zeroes them) and OVERWRITE dinp.
+ *
+ * The MLP keeps its parameters, gradients and optimizer state in one block each
+ * (llm.c style), so the optimizer step is one call over the whole block, and all
+ * activations for max_batch rows are allocated at create: forward/backward never
+ * allocate.
+ */
+#ifndef EMBSWEEP_MLP_H
+#define EMBSWEEP_MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "optim.h"
+#include "util.h"
+
+#define MLP_MAX_LAYERS 9
+
+/* linear_forward: out (B, OC) = inp (B, IC) . w^T (IC, OC) + b (OC). */
+void linear_forward(float *out, const float *inp, const float *w, const float *b, int B, int IC,
+                    int OC);
+/* linear_backward: dinp (B, IC) = dout (B, OC) . w (OC, IC)   (skipped when dinp is NULL)
+ *                  dw   (OC, IC) += dout^T (OC, B) . inp (B, IC)
+ *                  db   (OC)     += sum over B of dout */
+void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int B, int IC, int OC);
+/* relu_forward: out (n) = max(inp, 0); out may alias inp. */
+void relu_forward(float *out, const float *inp, size_t n);
+/* relu_backward: dinp (n) = dout where out > 0, else 0; dinp may alias dout. */
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+typedef struct mlp {
+    int     n_layers;                    /* L */
+    int     width[MLP_MAX_LAYERS + 1];   /* width[0] input, width[l+1] output of layer l */
+    int     relu_last;                   /* 1: ReLU after the last layer too */
+    int     max_batch;
+    size_t  n_params;
+    float  *params;                      /* (n_params) all W then b, layer by layer */
+    float  *grads;                       /* (n_params) same layout */
+    float  *opt_state;                   /* (opt_state_floats(kind, n_params)) */
+    opt_cfg opt;
+    float  *w[MLP_MAX_LAYERS], *b[MLP_MAX_LAYERS];   /* views into params: (OC, IC), (OC) */
+    float  *dw[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
+    float  *act[MLP_MAX_LAYERS];         /* (max_batch, width[l+1]) layer outputs */
+    float  *act_block;
+    float  *dbuf[2];                     /* (max_batch, max width) backward ping-pong */
+    const float *inp;                    /* input of the last forward (not owned) */
+} mlp;
+
+/* mlp_create: widths[0..n_layers] (input first). Initialisation follows
+ * facebookresearch/dlrm dlrm_s_pytorch.py create_mlp: W ~ N(0, sqrt(2/(fan_in+fan_out))),
+ * b ~ N(0, sqrt(1/fan_out)), drawn from rng in layer order (W then b). */
+hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int max_batch,
+                     opt_cfg opt, hx_rng *rng, char *err, size_t errlen);
+void      mlp_free(mlp *m);   /* safe on a zeroed or freed mlp */
+
+/* mlp_forward: inp (B, width[0]) -> returns (B, width[L]); inp must stay valid until
+ * mlp_backward. */
+const float *mlp_forward(mlp *m, const float *inp, int B);
+/* mlp_backward: dout (B, width[L]); accumulates parameter gradients; writes
+ * dinp (B, width[0]) unless dinp is NULL. */
+void mlp_backward(mlp *m, const float *dout, float *dinp, int B);
+/* mlp_step: one optimizer update of the whole block, then zero the gradients. */
+void mlp_step(mlp *m, int64_t t);
+int  mlp_out_width(const mlp *m);
+
+#endif

@@ -1,0 +1,100 @@
+/* baseline.c: see baseline.h. */
+#include "baseline.h"
+
+int64_t bl_cap(const emb_spec *spec, int64_t rows) { return spec->batch < rows ? spec->batch : rows; }
+
+void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb_bytes *out) {
+    uint64_t p = 4ull * (uint64_t)rows * (uint64_t)width;
+    out->infer_params += p;
+    out->train_params += p;
+    out->train_optim += 4ull * (uint64_t)rows * (uint64_t)opt_state_floats(spec->opt.kind, (size_t)width);
+    out->train_other += emb_table_predict_grad(bl_cap(spec, rows), width);
+}
+
+void bl_table_bytes_add(const emb_table *t, emb_bytes *out) {
+    uint64_t p = emb_table_bytes_params(t);
+    out->infer_params += p;
+    out->train_params += p;
+    out->train_optim += emb_table_bytes_optim(t);
+    out->train_other += emb_table_bytes_grad(t);
+}
+
+hx_status bl_dense_init(bl_dense *p, size_t n, const opt_cfg *c, char *err, size_t errlen) {
+    size_t sw = opt_state_floats(c->kind, n);
+    p->n = n;
+    p->w = hx_calloc(n, sizeof(float));
+    p->g = hx_calloc(n, sizeof(float));
+    p->state = sw ? hx_calloc(sw, sizeof(float)) : NULL;
+    if (!p->w || !p->g || (sw && !p->state)) {
+        bl_dense_free(p);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for %zu dense parameters", n);
+    }
+    return HX_OK;
+}
+
+void bl_dense_free(bl_dense *p) {
+    hx_free(p->w);
+    hx_free(p->g);
+    hx_free(p->state);
+    memset(p, 0, sizeof *p);
+}
+
+void bl_dense_predict_add(size_t n, const opt_cfg *c, emb_bytes *out) {
+    out->infer_params += 4ull * n;
+    out->train_params += 4ull * n;
+    out->train_optim += 4ull * opt_state_floats(c->kind, n);
+    out->train_other += 4ull * n; /* gradient */
+}
+
+hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t errlen) {
+    bl_post *s = hx_calloc(1, sizeof *s);
+    if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    hx_rng rng;
+    hx_rng_seed(&rng, spec->seed);
+    hx_status rc = emb_fields_init(&s->fs, spec, spec->card, &rng, err, errlen);
+    if (rc != HX_OK) {
+        hx_free(s);
+        return rc;
+    }
+    *out = s;
+    return HX_OK;
+}
+
+void bl_post_free(bl_post *s) {
+    if (!s) return;
+    emb_fields_free(&s->fs);
+    hx_free(s);
+}
+
+void bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out) {
+    emb_bytes full = {0};
+    emb_fields_predict_add(spec, spec->card, &full);
+    *out = *infer;
+    out->train_params = full.train_params;
+    out->train_optim = full.train_optim;
+    out->train_other = full.train_other;
+}
+
+void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
+    bl_post *s = state;
+    HX_ASSERT(!s->done); /* the compressed form is inference only */
+    emb_fields_backward(s->fs.tabs, s->fs.F, s->fs.D, idx, B, dout);
+}
+
+void bl_post_step(void *state, int64_t t) { emb_fields_step(&((bl_post *)state)->fs, t); }
+
+void bl_post_bytes(const void *state, emb_bytes *out) {
+    const bl_post *s = state;
+    emb_bytes full = {0};
+    emb_fields_bytes_add(&s->fs, &full);
+    *out = s->infer;
+    out->train_params = full.train_params;
+    out->train_optim = full.train_optim;
+    out->train_other = full.train_other;
+}
+
+int bl_post_tensors(void *state, emb_tensor *out, int max) {
+    return emb_fields_tensors(&((bl_post *)state)->fs, out, max);
+}
+
+void bl_post_grad(void *state, int i, float *dense) { emb_fields_grad(&((bl_post *)state)->fs, i, dense); }

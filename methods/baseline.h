@@ -1,0 +1,53 @@
+/* baseline.h: helpers shared by the baseline methods (qr, md, tt, robe, pq, int8,
+ * int4): byte accounting of single emb_tables, and the common plumbing of the
+ * post-training quantizers (train `full`, compress in finalize()).
+ */
+#ifndef EMBSWEEP_BASELINE_H
+#define EMBSWEEP_BASELINE_H
+
+#include "table.h"
+
+/* Gradient-slot capacity of a table with `rows` rows: min(batch, rows). */
+int64_t bl_cap(const emb_spec *spec, int64_t rows);
+
+/* Predicted bytes of emb_table_init(rows, width, bl_cap(spec, rows), spec->opt.kind),
+ * added into out (parameters count for inference and training). */
+void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb_bytes *out);
+/* Actual bytes of a built table, added into out. */
+void bl_table_bytes_add(const emb_table *t, emb_bytes *out);
+
+/* A dense parameter tensor of n floats trained with spec->dense_opt (projections):
+ * parameters, gradient and optimizer state. */
+typedef struct bl_dense {
+    size_t n;
+    float *w, *g, *state;
+} bl_dense;
+hx_status bl_dense_init(bl_dense *p, size_t n, const opt_cfg *c, char *err, size_t errlen);
+void      bl_dense_free(bl_dense *p);
+/* Bytes of bl_dense_init(n) with optimizer c, added into out. */
+void      bl_dense_predict_add(size_t n, const opt_cfg *c, emb_bytes *out);
+
+/* ---- post-training methods (EMB_CAP_POST_TRAIN) ----
+ * Training is exactly `full` (methods/full.c: one emb_fields, DLRM init); the
+ * compressed form is built by the method's finalize() and read by its forward()
+ * once done = 1. bytes(): train_* are full's, infer_* the compressed form's. */
+typedef struct bl_post {
+    emb_fields fs;
+    int        done;   /* 1 after finalize */
+    emb_bytes  infer;  /* the compressed form's infer_params / infer_index / desc */
+    void      *q;      /* the method's compressed form */
+} bl_post;
+
+/* Allocates a bl_post with its full tables initialised from spec->seed. */
+hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t errlen);
+void      bl_post_free(bl_post *s);  /* frees fs and s (not q) */
+/* The training bytes of full plus the given inference bytes (for plan()). */
+void      bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out);
+
+void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout);
+void bl_post_step(void *state, int64_t t);
+void bl_post_bytes(const void *state, emb_bytes *out);
+int  bl_post_tensors(void *state, emb_tensor *out, int max);
+void bl_post_grad(void *state, int i, float *dense);
+
+#endif

@@ -1,0 +1,290 @@
+/* kmeans.c: see kmeans.h.
+ *
+ * Follows the standard algorithms exactly:
+ *   - k-means++ seeding: first centroid uniform, each next one drawn with
+ *     probability proportional to D(x)^2, the squared distance to the nearest
+ *     centroid chosen so far (Arthur & Vassilvitskii 2007);
+ *   - Lloyd: assign each point to its nearest centroid, move each centroid to the
+ *     mean of its points; stop after niter rounds or when no assignment changes.
+ * Our choices [R]:
+ *   - sums are accumulated in double in point order, so results are bit-identical
+ *     for a given seed;
+ *   - an empty cluster takes the point farthest from its own centroid (one point
+ *     per empty cluster, farthest first);
+ *   - n <= k: centroids are the points, the rest N(0, 1/dim) noise (the CCE
+ *     reference's rule, cce/_tools.py KMeans.fit).
+ */
+#include "kmeans.h"
+
+#include <math.h>
+#include <string.h>
+
+static float dist2(const float *a, const float *b, int32_t dim) {
+    float s = 0;
+    for (int32_t j = 0; j < dim; j++) {
+        float t = a[j] - b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+int32_t kmeans_nearest(const float *C, int32_t k, int32_t dim, const float *x, float *d2) {
+    int32_t best = 0;
+    float bd = INFINITY;
+    for (int32_t c = 0; c < k; c++) {
+        float d = dist2(x, C + (size_t)c * dim, dim);
+        if (d < bd) {
+            bd = d;
+            best = c;
+        }
+    }
+    if (d2) *d2 = bd;
+    return best;
+}
+
+/* ---- k-d tree over centroids ---- */
+
+#define KT_LEAF 8
+
+static int64_t kt_nodes(int32_t k) {
+    int64_t n = 1;
+    while (n * KT_LEAF < k) n <<= 1;
+    return 2 * n;
+}
+
+uint64_t kmeans_tree_bytes(int32_t k) { return 4ull * (uint64_t)k + 8ull * (uint64_t)kt_nodes(k); }
+
+/* Quickselect perm[lo, hi) so that perm[mid] has the median coordinate sd. */
+static void kt_select(const float *C, int32_t dim, int32_t *perm, int32_t lo, int32_t hi, int32_t mid, int32_t sd) {
+    while (hi - lo > 1) {
+        float pv = C[(size_t)perm[lo + (hi - lo) / 2] * dim + sd];
+        int32_t i = lo, j = hi - 1;
+        while (i <= j) {
+            while (C[(size_t)perm[i] * dim + sd] < pv) i++;
+            while (C[(size_t)perm[j] * dim + sd] > pv) j--;
+            if (i <= j) {
+                int32_t t = perm[i];
+                perm[i++] = perm[j];
+                perm[j--] = t;
+            }
+        }
+        if (mid <= j) hi = j + 1;
+        else if (mid >= i) lo = i;
+        else return;
+    }
+}
+
+static void kt_build(kmeans_tree *t, int64_t node, int32_t lo, int32_t hi) {
+    HX_ASSERT(node < t->nodes);
+    if (hi - lo <= KT_LEAF) {
+        t->sd[node] = -1;
+        return;
+    }
+    int32_t sd = 0;
+    float spread = -1;
+    for (int32_t j = 0; j < t->dim; j++) {
+        float mn = INFINITY, mx = -INFINITY;
+        for (int32_t q = lo; q < hi; q++) {
+            float v = t->C[(size_t)t->perm[q] * t->dim + j];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        if (mx - mn > spread) {
+            spread = mx - mn;
+            sd = j;
+        }
+    }
+    int32_t mid = lo + (hi - lo) / 2;
+    kt_select(t->C, t->dim, t->perm, lo, hi, mid, sd);
+    t->sd[node] = sd;
+    t->val[node] = t->C[(size_t)t->perm[mid] * t->dim + sd];
+    kt_build(t, 2 * node + 1, lo, mid);
+    kt_build(t, 2 * node + 2, mid, hi);
+}
+
+hx_status kmeans_tree_build(kmeans_tree *t, const float *C, int32_t k, int32_t dim, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    t->C = C;
+    t->k = k;
+    t->dim = dim;
+    t->nodes = kt_nodes(k);
+    t->perm = hx_malloc((size_t)k * sizeof(int32_t));
+    t->sd = hx_malloc((size_t)t->nodes * sizeof(int32_t));
+    t->val = hx_malloc((size_t)t->nodes * sizeof(float));
+    if (!t->perm || !t->sd || !t->val) {
+        kmeans_tree_free(t);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory for a %d-centroid tree", k);
+    }
+    for (int32_t c = 0; c < k; c++) t->perm[c] = c;
+    kt_build(t, 0, 0, k);
+    return HX_OK;
+}
+
+void kmeans_tree_free(kmeans_tree *t) {
+    hx_free(t->perm);
+    hx_free(t->sd);
+    hx_free(t->val);
+    memset(t, 0, sizeof *t);
+}
+
+static void kt_query(const kmeans_tree *t, int64_t node, int32_t lo, int32_t hi, const float *x, int32_t *bi,
+                     float *bd) {
+    if (t->sd[node] < 0) {
+        for (int32_t q = lo; q < hi; q++) {
+            int32_t c = t->perm[q];
+            float d = dist2(x, t->C + (size_t)c * t->dim, t->dim);
+            if (d < *bd || (d == *bd && c < *bi)) {
+                *bd = d;
+                *bi = c;
+            }
+        }
+        return;
+    }
+    int32_t mid = lo + (hi - lo) / 2;
+    float diff = x[t->sd[node]] - t->val[node];
+    if (diff < 0) {
+        kt_query(t, 2 * node + 1, lo, mid, x, bi, bd);
+        if (diff * diff <= *bd) kt_query(t, 2 * node + 2, mid, hi, x, bi, bd);
+    } else {
+        kt_query(t, 2 * node + 2, mid, hi, x, bi, bd);
+        if (diff * diff <= *bd) kt_query(t, 2 * node + 1, lo, mid, x, bi, bd);
+    }
+}
+
+int32_t kmeans_tree_nearest(const kmeans_tree *t, const float *x, float *d2) {
+    int32_t bi = INT32_MAX;
+    float bd = INFINITY;
+    kt_query(t, 0, 0, t->k, x, &bi, &bd);
+    if (d2) *d2 = bd;
+    return bi;
+}
+
+uint64_t kmeans_scratch_bytes(int64_t n, int32_t dim, int32_t k) {
+    return 4ull * (uint64_t)n + 8ull * (uint64_t)k * (uint64_t)dim + 8ull * (uint64_t)k + kmeans_tree_bytes(k);
+}
+
+/* seed_pp: k-means++ seeding into C; d2 (n) ends holding D(x)^2. */
+static void seed_pp(const float *X, int64_t n, int32_t dim, int32_t k, hx_rng *rng, float *C,
+                    float *d2) {
+    int64_t first = (int64_t)hx_rng_below(rng, (uint64_t)n);
+    memcpy(C, X + (size_t)first * dim, (size_t)dim * sizeof(float));
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) {
+        d2[i] = dist2(X + (size_t)i * dim, C, dim);
+        total += d2[i];
+    }
+    for (int32_t c = 1; c < k; c++) {
+        int64_t pick = n - 1;
+        if (total > 0) {
+            double u = hx_rng_uniform(rng) * total, acc = 0;
+            for (int64_t i = 0; i < n; i++) {
+                acc += d2[i];
+                if (acc > u) {
+                    pick = i;
+                    break;
+                }
+            }
+        } else {
+            pick = (int64_t)hx_rng_below(rng, (uint64_t)n); /* all points coincide */
+        }
+        float *cc = C + (size_t)c * dim;
+        memcpy(cc, X + (size_t)pick * dim, (size_t)dim * sizeof(float));
+        total = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float d = dist2(X + (size_t)i * dim, cc, dim);
+            if (d < d2[i]) d2[i] = d;
+            total += d2[i];
+        }
+    }
+}
+
+/* seed_random: k distinct points drawn uniformly (partial Fisher-Yates on ids). */
+static void seed_random(const float *X, int64_t n, int32_t dim, int32_t k, hx_rng *rng, float *C,
+                        int32_t *perm) {
+    /* perm (n) is the caller's assign array, reused as scratch */
+    for (int64_t i = 0; i < n; i++) perm[i] = (int32_t)i;
+    for (int32_t c = 0; c < k; c++) {
+        int64_t j = c + (int64_t)hx_rng_below(rng, (uint64_t)(n - c));
+        int32_t t = perm[c];
+        perm[c] = perm[j];
+        perm[j] = t;
+        memcpy(C + (size_t)c * dim, X + (size_t)perm[c] * dim, (size_t)dim * sizeof(float));
+    }
+}
+
+hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int niter,
+                     kmeans_init init, uint64_t seed, float *C, int32_t *assign,
+                     kmeans_result *res, char *err, size_t errlen) {
+    HX_ASSERT(n >= 1 && dim >= 1 && k >= 1 && niter >= 0);
+    HX_ASSERT(n < INT32_MAX);
+    hx_rng rng;
+    hx_rng_seed(&rng, seed);
+    memset(res, 0, sizeof *res);
+    if (n <= k) {
+        float sd = 1.0f / sqrtf((float)dim);
+        memcpy(C, X, (size_t)n * dim * sizeof(float));
+        for (size_t j = (size_t)n * dim; j < (size_t)k * dim; j++) C[j] = sd * (float)hx_rng_normal(&rng);
+        for (int64_t i = 0; i < n; i++) assign[i] = (int32_t)i;
+        return HX_OK;
+    }
+    hx_status rc = HX_OK;
+    float *d2 = hx_malloc((size_t)n * sizeof(float));
+    double *sums = hx_malloc((size_t)k * dim * sizeof(double));
+    int64_t *count = hx_malloc((size_t)k * sizeof(int64_t));
+    if (!d2 || !sums || !count) {
+        rc = hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory (n=%lld, k=%d)", (long long)n, k);
+        goto done;
+    }
+    if (init == KMEANS_INIT_PP) seed_pp(X, n, dim, k, &rng, C, d2);
+    else seed_random(X, n, dim, k, &rng, C, assign);
+    for (int64_t i = 0; i < n; i++) assign[i] = -1;
+
+    for (int it = 0; it <= niter; it++) {
+        /* assignment step (the last pass only assigns and measures) */
+        int64_t changed = 0;
+        double inertia = 0;
+        kmeans_tree tree;
+        if ((rc = kmeans_tree_build(&tree, C, k, dim, err, errlen)) != HX_OK) goto done;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t a = kmeans_tree_nearest(&tree, X + (size_t)i * dim, &d2[i]);
+            changed += a != assign[i];
+            assign[i] = a;
+            inertia += d2[i];
+        }
+        kmeans_tree_free(&tree);
+        res->inertia = inertia;
+        if (it == niter || changed == 0) break;
+        res->iters = it + 1;
+        /* update step */
+        memset(sums, 0, (size_t)k * dim * sizeof(double));
+        memset(count, 0, (size_t)k * sizeof(int64_t));
+        for (int64_t i = 0; i < n; i++) {
+            double *s = sums + (size_t)assign[i] * dim;
+            const float *x = X + (size_t)i * dim;
+            for (int32_t j = 0; j < dim; j++) s[j] += x[j];
+            count[assign[i]]++;
+        }
+        for (int32_t c = 0; c < k; c++) {
+            float *cc = C + (size_t)c * dim;
+            if (count[c] > 0) {
+                for (int32_t j = 0; j < dim; j++) cc[j] = (float)(sums[(size_t)c * dim + j] / (double)count[c]);
+                continue;
+            }
+            /* empty: take the farthest point from its centroid (its own cluster keeps >= 1) */
+            int64_t far = -1;
+            for (int64_t i = 0; i < n; i++)
+                if (count[assign[i]] > 1 && (far < 0 || d2[i] > d2[far])) far = i;
+            if (far < 0) continue;
+            count[assign[far]]--;
+            count[c] = 1;
+            assign[far] = c;
+            d2[far] = 0;
+            memcpy(cc, X + (size_t)far * dim, (size_t)dim * sizeof(float));
+        }
+    }
+done:
+    hx_free(d2);
+    hx_free(sums);
+    hx_free(count);
+    return rc;
+}

@@ -1,0 +1,359 @@
+/* qr.c: the quotient-remainder trick (Shi, Mudigere, Naumov, Yang,
+ * "Compositional Embeddings Using Complementary Partitions for Memory-Efficient
+ * Recommendation Systems", KDD 2020, arXiv 1909.02107), with the semantics of the
+ * reference facebookresearch/dlrm tricks/qr_embedding_bag.py (QREmbeddingBag) and
+ * its driver (dlrm_s_pytorch.py create_emb); methods.md section 7.
+ *
+ * Follows the reference exactly:
+ *   - id i of a field with n rows and c collisions reads Q[i / c] from a
+ *     ceil(n/c)-row table and R[i mod c] from a c-row table, combined by
+ *     mult (elementwise product, the default), add, or concat;
+ *   - only fields with n > threshold (default 200, --qr-threshold) use QR; the
+ *     others are plain tables initialised U(+-sqrt(1/n));
+ *   - a fixed `collisions` value is used for every QR field (--qr-collisions);
+ *   - init "dlrm" reproduces the reference's positional-argument quirk:
+ *     nn.init.uniform_(w, sqrt(1/n)) sets the LOWER bound, so both tables are
+ *     drawn from U(sqrt(1/n), 1), all positive (n = the field's cardinality).
+ * Our choices [R]:
+ *   - the quotient uses integer division (the reference divides in float, which
+ *     rounds wrongly above 2^24);
+ *   - concat keeps the output width d: Q has ceil(d/2) columns, R floor(d/2)
+ *     (the reference outputs d_q + d_r and widens the bottom MLP instead);
+ *   - init "uniform" (default) is the presumably intended U(+-sqrt(1/n)) for both
+ *     tables: on the default synthetic data the quirk cost 0.015-0.035 test AUC
+ *     for every operation at 4x and 16x (methods/README-baselines.md); init
+ *     "matched" draws both mult tables U(+-(3/n)^(1/4)) so that the product has
+ *     variance 1/(3n), that of a DLRM full row (as tt.c's init; = uniform for
+ *     add and concat);
+ *   - collisions "auto" (default) are derived from the ratio per field: for a
+ *     common big-field factor s, c_f is the smallest c (binary search on
+ *     [1, c*], c* minimising the field's bytes) whose table pair fits n_f*d/s
+ *     floats; s is bisected so that the total hits the requested ratio.
+ * Bytes per QR field: 4 * (ceil(n/c) * d_q + c * d_r); inference = parameters.
+ */
+#include <math.h>
+
+#include "baseline.h"
+
+static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
+static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};
+enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED };
+enum { OP_MULT, OP_ADD, OP_CONCAT };
+enum { P_COLL, P_OP, P_THRESHOLD, P_INIT };
+
+static const emb_param_desc qr_params[] = {
+    {.name = "collisions", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+     .help = "ids per quotient row c (auto: per field from the ratio)"},
+    {.name = "operation", .type = EMB_P_ENUM, .def = OP_MULT, .choices = qr_ops,
+     .help = "combine Q and R rows: mult (DLRM default), add, concat (d/2 each)"},
+    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+     .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
+    {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = qr_inits,
+     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult product variance 1/(3n)"},
+    {.name = NULL},
+};
+
+typedef struct qr_state {
+    int32_t    F, D, wq, wr;
+    int        op;
+    int64_t   *c;       /* (F) collisions; 0 = field kept as a full table in tq */
+    emb_table *tq, *tr; /* (F) quotient (or full) tables; remainder tables */
+    opt_cfg    opt;
+} qr_state;
+
+static void qr_widths(const emb_spec *spec, int32_t *wq, int32_t *wr) {
+    int op = (int)spec->pv[P_OP];
+    *wq = op == OP_CONCAT ? (spec->dim + 1) / 2 : spec->dim;
+    *wr = op == OP_CONCAT ? spec->dim / 2 : spec->dim;
+}
+
+/* Floats of a QR field with n rows and c collisions. */
+static double qr_floats(int64_t n, int64_t c, int32_t wq, int32_t wr) {
+    return (double)((n + c - 1) / c) * wq + (double)c * wr;
+}
+
+/* c* minimising qr_floats over c (the function is convex up to the ceiling). */
+static int64_t qr_cstar(int64_t n, int32_t wq, int32_t wr) {
+    int64_t c = (int64_t)sqrt((double)n * wq / (wr > 0 ? wr : 1));
+    if (c < 1) c = 1;
+    if (c > n) c = n;
+    int64_t best = c;
+    for (int64_t k = c - 2; k <= c + 2; k++)
+        if (k >= 1 && k <= n && qr_floats(n, k, wq, wr) < qr_floats(n, best, wq, wr)) best = k;
+    return best;
+}
+
+/* Smallest c in [1, c*] whose floats fit `budget` (c* when none does). */
+static int64_t qr_pick_c(int64_t n, double budget, int32_t wq, int32_t wr) {
+    int64_t lo = 1, hi = qr_cstar(n, wq, wr);
+    if (qr_floats(n, hi, wq, wr) > budget) return hi;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (qr_floats(n, mid, wq, wr) <= budget) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Bytes of the layout c (0 = full field). */
+static double qr_bytes(const emb_spec *spec, const int64_t *c) {
+    int32_t wq, wr;
+    qr_widths(spec, &wq, &wr);
+    double floats = 0;
+    for (int32_t f = 0; f < spec->n_fields; f++)
+        floats += c[f] ? qr_floats(spec->card[f], c[f], wq, wr) : (double)spec->card[f] * spec->dim;
+    return 4.0 * floats;
+}
+
+/* Collisions per field for big-field factor s (or the fixed value); returns bytes. */
+static double qr_assign(const emb_spec *spec, double s, int64_t *c) {
+    int32_t wq, wr;
+    qr_widths(spec, &wq, &wr);
+    int64_t threshold = (int64_t)spec->pv[P_THRESHOLD];
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        int64_t n = spec->card[f];
+        if (n <= threshold) c[f] = 0;
+        else if (spec->pv[P_COLL] != EMB_AUTO) c[f] = (int64_t)spec->pv[P_COLL] < n ? (int64_t)spec->pv[P_COLL] : n;
+        else c[f] = qr_pick_c(n, (double)n * spec->dim / s, wq, wr);
+    }
+    return qr_bytes(spec, c);
+}
+
+/* qr_layout: collisions per field, identical in plan and create. */
+static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t errlen) {
+    double full = emb_full_bytes(spec);
+    if (spec->pv[P_COLL] == EMB_AUTO) {
+        double lo = -1, hi = 60, best = 0, best_err = INFINITY; /* s = 2^x; s < 1 allows c = 1 */
+        for (int it = 0; it < 80; it++) {
+            double x = 0.5 * (lo + hi), r = full / qr_assign(spec, exp2(x), c);
+            double e = fabs(log(r / spec->ratio));
+            if (e < best_err) best_err = e, best = x;
+            if (r < spec->ratio) lo = x;
+            else hi = x;
+        }
+        qr_assign(spec, exp2(best), c);
+    } else {
+        qr_assign(spec, 1, c);
+    }
+    if (emb_plan_within(spec->ratio, full / qr_bytes(spec, c))) return HX_OK;
+    double top = full / qr_assign(spec, 1e300, c); /* every QR field at c* */
+    return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
+}
+
+static hx_status qr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    int64_t *c = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
+    if (!c) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    hx_status rc = qr_layout(spec, c, err, errlen);
+    if (rc == HX_OK) {
+        int32_t wq, wr;
+        qr_widths(spec, &wq, &wr);
+        int nqr = 0;
+        int64_t cmin = INT64_MAX, cmax = 0;
+        for (int32_t f = 0; f < spec->n_fields; f++) {
+            int64_t n = spec->card[f];
+            if (!c[f]) {
+                bl_table_predict_add(spec, n, spec->dim, &out->bytes);
+                continue;
+            }
+            bl_table_predict_add(spec, (n + c[f] - 1) / c[f], wq, &out->bytes);
+            bl_table_predict_add(spec, c[f], wr, &out->bytes);
+            nqr++;
+            if (c[f] < cmin) cmin = c[f];
+            if (c[f] > cmax) cmax = c[f];
+        }
+        out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
+        if (nqr) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields QR (%s), collisions %lld..%lld", nqr,
+                          spec->n_fields, qr_ops[(int)spec->pv[P_OP]], (long long)cmin, (long long)cmax);
+        else snprintf(out->knobs, sizeof out->knobs, "no field above the threshold");
+    }
+    hx_free(c);
+    return rc;
+}
+
+static void qr_destroy(void *state) {
+    qr_state *s = state;
+    if (!s) return;
+    for (int32_t f = 0; f < s->F && s->tq; f++) {
+        emb_table_free(&s->tq[f]);
+        emb_table_free(&s->tr[f]);
+    }
+    hx_free(s->tq);
+    hx_free(s->tr);
+    hx_free(s->c);
+    hx_free(s);
+}
+
+static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t errlen) {
+    qr_state *s = hx_calloc(1, sizeof *s);
+    if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    hx_status rc = HX_OK;
+    s->F = spec->n_fields;
+    s->D = spec->dim;
+    s->op = (int)spec->pv[P_OP];
+    s->opt = spec->opt;
+    qr_widths(spec, &s->wq, &s->wr);
+    s->c = hx_calloc((size_t)s->F, sizeof(int64_t));
+    s->tq = hx_calloc((size_t)s->F, sizeof(emb_table));
+    s->tr = hx_calloc((size_t)s->F, sizeof(emb_table));
+    if (!s->c || !s->tq || !s->tr) {
+        rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((rc = qr_layout(spec, s->c, err, errlen)) != HX_OK) goto fail;
+    hx_rng rng;
+    hx_rng_seed(&rng, spec->seed);
+    for (int32_t f = 0; f < s->F; f++) {
+        int64_t n = spec->card[f], c = s->c[f];
+        float a = sqrtf(1.0f / (float)n);
+        int quirk = (int)spec->pv[P_INIT] == INIT_DLRM;
+        float lo = quirk ? a : -a, hi = quirk ? 1.0f : a;
+        if ((int)spec->pv[P_INIT] == INIT_MATCHED && s->op == OP_MULT) hi = powf(3.0f / (float)n, 0.25f), lo = -hi;
+        if (!c) {
+            if ((rc = emb_table_init(&s->tq[f], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
+                goto fail;
+            emb_table_fill_uniform(&s->tq[f], &rng, -a, a);
+            continue;
+        }
+        int64_t nq = (n + c - 1) / c;
+        if ((rc = emb_table_init(&s->tq[f], nq, s->wq, bl_cap(spec, nq), s->opt.kind, err, errlen)) != HX_OK ||
+            (rc = emb_table_init(&s->tr[f], c, s->wr, bl_cap(spec, c), s->opt.kind, err, errlen)) != HX_OK)
+            goto fail;
+        emb_table_fill_uniform(&s->tq[f], &rng, lo, hi);
+        emb_table_fill_uniform(&s->tr[f], &rng, lo, hi);
+    }
+    *state = s;
+    return HX_OK;
+fail:
+    qr_destroy(s);
+    return rc;
+}
+
+/* qr_combine_forward: e (D) from q (wq) and r (wr) rows. */
+static void qr_combine_forward(int op, const float *q, const float *r, int32_t wq, int32_t wr, float *e) {
+    if (op == OP_MULT)
+        for (int32_t j = 0; j < wq; j++) e[j] = q[j] * r[j];
+    else if (op == OP_ADD)
+        for (int32_t j = 0; j < wq; j++) e[j] = q[j] + r[j];
+    else {
+        memcpy(e, q, (size_t)wq * sizeof(float));
+        memcpy(e + wq, r, (size_t)wr * sizeof(float));
+    }
+}
+
+static void qr_forward(void *state, const int64_t *idx, int64_t B, float *out) {
+    qr_state *s = state;
+    for (int64_t b = 0; b < B; b++)
+        for (int32_t f = 0; f < s->F; f++) {
+            int64_t i = idx[b * s->F + f], c = s->c[f];
+            float *e = out + ((size_t)b * s->F + f) * s->D;
+            if (!c) memcpy(e, emb_table_row(&s->tq[f], i), (size_t)s->D * sizeof(float));
+            else qr_combine_forward(s->op, emb_table_row(&s->tq[f], i / c), emb_table_row(&s->tr[f], i % c),
+                                    s->wq, s->wr, e);
+        }
+}
+
+static void qr_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
+    qr_state *s = state;
+    for (int64_t b = 0; b < B; b++)
+        for (int32_t f = 0; f < s->F; f++) {
+            int64_t i = idx[b * s->F + f], c = s->c[f];
+            const float *g = dout + ((size_t)b * s->F + f) * s->D;
+            if (!c) {
+                float *gq = emb_table_grad_row(&s->tq[f], i);
+                for (int32_t j = 0; j < s->D; j++) gq[j] += g[j];
+                continue;
+            }
+            const float *q = emb_table_row(&s->tq[f], i / c), *r = emb_table_row(&s->tr[f], i % c);
+            float *gq = emb_table_grad_row(&s->tq[f], i / c), *gr = emb_table_grad_row(&s->tr[f], i % c);
+            if (s->op == OP_MULT)
+                for (int32_t j = 0; j < s->D; j++) {
+                    gq[j] += g[j] * r[j];
+                    gr[j] += g[j] * q[j];
+                }
+            else if (s->op == OP_ADD)
+                for (int32_t j = 0; j < s->D; j++) {
+                    gq[j] += g[j];
+                    gr[j] += g[j];
+                }
+            else {
+                for (int32_t j = 0; j < s->wq; j++) gq[j] += g[j];
+                for (int32_t j = 0; j < s->wr; j++) gr[j] += g[s->wq + j];
+            }
+        }
+}
+
+static void qr_step(void *state, int64_t t) {
+    qr_state *s = state;
+    for (int32_t f = 0; f < s->F; f++) {
+        emb_table_step(&s->tq[f], &s->opt, t);
+        if (s->c[f]) emb_table_step(&s->tr[f], &s->opt, t);
+    }
+}
+
+static void qr_bytes_fn(const void *state, emb_bytes *out) {
+    const qr_state *s = state;
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < s->F; f++) {
+        bl_table_bytes_add(&s->tq[f], out);
+        if (s->c[f]) bl_table_bytes_add(&s->tr[f], out);
+    }
+    snprintf(out->index_desc, sizeof out->index_desc, "none (i / c, i mod c)");
+}
+
+/* The i-th trainable table: per field Q (or the full table), then R if QR. */
+static emb_table *qr_tensor_table(qr_state *s, int i, const char **name) {
+    for (int32_t f = 0; f < s->F; f++) {
+        if (i == 0) {
+            *name = s->c[f] ? "quotient" : "table";
+            return &s->tq[f];
+        }
+        i--;
+        if (!s->c[f]) continue;
+        if (i == 0) {
+            *name = "remainder";
+            return &s->tr[f];
+        }
+        i--;
+    }
+    return NULL;
+}
+
+static int qr_tensors(void *state, emb_tensor *out, int max) {
+    qr_state *s = state;
+    int n = 0;
+    const char *name;
+    emb_table *t;
+    while (n < max && (t = qr_tensor_table(s, n, &name)) != NULL) {
+        out[n].name = name;
+        out[n].data = t->w;
+        out[n].n = (size_t)t->rows * (size_t)t->width;
+        n++;
+    }
+    return n;
+}
+
+static void qr_grad(void *state, int i, float *dense) {
+    const char *name;
+    emb_table *t = qr_tensor_table(state, i, &name);
+    HX_ASSERT(t != NULL);
+    emb_table_grad_dense(t, dense);
+}
+
+const emb_method emb_method_qr = {
+    .api_version = EMB_API_VERSION,
+    .name = "qr",
+    .desc = "quotient-remainder trick: Q[i/c] (x|+|concat) R[i mod c] per field",
+    .cite = "Shi et al., Compositional Embeddings Using Complementary Partitions, KDD 2020",
+    .params = qr_params,
+    .caps = EMB_CAP_TRAINABLE,
+    .plan = qr_plan,
+    .create = qr_create,
+    .destroy = qr_destroy,
+    .forward = qr_forward,
+    .backward = qr_backward,
+    .step = qr_step,
+    .bytes = qr_bytes_fn,
+    .tensors = qr_tensors,
+    .grad = qr_grad,
+};

@@ -1,0 +1,220 @@
+/* test_fiited.c: FIITED (methods/fiited.c) and its VHPI table (methods/vhpi.c):
+ * hash insert/find/erase/resize with many ids, the budget after every interval,
+ * low-utility chunks pruned first and the prefix kept, memory returned to the OS. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../methods/fiited.h"
+#include "../methods/table.h"
+#include "../methods/vhpi.h"
+
+Test(vhpi, insert_find_erase_many) {
+    enum { N = 60000 };
+    vhpi_table t;
+    char err[128];
+    cr_assert_eq(vhpi_init(&t, vhpi_cap_for(N), 3, err, sizeof err), HX_OK);
+    uint8_t *in = calloc(4 * N, 1); /* reference membership of keys 0 .. 4N-1 */
+    hx_rng r;
+    hx_rng_seed(&r, 4);
+    int64_t live = 0;
+    for (int i = 0; i < N; i++) {
+        uint64_t key = hx_rng_below(&r, 4 * N);
+        int64_t p = vhpi_insert(&t, key);
+        if (!in[key]) {
+            in[key] = 1;
+            live++;
+            for (int j = 0; j < 3; j++) cr_assert_eq(vhpi_slots(&t, p)[j], VHPI_NONE);
+        }
+        vhpi_slots(&t, p)[0] = (uint32_t)key; /* payload follows the key through moves */
+    }
+    cr_expect_eq(t.count, live);
+    /* erase about half (backward shift moves entries: payloads must follow) */
+    for (uint64_t key = 0; key < 4 * N; key += 2) {
+        int was = vhpi_erase(&t, key);
+        cr_expect_eq(was, in[key], "erase %llu", (unsigned long long)key);
+        if (in[key]) live--;
+        in[key] = 0;
+    }
+    cr_expect_eq(t.count, live);
+    cr_assert_eq(vhpi_resize(&t, vhpi_cap_for(live), err, sizeof err), HX_OK);
+    cr_expect_eq(t.cap, vhpi_cap_for(live));
+    for (uint64_t key = 0; key < 4 * N; key++) {
+        int64_t p = vhpi_find(&t, key);
+        cr_expect_eq(p >= 0, in[key], "key %llu", (unsigned long long)key);
+        if (p >= 0) cr_expect_eq(vhpi_slots(&t, p)[0], (uint32_t)key);
+    }
+    cr_expect_eq(vhpi_bytes(&t), (uint64_t)t.cap * (8 + 12));
+    vhpi_free(&t);
+    free(in);
+}
+
+static const emb_method *fiited(void) {
+    const emb_method *m = emb_method_find("fiited");
+    cr_assert_not_null(m);
+    return m;
+}
+
+static void spec_for(emb_spec *s, int32_t F, const int64_t *card, int32_t dim, double ratio) {
+    memset(s, 0, sizeof *s);
+    s->n_fields = F;
+    s->card = card;
+    s->dim = dim;
+    s->ratio = ratio;
+    s->seed = 21;
+    s->batch = 64;
+    s->steps_per_epoch = 100;
+    s->total_steps = 200;
+    s->opt = opt_default(OPT_ROWWISE_ADAGRAD, 0.05f);
+    emb_params_default(fiited(), s->pv);
+}
+
+static void setp(emb_spec *s, const char *name, double v) {
+    int i = emb_param_index(fiited(), name);
+    cr_assert_geq(i, 0);
+    s->pv[i] = v;
+}
+
+Test(fiited, budget_holds_after_every_interval) {
+    const emb_method *m = fiited();
+    static const int64_t card[2] = {1000, 5000};
+    emb_spec s;
+    emb_plan p;
+    char err[256];
+    spec_for(&s, 2, card, 16, 6);
+    setp(&s, "interval", 5);
+    setp(&s, "warmup", 10);
+    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
+    void *st;
+    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    emb_bytes b;
+    m->bytes(st, &b);
+    cr_expect_eq(emb_bytes_infer(&b), emb_bytes_infer(&p.bytes), "create matches the plan's initial state");
+    hx_rng r;
+    hx_rng_seed(&r, 2);
+    int64_t idx[64 * 2];
+    float out[64 * 2 * 16], d[64 * 2 * 16];
+    for (int64_t t = 1; t <= 60; t++) {
+        for (int q = 0; q < 64; q++) { /* skewed ids: low ids frequent */
+            double u = hx_rng_uniform(&r);
+            idx[q * 2] = (int64_t)(1000 * u * u * u);
+            idx[q * 2 + 1] = (int64_t)(5000 * u * u * u * u);
+        }
+        m->forward(st, idx, 64, out);
+        for (size_t q = 0; q < 64 * 2 * 16; q++) d[q] = out[q] - 0.3f;
+        m->backward(st, idx, 64, d);
+        m->step(st, t);
+        cr_assert_eq(m->on_step(st, t, err, sizeof err), HX_OK, "%s", err);
+        int64_t chunks, ids;
+        double budget;
+        fiited_live(st, &chunks, &ids, &budget);
+        m->bytes(st, &b);
+        cr_expect_leq((double)emb_bytes_infer(&b), budget, "t=%lld: %llu bytes over budget %g", (long long)t,
+                      (unsigned long long)emb_bytes_infer(&b), budget);
+        cr_expect_eq(b.infer_params, 16ull * (uint64_t)chunks);
+        cr_expect_eq(b.infer_index, vhpi_bytes_for(vhpi_cap_for(ids), 4));
+    }
+    cr_assert_eq(m->finalize(st, err, sizeof err), HX_OK);
+    m->bytes(st, &b);
+    double achieved = emb_full_bytes(&s) / (double)emb_bytes_infer(&b);
+    cr_expect(emb_plan_within(6, achieved), "achieved ratio %g", achieved);
+    cr_expect_gt(emb_bytes_train(&b), emb_bytes_infer(&b), "training adds utility counters and optimizer state");
+    /* the frequent ids ended with the most dims */
+    cr_expect_eq(fiited_len(st, 0, 0), 4);
+    m->destroy(st);
+}
+
+Test(fiited, prunes_low_utility_first_and_keeps_a_prefix) {
+    const emb_method *m = fiited();
+    static const int64_t card[1] = {1000};
+    /* budget: ids 0..49 at 4 chunks, ids 50..149 at 1 chunk, nothing else */
+    double budget = 16.0 * (50 * 4 + 100) + (double)vhpi_bytes_for(vhpi_cap_for(150), 4);
+    emb_spec s;
+    spec_for(&s, 1, card, 16, 1000.0 * 64 / budget);
+    setp(&s, "interval", 1);
+    setp(&s, "warmup", 0);
+    s.opt = opt_default(OPT_SGD, 0.0f); /* values do not matter here */
+    emb_plan p;
+    char err[256];
+    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
+    void *st;
+    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    int64_t idx[150];
+    float out[150 * 16], d[150 * 16];
+    for (int i = 0; i < 150; i++) idx[i] = i;
+    for (int i = 0; i < 150; i++)
+        for (int e = 0; e < 16; e++) /* ids < 50: all chunks; 50..149: only chunk 0 */
+            d[i * 16 + e] = (i < 50 || e < 4) ? 1.0f : 0.0f;
+    m->forward(st, idx, 150, out);
+    m->backward(st, idx, 150, d);
+    m->step(st, 1);
+    cr_assert_eq(m->on_step(st, 1, err, sizeof err), HX_OK, "%s", err);
+    for (int i = 0; i < 1000; i++) {
+        int want = i < 50 ? 4 : (i < 150 ? 1 : 0);
+        cr_expect_eq(fiited_len(st, 0, i), want, "id %d has %d chunks, want %d", i, fiited_len(st, 0, i), want);
+    }
+    /* a pruned id reads as zeros */
+    int64_t gone = 500;
+    m->forward(st, &gone, 1, out);
+    for (int e = 0; e < 16; e++) cr_expect_eq(out[e], 0.0f);
+    /* utility moves: the zero-padded dims of id 60 get gradient, it grows
+     * (zero-initialised: its output does not jump) and a weaker chunk goes */
+    int64_t sixty = 60;
+    float before[16], after[16], g[16];
+    m->forward(st, &sixty, 1, before);
+    for (int e = 0; e < 16; e++) g[e] = 50.0f;
+    for (int rep = 0; rep < 3; rep++) m->backward(st, &sixty, 1, g);
+    m->step(st, 2);
+    cr_assert_eq(m->on_step(st, 2, err, sizeof err), HX_OK, "%s", err);
+    cr_expect_eq(fiited_len(st, 0, 60), 4, "id 60 should grow to 4 chunks");
+    m->forward(st, &sixty, 1, after);
+    cr_expect(memcmp(before, after, sizeof before) == 0, "growing must not change the output");
+    int64_t chunks, ids;
+    double b;
+    fiited_live(st, &chunks, &ids, &b);
+    emb_bytes eb;
+    m->bytes(st, &eb);
+    cr_expect_leq((double)emb_bytes_infer(&eb), budget);
+    m->destroy(st);
+}
+
+/* Resident set size in kB from /proc/self/status. */
+static long rss_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb;
+}
+
+Test(fiited, prune_returns_memory) {
+    const emb_method *m = fiited();
+    static const int64_t card[1] = {400000};
+    emb_spec s;
+    spec_for(&s, 1, card, 16, 0.75); /* ~1.4M live chunks: a ~23 MB pool + hash */
+    emb_plan p;
+    char err[256];
+    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
+    void *st;
+    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    emb_bytes b0, b1;
+    m->bytes(st, &b0);
+    long before = rss_kb();
+    cr_assert_eq(fiited_rebudget(st, 40, err, sizeof err), HX_OK, "%s", err);
+    long after = rss_kb();
+    m->bytes(st, &b1);
+    uint64_t freed = emb_bytes_infer(&b0) - emb_bytes_infer(&b1);
+    cr_expect_gt(freed, 30u << 20, "accounted bytes should drop by > 30 MiB: %llu", (unsigned long long)freed);
+    cr_log_info("fiited prune: accounted %llu -> %llu bytes, VmRSS %ld -> %ld kB", (unsigned long long)emb_bytes_infer(&b0),
+                (unsigned long long)emb_bytes_infer(&b1), before, after);
+#if defined(__SANITIZE_ADDRESS__)
+    (void)before; /* ASan quarantines freed blocks: RSS is not meaningful here */
+#else
+    cr_expect_gt(before - after, (long)(freed / 1024 / 2), "VmRSS %ld -> %ld kB, accounted drop %llu B", before, after,
+                 (unsigned long long)freed);
+#endif
+    m->destroy(st);
+}

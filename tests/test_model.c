@@ -1,0 +1,385 @@
+/* test_model.c: the model's layers against independent double-precision
+ * reference computations.
+ *   gradient checks  linear+ReLU MLP, dot and cat interactions, BCE loss and the
+ *                    whole model (MLPs + interaction + full embedding): the float
+ *                    analytic gradient vs central finite differences of a double
+ *                    reference forward, relative error (L2 norm, per tensor) <= 1e-2
+ *   forward values   the same references, to 1e-4 relative
+ *   metrics          exact AUC vs a brute-force pairwise count with ties; logloss,
+ *                    accuracy on hand-computed cases
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness/interact.h"
+#include "../harness/loss.h"
+#include "../harness/metrics.h"
+#include "../harness/mlp.h"
+#include "../harness/model.h"
+#include "test_core.h"
+
+#define FD_H 1e-6
+#define GRAD_TOL 1e-2
+
+static void fill_normal(hx_rng *r, float *x, size_t n, double s) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(s * hx_rng_normal(r));
+}
+
+/* ||a - b|| / max(||b||, floor), a float, b double */
+static double rel_err(const float *a, const double *b, size_t n, double floor) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    den = sqrt(den);
+    return sqrt(num) / (den > floor ? den : floor);
+}
+
+/* ---- MLP: double reference ---- */
+
+/* Forward of an MLP whose parameters are given in double (same layout as mlp.params),
+ * returning sum(out * R). */
+static double mlp_ref_loss(const mlp *m, const double *p, const float *inp, const float *R, int B) {
+    int maxw = 0;
+    for (int l = 0; l <= m->n_layers; l++) maxw = m->width[l] > maxw ? m->width[l] : maxw;
+    double *a = calloc((size_t)B * maxw, sizeof(double)), *o = calloc((size_t)B * maxw, sizeof(double));
+    for (int i = 0; i < B * m->width[0]; i++) a[i] = inp[i];
+    size_t off = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        int I = m->width[l], O = m->width[l + 1];
+        const double *w = p + off, *b = p + off + (size_t)O * I;
+        off += (size_t)O * I + O;
+        for (int r = 0; r < B; r++)
+            for (int q = 0; q < O; q++) {
+                double s = b[q];
+                for (int k = 0; k < I; k++) s += a[r * I + k] * w[q * I + k];
+                if (l < m->n_layers - 1 || m->relu_last) s = s > 0 ? s : 0;
+                o[r * O + q] = s;
+            }
+        memcpy(a, o, (size_t)B * O * sizeof(double));
+    }
+    double L = 0;
+    for (int i = 0; i < B * m->width[m->n_layers]; i++) L += a[i] * R[i];
+    free(a);
+    free(o);
+    return L;
+}
+
+static void check_mlp(int relu_last) {
+    const int widths[] = {5, 7, 6, 3}, B = 4;
+    hx_rng r;
+    hx_rng_seed(&r, 7);
+    mlp m;
+    char err[128];
+    cr_assert_eq(mlp_create(&m, widths, 3, relu_last, B, opt_default(OPT_SGD, 0.1f), &r, err, sizeof err), HX_OK);
+    float inp[4 * 5], R[4 * 3], dinp[4 * 5];
+    fill_normal(&r, inp, 20, 1.0);
+    fill_normal(&r, R, 12, 1.0);
+    const float *out = mlp_forward(&m, inp, B);
+    double *p = malloc(m.n_params * sizeof(double)), *g = malloc(m.n_params * sizeof(double));
+    for (size_t i = 0; i < m.n_params; i++) p[i] = m.params[i];
+    double L = 0;
+    for (int i = 0; i < 12; i++) L += (double)out[i] * R[i];
+    cr_expect(fabs(L - mlp_ref_loss(&m, p, inp, R, B)) <= 1e-4 * (1 + fabs(L)), "forward mismatch");
+    mlp_backward(&m, R, dinp, B);
+    /* FD per parameter tensor */
+    for (size_t i = 0; i < m.n_params; i++) {
+        double s = p[i];
+        p[i] = s + FD_H;
+        double lp = mlp_ref_loss(&m, p, inp, R, B);
+        p[i] = s - FD_H;
+        double lm = mlp_ref_loss(&m, p, inp, R, B);
+        p[i] = s;
+        g[i] = (lp - lm) / (2 * FD_H);
+    }
+    for (int l = 0; l < 3; l++) {
+        size_t nw = (size_t)widths[l + 1] * widths[l];
+        cr_expect_leq(rel_err(m.dw[l], g + (m.w[l] - m.params), nw, 1e-6), GRAD_TOL, "dW[%d]", l);
+        cr_expect_leq(rel_err(m.db[l], g + (m.b[l] - m.params), (size_t)widths[l + 1], 1e-6), GRAD_TOL, "db[%d]", l);
+    }
+    /* input gradient */
+    double gi[20];
+    for (int i = 0; i < 20; i++) {
+        float s = inp[i];
+        double lp, lm;
+        inp[i] = s + 1e-3f;
+        lp = mlp_ref_loss(&m, p, inp, R, B);
+        inp[i] = s - 1e-3f;
+        lm = mlp_ref_loss(&m, p, inp, R, B);
+        inp[i] = s;
+        gi[i] = (lp - lm) / ((double)(s + 1e-3f) - (double)(s - 1e-3f));
+    }
+    cr_expect_leq(rel_err(dinp, gi, 20, 1e-6), GRAD_TOL, "dinp");
+    free(p);
+    free(g);
+    mlp_free(&m);
+}
+
+Test(model, mlp_gradient_top) { check_mlp(0); }
+Test(model, mlp_gradient_bottom_relu_last) { check_mlp(1); }
+
+Test(model, mlp_init_follows_dlrm) {
+    /* W ~ N(0, sqrt(2/(I+O))): the sample std of a 200x300 layer is within 3% */
+    const int widths[] = {300, 200};
+    hx_rng r;
+    hx_rng_seed(&r, 3);
+    mlp m;
+    char err[128];
+    cr_assert_eq(mlp_create(&m, widths, 1, 0, 1, opt_default(OPT_SGD, 0.1f), &r, err, sizeof err), HX_OK);
+    double s2 = 0;
+    for (int i = 0; i < 300 * 200; i++) s2 += (double)m.w[0][i] * m.w[0][i];
+    double sd = sqrt(s2 / (300 * 200)), want = sqrt(2.0 / 500);
+    cr_expect(fabs(sd / want - 1) < 0.03, "W std %g, want %g", sd, want);
+    mlp_free(&m);
+}
+
+/* ---- interactions: double reference ---- */
+
+static double dot_ref_loss(const double *x, const double *e, const float *R, int B, int F, int D, int Dx) {
+    int n = F + (Dx ? 1 : 0), W = interact_dot_width(F, D, Dx);
+    double L = 0;
+    for (int b = 0; b < B; b++) {
+        const double *v[16];
+        int k = 0;
+        if (Dx) v[k++] = x + (size_t)b * D;
+        for (int f = 0; f < F; f++) v[k++] = e + ((size_t)b * F + f) * D;
+        const float *rb = R + (size_t)b * W;
+        for (int j = 0; j < Dx; j++) L += v[0][j] * rb[j];
+        int o = Dx;
+        for (int i = 1; i < n; i++)
+            for (int j = 0; j < i; j++) {
+                double s = 0;
+                for (int q = 0; q < D; q++) s += v[i][q] * v[j][q];
+                L += s * rb[o++];
+            }
+    }
+    return L;
+}
+
+/* Central differences of dot_ref_loss with respect to p (n), which is x or e. */
+static void dot_fd(double *p, int n, double *g, const double *x, const double *e, const float *R,
+                   int B, int F, int D, int Dx) {
+    for (int i = 0; i < n; i++) {
+        double s = p[i];
+        p[i] = s + FD_H;
+        double lp = dot_ref_loss(x, e, R, B, F, D, Dx);
+        p[i] = s - FD_H;
+        double lm = dot_ref_loss(x, e, R, B, F, D, Dx);
+        p[i] = s;
+        g[i] = (lp - lm) / (2 * FD_H);
+    }
+}
+
+static void check_dot(int with_x) {
+    const int B = 3, F = 4, D = 5, Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx);
+    hx_rng r;
+    hx_rng_seed(&r, 11);
+    float x[3 * 5], e[3 * 4 * 5], R[3 * 15], out[3 * 15], dx[3 * 5], de[3 * 4 * 5];
+    double xd[15], ed[60], gx[15], ge[60];
+    cr_assert_eq(W, Dx + (F + !!Dx) * (F + !!Dx - 1) / 2);
+    fill_normal(&r, x, 15, 1);
+    fill_normal(&r, e, 60, 1);
+    fill_normal(&r, R, (size_t)B * W, 1);
+    for (int i = 0; i < 15; i++) xd[i] = x[i];
+    for (int i = 0; i < 60; i++) ed[i] = e[i];
+    interact_dot_forward(out, with_x ? x : NULL, e, B, F, D, Dx);
+    double L = 0;
+    for (int i = 0; i < B * W; i++) L += (double)out[i] * R[i];
+    cr_expect(fabs(L - dot_ref_loss(xd, ed, R, B, F, D, Dx)) <= 1e-4 * (1 + fabs(L)));
+    /* the first pair is (v1, v0): with x that is e_0 . x */
+    double p0 = 0;
+    for (int q = 0; q < D; q++) p0 += with_x ? (double)e[q] * x[q] : (double)e[D + q] * e[q];
+    cr_expect(fabs(out[Dx] - p0) < 1e-4, "lower-triangle order");
+    interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx);
+    dot_fd(ed, 60, ge, xd, ed, R, B, F, D, Dx);
+    cr_expect_leq(rel_err(de, ge, 60, 1e-6), GRAD_TOL, "demb");
+    if (!with_x) return;
+    dot_fd(xd, 15, gx, xd, ed, R, B, F, D, Dx);
+    cr_expect_leq(rel_err(dx, gx, 15, 1e-6), GRAD_TOL, "dx");
+}
+
+Test(model, dot_gradient_with_bottom) { check_dot(1); }
+Test(model, dot_gradient_fields_only) { check_dot(0); }
+
+Test(model, cat_forward_backward) {
+    const int B = 2, F = 3, D = 2, Dx = 4, W = interact_cat_width(F, D, Dx);
+    float x[8], e[12], out[20], dout[20], dx[8], de[12];
+    cr_assert_eq(W, 10);
+    for (int i = 0; i < 8; i++) x[i] = (float)i;
+    for (int i = 0; i < 12; i++) e[i] = 100.0f + (float)i;
+    for (int i = 0; i < 20; i++) dout[i] = -(float)i;
+    interact_cat_forward(out, x, e, B, F, D, Dx);
+    cr_expect_eq(out[0], 0.0f);
+    cr_expect_eq(out[4], 100.0f);
+    cr_expect_eq(out[10], 4.0f);
+    cr_expect_eq(out[14], 106.0f);
+    interact_cat_backward(dx, de, dout, B, F, D, Dx);
+    /* cat is linear, so its gradient is exact: d/dx of sum(out*dout) */
+    cr_expect_eq(dx[5], -11.0f);
+    cr_expect_eq(de[0], -4.0f);
+    cr_expect_eq(de[11], -19.0f);
+    interact_cat_forward(out, NULL, e, B, F, D, 0);
+    cr_expect_eq(out[6], 106.0f);
+}
+
+/* ---- loss ---- */
+
+static double bce_ref(const double *z, const float *y, int B) {
+    double L = 0;
+    for (int i = 0; i < B; i++) {
+        double s = 1 / (1 + exp(-z[i]));
+        L += -(y[i] * log(s) + (1 - y[i]) * log(1 - s));
+    }
+    return L / B;
+}
+
+Test(model, bce_gradient_and_stability) {
+    const int B = 6;
+    float z[6] = {-3.0f, -0.5f, 0.0f, 0.7f, 2.5f, 4.0f}, y[6] = {0, 1, 1, 0, 1, 0}, dz[6];
+    double zd[6], g[6];
+    for (int i = 0; i < B; i++) zd[i] = z[i];
+    cr_expect(fabs(bce_forward(z, y, B) - bce_ref(zd, y, B)) < 1e-6);
+    bce_backward(dz, z, y, B);
+    for (int i = 0; i < B; i++) {
+        double s = zd[i];
+        zd[i] = s + FD_H;
+        double lp = bce_ref(zd, y, B);
+        zd[i] = s - FD_H;
+        double lm = bce_ref(zd, y, B);
+        zd[i] = s;
+        g[i] = (lp - lm) / (2 * FD_H);
+    }
+    cr_expect_leq(rel_err(dz, g, 6, 1e-6), GRAD_TOL);
+    /* extreme logits stay finite and exact */
+    float big[2] = {200.0f, -200.0f}, yb[2] = {0, 1}, db[2];
+    double Lb = bce_forward(big, yb, 2);
+    cr_expect(isfinite(Lb) && fabs(Lb - 200.0) < 1e-9, "BCE at |z|=200: %g", Lb);
+    bce_backward(db, big, yb, 2);
+    cr_expect(fabs(db[0] - 0.5f) < 1e-6 && fabs(db[1] + 0.5f) < 1e-6);
+}
+
+/* ---- the whole model (full method, dot and cat) vs finite differences ---- */
+
+typedef struct tens {
+    float      *p, *g;
+    size_t      n;
+    const char *name;
+} tens;
+
+static void check_model(interact_kind ik, int n_dense) {
+    static const int64_t card[3] = {7, 5, 9};
+    const int B = 5, F = 3, D = 4;
+    const emb_method *full = emb_method_find("full");
+    model_cfg mc = {.bottom = {6, D}, .n_bottom = 2, .top = {8}, .n_top = 1, .interaction = ik};
+    model m;
+    test_full_model(&m, &mc, n_dense, card, F, D, B, 5);
+    hx_rng r;
+    hx_rng_seed(&r, 99);
+    float dense[5 * 3], y[5];
+    int64_t idx[5 * 3];
+    fill_normal(&r, dense, 15, 1);
+    for (int b = 0; b < B; b++) {
+        y[b] = (float)(b & 1);
+        for (int f = 0; f < F; f++) idx[b * F + f] = (int64_t)hx_rng_below(&r, (uint64_t)card[f]);
+    }
+    idx[3] = idx[0]; /* a duplicate row: gradients must coalesce */
+    model_forward(&m, n_dense ? dense : NULL, idx, B);
+    model_backward(&m, y, B);
+    /* every trainable float tensor: bottom, top, embedding tables. Central FD of
+     * the float forward itself (loss accumulated in double), h = 1e-3 (1e-2 crosses
+     * ReLU kinks); the bound is 1e-2 per tensor, observed errors are ~3e-4. */
+    tens t[8];
+    int nt = 0;
+    float *gbuf[3] = {0};
+    if (n_dense) t[nt++] = (tens){m.bottom.params, m.bottom.grads, m.bottom.n_params, "bottom"};
+    t[nt++] = (tens){m.top.params, m.top.grads, m.top.n_params, "top"};
+    emb_tensor et[3];
+    int ne = full->tensors(m.emb, et, 3);
+    cr_assert_eq(ne, 3);
+    for (int i = 0; i < ne; i++) {
+        gbuf[i] = calloc(et[i].n, sizeof(float));
+        full->grad(m.emb, i, gbuf[i]);
+        t[nt++] = (tens){et[i].data, gbuf[i], et[i].n, "table"};
+    }
+    for (int k = 0; k < nt; k++) {
+        double *g = calloc(t[k].n, sizeof(double));
+        for (size_t i = 0; i < t[k].n; i++) {
+            float s = t[k].p[i];
+            const float h = 1e-3f;
+            t[k].p[i] = s + h;
+            double lp = bce_forward(model_forward(&m, n_dense ? dense : NULL, idx, B), y, B);
+            t[k].p[i] = s - h;
+            double lm = bce_forward(model_forward(&m, n_dense ? dense : NULL, idx, B), y, B);
+            t[k].p[i] = s;
+            g[i] = (lp - lm) / ((double)(s + h) - (double)(s - h));
+        }
+        cr_expect_leq(rel_err(t[k].g, g, t[k].n, 1e-4), GRAD_TOL, "%s tensor %d (%s): rel err %g", t[k].name, k,
+                      ik == INTERACT_DOT ? "dot" : "cat", rel_err(t[k].g, g, t[k].n, 1e-4));
+        free(g);
+    }
+    for (int i = 0; i < 3; i++) free(gbuf[i]);
+    model_free(&m);
+}
+
+Test(model, model_gradient_dot) { check_model(INTERACT_DOT, 3); }
+Test(model, model_gradient_cat) { check_model(INTERACT_CAT, 3); }
+Test(model, model_gradient_no_dense) { check_model(INTERACT_DOT, 0); }
+
+Test(model, model_rejects_bad_widths) {
+    static const int64_t card[2] = {7, 5};
+    const emb_method *full = emb_method_find("full");
+    emb_spec spec = {.n_fields = 2, .card = card, .dim = 4, .ratio = 1, .seed = 5, .batch = 4,
+                     .opt = opt_default(OPT_SGD, 0.1f), .dense_opt = opt_default(OPT_SGD, 0.1f)};
+    model_cfg mc = {.bottom = {6, 8}, .n_bottom = 2, .top = {8}, .n_top = 1, .interaction = INTERACT_DOT};
+    model m;
+    char err[256];
+    cr_expect_eq(model_create(&m, &mc, 3, full, &spec, spec.dense_opt, 5, err, sizeof err), HX_ERR_PARAM);
+    cr_expect(strstr(err, "equal dim") != NULL, "%s", err);
+    mc.n_bottom = 0;
+    cr_expect_eq(model_create(&m, &mc, 3, full, &spec, spec.dense_opt, 5, err, sizeof err), HX_ERR_PARAM);
+    spec.n_fields = 1;
+    cr_expect_eq(model_create(&m, &mc, 0, full, &spec, spec.dense_opt, 5, err, sizeof err), HX_ERR_PARAM);
+}
+
+/* ---- metrics ---- */
+
+static double auc_brute(const float *s, const float *y, int n) {
+    double num = 0, pairs = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (y[i] > 0.5f && y[j] < 0.5f) {
+                pairs++;
+                num += s[i] > s[j] ? 1.0 : (s[i] == s[j] ? 0.5 : 0.0);
+            }
+    return num / pairs;
+}
+
+Test(metrics, auc_matches_brute_force_with_ties) {
+    hx_rng r;
+    hx_rng_seed(&r, 2024);
+    enum { N = 700 };
+    static float s[N], y[N];
+    for (int trial = 0; trial < 5; trial++) {
+        int levels = trial == 0 ? 3 : 10 + 50 * trial; /* many ties, then fewer */
+        for (int i = 0; i < N; i++) {
+            s[i] = (float)hx_rng_below(&r, (uint64_t)levels) / (float)levels;
+            y[i] = hx_rng_uniform(&r) < 0.2 + 0.6 * s[i] ? 1.0f : 0.0f;
+        }
+        double a = metrics_auc(s, y, N), b = auc_brute(s, y, N);
+        cr_expect(fabs(a - b) < 1e-12, "trial %d: %.15f vs %.15f", trial, a, b);
+    }
+    for (int i = 0; i < N; i++) s[i] = 0.25f;
+    cr_expect(fabs(metrics_auc(s, y, N) - 0.5) < 1e-12, "all tied -> 0.5");
+    for (int i = 0; i < N; i++) y[i] = 1;
+    cr_expect(isnan(metrics_auc(s, y, N)), "one class -> NAN");
+}
+
+Test(metrics, logloss_and_accuracy) {
+    float p[4] = {0.9f, 0.2f, 0.0f, 0.5f}, y[4] = {1, 0, 1, 1};
+    double want = (-log(0.9f) - log(1 - 0.2f) - log(1e-7) - log(0.5f)) / 4;
+    cr_expect(fabs(metrics_logloss(p, y, 4) - want) < 1e-6, "%g vs %g", metrics_logloss(p, y, 4), want);
+    cr_expect(fabs(metrics_accuracy(p, y, 4) - 0.75) < 1e-12);
+}
