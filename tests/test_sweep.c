@@ -1,10 +1,14 @@
 /* test_sweep.c: the sweep harness end to end, through the CLI ($EMBSWEEP_BIN).
  *   bad_yaml    every tests/bad_yaml/NAME.yaml gives exit 2, each line of
  *               NAME.expected on stderr, and leaves the database untouched
+ *   dry run     one line per run with its key, the count, no database
  *   run/resume  a sweep runs, a rerun skips finished runs; kill -9 of the harness
  *               mid-sweep, rerun: every run exactly once, ok, finished ones not redone
+ *   SIGINT      running runs become interrupted, exit 130, the next run resumes
+ *   schema      a version-1 database is migrated, a newer one refused
  *   faults      crash, hang, unbounded allocation and NaN each get their own
- *               status while the other runs of the sweep finish ok
+ *               status while the other runs of the sweep finish ok; a plain
+ *               rerun keeps them, --retry-failed reruns them, --force reruns all
  *   rss         peak RSS is measured: full's peak grows with its table, a method
  *               with 16x fewer inference bytes has a lower peak
  */
@@ -161,6 +165,34 @@ Test(sweep, bad_yaml_corpus) {
     closedir(d);
     cr_expect_geq(n, 15, "the corpus has %d files", n);
     free(before);
+    rm_tmp();
+}
+
+/* ---- dry run ---- */
+
+Test(sweep, dry_run_prints_plan_and_writes_nothing) {
+    mkdir_tmp();
+    char db[128], out[128], err[128];
+    path(db, sizeof db, "none.db");
+    path(out, sizeof out, "out.txt");
+    path(err, sizeof err, "err.txt");
+    char *args[] = {"run", "tests/sweeps/grid.yaml", "--db", db, "--dry-run", NULL};
+    cr_expect_eq(wait_code(start(args, out, err)), 0);
+    char *o = slurp(out);
+    int lines = 0, keys = 0, skipped = 0;
+    for (char *l = strtok(o, "\n"); l; l = strtok(NULL, "\n")) {
+        lines++;
+        keys += strspn(l, "0123456789abcdef") == 16 && l[16] == ' ';
+        skipped += strstr(l, "[skipped: unreachable") != NULL;
+    }
+    cr_expect_eq(keys, 24, "one line per run with its key");
+    cr_expect_eq(skipped, 8);
+    cr_expect_eq(lines, 25, "plus the count");
+    free(o);
+    o = slurp(out);
+    cr_expect(strstr(o, "24 runs (16 to run, 8 skipped as unreachable)") != NULL, "%s", o);
+    free(o);
+    cr_expect_neq(access(db, F_OK), 0, "no database created");
     rm_tmp();
 }
 
@@ -349,6 +381,11 @@ Test(sweep, faults_each_get_their_status) {
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 6);
     cr_expect_eq(q_int(db, "SELECT attempts FROM runs WHERE method = 'full'"), 1);
     cr_expect_eq(q_int(db, "SELECT attempts FROM runs WHERE method = 'fault_segv'"), 2);
+    /* --force reruns everything, ok runs included */
+    char *fargs[] = {"run", yaml, "--db", db, "--force", NULL};
+    cr_expect_eq(wait_code(start(fargs, out, err)), 0, "%s", slurp(err));
+    cr_expect_eq(q_int(db, "SELECT attempts FROM runs WHERE method = 'full'"), 2);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 6);
     rm_tmp();
 }
 
