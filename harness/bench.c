@@ -11,6 +11,8 @@
  *   default      bottom 64-16, top 64-32-1 (embsweep's default)
  * Each engine runs `warm` untimed steps, then `steps` timed steps over the same
  * batches in the same order; samples/s = steps * batch / seconds (wall clock).
+ * Samples per process-CPU second are reported beside it: on a shared machine that
+ * is the steadier figure at 1 thread (at 2 threads it does not show scaling).
  * This is a benchmark, not a test: the machine may be shared, so the numbers are
  * only as quiet as the machine.
  */
@@ -53,9 +55,10 @@ static void bench_usage(FILE *f) {
                "`bench` table of the database (default results/results.db).\n");
 }
 
-/* Time `steps` training steps of the C engine after `warm` untimed ones. */
+/* Time `steps` training steps of the C engine after `warm` untimed ones; returns
+ * samples per wall second, and per process-CPU second through cpu_rate. */
 static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *o, int threads,
-                      char *err, size_t errlen) {
+                      double *cpu_rate, char *err, size_t errlen) {
     const emb_method *full = emb_method_find("full");
     const int B = o->batch, F = ds->n_fields, Dd = ds->n_dense;
     const int64_t nb = ds->n_train / B;
@@ -76,15 +79,16 @@ static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *
     if (full->plan(&spec, &plan, err, errlen) != HX_OK ||
         model_create(&m, mc, Dd, full, &spec, spec.dense_opt, 1, err, errlen) != HX_OK)
         goto out;
-    double t0 = 0;
+    double t0 = 0, c0 = 0;
     for (int s = 0; s < o->warm + o->steps; s++) {
-        if (s == o->warm) t0 = hx_now();
+        if (s == o->warm) t0 = hx_now(), c0 = hx_cpu_time();
         int64_t b = s % nb;
         model_forward(&m, ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
         model_backward(&m, ds->label + (size_t)b * B, B);
         if (model_step(&m, s + 1, err, errlen) != HX_OK) goto out_model;
     }
     rate = (double)o->steps * B / (hx_now() - t0);
+    *cpu_rate = (double)o->steps * B / (hx_cpu_time() - c0);
 out_model:
     model_free(&m);
 out:
@@ -113,26 +117,43 @@ static int write_bench_file(const char *path, const ds_data *ds, const model_cfg
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* Run bench_ref.py; returns samples/s or -1. */
-static double bench_torch(const char *path, int threads) {
-    char cmd[512], line[256];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/reference/bench_ref.py %s %d", path, threads);
+/* Run bench_ref.py; returns samples/s (wall) or -1, and per CPU second in cpu_rate. */
+static double bench_torch(const char *path, int threads, double *cpu_rate) {
+    char cmd[1536], line[256], script[1024] = "tests/reference/bench_ref.py";
+    if (access(script, R_OK) != 0) {
+        /* not run from the repository root: look beside the binary (./embsweep or
+         * build/<mode>/embsweep) */
+        char exe[900];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = 0;
+            for (int up = 0; up < 3; up++) {
+                char *slash = strrchr(exe, '/');
+                if (!slash) break;
+                *slash = 0;
+                snprintf(script, sizeof script, "%s/tests/reference/bench_ref.py", exe);
+                if (access(script, R_OK) == 0) break;
+            }
+        }
+    }
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %d", script, path, threads);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     double rate = -1;
-    while (fgets(line, sizeof line, p))
-        if (sscanf(line, "samples_per_s %lf", &rate) == 1) break;
     while (fgets(line, sizeof line, p)) {
+        sscanf(line, "samples_per_s %lf", &rate);
+        sscanf(line, "cpu_samples_per_s %lf", cpu_rate);
     }
     return pclose(p) == 0 ? rate : -1;
 }
 
 static int db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio,
-                    const char *host) {
+                    double cpu_rate, const char *host) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO bench(name, threads, samples_per_s, ratio_vs_torch, created_at, host)"
-                           " VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5)",
+                           "INSERT INTO bench(name, threads, samples_per_s, ratio_vs_torch, created_at, host,"
+                           " cpu_samples_per_s)"
+                           " VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5, ?6)",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -141,6 +162,7 @@ static int db_store(sqlite3 *db, const char *name, int threads, double rate, dou
     if (ratio > 0) sqlite3_bind_double(st, 4, ratio);
     else sqlite3_bind_null(st, 4);
     sqlite3_bind_text(st, 5, host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 6, cpu_rate);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     sqlite3_finalize(st);
     return rc;
@@ -202,7 +224,7 @@ int cmd_bench(int argc, char **argv) {
     if (sqlite3_open(o.db, &db) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
                          " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
-                         " created_at TEXT NOT NULL, host TEXT)",
+                         " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL)",
                      NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(stderr, "embsweep bench: %s: %s\n", o.db, db ? sqlite3_errmsg(db) : "cannot open");
         goto out;
@@ -214,39 +236,41 @@ int cmd_bench(int argc, char **argv) {
     printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
            "full/SGD, %d warm + %d timed steps\n",
            (long long)ds->n_train, o.batch, o.warm, o.steps);
-    printf("%-12s %-7s %8s %14s %10s\n", "model", "engine", "threads", "samples/s", "vs torch");
+    printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
+           "per CPU second");
     for (size_t k = 0; k < sizeof k_models / sizeof k_models[0]; k++) {
         const bench_model *bm = &k_models[k];
-        double c[3] = {0}, t[3] = {0};
+        double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
         char name[64];
         if (o.torch && write_bench_file(path, ds, &bm->cfg, &o) != 0) {
             fprintf(stderr, "embsweep bench: cannot write %s\n", path);
             goto out;
         }
         for (int th = 1; th <= 2; th++) {
-            c[th] = bench_c(ds, &bm->cfg, &o, th, err, sizeof err);
+            c[th] = bench_c(ds, &bm->cfg, &o, th, &cc[th], err, sizeof err);
             if (c[th] < 0) {
                 fprintf(stderr, "embsweep bench: %s\n", err);
                 goto out;
             }
-            t[th] = o.torch ? bench_torch(path, th) : -1;
+            t[th] = o.torch ? bench_torch(path, th, &tc[th]) : -1;
         }
         for (int th = 1; th <= 2; th++) {
             double ratio = t[th] > 0 ? c[th] / t[th] : -1;
-            if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx\n", bm->name, "c", th, c[th], ratio);
-            else printf("%-12s %-7s %8d %14.0f %10s\n", bm->name, "c", th, c[th], "-");
+            if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], ratio, cc[th]);
+            else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
             snprintf(name, sizeof name, "train_%s_c", bm->name);
-            if (db_store(db, name, th, c[th], ratio, host)) goto dberr;
+            if (db_store(db, name, th, c[th], ratio, cc[th], host)) goto dberr;
             if (t[th] > 0) {
-                printf("%-12s %-7s %8d %14.0f %10s\n", bm->name, "torch", th, t[th], "1.00x");
+                printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
                 snprintf(name, sizeof name, "train_%s_torch", bm->name);
-                if (db_store(db, name, th, t[th], 1.0, host)) goto dberr;
+                if (db_store(db, name, th, t[th], 1.0, tc[th], host)) goto dberr;
             } else if (o.torch) {
                 printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
             }
         }
         printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, c[2] / c[1]);
-        if (t[1] > 0) printf("; C 1 thread / torch 1 thread: %.2fx", c[1] / t[1]);
+        if (t[1] > 0)
+            printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", c[1] / t[1], cc[1] / tc[1]);
         printf("\n");
     }
     printf("stored in %s, table bench\n", o.db);

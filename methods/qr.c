@@ -119,22 +119,13 @@ static double qr_assign(const emb_spec *spec, double s, int64_t *c) {
     return qr_bytes(spec, c);
 }
 
+static double qr_bytes_at(const emb_spec *spec, double s, void *c) { return qr_assign(spec, s, c); }
+
 /* qr_layout: collisions per field, identical in plan and create. */
 static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t errlen) {
     double full = emb_full_bytes(spec);
-    if (spec->pv[P_COLL] == EMB_AUTO) {
-        double lo = -1, hi = 60, best = 0, best_err = INFINITY; /* s = 2^x; s < 1 allows c = 1 */
-        for (int it = 0; it < 80; it++) {
-            double x = 0.5 * (lo + hi), r = full / qr_assign(spec, exp2(x), c);
-            double e = fabs(log(r / spec->ratio));
-            if (e < best_err) best_err = e, best = x;
-            if (r < spec->ratio) lo = x;
-            else hi = x;
-        }
-        qr_assign(spec, exp2(best), c);
-    } else {
-        qr_assign(spec, 1, c);
-    }
+    if (spec->pv[P_COLL] == EMB_AUTO) bl_bisect_factor(spec, -1, qr_bytes_at, c); /* s < 1 allows c = 1 */
+    else qr_assign(spec, 1, c);
     if (emb_plan_within(spec->ratio, full / qr_bytes(spec, c))) return HX_OK;
     double top = full / qr_assign(spec, 1e300, c); /* every QR field at c* */
     return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
@@ -210,9 +201,7 @@ static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t
         float lo = quirk ? a : -a, hi = quirk ? 1.0f : a;
         if ((int)spec->pv[P_INIT] == INIT_MATCHED && s->op == OP_MULT) hi = powf(3.0f / (float)n, 0.25f), lo = -hi;
         if (!c) {
-            if ((rc = emb_table_init(&s->tq[f], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
-                goto fail;
-            emb_table_fill_uniform(&s->tq[f], &rng, -a, a);
+            if ((rc = bl_full_table(&s->tq[f], spec, n, &rng, err, errlen)) != HX_OK) goto fail;
             continue;
         }
         int64_t nq = (n + c - 1) / c;

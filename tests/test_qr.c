@@ -130,3 +130,25 @@ Test(qr, matched_init_scales_mult_tables) {
     cr_expect(mx <= a && mx > sqrtf(1.0f / 1000), "max |w| %g, bound %g", mx, a);
     M->destroy(st);
 }
+
+/* ids above 2^24: the reference's float quotient would round 2^25 - 1 up to
+ * 2^25 / c = 4096, one past the last quotient row; integer division gives 4095. */
+Test(qr, integer_quotient_above_2_24) {
+    static const int64_t card[1] = {1 << 25};
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 1, card, 1, 1);
+    bl_set(M, &s, "collisions", 8192);
+    s.ratio = (double)(1 << 25) / (4096 + 8192);
+    void *st = bl_make(M, &s, &p);
+    emb_tensor t[2];
+    cr_assert_eq(M->tensors(st, t, 2), 2);
+    cr_assert_eq(t[0].n, 4096u);
+    for (size_t k = 0; k < t[0].n; k++) t[0].data[k] = (float)k;
+    for (size_t k = 0; k < t[1].n; k++) t[1].data[k] = 1.0f;
+    const int64_t id = (1 << 25) - 1;
+    float e;
+    M->forward(st, &id, 1, &e);
+    cr_expect_float_eq(e, 4095.0f, 0);
+    M->destroy(st);
+}
