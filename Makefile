@@ -36,6 +36,7 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/run_tests
 DB       ?= results/results.db
+,        := ,
 
 .PHONY: all deps deps-test test experiments plots bench clean check-html
 all: deps $(BIN)
@@ -51,6 +52,15 @@ $(BIN): $(LIB_OBJ) $(MAIN_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The SQLite schema is compiled into the binary (harness/db.c includes it).
+$(BUILD)/gen/schema_sql.h: harness/schema.sql
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "static const char k_schema_sql[] =" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } END { print ";" }' $< > $@
+$(BUILD)/harness/db.o: $(BUILD)/gen/schema_sql.h
+$(BUILD)/harness/db.o: CFLAGS += -I$(BUILD)/gen
+# Provenance: the flags this binary was built with (recorded per invocation).
+$(BUILD)/harness/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
 
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion

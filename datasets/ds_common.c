@@ -56,7 +56,13 @@ double ds_auc(const float *score, const float *label, int64_t n) {
     if (n <= 0) return NAN;
     scored *v = hx_malloc((size_t)n * sizeof *v);
     if (!v) return NAN;
-    for (int64_t i = 0; i < n; i++) v[i] = (scored){score[i], label[i]};
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(score[i])) {
+            hx_free(v);
+            return NAN;
+        }
+        v[i] = (scored){score[i], label[i]};
+    }
     qsort(v, (size_t)n, sizeof *v, cmp_scored);
     /* Sum of the (average, 1-based) ranks of the positives. */
     double rank_sum = 0, npos = 0;

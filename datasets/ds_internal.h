@@ -32,6 +32,7 @@ struct ds_kind {
     const char     *name;
     const char     *help;
     const ds_param *params;
+    const char     *note;   /* fixed recipe facts appended to the canonical text */
     /* canon: optional; writes the canonical text of a validated spec. NULL: the
      * generic "kind=K;key=value;..." over the table with defaults filled. */
     hx_status (*canon)(const ds_spec *s, const ds_kind *k, char *buf, size_t n);
@@ -78,5 +79,14 @@ hx_status ds_synthetic_check(const ds_spec *s, const ds_kind *k, char *err, size
 hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir,
                              ds_data *d, char *err, size_t errlen);
 extern const ds_param ds_synthetic_params[];
+#define DS_KIND_FNS(name)                                                                          \
+    hx_status ds_##name##_check(const ds_spec *s, const ds_kind *k, char *err, size_t errlen);   \
+    hx_status ds_##name##_build(const ds_spec *s, const ds_kind *k, const char *cache_dir,       \
+                                ds_data *d, char *err, size_t errlen);                           \
+    extern const ds_param ds_##name##_params[]
+DS_KIND_FNS(criteo);
+DS_KIND_FNS(avazu);
+DS_KIND_FNS(movielens);
+DS_KIND_FNS(libfm);
 
 #endif

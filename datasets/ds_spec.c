@@ -16,7 +16,19 @@
 
 static const ds_kind k_kinds[] = {
     {"synthetic", "planted-model CTR data generated from a seed (the embedded default)",
-     ds_synthetic_params, ds_synthetic_canon, ds_synthetic_check, ds_synthetic_build},
+     ds_synthetic_params, NULL, ds_synthetic_canon, ds_synthetic_check, ds_synthetic_build},
+    {"criteo", "Criteo Kaggle train.txt[.gz]: label, I1-I13, C1-C26 (tab-separated)", ds_criteo_params,
+     "fmt=1;label=col1;dense=log1p_max0(I1..I13);vocab=train,count_desc_key_asc,oov_last", NULL,
+     ds_criteo_check, ds_criteo_build},
+    {"avazu", "Avazu train CSV[.gz]: header, id, click, hour (-> hour_of_day, weekday), categoricals",
+     ds_avazu_params, "fmt=1;label=click;hour=hour_of_day,weekday;id=dropped;vocab=train,count_desc_key_asc,oov_last",
+     NULL, ds_avazu_check, ds_avazu_build},
+    {"movielens", "MovieLens 100K or 1M directory: user, item, age, gender, occupation, zip, genres",
+     ds_movielens_params, "fmt=1;label=rating>=threshold;genres=one_value;vocab=train,count_desc_key_asc,oov_last",
+     NULL, ds_movielens_check, ds_movielens_build},
+    {"libfm", "libFM/libSVM text 'label idx:val ...', fields from index ranges (e.g. Frappe)",
+     ds_libfm_params, "fmt=1;label=gt0;vocab=train,count_desc_key_asc,oov_last", NULL, ds_libfm_check,
+     ds_libfm_build},
 };
 #define N_KINDS (sizeof k_kinds / sizeof k_kinds[0])
 
@@ -265,6 +277,10 @@ hx_status ds_canon_generic(const ds_spec *s, const ds_kind *k, char *buf, size_t
         w = snprintf(buf + used, n - used, ";%s=%s", p->name, val);
         if (w < 0 || (size_t)w >= n - used) return HX_ERR_PARAM;
         used += (size_t)w;
+    }
+    if (k->note) {
+        w = snprintf(buf + used, n - used, ";%s", k->note);
+        if (w < 0 || (size_t)w >= n - used) return HX_ERR_PARAM;
     }
     return HX_OK;
 }

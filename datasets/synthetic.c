@@ -114,7 +114,7 @@ hx_status ds_synthetic_check(const ds_spec *s, const ds_kind *k, char *err, size
     if (ds_get_int(s, k, "card_min") > ds_get_int(s, k, "card_max") && ds_has_key(s, "card_max"))
         return hx_error(HX_ERR_PARAM, err, errlen, "card_min %lld is above card_max %lld",
                         (long long)ds_get_int(s, k, "card_min"), (long long)ds_get_int(s, k, "card_max"));
-    if (ds_get_f64(s, k, "bias_share") + ds_get_f64(s, k, "dense_share") > 1)
+    if (ds_get_f64(s, k, "bias_share") + ds_get_f64(s, k, "dense_share") > 1 + 1e-9)
         return hx_error(HX_ERR_PARAM, err, errlen, "bias_share + dense_share must be at most 1");
     return HX_OK;
 }
@@ -275,7 +275,7 @@ hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cac
     stats(d->prob, N, &mi, &si);
     stats(cb, N, &mb, &sb);
     stats(cd, N, &md, &sd);
-    double ai = si > 0 ? 1 - c.bias_share - c.dense_share : 0;
+    double ai = si > 0 ? fmax(0.0, 1 - c.bias_share - c.dense_share) : 0;
     double ab = sb > 0 ? c.bias_share : 0, ad = sd > 0 ? c.dense_share : 0;
     double tot = ai + ab + ad;
     if (tot > 0) ai /= tot, ab /= tot, ad /= tot;

@@ -21,132 +21,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-/* ---- error list ---- */
-
-void cfg_err(cfg_errs *e, int line, int col, const char *key, const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    char full[1400];
-    int w = snprintf(full, sizeof full, "%s:%d:%d: %s: %s\n", e->file, line, col, key, msg);
-    if (w < 0) return;
-    size_t len = strlen(full);
-    if (e->s && strstr(e->s, full)) return; /* the same problem found twice */
-    if (e->n + len + 1 > e->cap) {
-        size_t cap = (e->cap ? e->cap * 2 : 4096) + len;
-        char *ns = hx_realloc(e->s, cap);
-        if (!ns) return;
-        e->s = ns;
-        e->cap = cap;
-    }
-    memcpy(e->s + e->n, full, len + 1);
-    e->n += len;
-    e->count++;
-}
-
-/* Append a message that already carries "file:line:col: key: ". */
-void cfg_err_raw(cfg_errs *e, const char *line) {
-    char full[1400];
-    snprintf(full, sizeof full, "%s\n", line);
-    size_t len = strlen(full);
-    if (e->s && strstr(e->s, full)) return;
-    if (e->n + len + 1 > e->cap) {
-        size_t cap = (e->cap ? e->cap * 2 : 4096) + len;
-        char *ns = hx_realloc(e->s, cap);
-        if (!ns) return;
-        e->s = ns;
-        e->cap = cap;
-    }
-    memcpy(e->s + e->n, full, len + 1);
-    e->n += len;
-    e->count++;
-}
-
-/* Sort the collected lines by (line, col) so they read top to bottom. */
-static void pos_of(const char *l, size_t flen, long *line, long *col) {
-    *line = *col = 0;
-    if (strlen(l) <= flen + 1) return;
-    char *end;
-    *line = strtol(l + flen + 1, &end, 10);
-    *col = (*end == ':') ? strtol(end + 1, NULL, 10) : 0;
-}
-
-static size_t g_sort_flen;
-static int cmp_err(const void *a, const void *b) {
-    long la, ca, lb, cb;
-    pos_of(*(char *const *)a, g_sort_flen, &la, &ca);
-    pos_of(*(char *const *)b, g_sort_flen, &lb, &cb);
-    if (la != lb) return la < lb ? -1 : 1;
-    if (ca != cb) return ca < cb ? -1 : 1;
-    return 0;
-}
-
-static void errs_sort(cfg_errs *e) {
-    if (e->count < 2 || !e->s) return;
-    char **lines = hx_calloc((size_t)e->count + 1, sizeof(char *));
-    char *copy = hx_strdup(e->s);
-    if (!lines || !copy) goto out;
-    int n = 0;
-    for (char *l = strtok(copy, "\n"); l && n < e->count; l = strtok(NULL, "\n")) lines[n++] = l;
-    g_sort_flen = strlen(e->file);
-    qsort(lines, (size_t)n, sizeof *lines, cmp_err);
-    size_t used = 0;
-    for (int i = 0; i < n; i++) used += (size_t)sprintf(e->s + used, "%s\n", lines[i]);
-out:
-    hx_free(lines);
-    hx_free(copy);
-}
-
-/* ---- suggestions ---- */
-
-/* Append " (did you mean 'x'?)" to buf when a candidate is close to word. */
-static void suggest(const char *word, const char *const *cands, int n, char *buf, size_t len) {
-    int best = 1 << 30;
-    const char *bw = NULL;
-    for (int i = 0; i < n; i++) {
-        if (!cands[i]) continue;
-        int d = hx_levenshtein(word, cands[i]);
-        if (d < best) best = d, bw = cands[i];
-    }
-    int lim = (int)strlen(word) / 3;
-    if (lim < 2) lim = 2;
-    buf[0] = 0;
-    if (bw && best <= lim) snprintf(buf, len, " (did you mean '%s'?)", bw);
-}
-
-static void list_names(const char *const *names, int n, char *buf, size_t len) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (int i = 0; i < n && used + 1 < len; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-}
-
-/* ---- YAML node helpers ---- */
-
-typedef struct walk {
-    yaml_document_t *doc;
-    cfg_parse       *p;
-    cfg_errs        *e;
-} walk;
-
-static yaml_node_t *node(walk *w, int id) { return yaml_document_get_node(w->doc, id); }
-static int nline(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
-static int ncol(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
-static const char *stext(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
-
-static const char *ntype(const yaml_node_t *n) {
-    switch (n->type) {
-    case YAML_SCALAR_NODE: return "a scalar";
-    case YAML_SEQUENCE_NODE: return "a list";
-    case YAML_MAPPING_NODE: return "a mapping";
-    default: return "nothing";
-    }
-}
+/* ---- mapping checks ---- */
 
 /* Check a mapping for duplicate and non-scalar keys; returns 0 if n is not a map. */
 static int map_check(walk *w, yaml_node_t *n, const char *path) {
@@ -183,308 +58,6 @@ static int first_of_key(walk *w, yaml_node_t *map, yaml_node_pair_t *a) {
     return 1;
 }
 
-/* ---- scalar parsing ---- */
-
-static int parse_bool(const char *s, double *out) {
-    static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no", "off", "0"};
-    for (int i = 0; i < 4; i++) {
-        if (!strcasecmp(s, t[i])) return *out = 1, 0;
-        if (!strcasecmp(s, f[i])) return *out = 0, 0;
-    }
-    return -1;
-}
-
-int cfg_parse_bytes(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v) || v < 0) return -1;
-    while (*end == ' ') end++;
-    static const struct { const char *suf; double mul; } k[] = {
-        {"", 1}, {"B", 1}, {"K", 1e3}, {"KB", 1e3}, {"KiB", 1024.0}, {"M", 1e6}, {"MB", 1e6},
-        {"MiB", 1048576.0}, {"G", 1e9}, {"GB", 1e9}, {"GiB", 1073741824.0},
-        {"T", 1e12}, {"TB", 1e12}, {"TiB", 1099511627776.0}};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(end, k[i].suf)) {
-            double b = v * k[i].mul;
-            if (b >= 1.8e19) return -1;
-            *out = (uint64_t)b;
-            return 0;
-        }
-    return -1;
-}
-
-/* ---- the matrix / train key table ---- */
-
-typedef struct keydef {
-    const char *name;
-    cfg_ktype   type;
-    double      min, max;
-    int         train;    /* allowed under train: */
-    const char *expect;   /* for messages */
-} keydef;
-
-static const keydef k_keys[] = {
-    {"dataset", KT_DATASET, 0, 0, 0, "a name defined under datasets:"},
-    {"method", KT_METHOD, 0, 0, 0, "a method name (embsweep methods lists them)"},
-    {"dim", KT_INT, 1, 4096, 0, "an integer in [1, 4096]"},
-    {"ratio", KT_FLOAT, 1, 1e9, 0, "a number >= 1"},
-    {"seed", KT_INT, 0, 9007199254740992.0, 0, "an integer >= 0"},
-    {"epochs", KT_FLOAT, 1e-9, 1e4, 1, "a number in (0, 10000]"},
-    {"batch", KT_INT, 1, 1 << 20, 1, "an integer in [1, 1048576]"},
-    {"eval_batch", KT_INT, 1, 1 << 22, 1, "an integer in [1, 4194304]"},
-    {"optimizer", KT_OPT, 0, 0, 1, "one of sgd, adagrad, adam"},
-    {"lr", KT_FLOAT, 1e-12, 1e3, 1, "a number in (0, 1000]"},
-    {"emb_optimizer", KT_EMBOPT, 0, 0, 1, "one of sgd, adagrad, adam, rowwise_adagrad"},
-    {"emb_lr", KT_FLOAT, 1e-12, 1e3, 1, "a number in (0, 1000]"},
-    {"log_every", KT_INT, 1, 1e9, 1, "an integer >= 1"},
-    {"eval_every_epoch", KT_BOOL, 0, 1, 1, "true or false"},
-};
-#define N_KEYS ((int)(sizeof k_keys / sizeof k_keys[0]))
-
-static const keydef *keydef_find(const char *name) {
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(k_keys[i].name, name)) return &k_keys[i];
-    return NULL;
-}
-
-/* Resolve a key ("lr", "params.hash.rows") into an axis header. train_only: the
- * key is under train:. Reports and returns -1 on error. */
-static int axis_header(walk *w, cfg_axis *a, const char *key, int line, int col, const char *path,
-                       int train_only) {
-    memset(a, 0, sizeof *a);
-    a->group = -1;
-    a->line = line, a->col = col;
-    if (!train_only && !strncmp(key, "params.", 7)) {
-        char mname[64], pname[64];
-        const char *dot = strchr(key + 7, '.');
-        if (!dot || dot == key + 7 || !dot[1] || (size_t)(dot - key - 7) >= sizeof mname ||
-            strlen(dot + 1) >= sizeof pname) {
-            cfg_err(w->e, line, col, path, "'%s': expected params.METHOD.PARAM", key);
-            return -1;
-        }
-        memcpy(mname, key + 7, (size_t)(dot - key - 7));
-        mname[dot - key - 7] = 0;
-        snprintf(pname, sizeof pname, "%s", dot + 1);
-        const emb_method *m = emb_method_find(mname);
-        if (!m) {
-            const char *c[64] = {0};
-            int n = 0;
-            for (size_t i = 0; i < emb_method_count() && n < 64; i++) c[n++] = emb_method_at(i)->name;
-            char sg[128];
-            suggest(mname, c, n, sg, sizeof sg);
-            cfg_err(w->e, line, col, path, "unknown method '%s'%s", mname, sg);
-            return -1;
-        }
-        int pi = emb_param_index(m, pname);
-        if (pi < 0) {
-            const char *c[EMB_MAX_PARAMS + 1] = {0};
-            int n = 0;
-            for (; m->params[n].name; n++) c[n] = m->params[n].name;
-            char sg[128], all[512];
-            suggest(pname, c, n, sg, sizeof sg);
-            list_names(c, n, all, sizeof all);
-            cfg_err(w->e, line, col, path, "unknown parameter '%s' of method %s%s; expected one of: %s",
-                    pname, m->name, sg, n ? all : "(none: it has no parameters)");
-            return -1;
-        }
-        snprintf(a->key, sizeof a->key, "params.%s.%s", m->name, pname);
-        a->type = KT_PARAM, a->pm = m, a->pi = pi;
-        return 0;
-    }
-    const keydef *kd = keydef_find(key);
-    if (!kd || (train_only && !kd->train)) {
-        const char *c[N_KEYS] = {0};
-        int n = 0;
-        for (int i = 0; i < N_KEYS; i++)
-            if (!train_only || k_keys[i].train) c[n++] = k_keys[i].name;
-        char sg[128], all[512];
-        suggest(key, c, n, sg, sizeof sg);
-        list_names(c, n, all, sizeof all);
-        cfg_err(w->e, line, col, path, "unknown key '%s'%s; expected one of: %s%s", key, sg, all,
-                train_only ? "" : ", params.METHOD.PARAM");
-        return -1;
-    }
-    snprintf(a->key, sizeof a->key, "%s", key);
-    a->type = kd->type;
-    return 0;
-}
-
-/* Parse one value text for axis a into v. Reports and returns -1 on error. */
-static int value_parse(walk *w, const cfg_axis *a, cfg_val *v, const char *path) {
-    const char *s = v->text;
-    cfg_sweep *sw = w->p->sw;
-    v->canon[0] = 0;
-    switch (a->type) {
-    case KT_DATASET:
-        for (int i = 0; i < sw->n_datasets; i++)
-            if (!strcmp(sw->datasets[i].spec.name, s)) {
-                v->ds = i;
-                snprintf(v->canon, sizeof v->canon, "%s", s);
-                return 0;
-            }
-        {
-            const char *c[64] = {0};
-            int n = 0;
-            for (int i = 0; i < sw->n_datasets && n < 64; i++) c[n++] = sw->datasets[i].spec.name;
-            char sg[128], all[512];
-            suggest(s, c, n, sg, sizeof sg);
-            list_names(c, n, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "unknown dataset '%s'%s; expected one of: %s", s, sg,
-                    n ? all : "(none: define it under datasets:)");
-        }
-        return -1;
-    case KT_METHOD:
-        v->m = emb_method_find(s);
-        if (v->m) {
-            snprintf(v->canon, sizeof v->canon, "%s", v->m->name);
-            return 0;
-        }
-        {
-            const char *c[128] = {0};
-            int n = 0;
-            for (size_t i = 0; i < emb_method_count() && n < 126; i++) {
-                const emb_method *m = emb_method_at(i);
-                c[n++] = m->name;
-                if (m->alias) c[n++] = m->alias;
-            }
-            char sg[128], all[1024];
-            suggest(s, c, n, sg, sizeof sg);
-            const char *lc[64];
-            int ln = 0;
-            for (size_t i = 0; i < emb_method_count() && ln < 64; i++)
-                if (!(emb_method_at(i)->caps & EMB_CAP_TEST_ONLY)) lc[ln++] = emb_method_at(i)->name;
-            list_names(lc, ln, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "unknown method '%s'%s; expected one of: %s", s, sg, all);
-        }
-        return -1;
-    case KT_OPT:
-    case KT_EMBOPT: {
-        opt_kind k;
-        if (opt_kind_parse(s, &k) == 0 && (a->type == KT_EMBOPT || k != OPT_ROWWISE_ADAGRAD)) {
-            v->num = (double)k;
-            snprintf(v->canon, sizeof v->canon, "%s", opt_kind_name(k));
-            return 0;
-        }
-        cfg_err(w->e, v->line, v->col, path, "'%s': expected %s", s, keydef_find(a->key)->expect);
-        return -1;
-    }
-    case KT_BOOL:
-        if (parse_bool(s, &v->num) == 0) {
-            snprintf(v->canon, sizeof v->canon, "%.0f", v->num);
-            return 0;
-        }
-        cfg_err(w->e, v->line, v->col, path, "'%s': expected true or false", s);
-        return -1;
-    case KT_INT:
-    case KT_FLOAT: {
-        const keydef *kd = keydef_find(a->key);
-        double x;
-        if (hx_parse_f64(s, &x) != 0 || (a->type == KT_INT && x != floor(x)) || x < kd->min ||
-            x > kd->max) {
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected %s", s, kd->expect);
-            return -1;
-        }
-        v->num = x;
-        snprintf(v->canon, sizeof v->canon, "%.17g", x);
-        return 0;
-    }
-    case KT_PARAM: {
-        const emb_param_desc *d = &a->pm->params[a->pi];
-        if (!strcmp(s, "auto")) {
-            if (!d->auto_ok) {
-                cfg_err(w->e, v->line, v->col, path, "'auto' is not allowed for %s.%s", a->pm->name, d->name);
-                return -1;
-            }
-            v->num = EMB_AUTO;
-            snprintf(v->canon, sizeof v->canon, "auto");
-            return 0;
-        }
-        if (d->type == EMB_P_ENUM) {
-            int n = 0;
-            for (; d->choices[n]; n++)
-                if (!strcmp(d->choices[n], s)) {
-                    v->num = n;
-                    snprintf(v->canon, sizeof v->canon, "%s", s);
-                    return 0;
-                }
-            char sg[128], all[512];
-            suggest(s, (const char *const *)d->choices, n, sg, sizeof sg);
-            list_names((const char *const *)d->choices, n, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "'%s'%s: expected one of: %s", s, sg, all);
-            return -1;
-        }
-        if (d->type == EMB_P_BOOL) {
-            if (parse_bool(s, &v->num) == 0) {
-                snprintf(v->canon, sizeof v->canon, "%.0f", v->num);
-                return 0;
-            }
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected true or false", s);
-            return -1;
-        }
-        double x;
-        int bad = hx_parse_f64(s, &x) != 0 || (d->type == EMB_P_INT && x != floor(x));
-        if (bad || x < d->min || x > d->max) {
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected %s in [%g, %g]%s", s,
-                    d->type == EMB_P_INT ? "an integer" : "a number", d->min, d->max,
-                    d->auto_ok ? " or auto" : "");
-            return -1;
-        }
-        v->num = x;
-        snprintf(v->canon, sizeof v->canon, "%.17g", x);
-        return 0;
-    }
-    }
-    return -1;
-}
-
-/* Fill axis values from a scalar or a list of scalars. Returns the count or -1. */
-static int axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int allow_list) {
-    if (!a->v) a->v = hx_calloc(CFG_MAX_VALS, sizeof(cfg_val));
-    if (!a->v) return -1;
-    a->n = 0;
-    int bad = 0;
-    if (n->type == YAML_SCALAR_NODE) {
-        cfg_val *v = &a->v[a->n++];
-        v->text = stext(n), v->line = nline(n), v->col = ncol(n);
-        if (!v->text[0]) {
-            cfg_err(w->e, v->line, v->col, path, "empty value: expected %s",
-                    a->type == KT_PARAM ? "a parameter value" : "a value");
-            return -1;
-        }
-        return value_parse(w, a, v, path) == 0 ? 1 : -1;
-    }
-    if (n->type != YAML_SEQUENCE_NODE || !allow_list) {
-        cfg_err(w->e, nline(n), ncol(n), path, "expected %s, got %s",
-                allow_list ? "a value or a list of values" : "a single value", ntype(n));
-        return -1;
-    }
-    if (n->data.sequence.items.top == n->data.sequence.items.start) {
-        cfg_err(w->e, nline(n), ncol(n), path, "empty list: expected at least one value");
-        return -1;
-    }
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-        yaml_node_t *c = node(w, *it);
-        if (c->type != YAML_SCALAR_NODE) {
-            cfg_err(w->e, nline(c), ncol(c), path, "expected a value, got %s", ntype(c));
-            bad = 1;
-            continue;
-        }
-        if (a->n >= CFG_MAX_VALS) {
-            cfg_err(w->e, nline(c), ncol(c), path, "too many values (at most %d)", CFG_MAX_VALS);
-            return -1;
-        }
-        cfg_val *v = &a->v[a->n++];
-        v->text = stext(c), v->line = nline(c), v->col = ncol(c);
-        if (value_parse(w, a, v, path) != 0) bad = 1;
-        for (int j = 0; j + 1 < a->n && !bad; j++)
-            if (!strcmp(a->v[j].canon, v->canon)) {
-                cfg_err(w->e, v->line, v->col, path, "value '%s' listed twice", v->text);
-                bad = 1;
-            }
-    }
-    return bad ? -1 : a->n;
-}
 
 /* Add a parsed axis; a key set twice (train + matrix, matrix + zip) is an error. */
 static cfg_axis *axis_add(walk *w, const cfg_axis *a, const char *path) {
@@ -508,10 +81,11 @@ static cfg_axis *entry_axis(walk *w, const char *key, yaml_node_t *kn, yaml_node
     cfg_axis a;
     char kp[256];
     snprintf(kp, sizeof kp, "%s.%s", path, key);
-    if (axis_header(w, &a, key, nline(kn), ncol(kn), path, train_only) != 0) return NULL;
-    snprintf(kp, sizeof kp, "%s.%s", path, a.key);
+    if (cfg_axis_header(w, &a, key, nline(kn), ncol(kn), path, train_only) != 0) return NULL;
+    if (!strcmp(path, "params")) snprintf(kp, sizeof kp, "%s", a.key);
+    else snprintf(kp, sizeof kp, "%s.%s", path, a.key);
     a.group = group;
-    if (axis_values(w, &a, vn, kp, 1) < 0) {
+    if (cfg_axis_values(w, &a, vn, kp, 1) < 0) {
         hx_free(a.v);
         return NULL;
     }
@@ -652,7 +226,7 @@ static void sec_model(walk *w, yaml_node_t *n) {
         } else {
             static const char *const c[] = {"bottom_mlp", "top_mlp", "interaction"};
             char sg[128];
-            suggest(key, c, 3, sg, sizeof sg);
+            cfg_suggest(key, c, 3, sg, sizeof sg);
             cfg_err(w->e, nline(kn), ncol(kn), "model",
                     "unknown key '%s'%s; expected one of: bottom_mlp, top_mlp, interaction", key, sg);
         }
@@ -758,13 +332,13 @@ static void sec_rules(walk *w, yaml_node_t *n, const char *what) {
             }
             cfg_axis *a = &rule->k[rule->n];
             char kp[160];
-            if (axis_header(w, a, stext(kn), nline(kn), ncol(kn), path, 0) != 0) {
+            if (cfg_axis_header(w, a, stext(kn), nline(kn), ncol(kn), path, 0) != 0) {
                 bad = 1;
                 continue;
             }
             snprintf(kp, sizeof kp, "%s.%s", path, a->key);
             rule->n++;
-            if (axis_values(w, a, node(w, pr->value), kp, 1) < 0) bad = 1;
+            if (cfg_axis_values(w, a, node(w, pr->value), kp, 1) < 0) bad = 1;
         }
         if (bad) {
             for (int k = 0; k < rule->n; k++) hx_free(rule->k[k].v);
@@ -824,8 +398,8 @@ static void parse_root(walk *w, yaml_node_t *root) {
             if (!strcmp(k_top[i], stext(kn))) break;
         if (i == N_TOP) {
             char sg[128], all[512];
-            suggest(stext(kn), k_top, N_TOP, sg, sizeof sg);
-            list_names(k_top, N_TOP, all, sizeof all);
+            cfg_suggest(stext(kn), k_top, N_TOP, sg, sizeof sg);
+            cfg_list_names(k_top, N_TOP, all, sizeof all);
             cfg_err(w->e, nline(kn), ncol(kn), stext(kn), "unknown key%s; expected one of: %s", sg, all);
             continue;
         }
@@ -1000,7 +574,7 @@ done:
         *out = sw;
     } else {
         cfg_free(sw);
-        errs_sort(&e);
+        cfg_errs_sort(&e);
         if (!e.s) cfg_err(&e, 1, 1, "(file)", "%s", hx_status_str(rc));
         *errors = e.s;
     }

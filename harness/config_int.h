@@ -4,6 +4,7 @@
 #define EMBSWEEP_CONFIG_INT_H
 
 #include <stdarg.h>
+#include <yaml.h>
 
 #include "config.h"
 
@@ -69,6 +70,40 @@ void cfg_err(cfg_errs *e, int line, int col, const char *key, const char *fmt, .
     __attribute__((format(printf, 5, 6)));
 
 void cfg_err_raw(cfg_errs *e, const char *line);
+void cfg_errs_sort(cfg_errs *e); /* by (line, col) */
+
+/* ---- YAML node helpers ---- */
+
+typedef struct walk {
+    yaml_document_t *doc;
+    cfg_parse       *p;
+    cfg_errs        *e;
+} walk;
+
+static inline yaml_node_t *node(walk *w, int id) { return yaml_document_get_node(w->doc, id); }
+static inline int nline(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
+static inline int ncol(const yaml_node_t *n) { return (int)n->start_mark.column + 1; }
+static inline const char *stext(const yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static inline const char *ntype(const yaml_node_t *n) {
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return "a scalar";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
+    default: return "nothing";
+    }
+}
+
+/* config_keys.c: suggestions and typed values. */
+void cfg_suggest(const char *word, const char *const *cands, int n, char *buf, size_t len);
+void cfg_list_names(const char *const *names, int n, char *buf, size_t len);
+/* Resolve a key ("lr", "params.hash.rows") into an axis header; train_only: under
+ * train:. Reports and returns -1 on error. */
+int  cfg_axis_header(walk *w, cfg_axis *a, const char *key, int line, int col, const char *path,
+                     int train_only);
+/* Fill an axis's values from a scalar or a list of scalars (`all` for methods).
+ * Returns the count or -1 after reporting. */
+int  cfg_axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int allow_list);
 
 /* expand.c: expand the matrix, plan and key every cell into p->sw->cells. */
 void cfg_expand(cfg_parse *p, unsigned flags);

@@ -147,7 +147,6 @@ static void train_fill(train_cfg *t) {
     if (t->batch <= 0) t->batch = 256;
     if (t->eval_batch <= 0) t->eval_batch = 4096;
     if (t->lr <= 0) t->lr = 0.05;
-    if (t->emb_lr <= 0) t->emb_lr = t->lr;
     if (t->log_every <= 0) t->log_every = 50;
 }
 
@@ -228,6 +227,11 @@ static void emit(expander *x, const int *idx, int *excl_hits) {
         if (!strcmp(ax->key, "ratio")) rl = ax->v[idx[a]].line, rcol = ax->v[idx[a]].col;
     }
     HX_ASSERT(rc.method && ds >= 0);
+    /* dot needs the bottom MLP to end at dim: append a dim-wide layer [R] */
+    model_cfg *mc = &rc.model;
+    if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc.dim &&
+        mc->n_bottom < RUN_MAX_LAYERS)
+        mc->bottom[mc->n_bottom++] = rc.dim;
     emb_params_default(rc.method, rc.pv);
     for (int a = 0; a < x->n_axes; a++)
         if (x->axes[a].type == KT_PARAM) apply_value(&rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);

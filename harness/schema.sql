@@ -1,4 +1,5 @@
--- schema.sql: the embsweep results database, version 1 (PRAGMA user_version).
+-- schema.sql: the embsweep results database, version 2 (PRAGMA user_version).
+-- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -93,9 +94,21 @@ CREATE TABLE IF NOT EXISTS loss_curve (
 
 CREATE TABLE IF NOT EXISTS rss_samples (
     key TEXT NOT NULL, t_s REAL NOT NULL, phase TEXT,
-    rss INTEGER, rss_anon INTEGER, rss_file INTEGER
+    rss INTEGER, rss_anon INTEGER, rss_file INTEGER,
+    hwm INTEGER                           -- v2: VmHWM at the sample (since the phase reset)
 );
 CREATE INDEX IF NOT EXISTS rss_samples_key ON rss_samples(key);
+
+-- v2: per-phase memory of a run's last attempt. peak_hwm is the worker's VmHWM at the
+-- end of the phase after a reset at its start (/proc/self/clear_refs "5");
+-- peak_anon / peak_file are the largest sampled RssAnon / RssFile in the phase.
+CREATE TABLE IF NOT EXISTS run_phases (
+    key TEXT NOT NULL, phase TEXT NOT NULL,
+    peak_hwm INTEGER, peak_anon INTEGER, peak_file INTEGER,
+    hwm_reset INTEGER,                    -- 1 if clear_refs worked (else peak is since start)
+    seconds REAL,
+    PRIMARY KEY (key, phase)
+);
 
 CREATE VIEW IF NOT EXISTS run_summary AS
 SELECT r.key, s.sweep, r.status, r.method, r.dataset, r.dim, r.ratio_requested, r.ratio_achieved,

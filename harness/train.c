@@ -93,6 +93,21 @@ static split_metrics eval_split(model *m, batch_buf *bb, int64_t *rows, float *p
     return s;
 }
 
+/* Selection on validation AUC: the first evaluation, a higher AUC, or (no
+ * validation split) the latest one. */
+static int select_better(const run_result *res, int have_best, split_metrics v) {
+    return !have_best || v.auc > res->val_auc || isnan(res->val_auc);
+}
+
+static void select_record(run_result *res, split_metrics v, split_metrics t, int epoch) {
+    res->val_auc = v.auc;
+    res->val_logloss = v.logloss;
+    res->test_auc = t.auc;
+    res->test_logloss = t.logloss;
+    res->test_acc = t.acc;
+    res->best_epoch = epoch;
+}
+
 hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,
                       char *err, size_t errlen) {
     const double t_start = hx_now(), c_start = hx_cpu_time();
@@ -177,7 +192,7 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
     const int64_t warm = total_steps / 10 < 20 ? total_steps / 10 : 20;
     hx_rng shuf;
     hx_rng_seed(&shuf, hx_splitmix64(cfg->seed ^ 0x73687566ULL));
-    double best_val = NAN, train_time = 0, warm_time = 0, log_sum = 0, last_progress = hx_now();
+    double train_time = 0, warm_time = 0, log_sum = 0, last_progress = hx_now();
     int64_t step = 0, warm_samples = 0, log_n = 0;
     int have_best = 0, epoch = 0;
 
@@ -229,16 +244,10 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         /* an intermediate evaluation: the trained form is the inference form */
         double te = hx_now();
         split_metrics v = eval_split(&m, &bb, rows, prob, ds, ds->n_train, ds->n_val, chunk);
-        if (!have_best || v.auc > best_val || isnan(best_val)) {
+        if (select_better(res, have_best, v)) {
             split_metrics t = eval_split(&m, &bb, rows, prob, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
+            select_record(res, v, t, epoch);
             have_best = 1;
-            best_val = v.auc;
-            res->val_auc = v.auc;
-            res->val_logloss = v.logloss;
-            res->test_auc = t.auc;
-            res->test_logloss = t.logloss;
-            res->test_acc = t.acc;
-            res->best_epoch = epoch;
         }
         res->eval_s += hx_now() - te;
     }
@@ -259,14 +268,7 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
     split_metrics t = eval_split(&m, &bb, rows, prob, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
     ti = hx_now() - ti;
     res->infer_samples_per_s = ti > 0 ? (double)ds->n_test / ti : NAN;
-    if (!have_best || v.auc > best_val || isnan(best_val)) {
-        res->val_auc = v.auc;
-        res->val_logloss = v.logloss;
-        res->test_auc = t.auc;
-        res->test_logloss = t.logloss;
-        res->test_acc = t.acc;
-        res->best_epoch = epoch;
-    }
+    if (select_better(res, have_best, v)) select_record(res, v, t, epoch);
     res->eval_s += hx_now() - te;
     meth->bytes(m.emb, &res->bytes);
     res->bytes_infer = emb_bytes_infer(&res->bytes);

@@ -1,6 +1,7 @@
 /* train_cli.c: `embsweep train` (one cell from flags, a one-screen summary) and
  * `embsweep methods` (the method registry with its parameter tables).
  * Exit status: 0 ok, 1 a run failure (divergence, I/O), 2 bad usage or values. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +135,8 @@ static void print_summary(const run_config *cfg, const run_result *r) {
            b, c, d, e);
     hx_human_bytes(peak_rss(), a, sizeof a);
     printf("  peak RSS   %s (VmHWM)\n", a);
-    printf("  speed      train %.0f samples/s, inference %.0f samples/s (threads %d)\n",
-           r->train_samples_per_s, r->infer_samples_per_s, cfg->train.threads);
+    printf("  speed      train %.0f samples/s, inference %.0f samples/s (%d BLAS threads)\n",
+           r->train_samples_per_s, r->infer_samples_per_s, openblas_get_num_threads());
     printf("  time       wall %.2f s, cpu %.2f s (load %.2f, train %.2f, eval %.2f); %lld steps, "
            "last train loss %.4f\n",
            r->wall_s, r->cpu_s, r->load_s, r->train_s, r->eval_s, (long long)r->steps,
@@ -291,7 +292,7 @@ int cmd_methods(int argc, char **argv) {
             else if (d->type == EMB_P_ENUM) snprintf(def, sizeof def, "%s", d->choices[(int)d->def]);
             else if (d->type == EMB_P_BOOL) snprintf(def, sizeof def, "%s", d->def ? "true" : "false");
             else snprintf(def, sizeof def, "%g", d->def);
-            printf("%-10s   %-14s %-5s %-22s default %-8s %s\n", "", d->name, param_type_name(d->type),
+            printf("%-10s   %-14s %-5s %-22s default %-9s %s\n", "", d->name, param_type_name(d->type),
                    range, def, d->help ? d->help : "");
         }
     }

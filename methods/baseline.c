@@ -1,6 +1,8 @@
 /* baseline.c: see baseline.h. */
 #include "baseline.h"
 
+#include <math.h>
+
 int64_t bl_cap(const emb_spec *spec, int64_t rows) { return spec->batch < rows ? spec->batch : rows; }
 
 void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb_bytes *out) {
@@ -17,6 +19,26 @@ void bl_table_bytes_add(const emb_table *t, emb_bytes *out) {
     out->train_params += p;
     out->train_optim += emb_table_bytes_optim(t);
     out->train_other += emb_table_bytes_grad(t);
+}
+
+hx_status bl_full_table(emb_table *t, const emb_spec *spec, int64_t n, hx_rng *rng, char *err, size_t errlen) {
+    hx_status rc = emb_table_init(t, n, spec->dim, bl_cap(spec, n), spec->opt.kind, err, errlen);
+    if (rc != HX_OK) return rc;
+    float a = sqrtf(1.0f / (float)n);
+    emb_table_fill_uniform(t, rng, -a, a);
+    return HX_OK;
+}
+
+double bl_bisect_factor(const emb_spec *spec, double x_lo, bl_bytes_at bytes_at, void *layout) {
+    double full = emb_full_bytes(spec), lo = x_lo, hi = 60, best = 0, best_err = INFINITY;
+    for (int it = 0; it < 80; it++) {
+        double x = 0.5 * (lo + hi), r = full / bytes_at(spec, exp2(x), layout);
+        double e = fabs(log(r / spec->ratio));
+        if (e < best_err) best_err = e, best = x;
+        if (r < spec->ratio) lo = x;
+        else hi = x;
+    }
+    return bytes_at(spec, exp2(best), layout);
 }
 
 hx_status bl_dense_init(bl_dense *p, size_t n, const opt_cfg *c, char *err, size_t errlen) {

@@ -16,6 +16,19 @@ void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb
 /* Actual bytes of a built table, added into out. */
 void bl_table_bytes_add(const emb_table *t, emb_bytes *out);
 
+/* bl_full_table: an uncompressed N x D table for a field left full, with DLRM's
+ * init U(+-sqrt(1/N)) (as emb_fields) and cap bl_cap(spec, N). */
+hx_status bl_full_table(emb_table *t, const emb_spec *spec, int64_t n, hx_rng *rng, char *err, size_t errlen);
+
+/* bl_bisect_factor: planners that compress the big fields by a common factor s
+ * (per-field knobs chosen so field f fits N_f D / s floats). bytes_at(spec, s,
+ * layout) fills layout for s and returns its inference bytes; the ratio must
+ * not fall as s grows. Bisects x in [x_lo, 60], s = 2^x, 80 steps, keeps the s
+ * whose ratio is closest to spec->ratio, leaves layout at it and returns its
+ * bytes. */
+typedef double (*bl_bytes_at)(const emb_spec *spec, double s, void *layout);
+double bl_bisect_factor(const emb_spec *spec, double x_lo, bl_bytes_at bytes_at, void *layout);
+
 /* A dense parameter tensor of n floats trained with spec->dense_opt (projections):
  * parameters, gradient and optimizer state. */
 typedef struct bl_dense {

@@ -6,7 +6,8 @@
  *
  * Follows the reference:
  *   - md_solver with d0: fields sorted by N ascending, d_t = lambda * N_t^-alpha with
- *     lambda = d0 * N_min^alpha (the smallest field gets exactly d0 = D, the base),
+ *     lambda = d0 * N_min^alpha (the smallest field gets exactly d0, the base: D in
+ *     the reference),
  *     rounded (half to even, as torch.round), at least 1, optionally rounded to a
  *     power of two (`round_dims`, off by default as --md-round-dims);
  *   - fields with N > threshold (default 200, --md-threshold) become a PrEmbeddingBag:
@@ -19,6 +20,10 @@
  *     requested ratio (as Hetu's md scheduler); plan() records it in the spec and
  *     the knobs; a fixed alpha (DLRM's --md-temperature default is 0.3) must
  *     itself land within 5% of the ratio;
+ *   - base "auto": d0 = D when some alpha reaches the ratio within 5%, else the
+ *     largest d0 < D that does (then every MD field is projected up to D); with
+ *     few large fields, integer widths leave gaps, and the refusal names the
+ *     nearest reachable ratios;
  *   - projections are dense parameters trained with spec->dense_opt.
  * Bytes per MD field: 4 * (N_t * d_t + [d_t < D] * d_t * D).
  */
@@ -26,7 +31,7 @@
 
 #include "baseline.h"
 
-enum { P_ALPHA, P_THRESHOLD, P_ROUND };
+enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE };
 static const emb_param_desc md_params[] = {
     {.name = "alpha", .type = EMB_P_FLOAT, .min = 0, .max = 64, .def = EMB_AUTO, .auto_ok = 1,
      .help = "temperature of d_t = lambda * N_t^-alpha (auto: bisection to the ratio)"},
@@ -34,6 +39,8 @@ static const emb_param_desc md_params[] = {
      .help = "fields with at most this many rows keep width D (DLRM --md-threshold)"},
     {.name = "round_dims", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
      .help = "round each d_t to the nearest power of two (DLRM --md-round-dims)"},
+    {.name = "base", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+     .help = "d0, the width of the smallest field (auto: D if it reaches the ratio, else the largest d0 < D that does)"},
     {.name = NULL},
 };
 
@@ -45,15 +52,15 @@ typedef struct md_state {
     opt_cfg    opt, dense_opt;
 } md_state;
 
-/* md_solver (d0 form): widths per field for alpha; fields at or under the
- * threshold get D. */
-static void md_solve(const emb_spec *spec, double alpha, int32_t *dt) {
+/* md_solver (d0 form): widths per field for alpha and base d0; fields at or
+ * under the threshold get D. */
+static void md_solve(const emb_spec *spec, double alpha, int32_t d0, int32_t *dt) {
     int64_t nmin = INT64_MAX;
     for (int32_t f = 0; f < spec->n_fields; f++) nmin = spec->card[f] < nmin ? spec->card[f] : nmin;
     for (int32_t f = 0; f < spec->n_fields; f++) {
         int64_t n = spec->card[f];
-        double d = spec->dim;
-        if (n != nmin) d = spec->dim * pow((double)nmin / (double)n, alpha); /* lambda * n^-alpha */
+        double d = d0;
+        if (n != nmin) d = d0 * pow((double)nmin / (double)n, alpha); /* lambda * n^-alpha */
         d = nearbyint(d);
         if (d < 1) d = 1;
         if (spec->pv[P_ROUND] != 0) d = exp2(nearbyint(log2(d)));
@@ -69,31 +76,44 @@ static double md_bytes(const emb_spec *spec, const int32_t *dt) {
     return b;
 }
 
-/* md_layout: widths per field; *alpha gets the alpha used. */
-static hx_status md_layout(const emb_spec *spec, int32_t *dt, double *alpha, char *err, size_t errlen) {
-    double full = emb_full_bytes(spec);
-    if (spec->pv[P_ALPHA] == EMB_AUTO) {
-        double lo = 0, hi = 64, best = 0, best_err = INFINITY;
-        for (int it = 0; it < 80; it++) {
-            double a = 0.5 * (lo + hi);
-            md_solve(spec, a, dt);
-            double r = full / md_bytes(spec, dt), e = fabs(log(r / spec->ratio));
-            if (e < best_err) best_err = e, best = a;
-            if (r < spec->ratio) lo = a;
-            else hi = a;
-        }
-        *alpha = best;
-    } else {
-        *alpha = spec->pv[P_ALPHA];
+/* md_alpha: for base d0, the alpha whose ratio is closest to the request
+ * (bisection; the ratio grows with alpha), or the fixed alpha. Returns the ratio
+ * and updates the nearest reachable ratios below/above the request. */
+static double md_alpha(const emb_spec *spec, int32_t d0, int32_t *dt, double *alpha, double *below, double *above) {
+    double full = emb_full_bytes(spec), best = spec->pv[P_ALPHA], best_err = INFINITY, lo = 0, hi = 64;
+    for (int it = 0; spec->pv[P_ALPHA] == EMB_AUTO && it < 60; it++) {
+        double a = 0.5 * (lo + hi);
+        md_solve(spec, a, d0, dt);
+        double r = full / md_bytes(spec, dt), e = fabs(log(r / spec->ratio));
+        if (e < best_err) best_err = e, best = a;
+        if (r < spec->ratio) lo = a, *below = r > *below ? r : *below;
+        else hi = a, *above = r < *above ? r : *above;
     }
-    md_solve(spec, *alpha, dt);
-    if (emb_plan_within(spec->ratio, full / md_bytes(spec, dt))) return HX_OK;
+    *alpha = best;
+    md_solve(spec, best, d0, dt);
+    double r = full / md_bytes(spec, dt);
+    if (r < spec->ratio) *below = r > *below ? r : *below;
+    else *above = r < *above ? r : *above;
+    return r;
+}
+
+/* md_layout: widths per field. The base d0 is D (as DLRM) unless only a smaller
+ * base reaches the ratio [R]; *alpha and *d0 get the values used. */
+static hx_status md_layout(const emb_spec *spec, int32_t *dt, double *alpha, int32_t *d0, char *err, size_t errlen) {
+    double below = 0, above = INFINITY;
+    int32_t first = spec->pv[P_BASE] == EMB_AUTO ? spec->dim : (int32_t)spec->pv[P_BASE];
+    int32_t last = spec->pv[P_BASE] == EMB_AUTO ? 1 : first;
+    if (first > spec->dim) return hx_error(HX_ERR_PARAM, err, errlen, "md: base %d exceeds dim %d", first, spec->dim);
+    for (*d0 = first; *d0 >= last; (*d0)--)
+        if (emb_plan_within(spec->ratio, md_alpha(spec, *d0, dt, alpha, &below, &above))) return HX_OK;
     int32_t *one = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
     if (!one) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-    md_solve(spec, 1e9, one); /* every MD field at width 1 */
-    double top = full / md_bytes(spec, one);
+    md_solve(spec, 1e9, 1, one); /* every MD field at width 1 */
+    double top = emb_full_bytes(spec) / md_bytes(spec, one);
     hx_free(one);
-    return emb_plan_unreachable(spec, "md", 1, top, err, errlen);
+    return hx_error(HX_ERR_PARAM, err, errlen,
+                    "ratio %g unreachable for md at dim %d: reachable range [1, %.3g] in integer-width steps; "
+                    "nearest %.3g and %.3g", spec->ratio, spec->dim, top, below, above);
 }
 
 static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -101,9 +121,11 @@ static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     int32_t *dt = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
     if (!dt) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     double alpha;
-    hx_status rc = md_layout(spec, dt, &alpha, err, errlen);
+    int32_t d0;
+    hx_status rc = md_layout(spec, dt, &alpha, &d0, err, errlen);
     if (rc == HX_OK) {
         spec->pv[P_ALPHA] = alpha;
+        spec->pv[P_BASE] = d0;
         int32_t dmin = spec->dim;
         for (int32_t f = 0; f < spec->n_fields; f++) {
             bl_table_predict_add(spec, spec->card[f], dt[f], &out->bytes);
@@ -111,7 +133,7 @@ static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
             dmin = dt[f] < dmin ? dt[f] : dmin;
         }
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
-        snprintf(out->knobs, sizeof out->knobs, "alpha=%.4g, widths %d..%d", alpha, dmin, spec->dim);
+        snprintf(out->knobs, sizeof out->knobs, "alpha=%.4g, base d0=%d, widths %d..%d", alpha, d0, dmin, spec->dim);
     }
     hx_free(dt);
     return rc;
@@ -146,7 +168,8 @@ static hx_status md_create(const emb_spec *spec, void **state, char *err, size_t
         goto fail;
     }
     double alpha;
-    if ((rc = md_layout(spec, s->dt, &alpha, err, errlen)) != HX_OK) goto fail;
+    int32_t d0;
+    if ((rc = md_layout(spec, s->dt, &alpha, &d0, err, errlen)) != HX_OK) goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     for (int32_t f = 0; f < s->F; f++) {

@@ -11,7 +11,7 @@
  *   - only fields with n > threshold (default 200, --qr-threshold) use QR; the
  *     others are plain tables initialised U(+-sqrt(1/n));
  *   - a fixed `collisions` value is used for every QR field (--qr-collisions);
- *   - init "dlrm" (default) reproduces the reference's positional-argument quirk:
+ *   - init "dlrm" reproduces the reference's positional-argument quirk:
  *     nn.init.uniform_(w, sqrt(1/n)) sets the LOWER bound, so both tables are
  *     drawn from U(sqrt(1/n), 1), all positive (n = the field's cardinality).
  * Our choices [R]:
@@ -19,7 +19,12 @@
  *     rounds wrongly above 2^24);
  *   - concat keeps the output width d: Q has ceil(d/2) columns, R floor(d/2)
  *     (the reference outputs d_q + d_r and widens the bottom MLP instead);
- *   - init "uniform" offers the presumably intended U(+-sqrt(1/n)) for both tables;
+ *   - init "uniform" (default) is the presumably intended U(+-sqrt(1/n)) for both
+ *     tables: on the default synthetic data the quirk cost 0.015-0.035 test AUC
+ *     for every operation at 4x and 16x (methods/README-baselines.md); init
+ *     "matched" draws both mult tables U(+-(3/n)^(1/4)) so that the product has
+ *     variance 1/(3n), that of a DLRM full row (as tt.c's init; = uniform for
+ *     add and concat);
  *   - collisions "auto" (default) are derived from the ratio per field: for a
  *     common big-field factor s, c_f is the smallest c (binary search on
  *     [1, c*], c* minimising the field's bytes) whose table pair fits n_f*d/s
@@ -31,7 +36,8 @@
 #include "baseline.h"
 
 static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
-static const char *const qr_inits[] = {"dlrm", "uniform", NULL};
+static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};
+enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED };
 enum { OP_MULT, OP_ADD, OP_CONCAT };
 enum { P_COLL, P_OP, P_THRESHOLD, P_INIT };
 
@@ -43,7 +49,7 @@ static const emb_param_desc qr_params[] = {
     {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
      .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
     {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = qr_inits,
-     .help = "dlrm: U(sqrt(1/n),1) as the reference's quirk; uniform: U(+-sqrt(1/n))"},
+     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult product variance 1/(3n)"},
     {.name = NULL},
 };
 
@@ -113,22 +119,13 @@ static double qr_assign(const emb_spec *spec, double s, int64_t *c) {
     return qr_bytes(spec, c);
 }
 
+static double qr_bytes_at(const emb_spec *spec, double s, void *c) { return qr_assign(spec, s, c); }
+
 /* qr_layout: collisions per field, identical in plan and create. */
 static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t errlen) {
     double full = emb_full_bytes(spec);
-    if (spec->pv[P_COLL] == EMB_AUTO) {
-        double lo = 0, hi = 60, best = 0, best_err = INFINITY; /* factor s = 2^x */
-        for (int it = 0; it < 80; it++) {
-            double x = 0.5 * (lo + hi), r = full / qr_assign(spec, exp2(x), c);
-            double e = fabs(log(r / spec->ratio));
-            if (e < best_err) best_err = e, best = x;
-            if (r < spec->ratio) lo = x;
-            else hi = x;
-        }
-        qr_assign(spec, exp2(best), c);
-    } else {
-        qr_assign(spec, 1, c);
-    }
+    if (spec->pv[P_COLL] == EMB_AUTO) bl_bisect_factor(spec, -1, qr_bytes_at, c); /* s < 1 allows c = 1 */
+    else qr_assign(spec, 1, c);
     if (emb_plan_within(spec->ratio, full / qr_bytes(spec, c))) return HX_OK;
     double top = full / qr_assign(spec, 1e300, c); /* every QR field at c* */
     return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
@@ -200,11 +197,11 @@ static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t
     for (int32_t f = 0; f < s->F; f++) {
         int64_t n = spec->card[f], c = s->c[f];
         float a = sqrtf(1.0f / (float)n);
-        float lo = (int)spec->pv[P_INIT] == 0 ? a : -a, hi = (int)spec->pv[P_INIT] == 0 ? 1.0f : a;
+        int quirk = (int)spec->pv[P_INIT] == INIT_DLRM;
+        float lo = quirk ? a : -a, hi = quirk ? 1.0f : a;
+        if ((int)spec->pv[P_INIT] == INIT_MATCHED && s->op == OP_MULT) hi = powf(3.0f / (float)n, 0.25f), lo = -hi;
         if (!c) {
-            if ((rc = emb_table_init(&s->tq[f], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
-                goto fail;
-            emb_table_fill_uniform(&s->tq[f], &rng, -a, a);
+            if ((rc = bl_full_table(&s->tq[f], spec, n, &rng, err, errlen)) != HX_OK) goto fail;
             continue;
         }
         int64_t nq = (n + c - 1) / c;

@@ -15,6 +15,8 @@
  *     sparse update);
  *   - small fields stay full (N <= threshold, default 200, as the DLRM tricks).
  * Our choices [R]:
+ *   - backward reuses T = G_1[i_1] G_2[i_2] of each lookup from the forward
+ *     (batch * F * q_1 q_2 r_2 floats, counted in train_other);
  *   - factors: p_1 = ceil(N^(1/3)), p_2 = ceil(sqrt(ceil(N/p_1))), p_3 =
  *     ceil(N/(p_1 p_2)) (FBTT's suggested_tt_shapes also rounds N up first); q is
  *     the most balanced factorisation of D into 3 ordered factors q_1<=q_2<=q_3;
@@ -53,7 +55,9 @@ typedef struct tt_field {
 typedef struct tt_state {
     int32_t   F, D, q[3];
     tt_field *fl;        /* (F) */
-    float    *T, *dT;    /* (q1 q2 rmax) scratch */
+    int64_t   tlen;      /* q1 q2 max r2: floats of one lookup's T */
+    int32_t   batch;
+    float    *T, *dT;    /* (batch, F, tlen) T of the last forward, kept for backward; (tlen) */
     opt_cfg   opt;
 } tt_state;
 
@@ -120,24 +124,20 @@ static double tt_assign(const emb_spec *spec, double s, int32_t *rank) {
     return 4.0 * floats;
 }
 
+static double tt_bytes_at(const emb_spec *spec, double s, void *rank) { return tt_assign(spec, s, rank); }
+
 static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_t errlen) {
     double full = emb_full_bytes(spec), bytes;
-    if (spec->pv[P_RANK] == EMB_AUTO) {
-        double lo = 0, hi = 60, best = 0, best_err = INFINITY; /* s = 2^x */
-        for (int it = 0; it < 80; it++) {
-            double x = 0.5 * (lo + hi), r = full / tt_assign(spec, exp2(x), rank);
-            double e = fabs(log(r / spec->ratio));
-            if (e < best_err) best_err = e, best = x;
-            if (r < spec->ratio) lo = x;
-            else hi = x;
-        }
-        bytes = tt_assign(spec, exp2(best), rank);
-    } else {
-        bytes = tt_assign(spec, 1, rank);
-    }
+    if (spec->pv[P_RANK] == EMB_AUTO) bytes = bl_bisect_factor(spec, 0, tt_bytes_at, rank);
+    else bytes = tt_assign(spec, 1, rank);
     if (emb_plan_within(spec->ratio, full / bytes)) return HX_OK;
     double top = full / tt_assign(spec, 1e300, rank); /* every TT field at rank 1 */
     return emb_plan_unreachable(spec, "tt", 1, top, err, errlen);
+}
+
+/* Bytes of the forward cache of T (none without TT fields). */
+static uint64_t tt_cache_bytes(int32_t batch, int32_t F, int64_t tlen) {
+    return tlen ? 4ull * (uint64_t)batch * (uint64_t)F * (uint64_t)tlen : 0;
 }
 
 static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -148,7 +148,7 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     tt_factor_dim(spec->dim, q);
     if (rc == HX_OK) {
         int ntt = 0;
-        int32_t rmin = INT32_MAX, rmaxv = 0;
+        int32_t rmin = INT32_MAX, rmaxv = 0, r2max = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
             if (!rank[f]) {
                 bl_table_predict_add(spec, spec->card[f], spec->dim, &out->bytes);
@@ -159,10 +159,12 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
             tt_factor_rows(spec->card[f], p);
             tt_ranks(p, q, rank[f], &r[1], &r[2]);
             for (int k = 0; k < 3; k++) bl_table_predict_add(spec, p[k], r[k] * q[k] * r[k + 1], &out->bytes);
+            r2max = r[2] > r2max ? r[2] : r2max;
             ntt++;
             rmin = rank[f] < rmin ? rank[f] : rmin;
             rmaxv = rank[f] > rmaxv ? rank[f] : rmaxv;
         }
+        out->bytes.train_other += tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         if (ntt) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields TT, q=%dx%dx%d, ranks %d..%d", ntt,
                           spec->n_fields, q[0], q[1], q[2], rmin, rmaxv);
@@ -200,16 +202,13 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
     if ((rc = tt_layout(spec, rank, err, errlen)) != HX_OK) goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
-    int32_t rmax = 1;
+    int32_t rmax = 0;
     for (int32_t f = 0; f < s->F; f++) {
         tt_field *t = &s->fl[f];
         int64_t n = spec->card[f];
         t->rank = rank[f];
         if (!t->rank) {
-            if ((rc = emb_table_init(&t->core[0], n, s->D, bl_cap(spec, n), s->opt.kind, err, errlen)) != HX_OK)
-                goto fail;
-            float a = sqrtf(1.0f / (float)n);
-            emb_table_fill_uniform(&t->core[0], &rng, -a, a);
+            if ((rc = bl_full_table(&t->core[0], spec, n, &rng, err, errlen)) != HX_OK) goto fail;
             continue;
         }
         tt_factor_rows(n, t->p);
@@ -226,8 +225,10 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
                 c->w[j] = (float)(sigma * hx_rng_normal(&rng));
         }
     }
-    s->T = hx_calloc((size_t)s->q[0] * s->q[1] * rmax, sizeof(float));
-    s->dT = hx_calloc((size_t)s->q[0] * s->q[1] * rmax, sizeof(float));
+    s->batch = spec->batch;
+    s->tlen = (int64_t)s->q[0] * s->q[1] * rmax;
+    s->T = hx_calloc((size_t)spec->batch * (size_t)s->F * (size_t)(s->tlen ? s->tlen : 1), sizeof(float));
+    s->dT = hx_calloc((size_t)(s->tlen ? s->tlen : 1), sizeof(float));
     if (!s->T || !s->dT) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
@@ -277,6 +278,7 @@ static void tt_row_forward(const tt_state *s, const tt_field *t, const float *g1
 
 static void tt_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     tt_state *s = state;
+    HX_ASSERT(B <= s->batch); /* the T cache holds spec->batch rows */
     for (int64_t k = 0; k < B * s->F; k++) {
         const tt_field *t = &s->fl[k % s->F];
         float *e = out + (size_t)k * s->D;
@@ -287,7 +289,7 @@ static void tt_forward(void *state, const int64_t *idx, int64_t B, float *out) {
         int64_t d[3];
         tt_digits(t, idx[k], d);
         tt_row_forward(s, t, emb_table_row(&t->core[0], d[0]), emb_table_row(&t->core[1], d[1]),
-                       emb_table_row(&t->core[2], d[2]), s->T, e);
+                       emb_table_row(&t->core[2], d[2]), s->T + (size_t)k * s->tlen, e);
     }
 }
 
@@ -310,8 +312,8 @@ static void tt_backward(void *state, const int64_t *idx, int64_t B, const float 
         tt_digits(t, idx[k], d);
         const float *g1 = emb_table_row(&t->core[0], d[0]), *g2 = emb_table_row(&t->core[1], d[1]),
                     *g3 = emb_table_row(&t->core[2], d[2]);
-        float *T = s->T, *dT = s->dT;
-        tt_contract12(s, t, g1, g2, T); /* recomputed rather than stored per lookup */
+        const float *T = s->T + (size_t)k * s->tlen; /* from the forward */
+        float *dT = s->dT;
         float *d3 = emb_table_grad_row(&t->core[2], d[2]);
         for (int32_t ab = 0; ab < q1 * q2; ab++) {
             const float *gv = ge + (size_t)ab * q3, *Tv = T + (size_t)ab * r2;
@@ -352,6 +354,7 @@ static void tt_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     for (int32_t f = 0; f < s->F; f++)
         for (int k = 0; k < (s->fl[f].rank ? 3 : 1); k++) bl_table_bytes_add(&s->fl[f].core[k], out);
+    out->train_other += tt_cache_bytes(s->batch, s->F, s->tlen);
     snprintf(out->index_desc, sizeof out->index_desc, "none (mixed-radix row index)");
 }
 

@@ -18,6 +18,7 @@
 #include "../harness/metrics.h"
 #include "../harness/mlp.h"
 #include "../harness/model.h"
+#include "test_core.h"
 
 #define FD_H 1e-6
 #define GRAD_TOL 1e-2
@@ -158,6 +159,20 @@ static double dot_ref_loss(const double *x, const double *e, const float *R, int
     return L;
 }
 
+/* Central differences of dot_ref_loss with respect to p (n), which is x or e. */
+static void dot_fd(double *p, int n, double *g, const double *x, const double *e, const float *R,
+                   int B, int F, int D, int Dx) {
+    for (int i = 0; i < n; i++) {
+        double s = p[i];
+        p[i] = s + FD_H;
+        double lp = dot_ref_loss(x, e, R, B, F, D, Dx);
+        p[i] = s - FD_H;
+        double lm = dot_ref_loss(x, e, R, B, F, D, Dx);
+        p[i] = s;
+        g[i] = (lp - lm) / (2 * FD_H);
+    }
+}
+
 static void check_dot(int with_x) {
     const int B = 3, F = 4, D = 5, Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx);
     hx_rng r;
@@ -179,26 +194,10 @@ static void check_dot(int with_x) {
     for (int q = 0; q < D; q++) p0 += with_x ? (double)e[q] * x[q] : (double)e[D + q] * e[q];
     cr_expect(fabs(out[Dx] - p0) < 1e-4, "lower-triangle order");
     interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx);
-    for (int i = 0; i < 60; i++) {
-        double s = ed[i];
-        ed[i] = s + FD_H;
-        double lp = dot_ref_loss(xd, ed, R, B, F, D, Dx);
-        ed[i] = s - FD_H;
-        double lm = dot_ref_loss(xd, ed, R, B, F, D, Dx);
-        ed[i] = s;
-        ge[i] = (lp - lm) / (2 * FD_H);
-    }
+    dot_fd(ed, 60, ge, xd, ed, R, B, F, D, Dx);
     cr_expect_leq(rel_err(de, ge, 60, 1e-6), GRAD_TOL, "demb");
     if (!with_x) return;
-    for (int i = 0; i < 15; i++) {
-        double s = xd[i];
-        xd[i] = s + FD_H;
-        double lp = dot_ref_loss(xd, ed, R, B, F, D, Dx);
-        xd[i] = s - FD_H;
-        double lm = dot_ref_loss(xd, ed, R, B, F, D, Dx);
-        xd[i] = s;
-        gx[i] = (lp - lm) / (2 * FD_H);
-    }
+    dot_fd(xd, 15, gx, xd, ed, R, B, F, D, Dx);
     cr_expect_leq(rel_err(dx, gx, 15, 1e-6), GRAD_TOL, "dx");
 }
 
@@ -274,17 +273,9 @@ static void check_model(interact_kind ik, int n_dense) {
     static const int64_t card[3] = {7, 5, 9};
     const int B = 5, F = 3, D = 4;
     const emb_method *full = emb_method_find("full");
-    cr_assert_not_null(full);
-    emb_spec spec = {.n_fields = F, .card = card, .dim = D, .ratio = 1, .seed = 5, .batch = B,
-                     .steps_per_epoch = 1, .total_steps = 1, .opt = opt_default(OPT_SGD, 0.1f),
-                     .dense_opt = opt_default(OPT_SGD, 0.1f)};
-    emb_params_default(full, spec.pv);
-    emb_plan plan;
-    char err[256];
-    cr_assert_eq(full->plan(&spec, &plan, err, sizeof err), HX_OK, "%s", err);
     model_cfg mc = {.bottom = {6, D}, .n_bottom = 2, .top = {8}, .n_top = 1, .interaction = ik};
     model m;
-    cr_assert_eq(model_create(&m, &mc, n_dense, full, &spec, spec.dense_opt, 5, err, sizeof err), HX_OK, "%s", err);
+    test_full_model(&m, &mc, n_dense, card, F, D, B, 5);
     hx_rng r;
     hx_rng_seed(&r, 99);
     float dense[5 * 3], y[5];

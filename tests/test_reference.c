@@ -15,6 +15,7 @@
 
 #include "../harness/loss.h"
 #include "../harness/model.h"
+#include "test_core.h"
 
 #define REF_TOL 1e-4
 #define MAXT 16
@@ -40,17 +41,9 @@ static void run_reference(interact_kind ik, int Dd) {
     static const int64_t card[3] = {6, 11, 4};
     enum { B = 8, F = 3, D = 4 };
     const emb_method *full = emb_method_find("full");
-    cr_assert_not_null(full);
-    emb_spec spec = {.n_fields = F, .card = card, .dim = D, .ratio = 1, .seed = 21, .batch = B,
-                     .steps_per_epoch = 1, .total_steps = 1, .opt = opt_default(OPT_SGD, 0.1f),
-                     .dense_opt = opt_default(OPT_SGD, 0.1f)};
-    emb_params_default(full, spec.pv);
-    emb_plan plan;
-    char err[256];
-    cr_assert_eq(full->plan(&spec, &plan, err, sizeof err), HX_OK, "%s", err);
     model_cfg mc = {.bottom = {8, D}, .n_bottom = 2, .top = {16, 8}, .n_top = 2, .interaction = ik};
     model m;
-    cr_assert_eq(model_create(&m, &mc, Dd, full, &spec, spec.dense_opt, 21, err, sizeof err), HX_OK, "%s", err);
+    test_full_model(&m, &mc, Dd, card, F, D, B, 21);
 
     hx_rng r;
     hx_rng_seed(&r, 77);
@@ -135,6 +128,6 @@ static void run_reference(interact_kind ik, int Dd) {
     model_free(&m);
 }
 
-Test(reference, torch_dot, .timeout = 60) { run_reference(INTERACT_DOT, 5); }
-Test(reference, torch_cat, .timeout = 60) { run_reference(INTERACT_CAT, 5); }
-Test(reference, torch_dot_no_dense, .timeout = 60) { run_reference(INTERACT_DOT, 0); }
+Test(reference, torch_dot) { run_reference(INTERACT_DOT, 5); }
+Test(reference, torch_cat) { run_reference(INTERACT_CAT, 5); }
+Test(reference, torch_dot_no_dense) { run_reference(INTERACT_DOT, 0); }

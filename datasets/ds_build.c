@@ -1,0 +1,498 @@
+/* ds_build.c: the shared pipeline of the real-data loaders and the binary cache.
+ *
+ * Build (once per recipe and source):
+ *   1. stream the text once: each good row is parsed, its categorical keys get
+ *      provisional per-field ids (first-seen order), and (label, dense, ids) are
+ *      appended to a raw temp file; bad rows are counted per kind, the first few
+ *      reported with file:line, and skipped; the raw text is never held in RAM;
+ *   2. assign rows to splits (sequential: the last test_frac rows are test, the
+ *      val_frac before them validation, as DLRM's day split; or random from a
+ *      seed) and down-sample train negatives (neg_rate, neg_seed);
+ *   3. count values on the train rows only and build the vocabularies: ids by
+ *      train count desc, then key; below min_count -> the field's OOV id (last);
+ *   4. write the cache in split order with the remapped ids, to a temp file that
+ *      is renamed into place (never read half-built).
+ * Memory: the vocabularies (about 28 bytes per distinct value) and one byte per
+ * row; a 45M-row Criteo file (33M values) needs about 1.5 GB.
+ *
+ * Cache file (little-endian): a 4096-byte header (magic "EMBSWDS1", version,
+ * recipe hash, source stamp = hash of each source file's size and mtime, counts,
+ * section offsets, a checksum of the payload and one of the header), then
+ * 64-byte aligned sections: card (F int64), field names (F x 32 bytes), recipe
+ * text, dense (N, Dd) f32, cat (N, F) u32, label (N) f32. A bad magic, version,
+ * size, stamp or checksum means rebuild. Concurrent builders serialise on
+ * flock(<cache>.lock); readers map only complete files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ds_text.h"
+
+#define CACHE_VERSION 1
+#define HDR_BYTES 4096
+#define MAX_REPORT 5
+
+const char *const ds_bad_names[DS_BAD_KINDS] = {"wrong column count", "non-numeric integer", "bad hex",
+                                                "bad label", "bad value", "over-long line",
+                                                "truncated gzip"};
+
+typedef struct cache_hdr {
+    char     magic[8];
+    uint32_t version, hdr_bytes;
+    uint64_t recipe_hash, source_stamp;
+    int64_t  n_rows, n_train, n_val, n_test;
+    int32_t  n_dense, n_fields;
+    int64_t  n_lines, n_bad, bad[DS_BAD_KINDS];
+    uint64_t off_card, off_names, off_recipe, recipe_len, off_dense, off_cat, off_label, file_size;
+    uint64_t payload_sum, header_sum;
+} cache_hdr;
+
+static uint64_t sum32(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    HX_ASSERT(n % 4 == 0);
+    for (size_t i = 0; i < n; i += 4) {
+        uint32_t w;
+        memcpy(&w, b + i, 4);
+        h = (h ^ w) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static uint64_t header_sum(const cache_hdr *h) {
+    cache_hdr c = *h;
+    c.header_sum = 0;
+    return hx_fnv1a(&c, sizeof c, 0);
+}
+
+/* ---- mapping a cache ---- */
+
+/* 0 and d filled when path holds a complete cache for this recipe and source;
+ * else -1 with the reason in why ("" when the file does not exist). */
+static int cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_data *d, char *why,
+                     size_t n) {
+    why[0] = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    struct stat st;
+    void *base = MAP_FAILED;
+    if (fstat(fd, &st) || st.st_size < HDR_BYTES) {
+        snprintf(why, n, "truncated");
+        close(fd);
+        return -1;
+    }
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED) {
+        snprintf(why, n, "unreadable (%s)", strerror(errno));
+        return -1;
+    }
+    const cache_hdr *h = base;
+    const char *bad = NULL;
+    if (memcmp(h->magic, "EMBSWDS1", 8) || h->version != CACHE_VERSION) bad = "not a cache of this version";
+    else if (h->header_sum != header_sum(h)) bad = "corrupt (header checksum)";
+    else if (h->recipe_hash != recipe_hash) bad = "for another recipe";
+    else if (h->source_stamp != stamp) bad = "stale (the source file changed)";
+    else if (h->file_size != (uint64_t)st.st_size) bad = "truncated";
+    else if (sum32(0, (const char *)base + HDR_BYTES, h->file_size - HDR_BYTES) != h->payload_sum)
+        bad = "corrupt (payload checksum)";
+    if (bad) {
+        snprintf(why, n, "%s", bad);
+        munmap(base, (size_t)st.st_size);
+        return -1;
+    }
+    char *b = base;
+    d->map = base;
+    d->map_len = (size_t)st.st_size;
+    d->n_rows = h->n_rows, d->n_train = h->n_train, d->n_val = h->n_val, d->n_test = h->n_test;
+    d->n_dense = h->n_dense, d->n_fields = h->n_fields;
+    d->card = (int64_t *)(void *)(b + h->off_card);
+    d->field_names = (char (*)[32])(void *)(b + h->off_names);
+    d->dense = h->n_dense ? (float *)(void *)(b + h->off_dense) : NULL;
+    d->cat = (uint32_t *)(void *)(b + h->off_cat);
+    d->label = (float *)(void *)(b + h->off_label);
+    d->prob = NULL;
+    return 0;
+}
+
+/* ---- writing a cache ---- */
+
+typedef struct cwriter { FILE *f; uint64_t sum, off; int err; } cwriter;
+
+static void cw_put(cwriter *w, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, w->f) != n) w->err = 1;
+    w->sum = sum32(w->sum, p, n);
+    w->off += n;
+}
+
+static void cw_pad(cwriter *w) {
+    static const char zero[64];
+    if (w->off % 64) cw_put(w, zero, 64 - w->off % 64);
+}
+
+/* ---- the build ---- */
+
+typedef struct build {
+    const ds_source *src;
+    int32_t  F, Dd;
+    size_t   rec;        /* bytes of one raw record */
+    ds_vocab *voc;       /* (F) */
+    int64_t  n, n_lines, n_bad, bad[DS_BAD_KINDS];
+    char     first_bad[300];
+} build;
+
+static void note_bad(build *b, int kind, int64_t line, const char *why) {
+    b->n_bad++;
+    b->bad[kind]++;
+    if (!b->first_bad[0]) snprintf(b->first_bad, sizeof b->first_bad, "%s:%lld: %s", b->src->path, (long long)line, why);
+    if (b->n_bad <= MAX_REPORT)
+        fprintf(stderr, "embsweep: %s:%lld: %s (%s); row skipped\n", b->src->path, (long long)line, why,
+                ds_bad_names[kind]);
+}
+
+/* Pass over the text: good rows into the raw file. */
+static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size_t errlen) {
+    const ds_source *src = b->src;
+    ds_reader r;
+    hx_status st = ds_reader_open(&r, src->path, src->what, err, errlen);
+    if (st != HX_OK) return st;
+    char *rec = hx_malloc(b->rec);
+    uint64_t *keys = hx_malloc((size_t)b->F * sizeof *keys);
+    if (!rec || !keys) {
+        st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory reading '%s'", src->path);
+        goto out;
+    }
+    float *label = (float *)(void *)rec, *dense = label + 1;
+    uint32_t *ids = (uint32_t *)(void *)(dense + b->Dd);
+    char *line, why[256];
+    size_t len;
+    int rc;
+    for (int i = 0; i < src->skip_lines; i++)
+        if (ds_reader_next(&r, &line, &len) != DS_LINE_OK) {
+            st = hx_error(HX_ERR_FORMAT, err, errlen, "'%s': missing header line (expected %s)", src->path, src->what);
+            goto out;
+        }
+    while ((limit == 0 || b->n < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
+        b->n_lines++;
+        if (rc == DS_LINE_LONG) {
+            note_bad(b, DS_BAD_LONG, r.line_no, "line longer than 65536 bytes");
+            continue;
+        }
+        if (rc == DS_LINE_TRUNC) {
+            snprintf(why, sizeof why, "the compressed stream ends early (zlib: %s)", r.why);
+            note_bad(b, DS_BAD_GZIP, r.line_no, why);
+            continue;
+        }
+        why[0] = 0;
+        int kind = src->parse(src->ctx, line, len, label, dense, keys, why, sizeof why);
+        if (kind >= 0) {
+            note_bad(b, kind, r.line_no, why);
+            continue;
+        }
+        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[f]);
+        for (int32_t f = 0; f < b->F; f++)
+            if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK) {
+                st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
+                goto out;
+            }
+        if (fwrite(rec, 1, b->rec, raw) != b->rec) {
+            st = hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+            goto out;
+        }
+        b->n++;
+    }
+out:
+    hx_free(rec);
+    hx_free(keys);
+    ds_reader_close(&r);
+    return st;
+}
+
+static double unit_hash(uint64_t seed, int64_t i) {
+    return (double)(hx_splitmix64(hx_splitmix64(seed) ^ (uint64_t)i) >> 11) * 0x1.0p-53;
+}
+
+/* Split codes per row: 0 train, 1 validation, 2 test, 3 dropped. */
+static void assign_rows(const ds_spec *s, const ds_kind *k, const float *labels, size_t rec, int64_t n,
+                        uint8_t *as, int64_t cnt[4]) {
+    double vf = ds_get_f64(s, k, "val_frac"), tf = ds_get_f64(s, k, "test_frac");
+    double neg = ds_get_f64(s, k, "neg_rate");
+    uint64_t sseed = (uint64_t)ds_get_int(s, k, "split_seed"), nseed = (uint64_t)ds_get_int(s, k, "neg_seed");
+    int random = !strcmp(ds_get_str(s, k, "split"), "random");
+    int64_t nt = llround((double)n * tf), nv = llround((double)n * vf);
+    if (nv > n - nt) nv = n - nt;
+    for (int i = 0; i < 4; i++) cnt[i] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t a;
+        if (random) {
+            double u = unit_hash(sseed, i);
+            a = u < tf ? 2 : (u < tf + vf ? 1 : 0);
+        } else {
+            a = i >= n - nt ? 2 : (i >= n - nt - nv ? 1 : 0);
+        }
+        float y = *(const float *)(const void *)((const char *)labels + (size_t)i * rec);
+        if (a == 0 && neg < 1 && y < 0.5f && unit_hash(nseed, i) >= neg) a = 3;
+        as[i] = a;
+        cnt[a]++;
+    }
+}
+
+static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, const char *raw,
+                             const uint8_t *as, uint32_t *const *map, uint64_t stamp, char *err,
+                             size_t errlen) {
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return hx_error(HX_ERR_IO, err, errlen, "cannot write cache '%s': %s", tmp, strerror(errno));
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    cache_hdr h;
+    memset(&h, 0, sizeof h);
+    static const char zero[HDR_BYTES];
+    cwriter w = {f, 0, 0, 0};
+    if (fwrite(zero, 1, HDR_BYTES, f) != HDR_BYTES) w.err = 1;
+    w.off = HDR_BYTES;
+    const int32_t F = b->F, Dd = b->Dd;
+    h.off_card = w.off;
+    cw_put(&w, d->card, (size_t)F * sizeof(int64_t));
+    cw_pad(&w);
+    h.off_names = w.off;
+    for (int32_t i = 0; i < F; i++) {
+        char name[32] = {0};
+        snprintf(name, sizeof name, "%s", b->src->field_names[i]);
+        cw_put(&w, name, 32);
+    }
+    cw_pad(&w);
+    h.off_recipe = w.off;
+    h.recipe_len = strlen(d->recipe);
+    cw_put(&w, d->recipe, h.recipe_len / 4 * 4);
+    char tail[4] = {0};
+    memcpy(tail, d->recipe + h.recipe_len / 4 * 4, h.recipe_len % 4);
+    cw_put(&w, tail, 4);
+    cw_pad(&w);
+    /* three sections, each in split order */
+    uint32_t *row = hx_malloc(((size_t)F + 1) * sizeof *row);
+    if (!row) {
+        fclose(f);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory writing the cache");
+    }
+    for (int sec = 0; sec < 3; sec++) {
+        if (sec == 0) h.off_dense = w.off;
+        if (sec == 1) h.off_cat = w.off;
+        if (sec == 2) h.off_label = w.off;
+        for (uint8_t sp = 0; sp < 3; sp++)
+            for (int64_t i = 0; i < b->n; i++) {
+                if (as[i] != sp) continue;
+                const char *r = raw + (size_t)i * b->rec;
+                if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
+                else if (sec == 2) cw_put(&w, r, 4);
+                else {
+                    const uint32_t *ids = (const uint32_t *)(const void *)(r + 4 + (size_t)Dd * 4);
+                    for (int32_t fi = 0; fi < F; fi++) row[fi] = map[fi][ids[fi]];
+                    cw_put(&w, row, (size_t)F * 4);
+                }
+            }
+        cw_pad(&w);
+    }
+    hx_free(row);
+    memcpy(h.magic, "EMBSWDS1", 8);
+    h.version = CACHE_VERSION;
+    h.hdr_bytes = HDR_BYTES;
+    h.recipe_hash = d->recipe_hash;
+    h.source_stamp = stamp;
+    h.n_rows = d->n_train + d->n_val + d->n_test;
+    h.n_train = d->n_train, h.n_val = d->n_val, h.n_test = d->n_test;
+    h.n_dense = Dd, h.n_fields = F;
+    h.n_lines = b->n_lines, h.n_bad = b->n_bad;
+    memcpy(h.bad, b->bad, sizeof h.bad);
+    h.file_size = w.off;
+    h.payload_sum = w.sum;
+    h.header_sum = header_sum(&h);
+    if (fflush(f) || fseek(f, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) ||
+        fsync(fileno(f)))
+        w.err = 1;
+    if (fclose(f) || w.err) {
+        unlink(tmp);
+        return hx_error(HX_ERR_IO, err, errlen, "cannot write cache '%s': %s", tmp, strerror(errno));
+    }
+    return HX_OK;
+}
+
+static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *path,
+                             uint64_t stamp, ds_data *d, char *err, size_t errlen) {
+    build b;
+    memset(&b, 0, sizeof b);
+    b.src = src;
+    b.F = src->n_fields, b.Dd = src->n_dense;
+    b.rec = 4 + (size_t)b.Dd * 4 + (size_t)b.F * 4;
+    char rawp[640], tmp[640];
+    snprintf(rawp, sizeof rawp, "%s.raw.%d", path, (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    hx_status st = HX_OK;
+    char *raw = MAP_FAILED;
+    size_t raw_len = 0;
+    uint8_t *as = NULL;
+    uint32_t **cnt = NULL, **map = NULL;
+    int64_t *card = NULL;
+    b.voc = hx_calloc((size_t)b.F, sizeof *b.voc);
+    cnt = hx_calloc((size_t)b.F, sizeof *cnt);
+    map = hx_calloc((size_t)b.F, sizeof *map);
+    card = hx_calloc((size_t)b.F, sizeof *card);
+    FILE *rf = fopen(rawp, "w+b");
+    if (!rf) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot create '%s': %s", rawp, strerror(errno));
+        goto out;
+    }
+    unlink(rawp); /* anonymous from here on: vanishes with the process */
+    if (!b.voc || !cnt || !map || !card) goto nomem;
+    setvbuf(rf, NULL, _IOFBF, 1 << 20);
+    if ((st = stream_rows(&b, rf, ds_get_int(s, k, "rows"), err, errlen)) != HX_OK) goto out;
+    if (b.n_bad)
+        fprintf(stderr, "embsweep: %s: %lld bad row(s) of %lld skipped\n", src->path, (long long)b.n_bad,
+                (long long)b.n_lines);
+    double maxf = ds_get_f64(s, k, "max_bad_frac");
+    if (b.n == 0 || (double)b.n_bad > maxf * (double)b.n_lines) {
+        char kinds[400] = "";
+        for (int i = 0; i < DS_BAD_KINDS; i++)
+            if (b.bad[i]) {
+                size_t l = strlen(kinds);
+                snprintf(kinds + l, sizeof kinds - l, "%s%lld %s", l ? ", " : "", (long long)b.bad[i], ds_bad_names[i]);
+            }
+        st = hx_error(HX_ERR_FORMAT, err, errlen,
+                      "'%s': %lld of %lld rows are bad (%s; max_bad_frac %g); first: %s. Expected %s",
+                      src->path, (long long)b.n_bad, (long long)b.n_lines, kinds[0] ? kinds : "no rows",
+                      maxf, b.first_bad[0] ? b.first_bad : "the file is empty", src->what);
+        goto out;
+    }
+    if (fflush(rf)) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+        goto out;
+    }
+    raw_len = (size_t)b.n * b.rec;
+    raw = mmap(NULL, raw_len, PROT_READ, MAP_PRIVATE, fileno(rf), 0);
+    if (raw == MAP_FAILED) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot map the raw temp file: %s", strerror(errno));
+        goto out;
+    }
+    as = hx_malloc((size_t)b.n);
+    if (!as) goto nomem;
+    int64_t n_as[4];
+    assign_rows(s, k, (const float *)(const void *)raw, b.rec, b.n, as, n_as);
+    d->n_train = n_as[0], d->n_val = n_as[1], d->n_test = n_as[2];
+    d->n_rows = n_as[0] + n_as[1] + n_as[2];
+    for (int32_t f = 0; f < b.F; f++) {
+        cnt[f] = hx_calloc(b.voc[f].n ? b.voc[f].n : 1, sizeof **cnt);
+        map[f] = hx_malloc((b.voc[f].n ? b.voc[f].n : 1) * sizeof **map);
+        if (!cnt[f] || !map[f]) goto nomem;
+    }
+    for (int64_t i = 0; i < b.n; i++) {
+        if (as[i] != 0) continue;
+        const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b.rec + 4 + (size_t)b.Dd * 4);
+        for (int32_t f = 0; f < b.F; f++)
+            if (cnt[f][ids[f]] < UINT32_MAX) cnt[f][ids[f]]++;
+    }
+    for (int32_t f = 0; f < b.F; f++) {
+        if (ds_vocab_finalize(&b.voc[f], cnt[f], ds_get_int(s, k, "min_count"), map[f], &card[f]) != HX_OK)
+            goto nomem;
+        hx_free(cnt[f]);
+        cnt[f] = NULL;
+        ds_vocab_free(&b.voc[f]);
+    }
+    d->card = card;
+    st = write_cache(tmp, d, &b, raw, as, map, stamp, err, errlen);
+    d->card = NULL;
+    if (st == HX_OK && rename(tmp, path)) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        unlink(tmp);
+    }
+    goto out;
+nomem:
+    st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory building the cache of '%s'", src->path);
+out:
+    if (raw != MAP_FAILED && raw_len) munmap(raw, raw_len);
+    if (rf) fclose(rf);
+    for (int32_t f = 0; f < b.F; f++) {
+        if (b.voc) ds_vocab_free(&b.voc[f]);
+        if (cnt) hx_free(cnt[f]);
+        if (map) hx_free(map[f]);
+    }
+    hx_free(b.voc);
+    hx_free(cnt);
+    hx_free(map);
+    hx_free(card);
+    hx_free(as);
+    return st;
+}
+
+/* Hash of each source file's size and mtime; an error names a missing file. */
+static hx_status source_stamp(const ds_source *src, uint64_t *stamp, char *err, size_t errlen) {
+    uint64_t h = 0;
+    for (int i = -1; i < 4; i++) {
+        const char *p = i < 0 ? src->path : src->extra[i];
+        if (!p) break;
+        struct stat st;
+        if (stat(p, &st))
+            return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", p, strerror(errno),
+                            src->what);
+        int64_t v[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+        h = hx_fnv1a(v, sizeof v, h);
+    }
+    *stamp = h;
+    return HX_OK;
+}
+
+static int mkdir_p(const char *dir) {
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
+                   ds_data *d, char *err, size_t errlen) {
+    uint64_t stamp = 0;
+    hx_status st = source_stamp(src, &stamp, err, errlen);
+    if (st != HX_OK) return st;
+    char dir[512], path[600], lock[640], why[120];
+    int private_dir = !cache_dir;
+    if (private_dir) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/embsweep-ds-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(dir)) return hx_error(HX_ERR_IO, err, errlen, "cannot create a temp dir: %s", strerror(errno));
+    } else {
+        snprintf(dir, sizeof dir, "%s", cache_dir);
+        if (mkdir_p(dir))
+            return hx_error(HX_ERR_IO, err, errlen, "cannot create cache dir '%s': %s", dir, strerror(errno));
+    }
+    snprintf(path, sizeof path, "%s/%s_%016llx.bin", dir, d->kind, (unsigned long long)d->recipe_hash);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    if (!private_dir && cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) return HX_OK;
+    int fd = open(lock, O_RDWR | O_CREAT, 0666);
+    if (fd < 0 || flock(fd, LOCK_EX)) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot lock '%s': %s", lock, strerror(errno));
+        goto out;
+    }
+    /* Someone may have built it while we waited for the lock. */
+    if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
+    if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
+    if (!private_dir) fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
+    if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;
+    if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
+        st = hx_error(HX_ERR_IO, err, errlen, "cache '%s' unreadable right after writing: %s", path, why);
+out:
+    if (fd >= 0) close(fd); /* releases the lock */
+    if (private_dir) {
+        unlink(path);
+        unlink(lock);
+        rmdir(dir);
+    }
+    return st;
+}

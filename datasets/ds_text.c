@@ -1,0 +1,289 @@
+/* ds_text.c: the shared tokenizer of the real-data loaders: a buffered line
+ * reader over zlib (gzread reads plain files unchanged), column splitting with
+ * memchr, whole-token integer/hex parsing, categorical keys, and the per-field
+ * vocabularies (open addressing; final ids by train frequency, then key). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_text.h"
+
+
+hx_status ds_reader_open(ds_reader *r, const char *path, const char *what, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    r->f = fopen(path, "rb");
+    if (!r->f)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", path, strerror(errno), what);
+    r->cap = DS_MAX_LINE + READ_CHUNK + 1;
+    r->buf = hx_malloc(r->cap);
+    r->in = hx_malloc(READ_CHUNK);
+    if (!r->buf || !r->in) {
+        ds_reader_close(r);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
+    }
+    int c0 = getc(r->f), c1 = getc(r->f);
+    r->gzip = c0 == 0x1f && c1 == 0x8b;
+    rewind(r->f);
+    if (r->gzip && inflateInit2(&r->z, 15 + 16) != Z_OK) {
+        ds_reader_close(r);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "cannot start zlib for '%s'", path);
+    }
+    return HX_OK;
+}
+
+void ds_reader_close(ds_reader *r) {
+    if (r->gzip) inflateEnd(&r->z);
+    if (r->f) fclose(r->f);
+    hx_free(r->buf);
+    hx_free(r->in);
+    memset(r, 0, sizeof *r);
+}
+
+/* Inflate into dst[0..room); returns bytes produced, sets eof/failed. Handles
+ * concatenated gzip members; input ending inside a member is a failure. */
+static size_t inflate_some(ds_reader *r, char *dst, size_t room) {
+    r->z.next_out = (unsigned char *)dst;
+    r->z.avail_out = (unsigned)room;
+    while (r->z.avail_out > 0) {
+        if (r->z.avail_in == 0) {
+            size_t got = fread(r->in, 1, READ_CHUNK, r->f);
+            if (got == 0) {
+                if (r->z.total_in > 0 || ferror(r->f)) { /* inside a member */
+                    r->failed = 1;
+                    snprintf(r->why, sizeof r->why, "%s", ferror(r->f) ? "read error" : "unexpected end of file");
+                }
+                r->eof = 1;
+                break;
+            }
+            r->z.next_in = r->in;
+            r->z.avail_in = (unsigned)got;
+        }
+        int zr = inflate(&r->z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            inflateReset(&r->z); /* total_in = 0: a clean end between members */
+            continue;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            r->failed = 1;
+            r->eof = 1;
+            snprintf(r->why, sizeof r->why, "%s", r->z.msg ? r->z.msg : "corrupt data");
+            break;
+        }
+    }
+    return room - r->z.avail_out;
+}
+
+/* Read more text after buf[end); sets eof/failed. */
+static void fill(ds_reader *r) {
+    if (r->eof) return;
+    if (r->beg > 0) {
+        memmove(r->buf, r->buf + r->beg, r->end - r->beg);
+        r->end -= r->beg;
+        r->beg = 0;
+    }
+    size_t room = r->cap - 1 - r->end;
+    if (room > READ_CHUNK) room = READ_CHUNK;
+    size_t got;
+    if (r->gzip) {
+        got = inflate_some(r, r->buf + r->end, room);
+    } else {
+        got = fread(r->buf + r->end, 1, room, r->f);
+        if (got < room) {
+            r->eof = 1;
+            if (ferror(r->f)) r->failed = 1, snprintf(r->why, sizeof r->why, "read error");
+        }
+    }
+    r->end += got;
+}
+
+int ds_reader_next(ds_reader *r, char **line, size_t *len) {
+    int skipping = 0;
+    for (;;) {
+        char *start = r->buf + r->beg;
+        char *nl = r->end > r->beg ? memchr(start, '\n', r->end - r->beg) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - start);
+            r->beg += n + 1;
+            r->bytes += n + 1;
+            if (skipping) {
+                r->line_no++;
+                return DS_LINE_LONG;
+            }
+            if (n > DS_MAX_LINE) {
+                r->line_no++;
+                return DS_LINE_LONG;
+            }
+            if (n && start[n - 1] == '\r') n--;
+            start[n] = 0;
+            *line = start;
+            *len = n;
+            r->line_no++;
+            return DS_LINE_OK;
+        }
+        if (r->end - r->beg > DS_MAX_LINE) { /* drop the over-long prefix, keep skipping */
+            r->bytes += r->end - r->beg;
+            r->beg = r->end;
+            skipping = 1;
+        }
+        if (r->eof) {
+            size_t n = r->end - r->beg;
+            if (r->failed) { /* a partial last line of a broken stream is not a row */
+                r->bytes += n;
+                r->beg = r->end;
+                r->failed = 0; /* report once */
+                r->line_no++;
+                return DS_LINE_TRUNC;
+            }
+            if (n == 0 && !skipping) return DS_LINE_EOF;
+            r->beg = r->end;
+            r->bytes += n;
+            r->line_no++;
+            if (skipping) return DS_LINE_LONG;
+            if (n && start[n - 1] == '\r') n--;
+            start[n] = 0; /* cap keeps one spare byte */
+            *line = start;
+            *len = n;
+            return DS_LINE_OK;
+        }
+        fill(r);
+    }
+}
+
+int ds_split(char *line, size_t len, char sep, char **col, size_t *clen, int max) {
+    int n = 0;
+    char *p = line, *end = line + len;
+    for (;;) {
+        char *q = memchr(p, sep, (size_t)(end - p));
+        char *e = q ? q : end;
+        if (n < max) {
+            col[n] = p;
+            clen[n] = (size_t)(e - p);
+            *e = 0;
+        }
+        n++;
+        if (!q) return n;
+        p = q + 1;
+    }
+}
+
+int ds_parse_int(const char *s, size_t n, int64_t *out) {
+    size_t i = 0;
+    int neg = 0;
+    if (n && (s[0] == '-' || s[0] == '+')) neg = s[0] == '-', i = 1;
+    if (i == n || n - i > 18) return -1;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9) return -1;
+        v = v * 10 + (int64_t)d;
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* 0..15 for hex digits, 16 otherwise. */
+static const unsigned char k_hex[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
+    ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11,
+    ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16}; /* value + 1; 0 = not hex */
+
+int ds_parse_hex(const char *s, size_t n, uint64_t *out) {
+    if (n == 0 || n > 16) return -1;
+    uint64_t v = 0;
+    unsigned ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = k_hex[(unsigned char)s[i]];
+        ok &= h != 0;
+        v = v << 4 | (uint64_t)((h - 1) & 15);
+    }
+    if (!ok) return -1;
+    *out = v;
+    return 0;
+}
+
+uint64_t ds_key(const char *s, size_t n) {
+    uint64_t v = 0;
+    if (n <= 7) { /* exact: length in the top byte, then the bytes */
+        for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)s[i] << (8 * i);
+        return (uint64_t)n << 56 | v;
+    }
+    if (n == 8 && ds_parse_hex(s, 8, &v) == 0) { /* exact: tag 1 */
+        int lower = 1;
+        for (size_t i = 0; i < 8; i++) lower &= !(s[i] >= 'A' && s[i] <= 'F');
+        if (lower) return 1ULL << 62 | v;
+    }
+    return 1ULL << 63 | (hx_fnv1a(s, n, 0) >> 1); /* tag 2: hashed */
+}
+
+/* ---- vocabularies ---- */
+
+static hx_status vocab_grow(ds_vocab *v) {
+    size_t cap = v->cap ? v->cap * 2 : 1024;
+    ds_slot *sl = hx_malloc(cap * sizeof *sl);
+    if (!sl) return HX_ERR_NOMEM;
+    for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX, sl[i].key = 0, sl[i].pad = 0;
+    for (size_t i = 0; i < v->cap; i++) {
+        if (v->slot[i].id == UINT32_MAX) continue;
+        size_t j = ds_slot_of(v->slot[i].key, cap);
+        while (sl[j].id != UINT32_MAX) j = (j + 1) & (cap - 1);
+        sl[j] = v->slot[i];
+    }
+    hx_free(v->slot);
+    v->slot = sl;
+    v->cap = cap;
+    return HX_OK;
+}
+
+hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
+    if (2 * (v->n + 1) > v->cap && vocab_grow(v) != HX_OK) return HX_ERR_NOMEM;
+    size_t j = ds_slot_of(key, v->cap);
+    while (v->slot[j].id != UINT32_MAX) {
+        if (v->slot[j].key == key) {
+            *id = v->slot[j].id;
+            return HX_OK;
+        }
+        j = (j + 1) & (v->cap - 1);
+    }
+    if (v->n >= UINT32_MAX - 1) return HX_ERR_PARAM;
+    if (v->n == v->keys_cap) {
+        size_t kc = v->keys_cap ? v->keys_cap * 2 : 1024;
+        uint64_t *k = hx_realloc(v->keys, kc * sizeof *k);
+        if (!k) return HX_ERR_NOMEM;
+        v->keys = k;
+        v->keys_cap = kc;
+    }
+    v->keys[v->n] = key;
+    v->slot[j].key = key;
+    v->slot[j].id = (uint32_t)v->n;
+    *id = (uint32_t)v->n++;
+    return HX_OK;
+}
+
+typedef struct { uint32_t count; uint32_t pid; uint64_t key; } vitem;
+
+static int cmp_vitem(const void *a, const void *b) {
+    const vitem *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+hx_status ds_vocab_finalize(const ds_vocab *v, const uint32_t *count, int64_t min_count, uint32_t *map,
+                            int64_t *card) {
+    vitem *it = hx_malloc((v->n ? v->n : 1) * sizeof *it);
+    if (!it) return HX_ERR_NOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < v->n; i++)
+        if ((int64_t)count[i] >= min_count && count[i] > 0) it[m++] = (vitem){count[i], (uint32_t)i, v->keys[i]};
+    qsort(it, m, sizeof *it, cmp_vitem);
+    for (size_t i = 0; i < v->n; i++) map[i] = (uint32_t)m; /* OOV */
+    for (size_t i = 0; i < m; i++) map[it[i].pid] = (uint32_t)i;
+    *card = (int64_t)m + 1;
+    hx_free(it);
+    return HX_OK;
+}
+
+void ds_vocab_free(ds_vocab *v) {
+    hx_free(v->slot);
+    hx_free(v->keys);
+    memset(v, 0, sizeof *v);
+}

@@ -1,0 +1,289 @@
+/* bench.c: `embsweep bench`, training throughput of the C engine against the
+ * PyTorch reference (tests/reference/bench_ref.py) on the same data, in the same
+ * run. Results go to stdout and to a `bench` table in the SQLite database.
+ *
+ * Workload (issue 2): Criteo-shaped synthetic data (the generator's criteo preset:
+ * 26 fields of 10..10^6 ids, 13 dense features), dim 16, batch 1024, the `full`
+ * method, SGD (lr 0.1, as the DLRM Kaggle script; torch uses sparse embedding
+ * gradients, as DLRM does), dot interaction, for two MLP shapes:
+ *   dlrm_kaggle  bottom 512-256-64-16, top 512-256-1 (facebookresearch/dlrm
+ *                bench/dlrm_s_criteo_kaggle.sh)
+ *   default      bottom 64-16, top 64-32-1 (embsweep's default)
+ * Each engine runs `warm` untimed steps, then `steps` timed steps over the same
+ * batches in the same order; samples/s = steps * batch / seconds (wall clock).
+ * Samples per process-CPU second are reported beside it: on a shared machine that
+ * is the steadier figure at 1 thread (at 2 threads it does not show scaling).
+ * This is a benchmark, not a test: the machine may be shared, so the numbers are
+ * only as quiet as the machine.
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "loss.h"
+#include "model.h"
+
+typedef struct bench_model {
+    const char *name;
+    model_cfg   cfg;
+} bench_model;
+
+static const bench_model k_models[] = {
+    {"dlrm_kaggle", {.bottom = {512, 256, 64, 16}, .n_bottom = 4, .top = {512, 256}, .n_top = 2}},
+    {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}},
+};
+
+typedef struct bench_opts {
+    const char *db;
+    int64_t     rows;
+    int         batch, warm, steps, torch;
+} bench_opts;
+
+static void bench_usage(FILE *f) {
+    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--no-torch]\n\n"
+               "Training throughput (samples/s) of the C engine at 1 and 2 BLAS threads and of\n"
+               "the PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3) on the\n"
+               "same Criteo-shaped synthetic batches (26 fields, 13 dense, dim 16, batch 1024),\n"
+               "for the DLRM Kaggle MLPs and embsweep's default MLPs. Rows are stored in the\n"
+               "`bench` table of the database (default results/results.db).\n");
+}
+
+/* Time `steps` training steps of the C engine after `warm` untimed ones; returns
+ * samples per wall second, and per process-CPU second through cpu_rate. */
+static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *o, int threads,
+                      double *cpu_rate, char *err, size_t errlen) {
+    const emb_method *full = emb_method_find("full");
+    const int B = o->batch, F = ds->n_fields, Dd = ds->n_dense;
+    const int64_t nb = ds->n_train / B;
+    emb_spec spec = {.n_fields = F, .card = ds->card, .dim = 16, .ratio = 1, .seed = 1, .batch = B,
+                     .steps_per_epoch = nb, .total_steps = o->warm + o->steps,
+                     .opt = opt_default(OPT_SGD, 0.1f), .dense_opt = opt_default(OPT_SGD, 0.1f)};
+    emb_params_default(full, spec.pv);
+    emb_plan plan;
+    model m;
+    double rate = -1;
+    int64_t *idx = hx_calloc((size_t)nb * B * F, sizeof(int64_t));
+    if (!idx) {
+        hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+        return -1;
+    }
+    for (int64_t i = 0; i < nb * B * F; i++) idx[i] = ds->cat[i];
+    openblas_set_num_threads(threads);
+    if (full->plan(&spec, &plan, err, errlen) != HX_OK ||
+        model_create(&m, mc, Dd, full, &spec, spec.dense_opt, 1, err, errlen) != HX_OK)
+        goto out;
+    double t0 = 0, c0 = 0;
+    for (int s = 0; s < o->warm + o->steps; s++) {
+        if (s == o->warm) t0 = hx_now(), c0 = hx_cpu_time();
+        int64_t b = s % nb;
+        model_forward(&m, ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
+        model_backward(&m, ds->label + (size_t)b * B, B);
+        if (model_step(&m, s + 1, err, errlen) != HX_OK) goto out_model;
+    }
+    rate = (double)o->steps * B / (hx_now() - t0);
+    *cpu_rate = (double)o->steps * B / (hx_cpu_time() - c0);
+out_model:
+    model_free(&m);
+out:
+    hx_free(idx);
+    return rate;
+}
+
+/* The data and model file read by bench_ref.py (format documented there). */
+static int write_bench_file(const char *path, const ds_data *ds, const model_cfg *mc,
+                            const bench_opts *o) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    const int64_t nb = ds->n_train / o->batch, n = nb * o->batch;
+    int32_t hdr[9] = {(int32_t)n, ds->n_dense, ds->n_fields, 16, o->batch, o->warm, o->steps,
+                      mc->n_bottom, mc->n_top};
+    int ok = fwrite("ESBENCH1", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1 &&
+             fwrite(mc->bottom, 4, (size_t)mc->n_bottom, f) == (size_t)mc->n_bottom &&
+             fwrite(mc->top, 4, (size_t)mc->n_top, f) == (size_t)mc->n_top &&
+             fwrite(ds->card, 8, (size_t)ds->n_fields, f) == (size_t)ds->n_fields &&
+             fwrite(ds->dense, 4, (size_t)(n * ds->n_dense), f) == (size_t)(n * ds->n_dense);
+    for (int64_t i = 0; ok && i < n * ds->n_fields; i++) {
+        int64_t v = ds->cat[i];
+        ok = fwrite(&v, 8, 1, f) == 1;
+    }
+    ok = ok && fwrite(ds->label, 4, (size_t)n, f) == (size_t)n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Run bench_ref.py; returns samples/s (wall) or -1, and per CPU second in cpu_rate. */
+static double bench_torch(const char *path, int threads, double *cpu_rate) {
+    char cmd[1536], line[256], script[1024] = "tests/reference/bench_ref.py";
+    if (access(script, R_OK) != 0) {
+        /* not run from the repository root: look beside the binary (./embsweep or
+         * build/<mode>/embsweep) */
+        char exe[900];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            exe[n] = 0;
+            for (int up = 0; up < 3; up++) {
+                char *slash = strrchr(exe, '/');
+                if (!slash) break;
+                *slash = 0;
+                snprintf(script, sizeof script, "%s/tests/reference/bench_ref.py", exe);
+                if (access(script, R_OK) == 0) break;
+            }
+        }
+    }
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %d", script, path, threads);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    double rate = -1;
+    while (fgets(line, sizeof line, p)) {
+        sscanf(line, "samples_per_s %lf", &rate);
+        sscanf(line, "cpu_samples_per_s %lf", cpu_rate);
+    }
+    return pclose(p) == 0 ? rate : -1;
+}
+
+static int db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio,
+                    double cpu_rate, const char *host) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO bench(name, threads, samples_per_s, ratio_vs_torch, created_at, host,"
+                           " cpu_samples_per_s)"
+                           " VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5, ?6)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, threads);
+    sqlite3_bind_double(st, 3, rate);
+    if (ratio > 0) sqlite3_bind_double(st, 4, ratio);
+    else sqlite3_bind_null(st, 4);
+    sqlite3_bind_text(st, 5, host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 6, cpu_rate);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int parse_opts(int argc, char **argv, bench_opts *o) {
+    for (int i = 1; i < argc; i++) {
+        int64_t v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+        if (!strcmp(argv[i], "--no-torch")) {
+            o->torch = 0;
+            continue;
+        }
+        if (i + 1 >= argc) goto bad;
+        const char *f = argv[i], *a = argv[++i];
+        if (!strcmp(f, "--db")) o->db = a;
+        else if (!strcmp(f, "--rows") && !hx_parse_i64(a, &v) && v >= 4096 && v <= 100000000) o->rows = v;
+        else if (!strcmp(f, "--steps") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000) o->steps = (int)v;
+        else if (!strcmp(f, "--warm") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->warm = (int)v;
+        else goto bad;
+        continue;
+    bad:
+        fprintf(stderr, "embsweep bench: bad argument '%s'\n\n", argv[i]);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1};
+    int prc = parse_opts(argc, argv, &o);
+    if (prc) {
+        bench_usage(prc == 1 ? stdout : stderr);
+        return prc == 1 ? 0 : 2;
+    }
+    char err[512], rows[32], path[] = "/tmp/embsweep_bench_XXXXXX", host[128] = "unknown";
+    gethostname(host, sizeof host - 1);
+    char *kv[2] = {"preset=criteo", rows};
+    snprintf(rows, sizeof rows, "rows=%lld", (long long)o.rows);
+    ds_spec spec;
+    ds_data *ds = NULL;
+    sqlite3 *db = NULL;
+    int rc = 1, fd = -1;
+    if (ds_spec_from_args(&spec, "bench", "synthetic", 2, kv, err, sizeof err) != HX_OK ||
+        ds_load(&spec, NULL, &ds, err, sizeof err) != HX_OK) {
+        fprintf(stderr, "embsweep bench: %s\n", err);
+        return 1;
+    }
+    if (ds->n_train < o.batch) {
+        fprintf(stderr, "embsweep bench: --rows too small for one batch\n");
+        goto out;
+    }
+    const char *slash = strrchr(o.db, '/');
+    if (slash) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - o.db), o.db);
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) fprintf(stderr, "embsweep bench: mkdir %s failed\n", dir);
+    }
+    if (sqlite3_open(o.db, &db) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
+                         " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
+                         " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "embsweep bench: %s: %s\n", o.db, db ? sqlite3_errmsg(db) : "cannot open");
+        goto out;
+    }
+    if ((fd = mkstemp(path)) < 0) {
+        fprintf(stderr, "embsweep bench: cannot create a temporary file\n");
+        goto out;
+    }
+    printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
+           "full/SGD, %d warm + %d timed steps\n",
+           (long long)ds->n_train, o.batch, o.warm, o.steps);
+    printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
+           "per CPU second");
+    for (size_t k = 0; k < sizeof k_models / sizeof k_models[0]; k++) {
+        const bench_model *bm = &k_models[k];
+        double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
+        char name[64];
+        if (o.torch && write_bench_file(path, ds, &bm->cfg, &o) != 0) {
+            fprintf(stderr, "embsweep bench: cannot write %s\n", path);
+            goto out;
+        }
+        for (int th = 1; th <= 2; th++) {
+            c[th] = bench_c(ds, &bm->cfg, &o, th, &cc[th], err, sizeof err);
+            if (c[th] < 0) {
+                fprintf(stderr, "embsweep bench: %s\n", err);
+                goto out;
+            }
+            t[th] = o.torch ? bench_torch(path, th, &tc[th]) : -1;
+        }
+        for (int th = 1; th <= 2; th++) {
+            double ratio = t[th] > 0 ? c[th] / t[th] : -1;
+            if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], ratio, cc[th]);
+            else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
+            snprintf(name, sizeof name, "train_%s_c", bm->name);
+            if (db_store(db, name, th, c[th], ratio, cc[th], host)) goto dberr;
+            if (t[th] > 0) {
+                printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
+                snprintf(name, sizeof name, "train_%s_torch", bm->name);
+                if (db_store(db, name, th, t[th], 1.0, tc[th], host)) goto dberr;
+            } else if (o.torch) {
+                printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
+            }
+        }
+        printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, c[2] / c[1]);
+        if (t[1] > 0)
+            printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", c[1] / t[1], cc[1] / tc[1]);
+        printf("\n");
+    }
+    printf("stored in %s, table bench\n", o.db);
+    rc = 0;
+    goto out;
+dberr:
+    fprintf(stderr, "embsweep bench: %s: %s\n", o.db, sqlite3_errmsg(db));
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    sqlite3_close(db);
+    ds_free(ds);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/* plot_data.c: read one figure group (sweep, dataset, dim) from SQLite and aggregate
+ * its ok runs per config (method, requested ratio) over seeds (see plot.h).
+ *
+ * Our own choices [R]: a config is (method, ratio_requested); runs that differ in
+ * other settings (say a learning-rate axis) are averaged together, so a sweep that
+ * crosses such an axis should be split or filtered before plotting. Spread is min/max
+ * over seeds (honest with 2-3 seeds, where a std says little).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot.h"
+
+/* The metric columns, in pl_cfg order. Each becomes AVG, MIN, MAX, COUNT. */
+#define PL_METRICS(X)                                                                    \
+    X(auc, test_auc) X(logloss, test_logloss) X(bytes_infer, bytes_infer)                \
+    X(bytes_train, bytes_train) X(ratio_achieved, ratio_achieved)                        \
+    X(peak_rss, peak_rss_bytes) X(train_sps, train_samples_per_s)                         \
+    X(infer_sps, infer_samples_per_s)
+
+#define PL_SQL_AGG(f, col) ", AVG(r." #col "), MIN(r." #col "), MAX(r." #col "), COUNT(r." #col ")"
+
+static const char k_group_sql[] =
+    "SELECT r.method, r.ratio_requested, COUNT(*)" PL_METRICS(PL_SQL_AGG)
+    " FROM runs r JOIN sweep_runs s ON s.key = r.key"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " GROUP BY r.method, r.ratio_requested";
+
+static const char k_bayes_sql[] =
+    "SELECT AVG(r.bayes_auc), AVG(r.bayes_logloss)"
+    " FROM runs r JOIN sweep_runs s ON s.key = r.key"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'";
+
+static int cfg_cmp(const void *pa, const void *pb) {
+    const pl_cfg *a = pa, *b = pb;
+    if (a->style.order != b->style.order) return a->style.order < b->style.order ? -1 : 1;
+    int c = strcmp(a->method, b->method);
+    if (c) return c;
+    return (a->ratio > b->ratio) - (a->ratio < b->ratio);
+}
+
+static double col_or_nan(sqlite3_stmt *st, int i) {
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static void read_stat(sqlite3_stmt *st, int col, pl_stat *s) {
+    s->mean = col_or_nan(st, col);
+    s->min = col_or_nan(st, col + 1);
+    s->max = col_or_nan(st, col + 2);
+    s->n = sqlite3_column_int(st, col + 3);
+}
+
+static void bind_group(sqlite3_stmt *st, const char *sweep, const char *dataset, int64_t dim) {
+    sqlite3_bind_text(st, 1, sweep, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, dataset, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, dim);
+}
+
+static void mark_fronts(pl_group *g) {
+    size_t n = g->n_cfg;
+    double *x = hx_xmalloc((3 * n + 1) * sizeof *x), *y = x + n, *z = y + n;
+    unsigned char *on = hx_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = g->cfg[i].bytes_infer.mean;
+        y[i] = g->cfg[i].auc.mean;
+        z[i] = g->cfg[i].logloss.mean;
+    }
+    pl_pareto(x, y, n, 1, on);
+    for (size_t i = 0; i < n; i++) g->cfg[i].front = on[i];
+    pl_pareto(x, z, n, 0, on);
+    for (size_t i = 0; i < n; i++) g->cfg[i].front_ll = on[i];
+    hx_free(on);
+    hx_free(x);
+}
+
+double pl_choose_budget(const pl_group *g) {
+    double best = 1;
+    size_t best_count = 0;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        double r = g->cfg[i].ratio;
+        if (!(r > 1)) continue;
+        size_t count = 0; /* methods with a config at this ratio (configs are unique) */
+        for (size_t j = 0; j < g->n_cfg; j++) count += g->cfg[j].ratio == r;
+        if (count > best_count || (count == best_count && r > best)) {
+            best = r;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim,
+                        double budget, pl_group *g, char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    sqlite3_stmt *st = NULL;
+    memset(g, 0, sizeof *g);
+    snprintf(g->sweep, sizeof g->sweep, "%s", sweep);
+    snprintf(g->dataset, sizeof g->dataset, "%s", dataset);
+    g->dim = dim;
+    g->full_auc = g->full_logloss = g->bayes_auc = g->bayes_logloss = NAN;
+    char s1[PL_NAME * 2], s2[PL_NAME];
+    pl_sanitize(sweep, s1, sizeof s1);
+    pl_sanitize(dataset, s2, sizeof s2);
+    snprintf(g->base, sizeof g->base, "%s__%s__d%lld", s1, s2, (long long)dim);
+
+    if (sqlite3_prepare_v2(db, k_group_sql, -1, &st, NULL) != SQLITE_OK) goto sql_error;
+    bind_group(st, sweep, dataset, dim);
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (g->n_cfg == cap) {
+            cap = cap ? 2 * cap : 16;
+            pl_cfg *p = hx_realloc(g->cfg, cap * sizeof *p);
+            if (!p) {
+                rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+                goto done;
+            }
+            g->cfg = p;
+        }
+        pl_cfg *c = &g->cfg[g->n_cfg++];
+        memset(c, 0, sizeof *c);
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        snprintf(c->method, sizeof c->method, "%s", m ? m : "?");
+        c->ratio = sqlite3_column_double(st, 1);
+        c->n_runs = sqlite3_column_int(st, 2);
+        int col = 3;
+#define PL_READ(f, colname) read_stat(st, col, &c->f); col += 4;
+        PL_METRICS(PL_READ)
+#undef PL_READ
+        c->style = pl_method_style(c->method);
+    }
+    if (step != SQLITE_DONE) goto sql_error;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (g->n_cfg) qsort(g->cfg, g->n_cfg, sizeof *g->cfg, cfg_cmp);
+    mark_fronts(g);
+
+    /* the uncompressed baseline: `full` at its smallest ratio (1 in any sane sweep) */
+    for (size_t i = 0; i < g->n_cfg; i++)
+        if (!strcmp(g->cfg[i].method, "full")) {
+            g->full_auc = g->cfg[i].auc.mean;
+            g->full_logloss = g->cfg[i].logloss.mean;
+            break;
+        }
+    if (sqlite3_prepare_v2(db, k_bayes_sql, -1, &st, NULL) != SQLITE_OK) goto sql_error;
+    bind_group(st, sweep, dataset, dim);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        g->bayes_auc = col_or_nan(st, 0);
+        g->bayes_logloss = col_or_nan(st, 1);
+    }
+    g->budget = budget > 0 ? budget : pl_choose_budget(g);
+    goto done;
+
+sql_error:
+    rc = hx_error(HX_ERR_IO, err, errlen, "reading runs of %s/%s/d%lld: %s", sweep, dataset,
+                  (long long)dim, sqlite3_errmsg(db));
+done:
+    sqlite3_finalize(st);
+    if (rc != HX_OK) pl_group_free(g);
+    return rc;
+}
+
+void pl_group_free(pl_group *g) {
+    hx_free(g->cfg);
+    g->cfg = NULL;
+    g->n_cfg = 0;
+}

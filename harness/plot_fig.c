@@ -1,0 +1,582 @@
+/* plot_fig.c: the data files and gnuplot scripts of one figure group (see plot.h).
+ *
+ * Per group (sweep, dataset, dim), under out_dir/data/:
+ *   <base>__configs.tsv      one block per method (gnuplot `index`), one line per
+ *                            requested ratio: mean/min/max over seeds of every metric
+ *   <base>__front_auc.tsv    the AUC Pareto front, sorted by bytes (and _logloss)
+ *   <base>__runs.tsv         every ok run that went into the figures
+ *   <base>__rss_time.tsv     RSS samples of the chosen runs; <base>__loss.tsv curves
+ *   <base>__<figure>.gp      one script per figure, run from out_dir, writing
+ *                            out_dir/<base>__<figure>.png and .svg
+ * Only series with at least one finite point are drawn, so gnuplot never sees an
+ * all-empty plot. Our own choices [R]: sizes, fonts, the grey staircase for the
+ * front (the best AUC reachable with at most that many bytes), min/max error bars.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "plot.h"
+
+const pl_figure pl_figures[] = {
+    {"auc", "test AUC vs inference bytes",
+     "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
+     "(bars: min/max) against the bytes its embeddings need at inference. The grey staircase is "
+     "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
+     "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
+     "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
+    {"logloss", "test logloss vs inference bytes",
+     "The same with test logloss; down and to the left is better. A method can rank differently "
+     "here when it is well-ranked (AUC) but badly calibrated (logloss)."},
+    {"ratio", "test AUC vs achieved compression ratio",
+     "AUC against the compression ratio each method really achieved (full bytes / inference "
+     "bytes), as in CAFE. Points far right of the requested ratio's neighbours overshot it; "
+     "compare the drop below the dashed full line at equal ratios."},
+    {"train_speed", "training throughput vs training bytes",
+     "Training samples per second against the bytes held while training (parameters, "
+     "optimizer state, indices). The cost in speed of each method's saving; full is the "
+     "reference."},
+    {"infer_speed", "inference throughput vs inference bytes",
+     "Inference (evaluation) samples per second against inference bytes. Methods that "
+     "decompress or hash on lookup pay here."},
+    {"rss", "measured peak RSS vs inference bytes",
+     "How much of the saving is real: the worker's measured peak RSS (VmHWM, all phases) "
+     "against the analytic inference bytes, with y = x for reference. The vertical gap is the "
+     "process, data and training overhead; a saving is real when RSS falls as bytes fall."},
+    {"rss_time", "RSS over time at the chosen budget",
+     "Resident memory of one run per method (lowest seed) at the chosen budget, plus full: "
+     "where the memory goes during load, training and evaluation."},
+    {"loss", "training loss at the chosen budget",
+     "Training loss against step for each method at the chosen budget (mean over seeds, band: "
+     "min/max), plus full. Look for methods that learn slowly or stall."},
+};
+const size_t pl_nfigures = sizeof pl_figures / sizeof pl_figures[0];
+
+/* ---- writing helpers ---- */
+
+/* a gnuplot single-quoted string: quotes doubled, newlines dropped */
+static void gp_quote(char *buf, size_t n, const char *s) {
+    size_t k = 0;
+    HX_ASSERT(n >= 3);
+    buf[k++] = '\'';
+    for (; *s && k + 3 < n; s++) {
+        if (*s == '\'') buf[k++] = '\'';
+        if (*s != '\n') buf[k++] = *s;
+    }
+    buf[k++] = '\'';
+    buf[k] = 0;
+}
+
+static void gp_str(FILE *f, const char *s) {
+    char q[512];
+    gp_quote(q, sizeof q, s);
+    fputs(q, f);
+}
+
+static void tsv_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "\t%.10g", v);
+    else fputs("\tNaN", f);
+}
+
+static FILE *open_data(const char *out_dir, const pl_group *g, const char *suffix, char *err,
+                       size_t errlen, hx_status *rc) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/%s__%s", out_dir, g->base, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f) *rc = hx_error(HX_ERR_IO, err, errlen, "cannot write %s", path);
+    return f;
+}
+
+static hx_status close_data(FILE *f, const char *what, char *err, size_t errlen) {
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return hx_error(HX_ERR_IO, err, errlen, "writing %s failed", what);
+    return HX_OK;
+}
+
+/* ---- the per-config table and the fronts ---- */
+
+static int same_method(const pl_group *g, size_t i, size_t j) {
+    return !strcmp(g->cfg[i].method, g->cfg[j].method);
+}
+
+static void write_configs(FILE *f, const pl_group *g) {
+    fprintf(f, "# embsweep plot: ok runs of sweep '%s', dataset '%s', dim %lld, mean/min/max over "
+               "seeds per (method, requested ratio); one block per method (gnuplot index)\n",
+            g->sweep, g->dataset, (long long)g->dim);
+    fputs("# ratio_req\tn_runs\tbytes_infer\tauc\tauc_min\tauc_max\tlogloss\tlogloss_min"
+          "\tlogloss_max\tratio_achieved\tbytes_train\tpeak_rss\tpeak_rss_min\tpeak_rss_max"
+          "\ttrain_sps\ttrain_sps_min\ttrain_sps_max\tinfer_sps\tinfer_sps_min\tinfer_sps_max"
+          "\tfront_auc\tfront_logloss\n",
+          f);
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_cfg *c = &g->cfg[i];
+        if (i == 0 || !same_method(g, i, i - 1)) fprintf(f, "%s# method %s\n", i ? "\n\n" : "", c->method);
+        fprintf(f, "%.10g\t%d", c->ratio, c->n_runs);
+        tsv_num(f, c->bytes_infer.mean);
+        const pl_stat *st[] = {&c->auc, &c->logloss};
+        for (int k = 0; k < 2; k++) {
+            tsv_num(f, st[k]->mean);
+            tsv_num(f, st[k]->min);
+            tsv_num(f, st[k]->max);
+        }
+        tsv_num(f, c->ratio_achieved.mean);
+        tsv_num(f, c->bytes_train.mean);
+        const pl_stat *st2[] = {&c->peak_rss, &c->train_sps, &c->infer_sps};
+        for (int k = 0; k < 3; k++) {
+            tsv_num(f, st2[k]->mean);
+            tsv_num(f, st2[k]->min);
+            tsv_num(f, st2[k]->max);
+        }
+        fprintf(f, "\t%d\t%d\n", c->front, c->front_ll);
+    }
+}
+
+static void write_front(FILE *f, const pl_group *g, int logloss) {
+    fprintf(f, "# Pareto front (%s) of sweep '%s', dataset '%s', dim %lld, sorted by bytes\n"
+               "# bytes_infer\t%s\tmethod\tratio_req\n",
+            logloss ? "min bytes, min logloss" : "min bytes, max AUC", g->sweep, g->dataset,
+            (long long)g->dim, logloss ? "logloss" : "auc");
+    /* insertion order by bytes, then by metric (configs are few) */
+    size_t *ix = hx_xmalloc((g->n_cfg + 1) * sizeof *ix), n = 0;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_cfg *c = &g->cfg[i];
+        if (!(logloss ? c->front_ll : c->front)) continue;
+        size_t k = n++;
+        while (k > 0) {
+            const pl_cfg *p = &g->cfg[ix[k - 1]];
+            double yp = logloss ? -p->logloss.mean : p->auc.mean;
+            double yc = logloss ? -c->logloss.mean : c->auc.mean;
+            if (p->bytes_infer.mean < c->bytes_infer.mean ||
+                (p->bytes_infer.mean == c->bytes_infer.mean && yp <= yc))
+                break;
+            ix[k] = ix[k - 1];
+            k--;
+        }
+        ix[k] = i;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const pl_cfg *c = &g->cfg[ix[k]];
+        fprintf(f, "%.10g\t%.10g\t%s\t%.10g\n", c->bytes_infer.mean,
+                logloss ? c->logloss.mean : c->auc.mean, c->method, c->ratio);
+    }
+    hx_free(ix);
+}
+
+/* ---- the scripts ---- */
+
+typedef struct axis { int col, col_min, col_max; } axis; /* 1-based TSV columns */
+
+enum { C_BYTES = 3, C_AUC = 4, C_LL = 7, C_RATIO_ACH = 10, C_BYTES_TRAIN = 11,
+       C_RSS = 12, C_TRAIN = 15, C_INFER = 18 };
+
+static const pl_stat *stat_of(const pl_cfg *c, int col) {
+    switch (col) {
+    case C_BYTES: return &c->bytes_infer;
+    case C_AUC: return &c->auc;
+    case C_LL: return &c->logloss;
+    case C_RATIO_ACH: return &c->ratio_achieved;
+    case C_BYTES_TRAIN: return &c->bytes_train;
+    case C_RSS: return &c->peak_rss;
+    case C_TRAIN: return &c->train_sps;
+    case C_INFER: return &c->infer_sps;
+    default: HX_ASSERT(0 && "unknown column");
+    }
+    return NULL;
+}
+
+static void gp_begin(FILE *f, const pl_group *g, const char *title) {
+    fprintf(f, "# embsweep plot: run from the plots directory: gnuplot data/<this file>\n"
+               "reset\nset encoding utf8\nset termoption noenhanced\n"
+               "set grid lc rgb '#d8d8d8' lw 1\nset border lc rgb '#404040'\n"
+               "set key outside right top vertical Left reverse spacing 1.3 samplen 2.5 width 2\n"
+               "set samples 400\nset title ");
+    char t[512];
+    snprintf(t, sizeof t, "%s  (sweep %s, dataset %s, dim %lld)", title, g->sweep, g->dataset,
+             (long long)g->dim);
+    gp_str(f, t);
+    fputc('\n', f);
+}
+
+static void gp_bytes_axis(FILE *f, char axis_name, double lo, double hi) {
+    char tics[1024];
+    pl_bytes_tics(lo, hi, tics, sizeof tics);
+    fprintf(f, "set logscale %c 2\nset %ctics %s\nset m%ctics default\n", axis_name, axis_name,
+            tics, axis_name);
+    if (lo > 0 && hi >= lo) fprintf(f, "set %crange [%.6g:%.6g]\n", axis_name, lo / 1.4, hi * 1.4);
+}
+
+/* range of a stat over the configs (finite values only); returns 0 if none */
+static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
+    int any = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_stat *s = stat_of(&g->cfg[i], col);
+        double v[3] = {s->mean, s->min, s->max};
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k]) && v[k] > 0) {
+                *lo = v[k] < *lo ? v[k] : *lo;
+                *hi = v[k] > *hi ? v[k] : *hi;
+                any = 1;
+            }
+    }
+    return any;
+}
+
+/* Does the method whose first config is i have a finite (x, y) point? */
+static int method_drawable(const pl_group *g, size_t i, int xcol, int ycol) {
+    for (size_t j = i; j < g->n_cfg && same_method(g, i, j); j++) {
+        double xv = stat_of(&g->cfg[j], xcol)->mean;
+        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean)) return 1;
+    }
+    return 0;
+}
+
+/* Emits the `plot` command: optional front file, one series per method with at
+ * least one finite (x, y) point, then the reference lines. Methods at equal x are
+ * spread sideways by a factor 2^(+-0.025 k) (a dodge of about 2% per method, so that
+ * their error bars stay apart on the log axis) [R]. Returns the series drawn. */
+static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int xcol, axis y,
+                           const char *front) {
+    int n = 0, m = 0, k = 0;
+    fputs("plot ", f);
+    if (front) {
+        fprintf(f, "'%s' using 1:2 with steps lc rgb '#c8c8c8' lw 6 title 'Pareto front'", front);
+        n++;
+    }
+    for (size_t i = 0; i < g->n_cfg; i++)
+        if ((i == 0 || !same_method(g, i, i - 1)) && method_drawable(g, i, xcol, y.col)) m++;
+    int block = -1;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        if (i == 0 || !same_method(g, i, i - 1)) block++;
+        else continue;
+        if (!method_drawable(g, i, xcol, y.col)) continue;
+        const pl_cfg *c = &g->cfg[i];
+        double dodge = exp2((k++ - (m - 1) / 2.0) * 0.025);
+        fprintf(f, "%s\\\n  '%s' index %d using ($%d*%.6f):%d:%d:%d with yerrorlines", n ? ", " : "",
+                configs, block, xcol, dodge, y.col, y.col_min, y.col_max);
+        fprintf(f, " lc rgb '%s' pt %d ps 1.4 lw 1.8 title ", c->style.color, c->style.point);
+        gp_str(f, c->method);
+        n++;
+    }
+    return n;
+}
+
+static void gp_hline(FILE *f, double v, const char *label, const char *suffix, const char *style) {
+    if (!isfinite(v)) return;
+    char t[160];
+    snprintf(t, sizeof t, "%s %.4f%s", label, v, suffix);
+    fprintf(f, ", \\\n  %.10g with lines %s title ", v, style);
+    gp_str(f, t);
+}
+
+static void gp_end(FILE *f, const pl_group *g, const char *suffix) {
+    fprintf(f, "\n\nset terminal svg size 1100,640 dynamic font 'DejaVu Sans,12' noenhanced "
+               "background rgb 'white'\nset output '%s__%s.svg'\nreplot\nset output\n",
+            g->base, suffix);
+}
+
+/* The plot is drawn to PNG first, then gp_end replots it to SVG, so the plot
+ * command is written once. */
+static FILE *gp_open(const char *out_dir, const pl_group *g, const char *suffix, pl_list *scripts,
+                     char *err, size_t errlen, hx_status *rc) {
+    char name[128], rel[512];
+    snprintf(name, sizeof name, "%s.gp", suffix);
+    snprintf(rel, sizeof rel, "data/%s__%s", g->base, name);
+    FILE *f = open_data(out_dir, g, name, err, errlen, rc);
+    if (f) {
+        pl_list_push(scripts, rel);
+        fprintf(f, "set terminal pngcairo size 1100,640 font 'DejaVu Sans,12' noenhanced\n"
+                   "set output '%s__%s.png'\n", g->base, suffix);
+    }
+    return f;
+}
+
+/* ---- the config figures: a metric against bytes or ratio ---- */
+
+enum { X_BYTES, X_RATIO };
+enum { Y_PLAIN, Y_SPEED, Y_BYTES };
+
+typedef struct fig_spec {
+    const char *suffix, *title;
+    int         xcol, xkind;
+    const char *xlabel;
+    axis        y;
+    int         ykind;
+    const char *ylabel;
+    const char *front;      /* "front_auc" | "front_logloss" | NULL */
+    double      full, bayes;
+    const char *bayes_label;
+    int         diagonal;   /* draw y = x */
+} fig_spec;
+
+/* The staircase ends at the front's last config; beyond it, up to the config with
+ * the most bytes, the best reachable value stays the same: a flat tail. */
+static void gp_front_tail(FILE *f, const pl_group *g, int logloss) {
+    double xmax = -INFINITY, last_x = -INFINITY, last_y = NAN;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_cfg *c = &g->cfg[i];
+        double x = c->bytes_infer.mean, y = logloss ? c->logloss.mean : c->auc.mean;
+        if (!isfinite(x) || !isfinite(y)) continue;
+        xmax = fmax(xmax, x);
+        if ((logloss ? c->front_ll : c->front) && x >= last_x) {
+            if (x > last_x || (logloss ? y < last_y : y > last_y)) last_y = y;
+            last_x = x;
+        }
+    }
+    if (isfinite(last_y) && xmax > last_x)
+        fprintf(f, "set arrow from %.10g,%.10g to %.10g,%.10g nohead back lc rgb '#c8c8c8' lw 6\n",
+                last_x, last_y, xmax, last_y);
+}
+
+static int has_series(const pl_group *g, int xcol, int ycol) {
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        double xv = stat_of(&g->cfg[i], xcol)->mean;
+        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[i], ycol)->mean)) return 1;
+    }
+    return 0;
+}
+
+static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_spec *s,
+                            pl_list *scripts, char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    if (!has_series(g, s->xcol, s->y.col)) return HX_OK;
+    FILE *f = gp_open(out_dir, g, s->suffix, scripts, err, errlen, &rc);
+    if (!f) return rc;
+    gp_begin(f, g, s->title);
+    fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", s->xlabel, s->ylabel);
+    double xlo, xhi, ylo, yhi;
+    stat_range(g, s->xcol, &xlo, &xhi);
+    if (s->xkind == X_BYTES) gp_bytes_axis(f, 'x', xlo, xhi);
+    else fprintf(f, "set logscale x 2\nset format x '%%g×'\nset xrange [%.6g:%.6g]\n", xlo / 1.3, xhi * 1.3);
+    const char *bayes_note = "";
+    if (s->ykind == Y_PLAIN && stat_range(g, s->y.col, &ylo, &yhi)) {
+        /* room for the reference lines, which must not sit on the frame; a Bayes
+         * line further than one data span away would squash the data into a strip,
+         * so it is left off the plot and its key entry says so */
+        if (isfinite(s->full)) ylo = fmin(ylo, s->full), yhi = fmax(yhi, s->full);
+        double span = fmax(yhi - ylo, 0.01);
+        if (isfinite(s->bayes) && s->bayes >= ylo - span && s->bayes <= yhi + span)
+            ylo = fmin(ylo, s->bayes), yhi = fmax(yhi, s->bayes);
+        else if (isfinite(s->bayes))
+            bayes_note = " (off plot)";
+        double pad = (yhi - ylo) * 0.08 + 1e-4;
+        fprintf(f, "set yrange [%.6g:%.6g]\n", ylo - pad, yhi + pad);
+    }
+    if (s->ykind == Y_SPEED) fputs("set yrange [0:*]\nset offsets 0, 0, graph 0.08, 0\nset format y '%.0s%c'\n", f);
+    if (s->ykind == Y_BYTES) {
+        stat_range(g, s->y.col, &ylo, &yhi);
+        gp_bytes_axis(f, 'y', xlo < ylo ? xlo : ylo, xhi > yhi ? xhi : yhi);
+    }
+    char configs[512], front[512];
+    snprintf(configs, sizeof configs, "data/%s__configs.tsv", g->base);
+    snprintf(front, sizeof front, "data/%s__%s.tsv", g->base, s->front ? s->front : "");
+    if (s->front) gp_front_tail(f, g, !strcmp(s->front, "front_logloss"));
+    gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL);
+    gp_hline(f, s->full, "full (uncompressed)", "", "dt 2 lw 2 lc rgb '#000000'");
+    gp_hline(f, s->bayes, s->bayes_label, bayes_note, "dt 3 lw 2 lc rgb '#2a7f2a'");
+    if (s->diagonal)
+        fputs(", \\\n  x with lines dt 2 lw 1.5 lc rgb '#808080' title 'y = x (RSS = inference bytes)'", f);
+    gp_end(f, g, s->suffix);
+    return close_data(f, s->suffix, err, errlen);
+}
+
+/* ---- the per-run figures at the chosen budget ---- */
+
+/* configs drawn at the budget: every config at that ratio, plus full */
+static int at_budget(const pl_group *g, const pl_cfg *c) {
+    return c->ratio == g->budget || !strcmp(c->method, "full");
+}
+
+static const char k_rep_sql[] =
+    "SELECT r.key, r.seed FROM runs r JOIN sweep_runs s ON s.key = r.key"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " AND r.method = ?4 AND r.ratio_requested = ?5"
+    " AND EXISTS (SELECT 1 FROM rss_samples x WHERE x.key = r.key) ORDER BY r.seed LIMIT 1";
+static const char k_samples_sql[] =
+    "SELECT t_s, rss, rss_anon, phase FROM rss_samples WHERE key = ?1 ORDER BY t_s";
+static const char k_loss_sql[] =
+    "SELECT l.step, AVG(l.train_loss), MIN(l.train_loss), MAX(l.train_loss), COUNT(*)"
+    " FROM loss_curve l JOIN runs r ON r.key = l.key JOIN sweep_runs s ON s.key = r.key"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " AND r.method = ?4 AND r.ratio_requested = ?5 AND l.train_loss IS NOT NULL"
+    " GROUP BY l.step ORDER BY l.step";
+
+static void bind_cfg(sqlite3_stmt *st, const pl_group *g, const pl_cfg *c) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, g->dim);
+    sqlite3_bind_text(st, 4, c->method, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 5, c->ratio);
+}
+
+/* Writes <base>__rss_time.tsv (one block per method's representative run) or
+ * <base>__loss.tsv (one block per method: mean/min/max over seeds per step) and its
+ * script; no script when no run at the budget recorded any. */
+static hx_status fig_runs(sqlite3 *db, const char *out_dir, const pl_group *g, int loss,
+                          pl_list *scripts, char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    sqlite3_stmt *rep = NULL, *rows = NULL;
+    FILE *f = NULL, *gp = NULL;
+    const char *suffix = loss ? "loss" : "rss_time";
+    char name[64], plot[8192];
+    size_t used = 0;
+    int blocks = 0;
+    snprintf(name, sizeof name, "%s.tsv", suffix);
+    if (sqlite3_prepare_v2(db, loss ? k_loss_sql : k_rep_sql, -1, &rep, NULL) != SQLITE_OK ||
+        (!loss && sqlite3_prepare_v2(db, k_samples_sql, -1, &rows, NULL) != SQLITE_OK)) {
+        rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", suffix, sqlite3_errmsg(db));
+        goto done;
+    }
+    if (!(f = open_data(out_dir, g, name, err, errlen, &rc))) goto done;
+    fprintf(f, "# %s of sweep '%s', dataset '%s', dim %lld at ratio %g (and full)\n# %s\n",
+            loss ? "training loss, mean/min/max over seeds" : "RSS samples of one run per method",
+            g->sweep, g->dataset, (long long)g->dim, g->budget,
+            loss ? "step\tloss\tloss_min\tloss_max\tn_seeds" : "t_s\trss_MiB\trss_anon_MiB\tphase");
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_cfg *c = &g->cfg[i];
+        if (!at_budget(g, c)) continue;
+        bind_cfg(rep, g, c);
+        int step = sqlite3_step(rep), n = 0;
+        char label[160], q[400];
+        if (loss) snprintf(label, sizeof label, "%s (ratio %g)", c->method, c->ratio);
+        if (!loss) {
+            if (step != SQLITE_ROW) continue;
+            snprintf(label, sizeof label, "%s (ratio %g, seed %lld)", c->method, c->ratio,
+                     (long long)sqlite3_column_int64(rep, 1));
+            sqlite3_reset(rows);
+            sqlite3_bind_text(rows, 1, (const char *)sqlite3_column_text(rep, 0), -1, SQLITE_TRANSIENT);
+            step = sqlite3_step(rows);
+        }
+        sqlite3_stmt *src = loss ? rep : rows;
+        fprintf(f, "%s# method %s\n", blocks ? "\n\n" : "", label);
+        for (; step == SQLITE_ROW; step = sqlite3_step(src), n++) {
+            if (loss) {
+                fprintf(f, "%lld", (long long)sqlite3_column_int64(src, 0));
+                for (int k = 1; k <= 3; k++)
+                    tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k));
+                fprintf(f, "\t%d\n", sqlite3_column_int(src, 4));
+            } else {
+                const char *ph = (const char *)sqlite3_column_text(src, 3);
+                fprintf(f, "%.6g", sqlite3_column_double(src, 0));
+                for (int k = 1; k <= 2; k++)
+                    tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN
+                                                                        : sqlite3_column_double(src, k) / 1048576.0);
+                fprintf(f, "\t%s\n", ph ? ph : "-");
+            }
+        }
+        if (step != SQLITE_DONE) {
+            rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", suffix, sqlite3_errmsg(db));
+            goto done;
+        }
+        if (n == 0) fputs("NaN\tNaN\tNaN\tNaN\n", f); /* keep block numbering */
+        if (n > 0 && used < sizeof plot) {
+            int w;
+            gp_quote(q, sizeof q, label);
+            if (loss)
+                w = snprintf(plot + used, sizeof plot - used,
+                             "%s\\\n  'data/%s__loss.tsv' index %d using 1:3:4 with filledcurves "
+                             "fs transparent solid 0.15 noborder lc rgb '%s' notitle, \\\n"
+                             "  '' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
+                             used ? ", " : "", g->base, blocks, c->style.color, blocks, c->style.color, q);
+            else
+                w = snprintf(plot + used, sizeof plot - used,
+                             "%s\\\n  'data/%s__rss_time.tsv' index %d using 1:2 with lines lw 2 "
+                             "lc rgb '%s' title %s",
+                             used ? ", " : "", g->base, blocks, c->style.color, q);
+            if (w > 0) used += (size_t)w;
+        }
+        blocks++;
+    }
+    if ((rc = close_data(f, name, err, errlen)) != HX_OK) {
+        f = NULL;
+        goto done;
+    }
+    f = NULL;
+    if (used == 0 || used >= sizeof plot) goto done; /* nothing recorded: no figure */
+    if (!(gp = gp_open(out_dir, g, suffix, scripts, err, errlen, &rc))) goto done;
+    char title[128];
+    snprintf(title, sizeof title, "%s at ratio %g", loss ? "training loss" : "RSS over time", g->budget);
+    gp_begin(gp, g, title);
+    if (loss) fputs("set xlabel 'training step'\nset ylabel 'training loss (BCE, mean over seeds)'\n", gp);
+    else fputs("set xlabel 'time since worker start (s)'\nset ylabel 'resident set size (MiB)'\nset yrange [0:*]\n", gp);
+    fprintf(gp, "plot %s", plot);
+    gp_end(gp, g, suffix);
+    rc = close_data(gp, suffix, err, errlen);
+    gp = NULL;
+done:
+    if (f) fclose(f);
+    if (gp) fclose(gp);
+    sqlite3_finalize(rep);
+    sqlite3_finalize(rows);
+    return rc;
+}
+
+/* ---- every figure of a group ---- */
+
+static const char k_runs_sql[] =
+    "SELECT r.key, r.method, r.ratio_requested, r.seed, r.test_auc, r.test_logloss,"
+    " r.bytes_infer, r.bytes_train, r.ratio_achieved, r.peak_rss_bytes,"
+    " r.train_samples_per_s, r.infer_samples_per_s"
+    " FROM runs r JOIN sweep_runs s ON s.key = r.key"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " ORDER BY r.method, r.ratio_requested, r.seed";
+
+static hx_status write_runs(sqlite3 *db, const char *out_dir, const pl_group *g, char *err,
+                            size_t errlen) {
+    hx_status rc = HX_OK;
+    sqlite3_stmt *st = NULL;
+    FILE *f = open_data(out_dir, g, "runs.tsv", err, errlen, &rc);
+    if (!f) return rc;
+    if (sqlite3_prepare_v2(db, k_runs_sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = hx_error(HX_ERR_IO, err, errlen, "runs: %s", sqlite3_errmsg(db));
+    } else {
+        sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, g->dim);
+        rc = pl_dump_stmt(db, st, f, PL_FMT_TSV, NULL, err, errlen);
+    }
+    sqlite3_finalize(st);
+    hx_status rc2 = close_data(f, "runs.tsv", err, errlen);
+    return rc != HX_OK ? rc : rc2;
+}
+
+hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir, pl_list *scripts,
+                           char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    FILE *f;
+    if (!(f = open_data(out_dir, g, "configs.tsv", err, errlen, &rc))) return rc;
+    write_configs(f, g);
+    if ((rc = close_data(f, "configs.tsv", err, errlen)) != HX_OK) return rc;
+    for (int ll = 0; ll < 2; ll++) {
+        if (!(f = open_data(out_dir, g, ll ? "front_logloss.tsv" : "front_auc.tsv", err, errlen, &rc)))
+            return rc;
+        write_front(f, g, ll);
+        if ((rc = close_data(f, "front", err, errlen)) != HX_OK) return rc;
+    }
+    if ((rc = write_runs(db, out_dir, g, err, errlen)) != HX_OK) return rc;
+
+    const axis auc = {C_AUC, C_AUC + 1, C_AUC + 2}, ll = {C_LL, C_LL + 1, C_LL + 2};
+    const axis rss = {C_RSS, C_RSS + 1, C_RSS + 2}, tr = {C_TRAIN, C_TRAIN + 1, C_TRAIN + 2};
+    const axis inf = {C_INFER, C_INFER + 1, C_INFER + 2};
+    const char *xb = "embedding bytes at inference (log scale)";
+    const fig_spec specs[] = {
+        {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)",
+         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0},
+        {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss (lower is better)",
+         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0},
+        {"ratio", pl_figures[2].title, C_RATIO_ACH, X_RATIO, "achieved compression ratio (full bytes / inference bytes, log scale)",
+         auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)", NULL, g->full_auc, g->bayes_auc,
+         "Bayes-optimal", 0},
+        {"train_speed", pl_figures[3].title, C_BYTES_TRAIN, X_BYTES, "bytes while training: parameters + optimizer state (log scale)",
+         tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+        {"infer_speed", pl_figures[4].title, C_BYTES, X_BYTES, xb, inf, Y_SPEED,
+         "inference throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+        {"rss", pl_figures[5].title, C_BYTES, X_BYTES, xb, rss, Y_BYTES,
+         "measured peak RSS of the worker (log scale)", NULL, NAN, NAN, NULL, 1},
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if ((rc = fig_config(out_dir, g, &specs[i], scripts, err, errlen)) != HX_OK) return rc;
+    if ((rc = fig_runs(db, out_dir, g, 0, scripts, err, errlen)) != HX_OK) return rc;
+    return fig_runs(db, out_dir, g, 1, scripts, err, errlen);
+}

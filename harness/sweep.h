@@ -1,0 +1,31 @@
+/* sweep.h: run the cells of a sweep in worker processes, at most `jobs` at once,
+ * the parent being the only database writer. */
+#ifndef EMBSWEEP_SWEEP_H
+#define EMBSWEEP_SWEEP_H
+
+#include "config.h"
+#include "db.h"
+
+typedef struct sweep_opts {
+    int jobs;          /* workers at once (>= 1) */
+    int threads;       /* BLAS threads per worker (>= 1) */
+    int force;         /* rerun runs that are already ok */
+    int retry_failed;  /* rerun failed, timeout, oom, crashed, diverged runs */
+    int tty;           /* live progress line instead of one line per run */
+} sweep_opts;
+
+typedef struct sweep_counts {
+    int total;         /* runs scheduled in this invocation */
+    int done, ok, failed, skipped_done, skipped_unreachable, kept_failed;
+    int interrupted;   /* 1 if stopped by SIGINT/SIGTERM */
+} sweep_counts;
+
+/* Which runs to schedule: 1 if a run whose stored status is `status` ("" when
+ * absent) should run under these options. */
+int sweep_should_run(const char *status, const sweep_opts *o);
+
+/* Run every scheduled cell; returns HX_OK unless the database failed. */
+hx_status sweep_execute(const cfg_sweep *sw, db *d, int64_t invocation, const sweep_opts *o,
+                        sweep_counts *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,90 @@
+/* fixtures.h: helpers for the dataset tests: temp dirs, tiny fixture files
+ * written from the test code (plain and gzip), and loading a spec from
+ * "key=value" strings. Not a test file itself. */
+#ifndef EMBSWEEP_TEST_FIXTURES_H
+#define EMBSWEEP_TEST_FIXTURES_H
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "../datasets/dataset.h"
+
+#define FX_UNUSED __attribute__((unused))
+
+FX_UNUSED static void fx_tmpdir(char dir[64]) {
+    snprintf(dir, 64, "/tmp/embsweep-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+FX_UNUSED static void fx_rmdir(const char *dir) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+FX_UNUSED static void fx_write_bytes(const char *dir, const char *name, const void *b, size_t n, char out[128]) {
+    snprintf(out, 128, "%s/%s", dir, name);
+    FILE *f = fopen(out, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+FX_UNUSED static void fx_write(const char *dir, const char *name, const char *text, char out[128]) {
+    fx_write_bytes(dir, name, text, strlen(text), out);
+}
+
+FX_UNUSED static void fx_write_gz(const char *dir, const char *name, const void *b, size_t n, char out[128]) {
+    snprintf(out, 128, "%s/%s", dir, name);
+    gzFile g = gzopen(out, "wb9");
+    cr_assert_not_null(g);
+    cr_assert_eq(gzwrite(g, b, (unsigned)n), (int)n);
+    gzclose(g);
+}
+
+FX_UNUSED static char *fx_read(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*n + 1);
+    cr_assert_eq(fread(b, 1, *n, f), *n);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* kv: a NULL-terminated list after a leading "" (see the macros). */
+FX_UNUSED static hx_status fx_try_(const char *kind, const char *path, const char *cache, char *err, size_t n,
+                                   ds_data **out, const char **kv) {
+    char pathkv[300];
+    char *args[DS_MAX_KEYS];
+    int na = 0;
+    if (path) {
+        snprintf(pathkv, sizeof pathkv, "path=%s", path);
+        args[na++] = pathkv;
+    }
+    for (const char **p = kv + 1; *p && na < DS_MAX_KEYS; p++) args[na++] = (char *)*p;
+    ds_spec s;
+    hx_status st = ds_spec_from_args(&s, kind, kind, na, args, err, n);
+    if (st != HX_OK) return st;
+    return ds_load(&s, cache, out, err, n);
+}
+
+FX_UNUSED static ds_data *fx_load_(const char *kind, const char *path, const char *cache, const char **kv) {
+    char err[2048] = "";
+    ds_data *d = NULL;
+    hx_status st = fx_try_(kind, path, cache, err, sizeof err, &d, kv);
+    cr_assert_eq(st, HX_OK, "loading %s '%s': %s", kind, path ? path : "", err);
+    return d;
+}
+
+#define fx_try(kind, path, cache, err, n, out, ...) \
+    fx_try_((kind), (path), (cache), (err), (n), (out), (const char *[]){"", ##__VA_ARGS__, NULL})
+#define fx_load(kind, path, cache, ...) fx_load_((kind), (path), (cache), (const char *[]){"", ##__VA_ARGS__, NULL})
+
+#endif

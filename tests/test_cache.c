@@ -1,0 +1,137 @@
+/* test_cache.c: the dataset cache: built once and memory-mapped after; rebuilt
+ * when the source changes or the file is corrupt or truncated; concurrent
+ * loaders build it once and never read a half-built file. */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../datasets/dataset.h"
+#include "fixtures.h"
+
+/* n Criteo rows; row r has label r % 2 and C1 = r % 7. */
+static void write_rows(const char *dir, int n, char path[128]) {
+    static char text[400000];
+    size_t used = 0;
+    for (int r = 0; r < n; r++) {
+        used += (size_t)snprintf(text + used, sizeof text - used, "%d", r % 2);
+        for (int j = 0; j < 13; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%d", r + j);
+        for (int j = 0; j < 26; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%x", (r + j) % 7);
+        text[used++] = '\n';
+    }
+    text[used] = 0;
+    fx_write(dir, "c.tsv", text, path);
+}
+
+static void cache_file(const char *cache, char out[256]) {
+    char pat[160];
+    snprintf(pat, sizeof pat, "%s/criteo_*.bin", cache);
+    glob_t g;
+    cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no cache file in %s", cache);
+    cr_assert_eq(g.gl_pathc, 1u);
+    snprintf(out, 256, "%s", g.gl_pathv[0]);
+    globfree(&g);
+}
+
+static ino_t inode(const char *p) {
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    return st.st_ino;
+}
+
+Test(cache, built_once_then_mapped_and_rebuilt_when_stale_or_corrupt) {
+    char dir[64], cache[128], path[128], file[256];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/results/cache", dir);
+    write_rows(dir, 100, path);
+    ds_data *a = fx_load("criteo", path, cache);
+    cr_assert_not_null(a->map, "loaded from the mapped cache");
+    cache_file(cache, file);
+    ino_t ino = inode(file);
+    ds_data *b = fx_load("criteo", path, cache);
+    cr_assert_eq(inode(file), ino, "reused, not rebuilt");
+    cr_assert_eq(b->n_rows, 100);
+    cr_assert(!memcmp(a->cat, b->cat, 100 * 26 * 4));
+    cr_assert(!memcmp(a->dense, b->dense, 100 * 13 * 4));
+    cr_assert(!memcmp(a->label, b->label, 100 * 4));
+    cr_assert_str_eq(a->field_names[3], "C4");
+    cr_assert_eq(a->card[0], b->card[0]);
+    ds_free(b);
+
+    /* corrupt one payload byte: detected by the checksum, rebuilt */
+    size_t n;
+    char *bytes = fx_read(file, &n);
+    bytes[n - 100] ^= 0x40;
+    FILE *f = fopen(file, "r+b");
+    cr_assert_not_null(f);
+    fseek(f, (long)(n - 100), SEEK_SET);
+    fputc(bytes[n - 100], f);
+    fclose(f);
+    free(bytes);
+    b = fx_load("criteo", path, cache);
+    cr_assert_neq(inode(file), ino, "corrupt cache rebuilt");
+    cr_assert(!memcmp(a->cat, b->cat, 100 * 26 * 4));
+    ds_free(b);
+
+    /* truncated: rebuilt */
+    ino = inode(file);
+    cr_assert_eq(truncate(file, (off_t)(n - 64)), 0);
+    b = fx_load("criteo", path, cache);
+    cr_assert_neq(inode(file), ino, "truncated cache rebuilt");
+    cr_assert_eq(b->n_rows, 100);
+    ds_free(b);
+
+    /* the source changes: rebuilt with the new rows (same recipe, same id) */
+    sleep(0); /* the stamp uses nanosecond mtimes and the size */
+    write_rows(dir, 120, path);
+    b = fx_load("criteo", path, cache);
+    cr_assert_eq(b->n_rows, 120);
+    cr_assert_str_eq(a->id, b->id);
+    ds_free(b);
+
+    /* another recipe: another file beside it */
+    b = fx_load("criteo", path, cache, "min_count=2");
+    cr_assert_str_neq(a->id, b->id);
+    ds_free(b);
+    ds_free(a);
+    fx_rmdir(dir);
+}
+
+Test(cache, concurrent_loaders_build_once) {
+    char dir[64], cache[128], path[128], log[160];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    snprintf(log, sizeof log, "%s/log", dir);
+    write_rows(dir, 2000, path);
+    fflush(NULL);
+    pid_t kids[4];
+    for (int i = 0; i < 4; i++) {
+        kids[i] = fork();
+        cr_assert_geq(kids[i], 0);
+        if (kids[i] == 0) {
+            FILE *lf = freopen(log, "a", stderr);
+            setvbuf(lf, NULL, _IONBF, 0);
+            char err[1024];
+            ds_data *d = NULL;
+            const char *kv[] = {"", NULL};
+            int ok = fx_try_("criteo", path, cache, err, sizeof err, &d, kv) == HX_OK && d->n_rows == 2000 &&
+                     d->map != NULL;
+            if (!ok) fprintf(stderr, "loader failed: %s %lld\n", err, d ? (long long)d->n_rows : -1LL);
+            ds_free(d);
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        int status = 0;
+        cr_assert_eq(waitpid(kids[i], &status, 0), kids[i]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "loader %d failed: %s", i, fx_read(log, &(size_t){0}));
+    }
+    size_t n;
+    char *text = fx_read(log, &n);
+    int builds = 0;
+    for (char *p = text; (p = strstr(p, "building dataset cache")); p++) builds++;
+    cr_assert_eq(builds, 1, "built %d times; log:\n%s", builds, text);
+    free(text);
+    fx_rmdir(dir);
+}

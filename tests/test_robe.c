@@ -1,0 +1,55 @@
+/* test_robe.c: ROBE (methods/robe.c): blocks read consecutive cells of the one
+ * shared array; bytes; planning. */
+#include "bl_fixture.h"
+
+extern const emb_method emb_method_robe;
+static const emb_method *M = &emb_method_robe;
+static const int64_t card[2] = {50, 70};
+
+Test(robe, blocks_read_consecutive_cells) {
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 2, card, 8, 120.0 * 8 / 100);
+    bl_set(M, &s, "size", 100);
+    bl_set(M, &s, "block", 4);
+    void *st = bl_make(M, &s, &p);
+    emb_tensor t[2];
+    cr_assert_eq(M->tensors(st, t, 2), 1);
+    cr_assert_eq(t[0].n, 100u);
+    for (size_t k = 0; k < 100; k++) t[0].data[k] = (float)k;
+    int distinct = 0;
+    float first = -1;
+    for (int64_t i = 0; i < 50; i++) {
+        int64_t idx[2] = {i, i};
+        float e[16];
+        M->forward(st, idx, 1, e);
+        for (int r = 0; r < 2; r++)
+            for (int b = 0; b < 2; b++) {
+                const float *blk = e + r * 8 + b * 4;
+                cr_expect(blk[0] >= 0 && blk[0] <= 96, "block start %g in [0, size - Z]", blk[0]);
+                for (int o = 1; o < 4; o++) cr_expect_float_eq(blk[o], blk[0] + o, 0);
+                if (first < 0) first = blk[0];
+                distinct += blk[0] != first;
+            }
+    }
+    cr_expect_gt(distinct, 0, "offsets are hashed, not constant");
+    emb_bytes b;
+    M->bytes(st, &b);
+    cr_expect_eq(b.infer_params, 400u);
+    cr_expect_eq(b.infer_index, 0u);
+    M->destroy(st);
+}
+
+Test(robe, size_from_ratio) {
+    emb_spec s;
+    emb_plan p;
+    bl_spec(&s, M, 2, card, 8, 8);
+    char err[256];
+    cr_assert_eq(M->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
+    cr_expect_eq(p.bytes.infer_params, 4u * 120); /* round(120 * 8 / 8) floats */
+    bl_spec(&s, M, 2, card, 8, 960); /* Z = 1: one float is the limit */
+    bl_expect_plans(M, &s);
+    bl_spec(&s, M, 2, card, 8, 960);
+    bl_set(M, &s, "block", 8);
+    bl_expect_refused(M, &s);
+}
