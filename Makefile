@@ -47,11 +47,11 @@ deps-test:
 	@harness/deps.sh test
 
 $(BIN): $(LIB_OBJ) $(MAIN_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "CC $<"; $(CC) $(CFLAGS) -c -o $@ $<
 
 # The SQLite schema is compiled into the binary (harness/db.c includes it).
 $(BUILD)/gen/schema_sql.h: harness/schema.sql
@@ -63,7 +63,7 @@ $(BUILD)/harness/db.o: CFLAGS += -I$(BUILD)/gen
 $(BUILD)/harness/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
 
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 # Tests run from the repository root; EMBSWEEP_BIN lets tests run the CLI.
 test: deps-test
