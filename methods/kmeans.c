@@ -152,49 +152,143 @@ static void kt_query(const kmeans_tree *t, int64_t node, int32_t lo, int32_t hi,
 }
 
 int32_t kmeans_tree_nearest(const kmeans_tree *t, const float *x, float *d2) {
+    return kmeans_tree_nearest_hint(t, x, -1, d2);
+}
+
+int32_t kmeans_tree_nearest_hint(const kmeans_tree *t, const float *x, int32_t hint, float *d2) {
     int32_t bi = INT32_MAX;
     float bd = INFINITY;
+    if (hint >= 0 && hint < t->k) { /* a tight starting bound prunes more; same result */
+        bi = hint;
+        bd = dist2(x, t->C + (size_t)hint * t->dim, t->dim);
+    }
     kt_query(t, 0, 0, t->k, x, &bi, &bd);
     if (d2) *d2 = bd;
     return bi;
 }
 
+/* Seeding scratch: points kept in one linked list per nearest chosen centroid. */
+typedef struct pp_lists {
+    int32_t *head;  /* (k) first point of each centroid's list, -1 if empty */
+    int32_t *next;  /* (n) next point in the same list, -1 at the end */
+    float   *rmax;  /* (k) largest D(x)^2 in the list */
+    double  *mass;  /* (k) sum of D(x)^2 in the list (in list order) */
+    float   *cd2;   /* (k) squared distance from the new centroid to each chosen one */
+} pp_lists;
+
 uint64_t kmeans_scratch_bytes(int64_t n, int32_t dim, int32_t k) {
-    return 4ull * (uint64_t)n + 8ull * (uint64_t)k * (uint64_t)dim + 8ull * (uint64_t)k + kmeans_tree_bytes(k);
+    uint64_t lloyd = 8ull * (uint64_t)k * (uint64_t)dim + 8ull * (uint64_t)k + kmeans_tree_bytes(k) + 4ull * (uint64_t)n;
+    uint64_t seed = 4ull * (uint64_t)n + 20ull * (uint64_t)k;
+    return 4ull * (uint64_t)n + (lloyd > seed ? lloyd : seed);
 }
 
-/* seed_pp: k-means++ seeding into C; d2 (n) ends holding D(x)^2. */
+/* pp_draw: a point with probability D(x)^2 / total: the list by its mass, then the
+ * point inside it (both by running sums); falls back to the last positive one. */
+static int64_t pp_draw(const pp_lists *L, const float *d2, int32_t m, double total, double u01) {
+    double u = u01 * total;
+    int32_t lastj = -1;
+    for (int32_t j = 0; j < m; j++) {
+        if (L->mass[j] <= 0) continue;
+        lastj = j;
+        if (u >= L->mass[j]) {
+            u -= L->mass[j];
+            continue;
+        }
+        double acc = 0;
+        for (int32_t i = L->head[j]; i >= 0; i = L->next[i]) {
+            acc += d2[i];
+            if (acc > u && d2[i] > 0) return i;
+        }
+    }
+    int64_t last = -1;
+    if (lastj >= 0)
+        for (int32_t i = L->head[lastj]; i >= 0; i = L->next[i])
+            if (d2[i] > 0) last = i;
+    return last;
+}
+
+/* seed_pp: k-means++ seeding into C; d2 (n) ends holding D(x)^2.
+ * Each new centroid c costs O(m dim) for its distances to the m chosen ones plus
+ * one O(dim) distance per point in the lists it can affect: a point x nearest to
+ * c_j cannot get closer to c when |c - c_j| >= 2 max_x|x - c_j| (triangle
+ * inequality), so such a list is skipped whole [R: an exact acceleration, the
+ * distribution drawn from is the k-means++ one]. */
 static void seed_pp(const float *X, int64_t n, int32_t dim, int32_t k, hx_rng *rng, float *C,
-                    float *d2) {
+                    float *d2, const pp_lists *L) {
     int64_t first = (int64_t)hx_rng_below(rng, (uint64_t)n);
     memcpy(C, X + (size_t)first * dim, (size_t)dim * sizeof(float));
     double total = 0;
-    for (int64_t i = 0; i < n; i++) {
+    float rmax = 0;
+    for (int64_t i = n - 1; i >= 0; i--) {
         d2[i] = dist2(X + (size_t)i * dim, C, dim);
-        total += d2[i];
+        L->next[i] = i == n - 1 ? -1 : (int32_t)(i + 1);
+        rmax = d2[i] > rmax ? d2[i] : rmax;
     }
+    for (int64_t i = 0; i < n; i++) total += d2[i];
+    L->head[0] = 0;
+    L->rmax[0] = rmax;
+    L->mass[0] = total;
     for (int32_t c = 1; c < k; c++) {
-        int64_t pick = n - 1;
-        if (total > 0) {
-            double u = hx_rng_uniform(rng) * total, acc = 0;
-            for (int64_t i = 0; i < n; i++) {
-                acc += d2[i];
-                if (acc > u) {
-                    pick = i;
-                    break;
-                }
-            }
-        } else {
-            pick = (int64_t)hx_rng_below(rng, (uint64_t)n); /* all points coincide */
-        }
+        int64_t pick = total > 0 ? pp_draw(L, d2, c, total, hx_rng_uniform(rng)) : -1;
+        if (pick < 0) pick = (int64_t)hx_rng_below(rng, (uint64_t)n); /* all points coincide */
         float *cc = C + (size_t)c * dim;
         memcpy(cc, X + (size_t)pick * dim, (size_t)dim * sizeof(float));
+        for (int32_t j = 0; j < c; j++) L->cd2[j] = dist2(cc, C + (size_t)j * dim, dim);
+        int32_t newhead = -1;
+        float newmax = 0;
         total = 0;
-        for (int64_t i = 0; i < n; i++) {
-            float d = dist2(X + (size_t)i * dim, cc, dim);
-            if (d < d2[i]) d2[i] = d;
-            total += d2[i];
+        for (int32_t j = 0; j < c; j++) {
+            /* skip when cd2 >= 4 rmax, with a margin for float rounding */
+            if (L->cd2[j] > 4.0f * L->rmax[j] * 1.0001f + 1e-30f) {
+                total += L->mass[j];
+                continue;
+            }
+            int32_t *link = &L->head[j];
+            float jmax = 0;
+            double jmass = 0;
+            for (int32_t i = *link; i >= 0; i = *link) {
+                float d = dist2(X + (size_t)i * dim, cc, dim);
+                if (d < d2[i]) { /* moves to the new centroid's list */
+                    d2[i] = d;
+                    *link = L->next[i];
+                    L->next[i] = newhead;
+                    newhead = i;
+                    newmax = d > newmax ? d : newmax;
+                } else {
+                    jmax = d2[i] > jmax ? d2[i] : jmax;
+                    jmass += d2[i];
+                    link = &L->next[i];
+                }
+            }
+            L->rmax[j] = jmax;
+            L->mass[j] = jmass;
+            total += jmass;
         }
+        double cmass = 0;
+        for (int32_t i = newhead; i >= 0; i = L->next[i]) cmass += d2[i];
+        L->head[c] = newhead;
+        L->rmax[c] = newmax;
+        L->mass[c] = cmass;
+        total += cmass;
+    }
+}
+
+/* Max-heap of point ids for re-seeding empty clusters: farthest (largest d2)
+ * first, ties to the lowest id; built in O(n), popped in O(log n). */
+static int far_before(const float *d2, int32_t a, int32_t b) {
+    return d2[a] > d2[b] || (d2[a] == d2[b] && a < b);
+}
+
+static void far_sift(int32_t *h, int64_t n, int64_t at, const float *d2) {
+    for (;;) {
+        int64_t l = 2 * at + 1, r = l + 1, top = at;
+        if (l < n && far_before(d2, h[l], h[top])) top = l;
+        if (r < n && far_before(d2, h[r], h[top])) top = r;
+        if (top == at) return;
+        int32_t t = h[at];
+        h[at] = h[top];
+        h[top] = t;
+        at = top;
     }
 }
 
@@ -231,12 +325,31 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
     float *d2 = hx_malloc((size_t)n * sizeof(float));
     double *sums = hx_malloc((size_t)k * dim * sizeof(double));
     int64_t *count = hx_malloc((size_t)k * sizeof(int64_t));
-    if (!d2 || !sums || !count) {
+    int32_t *heap = hx_malloc((size_t)n * sizeof(int32_t));
+    if (!d2 || !sums || !count || !heap) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory (n=%lld, k=%d)", (long long)n, k);
         goto done;
     }
-    if (init == KMEANS_INIT_PP) seed_pp(X, n, dim, k, &rng, C, d2);
-    else seed_random(X, n, dim, k, &rng, C, assign);
+    if (init == KMEANS_INIT_PP) {
+        pp_lists L = {.head = hx_malloc((size_t)k * sizeof(int32_t)),
+                      .next = hx_malloc((size_t)n * sizeof(int32_t)),
+                      .rmax = hx_malloc((size_t)k * sizeof(float)),
+                      .mass = hx_malloc((size_t)k * sizeof(double)),
+                      .cd2 = hx_malloc((size_t)k * sizeof(float))};
+        int ok = L.head && L.next && L.rmax && L.mass && L.cd2;
+        if (ok) seed_pp(X, n, dim, k, &rng, C, d2, &L);
+        hx_free(L.head);
+        hx_free(L.next);
+        hx_free(L.rmax);
+        hx_free(L.mass);
+        hx_free(L.cd2);
+        if (!ok) {
+            rc = hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory seeding (n=%lld, k=%d)", (long long)n, k);
+            goto done;
+        }
+    } else {
+        seed_random(X, n, dim, k, &rng, C, assign);
+    }
     for (int64_t i = 0; i < n; i++) assign[i] = -1;
 
     for (int it = 0; it <= niter; it++) {
@@ -246,7 +359,7 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
         kmeans_tree tree;
         if ((rc = kmeans_tree_build(&tree, C, k, dim, err, errlen)) != HX_OK) goto done;
         for (int64_t i = 0; i < n; i++) {
-            int32_t a = kmeans_tree_nearest(&tree, X + (size_t)i * dim, &d2[i]);
+            int32_t a = kmeans_tree_nearest_hint(&tree, X + (size_t)i * dim, assign[i], &d2[i]);
             changed += a != assign[i];
             assign[i] = a;
             inertia += d2[i];
@@ -264,16 +377,29 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
             for (int32_t j = 0; j < dim; j++) s[j] += x[j];
             count[assign[i]]++;
         }
+        int ranked = 0;
+        int64_t left = 0;
         for (int32_t c = 0; c < k; c++) {
             float *cc = C + (size_t)c * dim;
             if (count[c] > 0) {
                 for (int32_t j = 0; j < dim; j++) cc[j] = (float)(sums[(size_t)c * dim + j] / (double)count[c]);
                 continue;
             }
-            /* empty: take the farthest point from its centroid (its own cluster keeps >= 1) */
+            /* empty: take the farthest point from its centroid (its own cluster keeps >= 1);
+             * points are ranked once per iteration, farthest first, ties by index */
+            if (!ranked) {
+                for (int64_t i = 0; i < n; i++) heap[i] = (int32_t)i;
+                for (int64_t i = n / 2 - 1; i >= 0; i--) far_sift(heap, n, i, d2);
+                ranked = 1;
+                left = n;
+            }
             int64_t far = -1;
-            for (int64_t i = 0; i < n; i++)
-                if (count[assign[i]] > 1 && (far < 0 || d2[i] > d2[far])) far = i;
+            while (left > 0 && far < 0) { /* pop; keep it if its cluster can spare it */
+                int32_t top = heap[0];
+                heap[0] = heap[--left];
+                far_sift(heap, left, 0, d2);
+                if (count[assign[top]] > 1) far = top;
+            }
             if (far < 0) continue;
             count[assign[far]]--;
             count[c] = 1;
@@ -286,5 +412,6 @@ done:
     hx_free(d2);
     hx_free(sums);
     hx_free(count);
+    hx_free(heap);
     return rc;
 }

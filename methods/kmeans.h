@@ -48,6 +48,9 @@ typedef struct kmeans_tree {
 hx_status kmeans_tree_build(kmeans_tree *t, const float *C, int32_t k, int32_t dim, char *err, size_t errlen);
 void      kmeans_tree_free(kmeans_tree *t);
 int32_t   kmeans_tree_nearest(const kmeans_tree *t, const float *x, float *d2);
+/* The same result, starting the search from centroid `hint` (-1: none): a good
+ * guess (e.g. the previous assignment) bounds the search tighter. */
+int32_t   kmeans_tree_nearest_hint(const kmeans_tree *t, const float *x, int32_t hint, float *d2);
 uint64_t  kmeans_tree_bytes(int32_t k);
 
 /* Index of the centroid nearest to x (ties: lowest index); *d2 gets the squared

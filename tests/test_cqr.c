@@ -106,12 +106,13 @@ Test(cqr, training_bytes_close_to_inference) {
     cr_expect_geq(tr, inf);
     cr_expect_leq(tr, 1.05 * inf, "SGD training %g vs inference %g bytes", tr, inf);
     /* with clustering the transient k-means scratch (sample vectors, centroids,
-     * residual sums) adds to the peak, bounded by the max_sample cap */
+     * residual sums, the k-means empty-cluster heap) adds to the peak, bounded by
+     * the max_sample cap */
     emb_params_default(m, s.pv);
     cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
     double tr2 = (double)emb_bytes_train(&p.bytes);
     cr_expect_gt(tr2, tr);
-    cr_expect_leq(tr2, 2.0 * inf, "with clustering: training %g vs inference %g bytes", tr2, inf);
+    cr_expect_leq(tr2, 2.1 * inf, "with clustering: training %g vs inference %g bytes", tr2, inf);
 }
 
 /* Train field 0 toward planted targets: ids in G groups, each group one vector. */
