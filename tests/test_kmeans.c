@@ -120,6 +120,12 @@ Test(kmeans, tree_matches_brute_force) {
             int32_t a = kmeans_nearest(C, k, dim, x, &d1), b = kmeans_tree_nearest(&t, x, &d2);
             cr_expect_eq(a, b, "dim %d query %d: brute %d tree %d", dim, i, a, b);
             cr_expect_eq(d1, d2);
+            /* a warm start from any centroid (or none) gives the same answer */
+            float d3;
+            int32_t hint = (int32_t)hx_rng_below(&r, (uint64_t)k + 1) - 1;
+            int32_t h = kmeans_tree_nearest_hint(&t, x, hint, &d3);
+            cr_expect_eq(a, h, "dim %d query %d: brute %d tree from %d: %d", dim, i, a, hint, h);
+            cr_expect_eq(d1, d3);
         }
         kmeans_tree_free(&t);
         free(C);
