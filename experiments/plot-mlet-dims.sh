@@ -8,7 +8,8 @@
 #
 #   experiments/plot-mlet-dims.sh [results/seeds.db] [plots/seeds/mlet-auc-vs-dim.png]
 #
-# Points are means over seeds (status ok), error bars the population sd.
+# Points are means over seeds (status ok), error bars the population sd; only
+# the dims at which mlet ran are drawn.
 # Left panel: the reference's SGD (lr 0.2) with the emb_lr controls (full with a
 # 4x and 16x embedding learning rate); right panel: Adagrad / row-wise Adagrad.
 set -eu
@@ -31,6 +32,8 @@ series() {
         AND r.method = '$2' AND r.ratio_requested = 1
         AND json_extract(r.config, '\$.train.optimizer') = '$1'
         AND json_extract(r.config, '\$.train.emb_lr') = $3
+        AND r.dim IN (SELECT m.dim FROM runs m JOIN sweep_runs t ON t.key = m.key
+                      WHERE t.sweep = '$SWEEP' AND m.dataset = '$DATASET' AND m.method = 'mlet')
       GROUP BY r.dim ORDER BY r.dim;"
 }
 series sgd full 0 > "$TMP/sgd_full"
