@@ -195,6 +195,7 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             note_bad(b, kind, r.line_no, why);
             continue;
         }
+        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[f]);
         for (int32_t f = 0; f < b->F; f++)
             if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK) {
                 st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);

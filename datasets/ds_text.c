@@ -217,43 +217,29 @@ uint64_t ds_key(const char *s, size_t n) {
 
 /* ---- vocabularies ---- */
 
-/* Fibonacci hashing: the top bits of key * 2^64/phi; cap is a power of two. */
-static inline size_t slot_of(uint64_t key, size_t cap) {
-    uint64_t h = (key ^ key >> 29) * 0x9E3779B97F4A7C15ULL;
-    return (size_t)(h >> 32) & (cap - 1);
-}
-
 static hx_status vocab_grow(ds_vocab *v) {
     size_t cap = v->cap ? v->cap * 2 : 1024;
-    uint64_t *sk = hx_malloc(cap * sizeof *sk);
-    uint32_t *si = hx_malloc(cap * sizeof *si);
-    if (!sk || !si) {
-        hx_free(sk);
-        hx_free(si);
-        return HX_ERR_NOMEM;
-    }
-    memset(si, 0xff, cap * sizeof *si);
+    ds_slot *sl = hx_malloc(cap * sizeof *sl);
+    if (!sl) return HX_ERR_NOMEM;
+    for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX, sl[i].key = 0, sl[i].pad = 0;
     for (size_t i = 0; i < v->cap; i++) {
-        if (v->slot_id[i] == UINT32_MAX) continue;
-        size_t j = slot_of(v->slot_key[i], cap);
-        while (si[j] != UINT32_MAX) j = (j + 1) & (cap - 1);
-        sk[j] = v->slot_key[i];
-        si[j] = v->slot_id[i];
+        if (v->slot[i].id == UINT32_MAX) continue;
+        size_t j = ds_slot_of(v->slot[i].key, cap);
+        while (sl[j].id != UINT32_MAX) j = (j + 1) & (cap - 1);
+        sl[j] = v->slot[i];
     }
-    hx_free(v->slot_key);
-    hx_free(v->slot_id);
-    v->slot_key = sk;
-    v->slot_id = si;
+    hx_free(v->slot);
+    v->slot = sl;
     v->cap = cap;
     return HX_OK;
 }
 
 hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
     if (2 * (v->n + 1) > v->cap && vocab_grow(v) != HX_OK) return HX_ERR_NOMEM;
-    size_t j = slot_of(key, v->cap);
-    while (v->slot_id[j] != UINT32_MAX) {
-        if (v->slot_key[j] == key) {
-            *id = v->slot_id[j];
+    size_t j = ds_slot_of(key, v->cap);
+    while (v->slot[j].id != UINT32_MAX) {
+        if (v->slot[j].key == key) {
+            *id = v->slot[j].id;
             return HX_OK;
         }
         j = (j + 1) & (v->cap - 1);
@@ -267,8 +253,8 @@ hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
         v->keys_cap = kc;
     }
     v->keys[v->n] = key;
-    v->slot_key[j] = key;
-    v->slot_id[j] = (uint32_t)v->n;
+    v->slot[j].key = key;
+    v->slot[j].id = (uint32_t)v->n;
     *id = (uint32_t)v->n++;
     return HX_OK;
 }
@@ -297,8 +283,7 @@ hx_status ds_vocab_finalize(const ds_vocab *v, const uint32_t *count, int64_t mi
 }
 
 void ds_vocab_free(ds_vocab *v) {
-    hx_free(v->slot_key);
-    hx_free(v->slot_id);
+    hx_free(v->slot);
     hx_free(v->keys);
     memset(v, 0, sizeof *v);
 }

@@ -49,14 +49,25 @@ int ds_parse_hex(const char *s, size_t n, uint64_t *out); /* 1..16 hex digits */
 uint64_t ds_key(const char *s, size_t n);
 
 /* ---- per-field vocabularies ---- */
+typedef struct ds_slot { uint64_t key; uint32_t id, pad; } ds_slot; /* id UINT32_MAX = empty */
+
 typedef struct ds_vocab {
-    uint64_t *slot_key; /* (cap) open addressing, linear probing */
-    uint32_t *slot_id;  /* (cap) UINT32_MAX = empty */
+    ds_slot  *slot;     /* (cap) open addressing, linear probing; one cache line per probe */
     size_t    cap, n;
     uint64_t *keys;     /* (n) provisional id -> key, in first-seen order */
     size_t    keys_cap;
 } ds_vocab;
 
+/* Fibonacci hashing: the top bits of key * 2^64/phi; cap is a power of two. */
+static inline size_t ds_slot_of(uint64_t key, size_t cap) {
+    uint64_t h = (key ^ key >> 29) * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+/* Start loading key's slot into cache (lookups of a row's fields then overlap
+ * their cache misses instead of paying them one after another). */
+static inline void ds_vocab_prefetch(const ds_vocab *v, uint64_t key) {
+    if (v->cap) __builtin_prefetch(&v->slot[ds_slot_of(key, v->cap)]);
+}
 /* Provisional id of key (first-seen order), inserting it if new. */
 hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id);
 /* Final ids: provisional ids with count >= min_count ordered by count desc, then

@@ -35,7 +35,10 @@
  *     permutation, then second chunks, ...), initial chunks U(+-sqrt(1/N_f)) as DLRM;
  *   - the pool's optimizer state is per chunk row (row-wise Adagrad: one
  *     accumulator per chunk);
- *   - finalize: rehash to the exact capacity, free the utility counters.
+ *   - no finalize: every round (and create) leaves the pool compacted and the hash
+ *     table at its exact capacity within the budget, so the training structure IS
+ *     the inference representation at any step (the harness may then select any
+ *     epoch's evaluation, as for full).
  * Bytes: inference = 4*chunk*(live chunks) + vhpi_bytes (cap * (8 + 4C));
  *   training (peaks) adds optimizer state of the pool, gradient slots, utility
  *   counters 4*N*C, a per-id scratch byte, transient hash tables while rehashing,
@@ -75,9 +78,8 @@ typedef struct fiited_state {
     emb_table  pool;       /* (rows, s) live chunks, optimizer state, gradient slots */
     uint32_t  *freel;      /* free slots (stack) */
     int64_t    nfree, freecap;
-    float     *util;       /* (N, C) utility; NULL after finalize */
-    uint8_t   *newlen;     /* (N) selection scratch; NULL after finalize */
-    int        finalized;
+    float     *util;       /* (N, C) utility */
+    uint8_t   *newlen;     /* (N) selection scratch */
     uint64_t   peak_rows, peak_ht, peak_free;
 } fiited_state;
 
@@ -481,12 +483,11 @@ static void fiited_backward(void *state, const int64_t *idx, int64_t B, const fl
         for (int32_t f = 0; f < F; f++) {
             int64_t g = st->off[f] + idx[b * F + f];
             const float *d = dout + ((size_t)b * F + f) * D;
-            if (st->util)
-                for (int32_t j = 0; j < st->C; j++) {
-                    double n2 = 0;
-                    for (int32_t e = 0; e < s; e++) n2 += (double)d[j * s + e] * d[j * s + e];
-                    st->util[(size_t)g * st->C + j] += (float)sqrt(n2);
-                }
+            for (int32_t j = 0; j < st->C; j++) {
+                double n2 = 0;
+                for (int32_t e = 0; e < s; e++) n2 += (double)d[j * s + e] * d[j * s + e];
+                st->util[(size_t)g * st->C + j] += (float)sqrt(n2);
+            }
             int64_t p = vhpi_find(&st->ht, (uint64_t)g);
             if (p < 0) continue;
             const uint32_t *sl = vhpi_slots(&st->ht, p);
@@ -511,31 +512,13 @@ static hx_status fiited_round(fiited_state *st, char *err, size_t errlen) {
 
 static hx_status fiited_on_step(void *state, int64_t t, char *err, size_t errlen) {
     fiited_state *st = state;
-    if (st->finalized || t % st->interval != 0) return HX_OK;
+    if (t % st->interval != 0) return HX_OK;
     if (t >= st->warmup) {
         hx_status rc = fiited_round(st, err, errlen);
         if (rc != HX_OK) return rc;
     }
     size_t n = (size_t)st->N * (size_t)st->C;
     for (size_t q = 0; q < n; q++) st->util[q] *= st->gamma;
-    return HX_OK;
-}
-
-/* finalize: the live set already fits the budget (every round and create enforce
- * it); rehash to the exact capacity and free the training-only counters. */
-static hx_status fiited_finalize(void *state, char *err, size_t errlen) {
-    fiited_state *st = state;
-    if (st->finalized) return HX_OK;
-    int64_t cap = vhpi_cap_for(st->ht.count);
-    if (cap != st->ht.cap) {
-        hx_status rc = vhpi_resize(&st->ht, cap, err, errlen);
-        if (rc != HX_OK) return rc;
-    }
-    hx_free(st->util);
-    hx_free(st->newlen);
-    st->util = NULL;
-    st->newlen = NULL;
-    st->finalized = 1;
     return HX_OK;
 }
 
@@ -607,7 +590,6 @@ const emb_method emb_method_fiited = {
     .backward = fiited_backward,
     .step = fiited_step,
     .on_step = fiited_on_step,
-    .finalize = fiited_finalize,
     .bytes = fiited_bytes,
     .tensors = fiited_tensors,
     .grad = fiited_grad,
