@@ -156,20 +156,41 @@ static void note_bad(build *b, int kind, int64_t line, const char *why) {
                 ds_bad_names[kind]);
 }
 
-/* Pass over the text: good rows into the raw file. */
+/* Give a parsed row its provisional ids and append it to the raw file. */
+static hx_status commit_row(build *b, FILE *raw, char *rec, const uint64_t *keys, char *err, size_t errlen) {
+    uint32_t *ids = (uint32_t *)(void *)(rec + 4 + (size_t)b->Dd * 4);
+    for (int32_t f = 0; f < b->F; f++)
+        if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK)
+            return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
+    if (fwrite(rec, 1, b->rec, raw) != b->rec)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+    b->n++;
+    return HX_OK;
+}
+
+/* Pass over the text: good rows into the raw file. Software-pipelined [R]: the
+ * vocabulary slots of a row are prefetched when it is parsed and looked up
+ * only after PIPE-1 more rows are parsed, so the (large-vocabulary) cache
+ * misses overlap parsing instead of stalling. Rows still commit in order. */
+#define PIPE 4
 static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size_t errlen) {
     const ds_source *src = b->src;
     ds_reader r;
     hx_status st = ds_reader_open(&r, src->path, src->what, err, errlen);
     if (st != HX_OK) return st;
-    char *rec = hx_malloc(b->rec);
-    uint64_t *keys = hx_malloc((size_t)b->F * sizeof *keys);
-    if (!rec || !keys) {
+    char *rec[PIPE];
+    uint64_t *keys[PIPE];
+    int64_t parsed = 0; /* rows parsed; rows b->n..parsed-1 wait in slots n % PIPE */
+    int oom = 0;
+    for (int i = 0; i < PIPE; i++) {
+        rec[i] = hx_malloc(b->rec);
+        keys[i] = hx_malloc((size_t)b->F * sizeof(uint64_t));
+        oom |= !rec[i] || !keys[i];
+    }
+    if (oom) {
         st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory reading '%s'", src->path);
         goto out;
     }
-    float *label = (float *)(void *)rec, *dense = label + 1;
-    uint32_t *ids = (uint32_t *)(void *)(dense + b->Dd);
     char *line, why[256];
     size_t len;
     int rc;
@@ -178,7 +199,7 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             st = hx_error(HX_ERR_FORMAT, err, errlen, "'%s': missing header line (expected %s)", src->path, src->what);
             goto out;
         }
-    while ((limit == 0 || b->n < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
+    while ((limit == 0 || parsed < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
         b->n_lines++;
         if (rc == DS_LINE_LONG) {
             note_bad(b, DS_BAD_LONG, r.line_no, "line longer than 65536 bytes");
@@ -190,26 +211,23 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             continue;
         }
         why[0] = 0;
-        int kind = src->parse(src->ctx, line, len, label, dense, keys, why, sizeof why);
+        int cur = (int)(parsed % PIPE);
+        float *label = (float *)(void *)rec[cur], *dense = label + 1;
+        int kind = src->parse(src->ctx, line, len, label, dense, keys[cur], why, sizeof why);
         if (kind >= 0) {
             note_bad(b, kind, r.line_no, why);
             continue;
         }
-        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[f]);
-        for (int32_t f = 0; f < b->F; f++)
-            if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK) {
-                st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
-                goto out;
-            }
-        if (fwrite(rec, 1, b->rec, raw) != b->rec) {
-            st = hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[cur][f]);
+        parsed++;
+        if (parsed - b->n == PIPE &&
+            (st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK)
             goto out;
-        }
-        b->n++;
     }
+    while (b->n < parsed)
+        if ((st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK) goto out;
 out:
-    hx_free(rec);
-    hx_free(keys);
+    for (int i = 0; i < PIPE; i++) hx_free(rec[i]), hx_free(keys[i]);
     ds_reader_close(&r);
     return st;
 }
