@@ -12,8 +12,9 @@
  *      train count desc, then key; below min_count -> the field's OOV id (last);
  *   4. write the cache in split order with the remapped ids, to a temp file that
  *      is renamed into place (never read half-built).
- * Memory: the vocabularies (about 28 bytes per distinct value) and one byte per
- * row; a 45M-row Criteo file (33M values) needs about 1.5 GB.
+ * Memory: the vocabularies (40-96 bytes per distinct value) and one byte per
+ * row; a 45.8M-row Criteo file (33.8M values) needs about 2-2.5 GB
+ * (extrapolated from a measured 3M-row build, datasets/README.md).
  *
  * Cache file (little-endian): a 4096-byte header (magic "EMBSWDS1", version,
  * recipe hash, source stamp = hash of each source file's size and mtime, counts,
