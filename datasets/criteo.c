@@ -2,7 +2,9 @@
  * Each line: label \t I1..I13 \t C1..C26 (40 tab-separated columns, no header).
  * I fields are integers, possibly empty or negative; dense = log(1 + max(x, 0)),
  * empty = 0, as DLRM's Kaggle preprocessing (recorded as dense=log1p_max0).
- * C fields are 32-bit hex (8 digits) or empty; an empty value is its own id. */
+ * C fields are 32-bit hex (8 digits) or empty; an empty value is its own id.
+ * Rows are decoded in one pass (parse); unusual ones go to slow_parse, which
+ * gives the same values or the bad-row reason (tests/test_parse.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,8 @@ static const char *const k_names[26] = {"C1",  "C2",  "C3",  "C4",  "C5",  "C6",
 typedef struct criteo_ctx { float log1p[LOG1P_TABLE]; } criteo_ctx; /* (float)log1p(v), v < TABLE */
 
 /* The checking parser: splits the columns, then validates them in order; it
- * words the bad-row messages. fast_parse hands it every row it cannot take. */
+ * words the bad-row messages. parse (the fast path below) hands it every row
+ * it cannot take. */
 static int slow_parse(char *line, size_t len, float *label, float *dense, uint64_t *keys, char *why,
                       size_t n) {
     char *col[40];
