@@ -262,6 +262,14 @@ static void assign_rows(const ds_spec *s, const ds_kind *k, const float *labels,
     }
 }
 
+/* Prefetch tab[f][ids[f]] for one raw row's ids (the count and remap passes
+ * look them up AHEAD rows later; large vocabularies miss the cache). */
+#define AHEAD 8
+static void prefetch_row(const char *ids_at, uint32_t *const *tab, int32_t F) {
+    const uint32_t *ids = (const uint32_t *)(const void *)ids_at;
+    for (int32_t f = 0; f < F; f++) __builtin_prefetch(&tab[f][ids[f]]);
+}
+
 static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, const char *raw,
                              const uint8_t *as, uint32_t *const *map, uint64_t stamp, char *err,
                              size_t errlen) {
@@ -309,6 +317,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
                 if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
                 else if (sec == 2) cw_put(&w, r, 4);
                 else {
+                    if (i + AHEAD < b->n) prefetch_row(r + AHEAD * b->rec + 4 + (size_t)Dd * 4, map, F);
                     const uint32_t *ids = (const uint32_t *)(const void *)(r + 4 + (size_t)Dd * 4);
                     for (int32_t fi = 0; fi < F; fi++) row[fi] = map[fi][ids[fi]];
                     cw_put(&w, row, (size_t)F * 4);
@@ -408,6 +417,7 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
         if (!cnt[f] || !map[f]) goto nomem;
     }
     for (int64_t i = 0; i < b.n; i++) {
+        if (i + AHEAD < b.n) prefetch_row(raw + (size_t)(i + AHEAD) * b.rec + 4 + (size_t)b.Dd * 4, cnt, b.F);
         if (as[i] != 0) continue;
         const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b.rec + 4 + (size_t)b.Dd * 4);
         for (int32_t f = 0; f < b.F; f++)
