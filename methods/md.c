@@ -113,6 +113,7 @@ static hx_status md_layout(const emb_spec *spec, int32_t *dt, double *alpha, int
     hx_free(one);
     char near[64];
     if (isinf(above)) snprintf(near, sizeof near, "nearest %.3g (none above)", below);
+    else if (below <= 0) snprintf(near, sizeof near, "nearest %.3g (none below)", above);
     else snprintf(near, sizeof near, "nearest %.3g and %.3g", below, above);
     return hx_error(HX_ERR_PARAM, err, errlen,
                     "ratio %g unreachable for md at dim %d: reachable range [1, %.3g] in integer-width steps; %s",

@@ -64,4 +64,9 @@ Test(md, alpha_bisection_hits_the_ratio) {
     char err[256] = "";
     cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
     cr_expect(strstr(err, "inf") == NULL, "unreachable message: %s", err);
+    /* base 1 puts every MD field at width 1: the only ratio is above 4, none below */
+    bl_spec(&s, M, 4, big, 16, 4);
+    bl_set(M, &s, "base", 1);
+    cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
+    cr_expect(strstr(err, "nearest 0 ") == NULL && strstr(err, "none below") != NULL, "message: %s", err);
 }

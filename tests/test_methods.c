@@ -292,3 +292,25 @@ Test(methods, finalize_then_inference) {
         m->destroy(st);
     }
 }
+
+/* A fixed knob that misses the ratio is named with the ratio it gives, not
+ * reported as an (impossible) reachable range such as [1, 0.915]. */
+Test(methods, fixed_knob_refusal_names_the_knob) {
+    static const struct {
+        const char *method, *knob;
+        double value;
+    } cases[] = {{"tt", "rank", 1}, {"qr", "collisions", 2}, {"hash", "rows", 1}, {"robe", "size", 7},
+                 {"dhe", "width", 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const emb_method *m = emb_method_find(cases[i].method);
+        cr_assert_not_null(m, "%s is not registered", cases[i].method);
+        emb_spec s;
+        emb_plan p;
+        char err[256] = "", want[64];
+        spec_init(&s, m, k_card_big, 16, 1.5, OPT_SGD);
+        s.pv[emb_param_index(m, cases[i].knob)] = cases[i].value;
+        cr_expect_eq(m->plan(&s, &p, err, sizeof err), HX_ERR_PARAM, "%s: plan should refuse", m->name);
+        snprintf(want, sizeof want, "with %s=%g: it gives ratio", cases[i].knob, cases[i].value);
+        cr_expect(strstr(err, want) != NULL, "%s: message '%s' lacks '%s'", m->name, err, want);
+    }
+}
