@@ -227,6 +227,11 @@ static void emit(expander *x, const int *idx, int *excl_hits) {
         if (!strcmp(ax->key, "ratio")) rl = ax->v[idx[a]].line, rcol = ax->v[idx[a]].col;
     }
     HX_ASSERT(rc.method && ds >= 0);
+    /* emb_optimizer unset anywhere: it follows this cell's dense optimizer, as in
+     * `embsweep train` (sgd -> sgd, adagrad -> rowwise_adagrad, adam -> adam) */
+    int emb_opt_set = 0;
+    for (int a = 0; a < x->n_axes; a++) emb_opt_set |= !strcmp(x->axes[a].key, "emb_optimizer");
+    if (!emb_opt_set) rc.train.emb_optimizer = run_default_emb_optimizer(rc.train.optimizer);
     /* dot needs the bottom MLP to end at dim: append a dim-wide layer [R] */
     model_cfg *mc = &rc.model;
     if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc.dim &&

@@ -32,8 +32,10 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
     for (int r = 0; r < B; r++) add_row(db, dout + (size_t)r * OC, OC);
 }
 
+/* NaN propagates (as torch.relu does), so a diverging method shows up as a
+ * non-finite loss instead of being masked to 0. */
 void relu_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) out[i] = (inp[i] > 0.0f || inp[i] != inp[i]) ? inp[i] : 0.0f;
 }
 
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n) {

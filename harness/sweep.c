@@ -269,8 +269,8 @@ static hx_status finish(slot *s, int wstatus, const cfg_sweep *sw, db *d, int64_
         } else {
             snprintf(extra, sizeof extra, "%.150s", reason);
         }
-        printf("[%d/%d] %-11s %s %s dim=%d ratio=%g seed=%llu %.1fs %s\n", c->done, c->total, r.status, cell->key,
-               cell->rc.method->name, cell->rc.dim, cell->rc.ratio, (unsigned long long)cell->rc.seed,
+        printf("[%d/%d] %-11s %s %s %s dim=%d ratio=%g seed=%llu %.1fs %s\n", c->done, c->total, r.status,
+               cell->key, cell->rc.dataset.name, cell->rc.method->name, cell->rc.dim, cell->rc.ratio, (unsigned long long)cell->rc.seed,
                r.finished - r.started, extra);
         fflush(stdout);
     }

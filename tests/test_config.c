@@ -171,3 +171,14 @@ Test(config, parse_bytes) {
     cr_expect_neq(cfg_parse_bytes("12 parsecs", &b), 0);
     cr_expect_neq(cfg_parse_bytes("-1G", &b), 0);
 }
+
+Test(config, emb_optimizer_follows_cell_optimizer) {
+    cfg_sweep *sw = load_ok("tests/sweeps/emb_optimizer.yaml");
+    cr_expect_eq(sw->n_cells, 3);
+    for (int i = 0; i < sw->n_cells; i++) {
+        const train_cfg *t = &sw->cells[i].rc.train;
+        cr_expect_eq(t->emb_optimizer, run_default_emb_optimizer(t->optimizer), "optimizer %s gave emb_optimizer %s",
+                     opt_kind_name(t->optimizer), opt_kind_name(t->emb_optimizer));
+    }
+    cfg_free(sw);
+}

@@ -383,3 +383,12 @@ Test(metrics, logloss_and_accuracy) {
     cr_expect(fabs(metrics_logloss(p, y, 4) - want) < 1e-6, "%g vs %g", metrics_logloss(p, y, 4), want);
     cr_expect(fabs(metrics_accuracy(p, y, 4) - 0.75) < 1e-12);
 }
+
+Test(model, relu_propagates_nan) {
+    float in[4] = {-1.0f, 2.0f, NAN, 0.0f}, out[4];
+    relu_forward(out, in, 4);
+    cr_expect_eq(out[0], 0.0f);
+    cr_expect_eq(out[1], 2.0f);
+    cr_expect(isnan(out[2]), "NaN must not be masked to 0");
+    cr_expect_eq(out[3], 0.0f);
+}
