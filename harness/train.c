@@ -104,6 +104,21 @@ static split_metrics eval_split(model *m, batch_buf *bb, int64_t *rows, float *p
     return s;
 }
 
+/* Selection on validation AUC: the first evaluation, a higher AUC, or (no
+ * validation split) the latest one. */
+static int select_better(const run_result *res, int have_best, split_metrics v) {
+    return !have_best || v.auc > res->val_auc || isnan(res->val_auc);
+}
+
+static void select_record(run_result *res, split_metrics v, split_metrics t, int epoch) {
+    res->val_auc = v.auc;
+    res->val_logloss = v.logloss;
+    res->test_auc = t.auc;
+    res->test_logloss = t.logloss;
+    res->test_acc = t.acc;
+    res->best_epoch = epoch;
+}
+
 hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,
                       char *err, size_t errlen) {
     const double t_start = hx_now(), c_start = hx_cpu_time();
