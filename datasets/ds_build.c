@@ -12,8 +12,9 @@
  *      train count desc, then key; below min_count -> the field's OOV id (last);
  *   4. write the cache in split order with the remapped ids, to a temp file that
  *      is renamed into place (never read half-built).
- * Memory: the vocabularies (about 28 bytes per distinct value) and one byte per
- * row; a 45M-row Criteo file (33M values) needs about 1.5 GB.
+ * Memory: the vocabularies (40-96 bytes per distinct value) and one byte per
+ * row; a 45.8M-row Criteo file (33.8M values) needs about 2-2.5 GB
+ * (extrapolated from a measured 3M-row build, datasets/README.md).
  *
  * Cache file (little-endian): a 4096-byte header (magic "EMBSWDS1", version,
  * recipe hash, source stamp = hash of each source file's size and mtime, counts,
@@ -156,20 +157,41 @@ static void note_bad(build *b, int kind, int64_t line, const char *why) {
                 ds_bad_names[kind]);
 }
 
-/* Pass over the text: good rows into the raw file. */
+/* Give a parsed row its provisional ids and append it to the raw file. */
+static hx_status commit_row(build *b, FILE *raw, char *rec, const uint64_t *keys, char *err, size_t errlen) {
+    uint32_t *ids = (uint32_t *)(void *)(rec + 4 + (size_t)b->Dd * 4);
+    for (int32_t f = 0; f < b->F; f++)
+        if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK)
+            return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
+    if (fwrite(rec, 1, b->rec, raw) != b->rec)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+    b->n++;
+    return HX_OK;
+}
+
+/* Pass over the text: good rows into the raw file. Software-pipelined [R]: the
+ * vocabulary slots of a row are prefetched when it is parsed and looked up
+ * only after PIPE-1 more rows are parsed, so the (large-vocabulary) cache
+ * misses overlap parsing instead of stalling. Rows still commit in order. */
+#define PIPE 4
 static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size_t errlen) {
     const ds_source *src = b->src;
     ds_reader r;
     hx_status st = ds_reader_open(&r, src->path, src->what, err, errlen);
     if (st != HX_OK) return st;
-    char *rec = hx_malloc(b->rec);
-    uint64_t *keys = hx_malloc((size_t)b->F * sizeof *keys);
-    if (!rec || !keys) {
+    char *rec[PIPE];
+    uint64_t *keys[PIPE];
+    int64_t parsed = 0; /* rows parsed; rows b->n..parsed-1 wait in slots n % PIPE */
+    int oom = 0;
+    for (int i = 0; i < PIPE; i++) {
+        rec[i] = hx_malloc(b->rec);
+        keys[i] = hx_malloc((size_t)b->F * sizeof(uint64_t));
+        oom |= !rec[i] || !keys[i];
+    }
+    if (oom) {
         st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory reading '%s'", src->path);
         goto out;
     }
-    float *label = (float *)(void *)rec, *dense = label + 1;
-    uint32_t *ids = (uint32_t *)(void *)(dense + b->Dd);
     char *line, why[256];
     size_t len;
     int rc;
@@ -178,7 +200,7 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             st = hx_error(HX_ERR_FORMAT, err, errlen, "'%s': missing header line (expected %s)", src->path, src->what);
             goto out;
         }
-    while ((limit == 0 || b->n < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
+    while ((limit == 0 || parsed < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
         b->n_lines++;
         if (rc == DS_LINE_LONG) {
             note_bad(b, DS_BAD_LONG, r.line_no, "line longer than 65536 bytes");
@@ -190,26 +212,23 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             continue;
         }
         why[0] = 0;
-        int kind = src->parse(src->ctx, line, len, label, dense, keys, why, sizeof why);
+        int cur = (int)(parsed % PIPE);
+        float *label = (float *)(void *)rec[cur], *dense = label + 1;
+        int kind = src->parse(src->ctx, line, len, label, dense, keys[cur], why, sizeof why);
         if (kind >= 0) {
             note_bad(b, kind, r.line_no, why);
             continue;
         }
-        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[f]);
-        for (int32_t f = 0; f < b->F; f++)
-            if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK) {
-                st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
-                goto out;
-            }
-        if (fwrite(rec, 1, b->rec, raw) != b->rec) {
-            st = hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[cur][f]);
+        parsed++;
+        if (parsed - b->n == PIPE &&
+            (st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK)
             goto out;
-        }
-        b->n++;
     }
+    while (b->n < parsed)
+        if ((st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK) goto out;
 out:
-    hx_free(rec);
-    hx_free(keys);
+    for (int i = 0; i < PIPE; i++) hx_free(rec[i]), hx_free(keys[i]);
     ds_reader_close(&r);
     return st;
 }
@@ -241,6 +260,14 @@ static void assign_rows(const ds_spec *s, const ds_kind *k, const float *labels,
         as[i] = a;
         cnt[a]++;
     }
+}
+
+/* Prefetch tab[f][ids[f]] for one raw row's ids (the count and remap passes
+ * look them up AHEAD rows later; large vocabularies miss the cache). */
+#define AHEAD 8
+static void prefetch_row(const char *ids_at, uint32_t *const *tab, int32_t F) {
+    const uint32_t *ids = (const uint32_t *)(const void *)ids_at;
+    for (int32_t f = 0; f < F; f++) __builtin_prefetch(&tab[f][ids[f]]);
 }
 
 static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, const char *raw,
@@ -290,6 +317,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
                 if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
                 else if (sec == 2) cw_put(&w, r, 4);
                 else {
+                    if (i + AHEAD < b->n) prefetch_row(r + AHEAD * b->rec + 4 + (size_t)Dd * 4, map, F);
                     const uint32_t *ids = (const uint32_t *)(const void *)(r + 4 + (size_t)Dd * 4);
                     for (int32_t fi = 0; fi < F; fi++) row[fi] = map[fi][ids[fi]];
                     cw_put(&w, row, (size_t)F * 4);
@@ -389,6 +417,7 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
         if (!cnt[f] || !map[f]) goto nomem;
     }
     for (int64_t i = 0; i < b.n; i++) {
+        if (i + AHEAD < b.n) prefetch_row(raw + (size_t)(i + AHEAD) * b.rec + 4 + (size_t)b.Dd * 4, cnt, b.F);
         if (as[i] != 0) continue;
         const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b.rec + 4 + (size_t)b.Dd * 4);
         for (int32_t f = 0; f < b.F; f++)

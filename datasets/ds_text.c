@@ -181,8 +181,7 @@ int ds_parse_int(const char *s, size_t n, int64_t *out) {
     return 0;
 }
 
-/* 0..15 for hex digits, 16 otherwise. */
-static const unsigned char k_hex[256] = {
+const unsigned char ds_hex_digit[256] = {
     ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9,
     ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11,
     ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16}; /* value + 1; 0 = not hex */
@@ -192,7 +191,7 @@ int ds_parse_hex(const char *s, size_t n, uint64_t *out) {
     uint64_t v = 0;
     unsigned ok = 1;
     for (size_t i = 0; i < n; i++) {
-        unsigned h = k_hex[(unsigned char)s[i]];
+        unsigned h = ds_hex_digit[(unsigned char)s[i]];
         ok &= h != 0;
         v = v << 4 | (uint64_t)((h - 1) & 15);
     }
@@ -259,26 +258,64 @@ hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
     return HX_OK;
 }
 
-typedef struct { uint32_t count; uint32_t pid; uint64_t key; } vitem;
+typedef struct { uint64_t key; uint32_t count, pid; } vitem;
 
-static int cmp_vitem(const void *a, const void *b) {
-    const vitem *x = a, *y = b;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    return (x->key > y->key) - (x->key < y->key);
+/* Radix digit d (11 bits) of the sort key (~count, key): digits 0..5 are the
+ * key's (least significant first), 6..8 the inverted count's, so ascending
+ * order is count desc, then key asc. */
+#define RADIX_BITS 11
+#define RADIX_DIGITS 9
+static inline uint32_t vitem_digit(const vitem *x, int d) {
+    uint64_t w = d < 6 ? x->key >> (RADIX_BITS * d) : (uint64_t)(~x->count) >> (RADIX_BITS * (d - 6));
+    return (uint32_t)w & ((1u << RADIX_BITS) - 1);
+}
+
+/* LSD radix sort of it[0..m) by (count desc, key asc), tmp (m) as scratch; a
+ * digit every item shares is skipped (e.g. the high bits of 32-bit hex keys,
+ * or of counts below 2048), so a typical vocabulary takes 4-5 passes. Returns
+ * the buffer that holds the result. Keys are unique within a vocabulary, so
+ * the order is total and the same as a comparison sort's. [R] */
+static vitem *vitem_sort(vitem *it, vitem *tmp, size_t m, uint32_t *hist /* (DIGITS << BITS) */) {
+    const size_t nb = (size_t)1 << RADIX_BITS;
+    memset(hist, 0, RADIX_DIGITS * nb * sizeof *hist);
+    for (size_t i = 0; i < m; i++)
+        for (int d = 0; d < RADIX_DIGITS; d++) hist[(size_t)d * nb + vitem_digit(&it[i], d)]++;
+    vitem *src = it, *dst = tmp;
+    for (int d = 0; d < RADIX_DIGITS && m > 1; d++) {
+        uint32_t *h = hist + (size_t)d * nb;
+        if (h[vitem_digit(&src[0], d)] == m) continue; /* one value: order unchanged */
+        uint32_t sum = 0;
+        for (size_t b = 0; b < nb; b++) {
+            uint32_t c = h[b];
+            h[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < m; i++) dst[h[vitem_digit(&src[i], d)]++] = src[i];
+        vitem *t = src;
+        src = dst, dst = t;
+    }
+    return src;
 }
 
 hx_status ds_vocab_finalize(const ds_vocab *v, const uint32_t *count, int64_t min_count, uint32_t *map,
                             int64_t *card) {
-    vitem *it = hx_malloc((v->n ? v->n : 1) * sizeof *it);
-    if (!it) return HX_ERR_NOMEM;
+    size_t cap = v->n ? v->n : 1;
+    vitem *it = hx_malloc(cap * sizeof *it), *tmp = hx_malloc(cap * sizeof *tmp);
+    uint32_t *hist = hx_malloc((RADIX_DIGITS << RADIX_BITS) * sizeof *hist);
+    if (!it || !tmp || !hist) {
+        hx_free(it), hx_free(tmp), hx_free(hist);
+        return HX_ERR_NOMEM;
+    }
     size_t m = 0;
     for (size_t i = 0; i < v->n; i++)
-        if ((int64_t)count[i] >= min_count && count[i] > 0) it[m++] = (vitem){count[i], (uint32_t)i, v->keys[i]};
-    qsort(it, m, sizeof *it, cmp_vitem);
+        if ((int64_t)count[i] >= min_count && count[i] > 0) it[m++] = (vitem){v->keys[i], count[i], (uint32_t)i};
+    const vitem *s = vitem_sort(it, tmp, m, hist);
     for (size_t i = 0; i < v->n; i++) map[i] = (uint32_t)m; /* OOV */
-    for (size_t i = 0; i < m; i++) map[it[i].pid] = (uint32_t)i;
+    for (size_t i = 0; i < m; i++) map[s[i].pid] = (uint32_t)i;
     *card = (int64_t)m + 1;
     hx_free(it);
+    hx_free(tmp);
+    hx_free(hist);
     return HX_OK;
 }
 

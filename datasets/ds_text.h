@@ -44,6 +44,8 @@ int ds_split(char *line, size_t len, char sep, char **col, size_t *clen, int max
 /* Whole-token parsers: 0 on success, -1 when the text is not such a number. */
 int ds_parse_int(const char *s, size_t n, int64_t *out);
 int ds_parse_hex(const char *s, size_t n, uint64_t *out); /* 1..16 hex digits */
+/* Hex digit value + 1 of a byte (0-9, a-f, A-F); 0 for any other byte. */
+extern const unsigned char ds_hex_digit[256];
 /* A 64-bit key of a categorical token, exact for texts up to 7 bytes and for
  * 8-digit lower-case hex; a 63-bit hash otherwise [R]. "" is key 0. */
 uint64_t ds_key(const char *s, size_t n);

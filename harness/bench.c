@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_parse.h"
 #include "cli.h"
 #include "loss.h"
 #include "model.h"
@@ -43,16 +44,26 @@ static const bench_model k_models[] = {
 typedef struct bench_opts {
     const char *db;
     int64_t     rows;
-    int         batch, warm, steps, torch;
+    int         batch, warm, steps, torch, train;
+    double      parse_mb, spread; /* parse benchmark text per case (0: skip); --gen vocabulary */
+    const char *gen;              /* --gen FILE: only write generated Criteo text */
 } bench_opts;
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--no-torch]\n\n"
+    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--no-torch]\n"
+               "                      [--parse-mb MB] [--no-train]\n"
+               "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
                "Training throughput (samples/s) of the C engine at 1 and 2 BLAS threads and of\n"
                "the PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3) on the\n"
                "same Criteo-shaped synthetic batches (26 fields, 13 dense, dim 16, batch 1024),\n"
                "for the DLRM Kaggle MLPs and embsweep's default MLPs. Rows are stored in the\n"
-               "`bench` table of the database (default results/results.db).\n");
+               "`bench` table of the database (default results/results.db).\n\n"
+               "Then the dataset parse speed (MB of text per CPU second and per wall second) of\n"
+               "one full build of --parse-mb MB (default 100; 0 skips) of generated\n"
+               "Criteo-format text: small vocabulary plain and gzip, and a large vocabulary\n"
+               "(harness/bench_parse.c). --no-train skips the training benchmark. --gen FILE\n"
+               "only writes such a file (FILE.gz: gzip) with vocabulary spread S (default 400)\n"
+               "and exits.\n");
 }
 
 /* Time `steps` training steps of the C engine after `warm` untimed ones; returns
@@ -147,8 +158,8 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
     return pclose(p) == 0 ? rate : -1;
 }
 
-static int db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio,
-                    double cpu_rate, const char *host) {
+int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double cpu_rate,
+                   const char *host) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO bench(name, threads, samples_per_s, ratio_vs_torch, created_at, host,"
@@ -172,8 +183,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     for (int i = 1; i < argc; i++) {
         int64_t v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
-        if (!strcmp(argv[i], "--no-torch")) {
-            o->torch = 0;
+        if (!strcmp(argv[i], "--no-torch") || !strcmp(argv[i], "--no-train")) {
+            if (argv[i][5] == 'o') o->torch = 0;
+            else o->train = 0;
             continue;
         }
         if (i + 1 >= argc) goto bad;
@@ -182,6 +194,9 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (!strcmp(f, "--rows") && !hx_parse_i64(a, &v) && v >= 4096 && v <= 100000000) o->rows = v;
         else if (!strcmp(f, "--steps") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000) o->steps = (int)v;
         else if (!strcmp(f, "--warm") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->warm = (int)v;
+        else if (!strcmp(f, "--parse-mb") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->parse_mb = (double)v;
+        else if (!strcmp(f, "--spread") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000000) o->spread = (double)v;
+        else if (!strcmp(f, "--gen")) o->gen = a;
         else goto bad;
         continue;
     bad:
@@ -192,11 +207,18 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1};
+    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1,
+                    .train = 1, .parse_mb = 100, .spread = 400};
     int prc = parse_opts(argc, argv, &o);
     if (prc) {
         bench_usage(prc == 1 ? stdout : stderr);
         return prc == 1 ? 0 : 2;
+    }
+    if (o.gen) {
+        size_t n = strlen(o.gen);
+        if (bench_gen_criteo(o.gen, o.parse_mb, o.spread, 1, n > 3 && !strcmp(o.gen + n - 3, ".gz")) == 0) return 0;
+        fprintf(stderr, "embsweep bench: cannot write %s\n", o.gen);
+        return 1;
     }
     char err[512], rows[32], path[] = "/tmp/embsweep_bench_XXXXXX", host[128] = "unknown";
     gethostname(host, sizeof host - 1);
@@ -233,12 +255,14 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "embsweep bench: cannot create a temporary file\n");
         goto out;
     }
-    printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
-           "full/SGD, %d warm + %d timed steps\n",
-           (long long)ds->n_train, o.batch, o.warm, o.steps);
-    printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
-           "per CPU second");
-    for (size_t k = 0; k < sizeof k_models / sizeof k_models[0]; k++) {
+    if (o.train) {
+        printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
+               "full/SGD, %d warm + %d timed steps\n",
+               (long long)ds->n_train, o.batch, o.warm, o.steps);
+        printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
+               "per CPU second");
+    }
+    for (size_t k = 0; o.train && k < sizeof k_models / sizeof k_models[0]; k++) {
         const bench_model *bm = &k_models[k];
         double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
         char name[64];
@@ -259,11 +283,11 @@ int cmd_bench(int argc, char **argv) {
             if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], ratio, cc[th]);
             else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
             snprintf(name, sizeof name, "train_%s_c", bm->name);
-            if (db_store(db, name, th, c[th], ratio, cc[th], host)) goto dberr;
+            if (bench_db_store(db, name, th, c[th], ratio, cc[th], host)) goto dberr;
             if (t[th] > 0) {
                 printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
                 snprintf(name, sizeof name, "train_%s_torch", bm->name);
-                if (db_store(db, name, th, t[th], 1.0, tc[th], host)) goto dberr;
+                if (bench_db_store(db, name, th, t[th], 1.0, tc[th], host)) goto dberr;
             } else if (o.torch) {
                 printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
             }
@@ -273,6 +297,7 @@ int cmd_bench(int argc, char **argv) {
             printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", c[1] / t[1], cc[1] / tc[1]);
         printf("\n");
     }
+    if (o.parse_mb > 0 && bench_parse(db, host, o.parse_mb, 1)) goto out;
     printf("stored in %s, table bench\n", o.db);
     rc = 0;
     goto out;

@@ -146,6 +146,8 @@ int cmd_status(int argc, char **argv) {
             printf("usage: embsweep status [--db PATH]\n  counts of runs per status for every sweep, and its last invocation\n");
             return 0;
         } else {
+            if (!strcmp(argv[i], "--db")) fprintf(stderr, "embsweep status: --db needs a path\n");
+            else fprintf(stderr, "embsweep status: unknown argument '%s'\n", argv[i]);
             fprintf(stderr, "usage: embsweep status [--db PATH]\n");
             return 2;
         }

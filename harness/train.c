@@ -76,20 +76,31 @@ static void gather(batch_buf *bb, const ds_data *ds, const int64_t *rows, int B)
 
 typedef struct split_metrics {
     double auc, logloss, acc;
+    int    nonfinite;  /* 1 if any prediction was NaN or infinite */
 } split_metrics;
 
-/* Predict probabilities for rows [start, start+n) into prob (n), then score them. */
-static split_metrics eval_split(model *m, batch_buf *bb, int64_t *rows, float *prob, const ds_data *ds,
-                                int64_t start, int64_t n, int chunk) {
+/* Predict rows [start, start+n): logits into score (n) and probabilities into prob
+ * (n), then score them. AUC ranks the logits: probabilities stored as float round
+ * to 1.0f above a logit of ~17 and would create artificial ties. */
+static split_metrics eval_split(model *m, batch_buf *bb, int64_t *rows, float *prob, float *score,
+                                const ds_data *ds, int64_t start, int64_t n, int chunk) {
+    split_metrics s = {NAN, NAN, NAN, 0};
     for (int64_t i = 0; i < n; i += chunk) {
         int B = (int)(n - i < chunk ? n - i : chunk);
         for (int b = 0; b < B; b++) rows[b] = start + i + b;
         gather(bb, ds, rows, B);
         const float *z = model_forward(m, bb->dense, bb->idx, B);
-        for (int b = 0; b < B; b++) prob[i + b] = (float)sigmoid_stable(z[b]);
+        for (int b = 0; b < B; b++) {
+            if (!isfinite(z[b])) s.nonfinite = 1;
+            score[i + b] = z[b];
+            prob[i + b] = (float)sigmoid_stable(z[b]);
+        }
     }
+    if (s.nonfinite) return s;
     const float *y = ds->label + start;
-    split_metrics s = {metrics_auc(prob, y, n), metrics_logloss(prob, y, n), metrics_accuracy(prob, y, n)};
+    s.auc = metrics_auc(score, y, n);
+    s.logloss = metrics_logloss(prob, y, n);
+    s.acc = metrics_accuracy(prob, y, n);
     return s;
 }
 
@@ -177,7 +188,7 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
     int64_t n_eval = ds->n_val > ds->n_test ? ds->n_val : ds->n_test;
     perm = hx_calloc((size_t)ds->n_train, sizeof(int64_t));
     rows = hx_calloc((size_t)batch, sizeof(int64_t));
-    prob = hx_calloc((size_t)n_eval, sizeof(float));
+    prob = hx_calloc(2 * (size_t)n_eval, sizeof(float)); /* probabilities, then logits */
     bb.idx = hx_calloc((size_t)batch * (size_t)ds->n_fields, sizeof(int64_t));
     bb.label = hx_calloc((size_t)batch, sizeof(float));
     if (ds->n_dense) bb.dense = hx_calloc((size_t)batch * (size_t)ds->n_dense, sizeof(float));
@@ -243,9 +254,9 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         if (step >= total_steps || !selectable_early) continue;
         /* an intermediate evaluation: the trained form is the inference form */
         double te = hx_now();
-        split_metrics v = eval_split(&m, &bb, rows, prob, ds, ds->n_train, ds->n_val, chunk);
+        split_metrics v = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train, ds->n_val, chunk);
         if (select_better(res, have_best, v)) {
-            split_metrics t = eval_split(&m, &bb, rows, prob, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
+            split_metrics t = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
             select_record(res, v, t, epoch);
             have_best = 1;
         }
@@ -262,11 +273,16 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         rc = meth->finalize(m.emb, err, errlen);
         if (rc != HX_OK) goto done;
     }
-    split_metrics v = {NAN, NAN, NAN};
-    if (ds->n_val > 0) v = eval_split(&m, &bb, rows, prob, ds, ds->n_train, ds->n_val, chunk);
+    split_metrics v = {NAN, NAN, NAN, 0};
+    if (ds->n_val > 0) v = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train, ds->n_val, chunk);
     double ti = hx_now();
-    split_metrics t = eval_split(&m, &bb, rows, prob, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
+    split_metrics t = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
     ti = hx_now() - ti;
+    if (v.nonfinite || t.nonfinite) {
+        rc = hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite predictions on the %s split after training",
+                      t.nonfinite ? "test" : "validation");
+        goto done;
+    }
     res->infer_samples_per_s = ti > 0 ? (double)ds->n_test / ti : NAN;
     if (select_better(res, have_best, v)) select_record(res, v, t, epoch);
     res->eval_s += hx_now() - te;

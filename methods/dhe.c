@@ -91,6 +91,8 @@ static hx_status dhe_layout(const emb_spec *spec, int32_t *w, char *err, size_t 
     if (spec->pv[P_WIDTH] == EMB_AUTO) bytes = bl_bisect_factor(spec, -1, dhe_bytes_at, w);
     else bytes = dhe_assign(spec, 1, w);
     if (emb_plan_within(spec->ratio, full / bytes)) return HX_OK;
+    if (spec->pv[P_WIDTH] != EMB_AUTO)
+        return emb_plan_fixed_unreachable(spec, "dhe", "width", spec->pv[P_WIDTH], full / bytes, err, errlen);
     double top = full / dhe_assign(spec, 1e300, w);
     return emb_plan_unreachable(spec, "dhe", 1, top, err, errlen);
 }

@@ -73,8 +73,11 @@ static hx_status hash_layout(const emb_spec *spec, int64_t *m, char *err, size_t
     }
     double bytes = 0;
     for (int32_t f = 0; f < spec->n_fields; f++) bytes += 4.0 * (double)m[f] * spec->dim;
-    if (!emb_plan_within(spec->ratio, full / bytes))
+    if (!emb_plan_within(spec->ratio, full / bytes)) {
+        if (spec->pv[P_ROWS] != EMB_AUTO)
+            return emb_plan_fixed_unreachable(spec, "hash", "rows", spec->pv[P_ROWS], full / bytes, err, errlen);
         return emb_plan_unreachable(spec, "hash", 1, hi, err, errlen);
+    }
     return HX_OK;
 }
 

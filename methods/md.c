@@ -111,9 +111,13 @@ static hx_status md_layout(const emb_spec *spec, int32_t *dt, double *alpha, int
     md_solve(spec, 1e9, 1, one); /* every MD field at width 1 */
     double top = emb_full_bytes(spec) / md_bytes(spec, one);
     hx_free(one);
+    char near[64];
+    if (isinf(above)) snprintf(near, sizeof near, "nearest %.3g (none above)", below);
+    else if (below <= 0) snprintf(near, sizeof near, "nearest %.3g (none below)", above);
+    else snprintf(near, sizeof near, "nearest %.3g and %.3g", below, above);
     return hx_error(HX_ERR_PARAM, err, errlen,
-                    "ratio %g unreachable for md at dim %d: reachable range [1, %.3g] in integer-width steps; "
-                    "nearest %.3g and %.3g", spec->ratio, spec->dim, top, below, above);
+                    "ratio %g unreachable for md at dim %d: reachable range [1, %.3g] in integer-width steps; %s",
+                    spec->ratio, spec->dim, top, near);
 }
 
 static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {

@@ -124,9 +124,15 @@ static double qr_bytes_at(const emb_spec *spec, double s, void *c) { return qr_a
 /* qr_layout: collisions per field, identical in plan and create. */
 static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t errlen) {
     double full = emb_full_bytes(spec);
+    if ((int)spec->pv[P_OP] == OP_CONCAT && spec->dim < 2)
+        return hx_error(HX_ERR_PARAM, err, errlen,
+                        "qr: operation concat splits dim between Q and R, so it needs dim >= 2 (got %d)", spec->dim);
     if (spec->pv[P_COLL] == EMB_AUTO) bl_bisect_factor(spec, -1, qr_bytes_at, c); /* s < 1 allows c = 1 */
     else qr_assign(spec, 1, c);
-    if (emb_plan_within(spec->ratio, full / qr_bytes(spec, c))) return HX_OK;
+    double got = full / qr_bytes(spec, c);
+    if (emb_plan_within(spec->ratio, got)) return HX_OK;
+    if (spec->pv[P_COLL] != EMB_AUTO)
+        return emb_plan_fixed_unreachable(spec, "qr", "collisions", spec->pv[P_COLL], got, err, errlen);
     double top = full / qr_assign(spec, 1e300, c); /* every QR field at c* */
     return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
 }

@@ -52,6 +52,11 @@ static hx_status robe_layout(const emb_spec *spec, int64_t *size, char *err, siz
     double total = robe_total_floats(spec);
     if (Z > spec->dim) return hx_error(HX_ERR_PARAM, err, errlen, "robe: block %lld exceeds dim %d", (long long)Z, spec->dim);
     *size = spec->pv[P_SIZE] == EMB_AUTO ? (int64_t)llround(total / spec->ratio) : (int64_t)spec->pv[P_SIZE];
+    if (spec->pv[P_SIZE] != EMB_AUTO && *size < Z)
+        return hx_error(HX_ERR_PARAM, err, errlen, "robe: size %lld is smaller than block %lld", (long long)*size,
+                        (long long)Z);
+    if (spec->pv[P_SIZE] != EMB_AUTO && !emb_plan_within(spec->ratio, total / (double)*size))
+        return emb_plan_fixed_unreachable(spec, "robe", "size", spec->pv[P_SIZE], total / (double)*size, err, errlen);
     if (*size < Z || !emb_plan_within(spec->ratio, total / (double)*size))
         return emb_plan_unreachable(spec, "robe", 1, total / (double)Z, err, errlen);
     return HX_OK;

@@ -135,6 +135,14 @@ hx_status emb_plan_unreachable(const emb_spec *spec, const char *method, double 
                     spec->ratio, method, spec->dim, lo, hi);
 }
 
+hx_status emb_plan_fixed_unreachable(const emb_spec *spec, const char *method, const char *knob, double value,
+                                     double achieved, char *err, size_t errlen) {
+    return hx_error(HX_ERR_PARAM, err, errlen,
+                    "ratio %g unreachable for %s at dim %d with %s=%.10g: it gives ratio %.3g (leave %s auto to "
+                    "plan it from the ratio)",
+                    spec->ratio, method, spec->dim, knob, value, achieved, knob);
+}
+
 int emb_plan_within(double requested, double achieved) {
     return achieved >= requested * 0.95 && achieved <= requested * 1.05;
 }

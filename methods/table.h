@@ -76,6 +76,12 @@ double emb_plan_small_fields(const emb_spec *spec, int64_t threshold, int64_t *b
 hx_status emb_plan_unreachable(const emb_spec *spec, const char *method, double lo, double hi,
                                char *err, size_t errlen);
 
+/* The error when a fixed knob (e.g. rank=4) misses the ratio: "ratio R unreachable
+ * for M at dim D with KNOB=V: it gives ratio X (leave KNOB auto to plan it from
+ * the ratio)". */
+hx_status emb_plan_fixed_unreachable(const emb_spec *spec, const char *method, const char *knob, double value,
+                                     double achieved, char *err, size_t errlen);
+
 /* 1 if achieved is within 5% of requested. */
 int emb_plan_within(double requested, double achieved);
 

@@ -131,6 +131,8 @@ static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_
     if (spec->pv[P_RANK] == EMB_AUTO) bytes = bl_bisect_factor(spec, 0, tt_bytes_at, rank);
     else bytes = tt_assign(spec, 1, rank);
     if (emb_plan_within(spec->ratio, full / bytes)) return HX_OK;
+    if (spec->pv[P_RANK] != EMB_AUTO)
+        return emb_plan_fixed_unreachable(spec, "tt", "rank", spec->pv[P_RANK], full / bytes, err, errlen);
     double top = full / tt_assign(spec, 1e300, rank); /* every TT field at rank 1 */
     return emb_plan_unreachable(spec, "tt", 1, top, err, errlen);
 }

@@ -59,4 +59,14 @@ Test(md, alpha_bisection_hits_the_ratio) {
     emb_spec s;
     bl_spec(&s, M, 4, big, 16, 100); /* width 1 everywhere gives < 16x */
     bl_expect_refused(M, &s);
+    /* above the top there is no nearer ratio: the message must not say "inf" */
+    emb_plan p;
+    char err[256] = "";
+    cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
+    cr_expect(strstr(err, "inf") == NULL, "unreachable message: %s", err);
+    /* base 1 puts every MD field at width 1: the only ratio is above 4, none below */
+    bl_spec(&s, M, 4, big, 16, 4);
+    bl_set(M, &s, "base", 1);
+    cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
+    cr_expect(strstr(err, "nearest 0 ") == NULL && strstr(err, "none below") != NULL, "message: %s", err);
 }

@@ -152,3 +152,22 @@ Test(qr, integer_quotient_above_2_24) {
     cr_expect_float_eq(e, 4095.0f, 0);
     M->destroy(st);
 }
+
+/* concat gives Q ceil(d/2) and R floor(d/2) columns: at d = 1 R would have no
+ * columns (create used to abort on a zero-width table); plan refuses instead. */
+Test(qr, concat_refuses_dim_1) {
+    static const int64_t card[2] = {10, 5000};
+    emb_spec s;
+    emb_plan p;
+    char err[256] = "";
+    bl_spec(&s, M, 2, card, 1, 2);
+    bl_set(M, &s, "operation", 2);
+    cr_expect_eq(M->plan(&s, &p, err, sizeof err), HX_ERR_PARAM, "plan: %s", err);
+    cr_expect(strstr(err, "dim >= 2") != NULL, "message: %s", err);
+    void *st = NULL;
+    cr_expect_eq(M->create(&s, &st, err, sizeof err), HX_ERR_PARAM, "create: %s", err);
+    cr_expect_null(st);
+    bl_spec(&s, M, 2, card, 2, 2); /* d = 2 plans */
+    bl_set(M, &s, "operation", 2);
+    bl_expect_plans(M, &s);
+}

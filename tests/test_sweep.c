@@ -420,10 +420,12 @@ Test(sweep, peak_rss_tracks_table_bytes) {
     long long ehb = q_run(db, "bytes_infer", "hash", "big", 16);
     cr_assert(fs > 0 && fb > 0 && hb > 0 && es > 0 && eb > 0 && ehb > 0);
     cr_expect_geq(eb, 4 * es - 1024, "4x the rows");
-    /* 4x the rows: the peak grows by at least 3/4 of the 3x growth in embedding bytes */
+    /* 4x the rows (3x the small table's bytes more): the peak grows by at least
+     * that much, 3x the small table's embedding bytes (issue 3) */
     double growth = (double)(fb - fs), table_growth = (double)(eb - es);
-    cr_expect_geq(growth, 0.75 * table_growth, "peak grew %.1f MB for %.1f MB more table", growth / 1e6,
-                  table_growth / 1e6);
+    cr_expect_geq(table_growth, 3.0 * (double)es - 4096, "table grew %.1f MB", table_growth / 1e6);
+    cr_expect_geq(growth, 3.0 * (double)es, "peak grew %.1f MB; 3x the small table is %.1f MB", growth / 1e6,
+                  3.0 * (double)es / 1e6);
     /* 16x fewer inference bytes: a lower peak, by most of the difference */
     cr_expect_leq(ehb * 15, eb, "hash at 16x has ~16x fewer bytes");
     cr_expect_lt(hb, fb, "hash peak %lld >= full peak %lld", hb, fb);

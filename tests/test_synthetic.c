@@ -83,11 +83,11 @@ Test(synthetic, shapes_split_and_ids_in_range) {
 Test(synthetic, default_and_criteo_preset) {
     ds_spec s = syn("syn");
     ds_data *d = load_ok(&s);
-    cr_assert_eq(d->n_rows, 200000);
+    cr_assert_eq(d->n_rows, 400000);
     cr_assert_eq(d->n_fields, 8);
     cr_assert_eq(d->n_dense, 4);
     cr_assert_eq(d->card[0], 10);
-    cr_assert_eq(d->card[7], 10000);
+    cr_assert_eq(d->card[7], 20000);
     cr_assert(d->bayes_auc > 0.75 && d->bayes_auc < 0.85, "default Bayes AUC %f", d->bayes_auc);
     cr_assert(d->pos_rate_train > 0.2 && d->pos_rate_train < 0.4);
     ds_free(d);
@@ -129,7 +129,7 @@ Test(synthetic, bayes_auc_and_logloss_match_independent_computation) {
     cr_assert_float_eq(d->bayes_auc, want, 1e-12, "bayes %f vs brute force %f", d->bayes_auc, want);
     double ll = 0;
     for (int64_t i = t0; i < t0 + n; i++)
-        ll -= d->label[i] > 0.5f ? log(d->prob[i]) : log(1 - d->prob[i]);
+        ll -= d->label[i] > 0.5f ? log(d->prob[i]) : log(1.0 - d->prob[i]);
     cr_assert_float_eq(d->bayes_logloss, ll / (double)n, 1e-9);
     double pos = 0;
     for (int64_t i = 0; i < d->n_train; i++) pos += d->label[i];
@@ -180,14 +180,14 @@ Test(synthetic, noise_lowers_the_ceiling) {
 
 Test(spec, canonical_fills_defaults_and_hash_follows_it) {
     ds_spec a = syn("syn"), b = syn("syn");
-    spec_add(&b, "rows", "200000", 0, 0);
+    spec_add(&b, "rows", "400000", 0, 0);
     spec_add(&b, "zipf", "1.050", 0, 0);
     char ca[8192], cb[8192];
     cr_assert_eq(ds_spec_canonical(&a, ca, sizeof ca), HX_OK);
     cr_assert_eq(ds_spec_canonical(&b, cb, sizeof cb), HX_OK);
     cr_assert_str_eq(ca, cb);
-    cr_assert(strstr(ca, "rows=200000;") && strstr(ca, "zipf=1.05;") && strstr(ca, "seed=1;"), "%s", ca);
-    cr_assert(strstr(ca, "cardinalities=10,27,72,193,518,1389,3728,10000;"), "%s", ca);
+    cr_assert(strstr(ca, "rows=400000;") && strstr(ca, "zipf=1.05;") && strstr(ca, "seed=1;"), "%s", ca);
+    cr_assert(strstr(ca, "cardinalities=10,30,88,260,770,2280,6752,20000;"), "%s", ca);
     cr_assert_eq(ds_spec_hash(&a), ds_spec_hash(&b));
     spec_add(&b, "rows", "1000", 0, 0); /* duplicate key: invalid */
     cr_assert_eq(ds_spec_canonical(&b, cb, sizeof cb), HX_ERR_PARAM);
