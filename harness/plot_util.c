@@ -14,7 +14,7 @@
 
 static const char *const k_colors[] = {
     "#000000", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-    "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39", "#e7ba52", "#7b4173",
+    "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#ff1493", "#e7ba52", "#7b4173",
 };
 /* gnuplot pointtypes: filled circle, square, triangle up, triangle down, diamond,
  * pentagon, open circle */
@@ -39,7 +39,9 @@ pl_style pl_method_style(const char *method) {
     s.order = pos;
     s.color = k_colors[pos % N_COLORS];
     if (pos >= n && pos % N_COLORS == 0) s.color = k_colors[1 + pos % (N_COLORS - 1)];
-    s.point = k_points[pos % N_POINTS];
+    /* the marker cycle advances by one each lap of the 7 markers, so positions 6
+     * and 13 (qr, dhe) do not share the open circle */
+    s.point = k_points[(pos + pos / N_POINTS) % N_POINTS];
     return s;
 }
 
