@@ -147,7 +147,10 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
             }
         }
     }
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %s %d", script, path, threads);
+    /* Debian's torch runs its GEMMs on OpenBLAS, whose own thread pool ignores
+     * torch.set_num_threads: pin both, so "N threads" means N for both engines. */
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d /usr/bin/python3 '%s' %s %d", threads,
+             threads, script, path, threads);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     double rate = -1;

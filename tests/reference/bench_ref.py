@@ -53,6 +53,7 @@ class DLRM(torch.nn.Module):
 
 def main(path, threads):
     torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
     torch.manual_seed(1)
     raw = open(path, "rb").read()
     if raw[:8] != b"ESBENCH1":
