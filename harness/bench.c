@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "loss.h"
 #include "model.h"
+#include "pool.h"
 
 typedef struct bench_model {
     const char *name;
@@ -47,11 +48,12 @@ typedef struct bench_opts {
     int         batch, warm, steps, torch, train;
     double      parse_mb, spread; /* parse benchmark text per case (0: skip); --gen vocabulary */
     const char *gen;              /* --gen FILE: only write generated Criteo text */
+    const char *model;            /* --model NAME: only this MLP shape (NULL: all) */
 } bench_opts;
 
 static void bench_usage(FILE *f) {
     fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--no-torch]\n"
-               "                      [--parse-mb MB] [--no-train]\n"
+               "                      [--parse-mb MB] [--no-train] [--model default|dlrm_kaggle]\n"
                "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
                "Training throughput (samples/s) of the C engine at 1 and 2 BLAS threads and of\n"
                "the PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3) on the\n"
@@ -86,7 +88,8 @@ static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *
         return -1;
     }
     for (int64_t i = 0; i < nb * B * F; i++) idx[i] = ds->cat[i];
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1); /* the engine's pool splits the work (harness/pool.h) */
+    if (threads > 1 && !(spec.pool = hx_pool_create(threads, err, errlen))) goto out;
     if (full->plan(&spec, &plan, err, errlen) != HX_OK ||
         model_create(&m, mc, Dd, full, &spec, spec.dense_opt, 1, err, errlen) != HX_OK)
         goto out;
@@ -103,6 +106,7 @@ static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *
 out_model:
     model_free(&m);
 out:
+    hx_pool_free(spec.pool);
     hx_free(idx);
     return rate;
 }
@@ -186,9 +190,12 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
     for (int i = 1; i < argc; i++) {
         int64_t v;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
-        if (!strcmp(argv[i], "--no-torch") || !strcmp(argv[i], "--no-train")) {
-            if (argv[i][5] == 'o') o->torch = 0;
-            else o->train = 0;
+        if (!strcmp(argv[i], "--no-torch")) {
+            o->torch = 0;
+            continue;
+        }
+        if (!strcmp(argv[i], "--no-train")) {
+            o->train = 0;
             continue;
         }
         if (i + 1 >= argc) goto bad;
@@ -200,6 +207,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (!strcmp(f, "--parse-mb") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->parse_mb = (double)v;
         else if (!strcmp(f, "--spread") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000000) o->spread = (double)v;
         else if (!strcmp(f, "--gen")) o->gen = a;
+        else if (!strcmp(f, "--model") && (!strcmp(a, "default") || !strcmp(a, "dlrm_kaggle"))) o->model = a;
         else goto bad;
         continue;
     bad:
@@ -267,6 +275,7 @@ int cmd_bench(int argc, char **argv) {
     }
     for (size_t k = 0; o.train && k < sizeof k_models / sizeof k_models[0]; k++) {
         const bench_model *bm = &k_models[k];
+        if (o.model && strcmp(o.model, bm->name)) continue;
         double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
         char name[64];
         if (o.torch && write_bench_file(path, ds, &bm->cfg, &o) != 0) {

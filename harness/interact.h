@@ -11,21 +11,28 @@
  * cat: out (B, Dx + F*D) = [x, e_0, ..., e_{F-1}].
  *
  * Backward functions OVERWRITE dx (B, Dx) (skipped when NULL) and demb (B, F, D).
+ * Rows are independent: a caller may split B across threads (model.c), each part
+ * with its own scratch of interact_dot_scratch floats.
  */
 #ifndef EMBSWEEP_INTERACT_H
 #define EMBSWEEP_INTERACT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Output width of each interaction. */
 int interact_dot_width(int F, int D, int Dx);
 int interact_cat_width(int F, int D, int Dx);
 
+/* Floats of scratch the dot functions need (per concurrent caller). */
+size_t interact_dot_scratch(int F, int D, int Dx);
+
 /* interact_dot_forward: x (B, Dx) or NULL, emb (B, F, D) -> out (B, interact_dot_width). */
-void interact_dot_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx);
+void interact_dot_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
+                          float *scratch);
 /* interact_dot_backward: dout (B, W) -> dx (B, Dx), demb (B, F, D). */
 void interact_dot_backward(float *dx, float *demb, const float *dout, const float *x,
-                           const float *emb, int B, int F, int D, int Dx);
+                           const float *emb, int B, int F, int D, int Dx, float *scratch);
 
 /* interact_cat_forward: x (B, Dx) or NULL, emb (B, F, D) -> out (B, Dx + F*D). */
 void interact_cat_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx);

@@ -52,11 +52,9 @@ hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int
     m->max_batch = max_batch;
     m->opt = opt;
     size_t n_act = 0;
-    int maxw = 0;
     for (int l = 0; l <= n_layers; l++) {
         if (widths[l] < 1) return hx_error(HX_ERR_PARAM, err, errlen, "MLP width %d < 1", widths[l]);
         m->width[l] = widths[l];
-        if (widths[l] > maxw) maxw = widths[l];
     }
     for (int l = 0; l < n_layers; l++) {
         m->n_params += (size_t)widths[l + 1] * (size_t)widths[l] + (size_t)widths[l + 1];
@@ -67,9 +65,8 @@ hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int
     m->grads = hx_calloc(m->n_params, sizeof(float));
     m->opt_state = hx_calloc(n_state ? n_state : 1, sizeof(float));
     m->act_block = hx_calloc(n_act, sizeof(float));
-    m->dbuf[0] = hx_calloc((size_t)max_batch * (size_t)maxw, sizeof(float));
-    m->dbuf[1] = hx_calloc((size_t)max_batch * (size_t)maxw, sizeof(float));
-    if (!m->params || !m->grads || !m->opt_state || !m->act_block || !m->dbuf[0] || !m->dbuf[1]) {
+    m->dpre_block = hx_calloc(n_act, sizeof(float));
+    if (!m->params || !m->grads || !m->opt_state || !m->act_block || !m->dpre_block) {
         mlp_free(m);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for an MLP");
     }
@@ -83,6 +80,7 @@ hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int
         m->db[l] = m->grads + off;
         off += (size_t)OC;
         m->act[l] = m->act_block + aoff;
+        m->dpre[l] = m->dpre_block + aoff;
         aoff += (size_t)max_batch * (size_t)OC;
         double sw = sqrt(2.0 / (double)(IC + OC)), sb = sqrt(1.0 / (double)OC);
         for (size_t i = 0; i < (size_t)OC * (size_t)IC; i++) m->w[l][i] = (float)(sw * hx_rng_normal(rng));
@@ -96,42 +94,112 @@ void mlp_free(mlp *m) {
     hx_free(m->grads);
     hx_free(m->opt_state);
     hx_free(m->act_block);
-    hx_free(m->dbuf[0]);
-    hx_free(m->dbuf[1]);
+    hx_free(m->dpre_block);
     memset(m, 0, sizeof *m);
 }
 
 int mlp_out_width(const mlp *m) { return m->width[m->n_layers]; }
 
+/* Forward over rows [lo, hi) through every layer: rows are independent, so a
+ * pool task runs the whole stack on its share with no barrier between layers. */
+static void forward_rows(mlp *m, int64_t lo, int64_t hi) {
+    const int n = (int)(hi - lo);
+    if (n <= 0) return;
+    const float *x = m->inp + (size_t)lo * m->width[0];
+    for (int l = 0; l < m->n_layers; l++) {
+        int IC = m->width[l], OC = m->width[l + 1];
+        float *y = m->act[l] + (size_t)lo * OC;
+        linear_forward(y, x, m->w[l], m->b[l], n, IC, OC);
+        if (l < m->n_layers - 1 || m->relu_last) relu_forward(y, y, (size_t)n * (size_t)OC);
+        x = y;
+    }
+}
+
+typedef struct mlp_job {
+    mlp         *m;
+    const float *dout;
+    float       *dinp;
+    int          B;
+} mlp_job;
+
+static void forward_task(void *arg, int t, int nt) {
+    mlp_job *j = arg;
+    int64_t lo, hi;
+    hx_split(j->B, nt, t, &lo, &hi);
+    forward_rows(j->m, lo, hi);
+}
+
 const float *mlp_forward(mlp *m, const float *inp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
     m->inp = inp;
-    const float *x = inp;
+    mlp_job j = {m, NULL, NULL, B};
+    hx_pool_run(m->pool, forward_task, &j);
+    return m->act[m->n_layers - 1];
+}
+
+/* The pre-activation gradient of layer l, dpre[l] (B, OC): dout itself for a last
+ * layer without ReLU, else its own buffer. */
+static const float *dpre_of(const mlp *m, const float *dout, int l) {
+    return l == m->n_layers - 1 && !m->relu_last ? dout : m->dpre[l];
+}
+
+/* Backward phase 1 over rows [lo, hi): dpre of every layer and dinp. dpre[l-1] is
+ * first written as dX of layer l, then masked by layer l-1's ReLU in place. */
+static void backward_rows(mlp *m, const float *dout, float *dinp, int64_t lo, int64_t hi) {
+    const int n = (int)(hi - lo);
+    if (n <= 0) return;
+    const int L = m->n_layers;
+    if (m->relu_last) {
+        size_t off = (size_t)lo * m->width[L];
+        relu_backward(m->dpre[L - 1] + off, dout + off, m->act[L - 1] + off, (size_t)n * m->width[L]);
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        int IC = m->width[l], OC = m->width[l + 1];
+        const float *d = dpre_of(m, dout, l) + (size_t)lo * OC;
+        float *dx = l ? m->dpre[l - 1] : dinp;
+        if (!dx) break;
+        dx += (size_t)lo * IC;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IC, OC, 1.0f, d, OC, m->w[l], IC, 0.0f,
+                    dx, IC);
+        if (l) relu_backward(dx, dx, m->act[l - 1] + (size_t)lo * IC, (size_t)n * IC);
+    }
+}
+
+/* Backward phase 2 for output units [o0, o1) of every layer (each task takes the
+ * same share of each layer): dW rows and db entries, summed over all B rows in
+ * order, so the split never changes a value. */
+static void backward_weights(mlp *m, const float *dout, int B, int t, int nt) {
     for (int l = 0; l < m->n_layers; l++) {
         int IC = m->width[l], OC = m->width[l + 1];
-        linear_forward(m->act[l], x, m->w[l], m->b[l], B, IC, OC);
-        if (l < m->n_layers - 1 || m->relu_last)
-            relu_forward(m->act[l], m->act[l], (size_t)B * (size_t)OC);
-        x = m->act[l];
+        int64_t o0, o1;
+        hx_split(OC, nt, t, &o0, &o1);
+        if (o1 <= o0) continue;
+        const int no = (int)(o1 - o0);
+        const float *d = dpre_of(m, dout, l);
+        const float *x = l ? m->act[l - 1] : m->inp;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, IC, B, 1.0f, d + o0, OC, x, IC, 1.0f,
+                    m->dw[l] + (size_t)o0 * IC, IC);
+        for (int r = 0; r < B; r++) add_row(m->db[l] + o0, d + (size_t)r * OC + o0, no);
     }
-    return x;
+}
+
+static void backward_rows_task(void *arg, int t, int nt) {
+    mlp_job *j = arg;
+    int64_t lo, hi;
+    hx_split(j->B, nt, t, &lo, &hi);
+    backward_rows(j->m, j->dout, j->dinp, lo, hi);
+}
+
+static void backward_weights_task(void *arg, int t, int nt) {
+    mlp_job *j = arg;
+    backward_weights(j->m, j->dout, j->B, t, nt);
 }
 
 void mlp_backward(mlp *m, const float *dout, float *dinp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch && m->inp);
-    const float *d = dout;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
-        int IC = m->width[l], OC = m->width[l + 1];
-        float *dpre = m->dbuf[l & 1];
-        if (l < m->n_layers - 1 || m->relu_last) {
-            relu_backward(dpre, d, m->act[l], (size_t)B * (size_t)OC);
-            d = dpre;
-        }
-        const float *x = l ? m->act[l - 1] : m->inp;
-        float *dx = l ? m->dbuf[(l + 1) & 1] : dinp;
-        linear_backward(dx, m->dw[l], m->db[l], d, x, m->w[l], B, IC, OC);
-        d = dx;
-    }
+    mlp_job j = {m, dout, dinp, B};
+    hx_pool_run(m->pool, backward_rows_task, &j);
+    hx_pool_run(m->pool, backward_weights_task, &j);
 }
 
 void mlp_step(mlp *m, int64_t t) { opt_dense_step(&m->opt, m->params, m->grads, m->opt_state, m->n_params, t); }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "optim.h"
+#include "pool.h"
 #include "util.h"
 
 #define MLP_MAX_LAYERS 9
@@ -49,8 +50,12 @@ typedef struct mlp {
     float  *dw[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
     float  *act[MLP_MAX_LAYERS];         /* (max_batch, width[l+1]) layer outputs */
     float  *act_block;
-    float  *dbuf[2];                     /* (max_batch, max width) backward ping-pong */
+    float  *dpre[MLP_MAX_LAYERS];        /* (max_batch, width[l+1]) pre-activation gradients */
+    float  *dpre_block;
     const float *inp;                    /* input of the last forward (not owned) */
+    hx_pool *pool;                       /* optional (not owned; the owner sets it after
+                                          * create): rows and output units are split
+                                          * across its threads */
 } mlp;
 
 /* mlp_create: widths[0..n_layers] (input first). Initialisation follows

@@ -62,7 +62,11 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     m->dinter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
     m->dx = hx_calloc(B * (size_t)(m->Dx ? m->Dx : 1), sizeof(float));
     m->dlogits = hx_calloc(B, sizeof(float));
-    if (!m->emb_out || !m->demb || !m->inter || !m->dinter || !m->dx || !m->dlogits) {
+    m->pool = spec->pool;
+    m->bottom.pool = m->top.pool = m->pool;
+    m->scratch_n = interact_dot_scratch(m->F, m->D, m->Dx);
+    m->scratch = hx_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
+    if (!m->emb_out || !m->demb || !m->inter || !m->dinter || !m->dx || !m->dlogits || !m->scratch) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for activations");
         goto fail;
     }
@@ -84,7 +88,36 @@ void model_free(model *m) {
     hx_free(m->dinter);
     hx_free(m->dx);
     hx_free(m->dlogits);
+    hx_free(m->scratch);
     memset(m, 0, sizeof *m);
+}
+
+/* The interaction over rows [lo, hi) of the batch (rows are independent). */
+typedef struct inter_job {
+    model       *m;
+    int          B, backward;
+} inter_job;
+
+static void interact_task(void *arg, int t, int nt) {
+    inter_job *j = arg;
+    model *m = j->m;
+    int64_t lo, hi;
+    hx_split(j->B, nt, t, &lo, &hi);
+    const int n = (int)(hi - lo), F = m->F, D = m->D, Dx = m->Dx;
+    if (n <= 0) return;
+    const size_t e0 = (size_t)lo * F * D, i0 = (size_t)lo * m->Wi, x0 = (size_t)lo * Dx;
+    const float *x = m->x ? m->x + x0 : NULL;
+    float *dx = m->has_bottom ? m->dx + x0 : NULL, *scratch = m->scratch + (size_t)t * m->scratch_n;
+    if (!j->backward) {
+        if (m->cfg.interaction == INTERACT_DOT)
+            interact_dot_forward(m->inter + i0, x, m->emb_out + e0, n, F, D, Dx, scratch);
+        else
+            interact_cat_forward(m->inter + i0, x, m->emb_out + e0, n, F, D, Dx);
+    } else if (m->cfg.interaction == INTERACT_DOT) {
+        interact_dot_backward(dx, m->demb + e0, m->dinter + i0, x, m->emb_out + e0, n, F, D, Dx, scratch);
+    } else {
+        interact_cat_backward(dx, m->demb + e0, m->dinter + i0, n, F, D, Dx);
+    }
 }
 
 const float *model_forward(model *m, const float *dense, const int64_t *idx, int B) {
@@ -92,10 +125,8 @@ const float *model_forward(model *m, const float *dense, const int64_t *idx, int
     m->idx = idx;
     m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : NULL;
     m->method->forward(m->emb, idx, B, m->emb_out);
-    if (m->cfg.interaction == INTERACT_DOT)
-        interact_dot_forward(m->inter, m->x, m->emb_out, B, m->F, m->D, m->Dx);
-    else
-        interact_cat_forward(m->inter, m->x, m->emb_out, B, m->F, m->D, m->Dx);
+    inter_job j = {m, B, 0};
+    hx_pool_run(m->pool, interact_task, &j);
     m->logits = mlp_forward(&m->top, m->inter, B);
     return m->logits;
 }
@@ -104,11 +135,8 @@ void model_backward(model *m, const float *labels, int B) {
     HX_ASSERT(m->logits && m->idx);
     bce_backward(m->dlogits, m->logits, labels, B);
     mlp_backward(&m->top, m->dlogits, m->dinter, B);
-    float *dx = m->has_bottom ? m->dx : NULL;
-    if (m->cfg.interaction == INTERACT_DOT)
-        interact_dot_backward(dx, m->demb, m->dinter, m->x, m->emb_out, B, m->F, m->D, m->Dx);
-    else
-        interact_cat_backward(dx, m->demb, m->dinter, B, m->F, m->D, m->Dx);
+    inter_job j = {m, B, 1};
+    hx_pool_run(m->pool, interact_task, &j);
     m->method->backward(m->emb, m->idx, B, m->demb);
     if (m->has_bottom) mlp_backward(&m->bottom, m->dx, NULL, B);
 }

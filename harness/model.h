@@ -9,6 +9,11 @@
  * All activations and gradient buffers are allocated for max_batch rows at
  * create; forward/backward/step never allocate (the method's own buffers are sized
  * by spec->batch at its create).
+ *
+ * Threads: with spec->pool, the MLPs and the interaction split the batch rows
+ * (and the weight gradients their output units) across the pool, and the method
+ * may split its own work (methods/table.c splits per-field tables by field).
+ * Every split writes disjoint memory, so a run is deterministic per thread count.
  */
 #ifndef EMBSWEEP_MODEL_H
 #define EMBSWEEP_MODEL_H
@@ -35,6 +40,9 @@ typedef struct model {
     float            *dinter;       /* (max_batch, Wi) */
     float            *dx;           /* (max_batch, Dx) */
     float            *dlogits;      /* (max_batch) */
+    hx_pool          *pool;         /* spec->pool (not owned; NULL = one thread) */
+    float            *scratch;      /* (threads, scratch_n) interaction scratch */
+    size_t            scratch_n;
 } model;
 
 /* model_create: spec must be planned (method->plan succeeded); spec->batch is the

@@ -36,7 +36,7 @@ typedef struct train_cfg {
     opt_kind emb_optimizer; /* sparse rows: sgd | rowwise_adagrad | adagrad | adam */
     double   emb_lr;
     int32_t  log_every;     /* record the training loss every N steps */
-    int32_t  threads;       /* BLAS threads; 0 = leave as is */
+    int32_t  threads;       /* engine threads (harness/pool.h); 0 or 1 = one */
     int32_t  eval_every_epoch; /* 1: evaluate validation each epoch, select on it */
 } train_cfg;
 

@@ -145,12 +145,16 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         return hx_error(HX_ERR_PARAM, err, errlen,
                         "rowwise_adagrad is for embedding rows; the dense optimizer is sgd, adagrad or adam");
     if (cfg->dim < 1) return hx_error(HX_ERR_PARAM, err, errlen, "dim must be >= 1");
-    if (tc->threads > 0) openblas_set_num_threads(tc->threads);
+    /* The engine's own pool does the threading; OpenBLAS runs one thread per call
+     * (pool.h), so "N threads" means N busy threads at most. */
+    openblas_set_num_threads(1);
+    hx_pool *pool = NULL;
+    if (tc->threads > 1 && !(pool = hx_pool_create(tc->threads, err, errlen))) return HX_ERR_INTERNAL;
 
     if (obs && obs->phase) obs->phase(obs->ctx, "load");
     double t0 = hx_now();
     rc = ds_load(&cfg->dataset, cfg->cache_dir, &ds, err, errlen);
-    if (rc != HX_OK) return rc;
+    if (rc != HX_OK) goto done;
     res->load_s = hx_now() - t0;
     res->n_train = ds->n_train;
     res->n_val = ds->n_val;
@@ -173,6 +177,7 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         .total_steps = total_steps,
         .opt = opt_default(tc->emb_optimizer, (float)(tc->emb_lr > 0 ? tc->emb_lr : tc->lr)),
         .dense_opt = opt_default(tc->optimizer, (float)tc->lr),
+        .pool = pool,
     };
     memcpy(spec.pv, cfg->pv, sizeof spec.pv);
     rc = emb_params_check(meth, spec.pv, err, errlen);
@@ -301,6 +306,7 @@ done:
     hx_free(bb.label);
     hx_free(bb.dense);
     model_free(&m);
+    hx_pool_free(pool);
     ds_free(ds);
     return rc;
 }

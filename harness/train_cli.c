@@ -1,7 +1,6 @@
 /* train_cli.c: `embsweep train` (one cell from flags, a one-screen summary) and
  * `embsweep methods` (the method registry with its parameter tables).
  * Exit status: 0 ok, 1 a run failure (divergence, I/O), 2 bad usage or values. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +41,9 @@ static void train_usage(FILE *f, int full) {
             "  --bottom W,...     bottom MLP widths (default 64,DIM); last = dim for dot\n"
             "  --top W,...        top MLP hidden widths (default 64,32); a final 1 is implied\n"
             "  --interaction I    dot (default) or cat\n"
-            "  --threads N        OpenBLAS threads (default: leave as is)\n");
+            "  --threads N        engine threads (default 1): batch rows, weight-gradient\n"
+            "                     rows and embedding fields are split across them; the\n"
+            "                     same seed and thread count give the same bits\n");
 }
 
 static int bad(const char *fmt, const char *a, const char *b) {
@@ -113,6 +114,7 @@ static double peak_rss(void) {
 }
 
 static void print_summary(const run_config *cfg, const run_result *r) {
+    const int threads = cfg->train.threads > 1 ? cfg->train.threads : 1;
     char p[256], a[32], b[32], c[32], d[32], e[32];
     emb_params_format(cfg->method, cfg->pv, p, sizeof p);
     printf("embsweep train: %s (%s) dim %d, ratio %g, on %s, seed %llu\n", cfg->method->name,
@@ -135,8 +137,8 @@ static void print_summary(const run_config *cfg, const run_result *r) {
            b, c, d, e);
     hx_human_bytes(peak_rss(), a, sizeof a);
     printf("  peak RSS   %s (VmHWM)\n", a);
-    printf("  speed      train %.0f samples/s, inference %.0f samples/s (%d BLAS threads)\n",
-           r->train_samples_per_s, r->infer_samples_per_s, openblas_get_num_threads());
+    printf("  speed      train %.0f samples/s, inference %.0f samples/s (%d thread%s)\n",
+           r->train_samples_per_s, r->infer_samples_per_s, threads, threads == 1 ? "" : "s");
     printf("  time       wall %.2f s, cpu %.2f s (load %.2f, train %.2f, eval %.2f); %lld steps, "
            "last train loss %.4f\n",
            r->wall_s, r->cpu_s, r->load_s, r->train_s, r->eval_s, (long long)r->steps,

@@ -94,10 +94,10 @@ pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, s
         if (dup2(in[0], 0) < 0 || dup2(se[1], 2) < 0 || dup2(msg[1], 3) < 0) _exit(WORKER_EXIT_FAILED);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1), close(devnull);
-        char threads[16];
-        snprintf(threads, sizeof threads, "%d", job->threads > 0 ? job->threads : 1);
-        setenv("OPENBLAS_NUM_THREADS", threads, 1);
-        setenv("OMP_NUM_THREADS", threads, 1);
+        /* the engine threads itself (harness/pool.h, job->threads); OpenBLAS
+         * runs one thread per call, so it needs no pool of its own */
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        setenv("OMP_NUM_THREADS", "1", 1);
         char *const argv[] = {"embsweep", "worker", NULL};
         execv("/proc/self/exe", argv);
         _exit(127);

@@ -100,7 +100,7 @@ void bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *ou
 void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
     bl_post *s = state;
     HX_ASSERT(!s->done); /* the compressed form is inference only */
-    emb_fields_backward(s->fs.tabs, s->fs.F, s->fs.D, idx, B, dout);
+    emb_fields_backward(&s->fs, idx, B, dout);
 }
 
 void bl_post_step(void *state, int64_t t) { emb_fields_step(&((bl_post *)state)->fs, t); }

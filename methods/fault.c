@@ -125,7 +125,7 @@ static void fault_forward(void *state, const int64_t *idx, int64_t B, float *out
     if (s->armed && s->kind == FAULT_HANG)
         for (;;) sleep(1);
     fault_map(s, idx, B);
-    emb_fields_forward(s->fs.tabs, s->fs.F, s->fs.D, s->fs.rows, B, out);
+    emb_fields_forward(&s->fs, s->fs.rows, B, out);
     if (s->armed && s->kind == FAULT_NAN)
         for (int64_t i = 0; i < B * s->fs.F * s->fs.D; i++) out[i] = NAN;
 }
@@ -133,7 +133,7 @@ static void fault_forward(void *state, const int64_t *idx, int64_t B, float *out
 static void fault_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
     fault_state *s = state;
     fault_map(s, idx, B);
-    emb_fields_backward(s->fs.tabs, s->fs.F, s->fs.D, s->fs.rows, B, dout);
+    emb_fields_backward(&s->fs, s->fs.rows, B, dout);
 }
 
 static void fault_step(void *state, int64_t t) { emb_fields_step(&((fault_state *)state)->fs, t); }

@@ -46,12 +46,12 @@ static void full_destroy(void *state) {
 
 static void full_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     full_state *s = state;
-    emb_fields_forward(s->fs.tabs, s->fs.F, s->fs.D, idx, B, out);
+    emb_fields_forward(&s->fs, idx, B, out);
 }
 
 static void full_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
     full_state *s = state;
-    emb_fields_backward(s->fs.tabs, s->fs.F, s->fs.D, idx, B, dout);
+    emb_fields_backward(&s->fs, idx, B, dout);
 }
 
 static void full_step(void *state, int64_t t) { emb_fields_step(&((full_state *)state)->fs, t); }

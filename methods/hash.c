@@ -164,7 +164,7 @@ static void hash_forward(void *state, const int64_t *idx, int64_t B, float *out)
     hash_state *s = state;
     const int32_t F = s->fs.F, D = s->fs.D;
     hash_map(s, idx, B);
-    emb_fields_forward(s->fs.tabs, F, D, s->fs.rows, B, out);
+    emb_fields_forward(&s->fs, s->fs.rows, B, out);
     if (!s->sign) return;
     for (int64_t k = 0; k < B * F; k++)
         if (s->signs[k] < 0)

@@ -202,7 +202,7 @@ static void memcom_forward(void *state, const int64_t *idx, int64_t B, float *ou
     memcom_state *s = state;
     const int32_t F = s->fs.F, D = s->fs.D;
     memcom_map(s, idx, B);
-    emb_fields_forward(s->fs.tabs, F, D, s->fs.rows, B, out);
+    emb_fields_forward(&s->fs, s->fs.rows, B, out);
     for (int64_t b = 0; b < B; b++)
         for (int32_t f = 0; f < F; f++) {
             if (!s->comp[f]) continue;

@@ -67,6 +67,9 @@ typedef struct emb_spec {
     opt_cfg        opt;            /* optimizer for sparse (row) parameters */
     opt_cfg        dense_opt;      /* optimizer for dense parameters inside a method */
     double         pv[EMB_MAX_PARAMS]; /* parameter values in params-table order */
+    struct hx_pool *pool;          /* optional worker pool (harness/pool.h), not owned;
+                                    * a method may split forward/backward/step across
+                                    * it where the pieces write disjoint memory */
 } emb_spec;
 
 /* Byte accounting. inference = infer_params + infer_index;

@@ -171,7 +171,7 @@ void rq_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     bl_post *s = state;
     const int32_t F = s->fs.F, D = s->fs.D;
     if (!s->done) {
-        emb_fields_forward(s->fs.tabs, F, D, idx, B, out);
+        emb_fields_forward(&s->fs, idx, B, out);
         return;
     }
     rq_form *q = s->q;

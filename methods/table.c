@@ -147,24 +147,51 @@ int emb_plan_within(double requested, double achieved) {
     return achieved >= requested * 0.95 && achieved <= requested * 1.05;
 }
 
-void emb_fields_forward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
-                        float *out) {
-    for (int64_t b = 0; b < B; b++)
-        for (int32_t f = 0; f < F; f++) {
-            HX_ASSERT(tabs[f].width == D);
-            memcpy(out + ((size_t)b * F + f) * D, emb_table_row(&tabs[f], rows[b * F + f]),
-                   (size_t)D * sizeof(float));
+/* Per-field work split across the pool: task t owns fields [f0, f1), and each
+ * field's table (its rows, gradient slots and first-touch order) is touched by
+ * that task only, so the result is the same at any thread count. */
+typedef struct fields_job {
+    emb_fields    *fs;
+    const int64_t *rows;
+    int64_t        B;
+    float         *out;
+    const float   *dout;
+    int64_t        t;     /* optimizer step */
+    int            op;    /* 0 forward, 1 backward, 2 step */
+} fields_job;
+
+static void fields_task(void *arg, int task, int nt) {
+    fields_job *j = arg;
+    emb_fields *fs = j->fs;
+    const int32_t F = fs->F, D = fs->D;
+    int64_t f0, f1;
+    hx_split(F, nt, task, &f0, &f1);
+    if (j->op == 2) {
+        for (int64_t f = f0; f < f1; f++) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
+        return;
+    }
+    for (int64_t b = 0; b < j->B; b++)
+        for (int64_t f = f0; f < f1; f++) {
+            emb_table *tab = &fs->tabs[f];
+            const size_t o = ((size_t)b * F + (size_t)f) * D;
+            if (j->op == 0) {
+                memcpy(j->out + o, emb_table_row(tab, j->rows[b * F + f]), (size_t)D * sizeof(float));
+            } else {
+                float *g = emb_table_grad_row(tab, j->rows[b * F + f]);
+                const float *d = j->dout + o;
+                for (int32_t k = 0; k < D; k++) g[k] += d[k];
+            }
         }
 }
 
-void emb_fields_backward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
-                         const float *dout) {
-    for (int64_t b = 0; b < B; b++)
-        for (int32_t f = 0; f < F; f++) {
-            float *g = emb_table_grad_row(&tabs[f], rows[b * F + f]);
-            const float *d = dout + ((size_t)b * F + f) * D;
-            for (int32_t j = 0; j < D; j++) g[j] += d[j];
-        }
+void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *out) {
+    fields_job j = {.fs = fs, .rows = rows, .B = B, .out = out, .op = 0};
+    hx_pool_run(fs->pool, fields_task, &j);
+}
+
+void emb_fields_backward(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout) {
+    fields_job j = {.fs = fs, .rows = rows, .B = B, .dout = dout, .op = 1};
+    hx_pool_run(fs->pool, fields_task, &j);
 }
 
 hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *rows_per_field,
@@ -173,6 +200,7 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
     fs->F = spec->n_fields;
     fs->D = spec->dim;
     fs->opt = spec->opt;
+    fs->pool = spec->pool;
     fs->tabs = hx_calloc((size_t)fs->F, sizeof(emb_table));
     fs->rows = hx_calloc((size_t)spec->batch * (size_t)fs->F, sizeof(int64_t));
     if (!fs->tabs || !fs->rows) {
@@ -202,7 +230,8 @@ void emb_fields_free(emb_fields *fs) {
 }
 
 void emb_fields_step(emb_fields *fs, int64_t t) {
-    for (int32_t f = 0; f < fs->F; f++) emb_table_step(&fs->tabs[f], &fs->opt, t);
+    fields_job j = {.fs = fs, .t = t, .op = 2};
+    hx_pool_run(fs->pool, fields_task, &j);
 }
 
 int emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../harness/pool.h"
 #include "method.h"
 
 typedef struct emb_table {
@@ -85,13 +86,7 @@ hx_status emb_plan_fixed_unreachable(const emb_spec *spec, const char *method, c
 /* 1 if achieved is within 5% of requested. */
 int emb_plan_within(double requested, double achieved);
 
-/* ---- per-field tables: the common case of one emb_table per field ----
- * rows (B, F) are already mapped to physical rows of each field's table. */
-void emb_fields_forward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
-                        float *out);
-void emb_fields_backward(emb_table *tabs, int32_t F, int32_t D, const int64_t *rows, int64_t B,
-                         const float *dout);
-
+/* ---- per-field tables: the common case of one emb_table per field ---- */
 /* emb_fields: one table per field, rows_f rows each, width D, DLRM init
  * U(-sqrt(1/rows_f), +sqrt(1/rows_f)) (facebookresearch/dlrm create_emb). */
 typedef struct emb_fields {
@@ -99,7 +94,14 @@ typedef struct emb_fields {
     emb_table *tabs;   /* (F) */
     int64_t   *rows;   /* (batch, F) scratch for mapped row ids */
     opt_cfg    opt;
+    hx_pool   *pool;   /* spec->pool: fields are split across its threads */
 } emb_fields;
+
+/* rows (B, F) are already mapped to physical rows of each field's table.
+ * forward: out (B, F, D) = the rows; backward: accumulate dout (B, F, D) into the
+ * rows' gradient slots. */
+void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *out);
+void emb_fields_backward(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout);
 
 hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *rows_per_field,
                           hx_rng *rng, char *err, size_t errlen);

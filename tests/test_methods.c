@@ -9,6 +9,8 @@
  *   finalize    the inference path runs and stays close to the trained one
  */
 #include <criterion/criterion.h>
+
+#include "../harness/pool.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,13 +201,15 @@ Test(methods, gradient_matches_finite_differences) {
 
 /* Train a few steps on a toy regression to fixed targets; returns the loss
  * history through first/last and the final outputs in out. */
-static void toy_train(const emb_method *m, opt_kind k, int steps, double *first, double *last, float *final_out) {
+static void toy_train_pool(const emb_method *m, opt_kind k, int steps, double *first, double *last, float *final_out,
+                           hx_pool *pool) {
     emb_spec s;
     emb_plan p;
     cr_assert_gt(plannable_ratio(m, k_card_small, 4, &s, &p), 0);
     emb_spec s2 = s;
     spec_init(&s2, m, k_card_small, 4, s.ratio, k);
     memcpy(s2.pv, s.pv, sizeof s.pv);
+    s2.pool = pool;
     char err[256];
     cr_assert_eq(m->plan(&s2, &p, err, sizeof err), HX_OK, "%s: plan: %s", m->name, err);
     void *st = NULL;
@@ -234,6 +238,10 @@ static void toy_train(const emb_method *m, opt_kind k, int steps, double *first,
     m->destroy(st);
 }
 
+static void toy_train(const emb_method *m, opt_kind k, int steps, double *first, double *last, float *final_out) {
+    toy_train_pool(m, k, steps, first, last, final_out, NULL);
+}
+
 Test(methods, deterministic_from_seed) {
     for (size_t i = 0; i < emb_method_count(); i++) {
         const emb_method *m = emb_method_at(i);
@@ -244,6 +252,28 @@ Test(methods, deterministic_from_seed) {
         toy_train(m, OPT_ROWWISE_ADAGRAD, 12, &f2, &l2, b);
         cr_expect(memcmp(a, b, sizeof a) == 0, "%s: outputs differ between identical runs", m->name);
     }
+}
+
+/* A method may split its work across spec->pool (methods/table.c splits per-field
+ * tables by field); the pieces write disjoint memory, so training with a pool of
+ * 2 or 3 threads must give exactly the serial outputs. */
+Test(methods, pool_gives_serial_results) {
+    char err[128];
+    hx_pool *p2 = hx_pool_create(2, err, sizeof err), *p3 = hx_pool_create(3, err, sizeof err);
+    cr_assert(p2 && p3, "%s", err);
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        if (!listed(m)) continue;
+        float a[8 * TF * 4], b[8 * TF * 4], c[8 * TF * 4];
+        double f, l;
+        toy_train_pool(m, OPT_ROWWISE_ADAGRAD, 12, &f, &l, a, NULL);
+        toy_train_pool(m, OPT_ROWWISE_ADAGRAD, 12, &f, &l, b, p2);
+        toy_train_pool(m, OPT_ROWWISE_ADAGRAD, 12, &f, &l, c, p3);
+        cr_expect(memcmp(a, b, sizeof a) == 0, "%s: 2 threads differ from 1", m->name);
+        cr_expect(memcmp(a, c, sizeof a) == 0, "%s: 3 threads differ from 1", m->name);
+    }
+    hx_pool_free(p2);
+    hx_pool_free(p3);
 }
 
 Test(methods, training_reduces_toy_loss) {

@@ -142,7 +142,7 @@ static double dot_ref_loss(const double *x, const double *e, const float *R, int
     int n = F + (Dx ? 1 : 0), W = interact_dot_width(F, D, Dx);
     double L = 0;
     for (int b = 0; b < B; b++) {
-        const double *v[16];
+        const double *v[64];
         int k = 0;
         if (Dx) v[k++] = x + (size_t)b * D;
         for (int f = 0; f < F; f++) v[k++] = e + ((size_t)b * F + f) * D;
@@ -173,36 +173,67 @@ static void dot_fd(double *p, int n, double *g, const double *x, const double *e
     }
 }
 
-static void check_dot(int with_x) {
-    const int B = 3, F = 4, D = 5, Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx);
+/* Forward against the double reference and against an in-order float dot (the
+ * vector code keeps each lane's k order, so that is exact); backward against
+ * central differences. Shapes cover the scalar tail (D % 4), one/two/four-block
+ * paths of the forward (n up to 27) and the 4-vector and 1-vector backward paths. */
+static void check_dot(int B, int F, int D, int with_x) {
+    const int Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx), n = F + !!Dx;
+    const int nx = B * D, ne = B * F * D;
     hx_rng r;
-    hx_rng_seed(&r, 11);
-    float x[3 * 5], e[3 * 4 * 5], R[3 * 15], out[3 * 15], dx[3 * 5], de[3 * 4 * 5];
-    double xd[15], ed[60], gx[15], ge[60];
-    cr_assert_eq(W, Dx + (F + !!Dx) * (F + !!Dx - 1) / 2);
-    fill_normal(&r, x, 15, 1);
-    fill_normal(&r, e, 60, 1);
+    hx_rng_seed(&r, 11 + (uint64_t)(F * 100 + D));
+    float *x = calloc((size_t)nx, 4), *e = calloc((size_t)ne, 4), *R = calloc((size_t)B * W, 4);
+    float *out = calloc((size_t)B * W, 4), *dx = calloc((size_t)nx, 4), *de = calloc((size_t)ne, 4);
+    float *scratch = calloc(interact_dot_scratch(F, D, Dx), 4);
+    double *xd = calloc((size_t)nx, 8), *ed = calloc((size_t)ne, 8), *gx = calloc((size_t)nx, 8),
+           *ge = calloc((size_t)ne, 8);
+    cr_assert(x && e && R && out && dx && de && scratch && xd && ed && gx && ge);
+    cr_assert_eq(W, Dx + n * (n - 1) / 2);
+    fill_normal(&r, x, (size_t)nx, 1);
+    fill_normal(&r, e, (size_t)ne, 1);
     fill_normal(&r, R, (size_t)B * W, 1);
-    for (int i = 0; i < 15; i++) xd[i] = x[i];
-    for (int i = 0; i < 60; i++) ed[i] = e[i];
-    interact_dot_forward(out, with_x ? x : NULL, e, B, F, D, Dx);
+    for (int i = 0; i < nx; i++) xd[i] = x[i];
+    for (int i = 0; i < ne; i++) ed[i] = e[i];
+    interact_dot_forward(out, with_x ? x : NULL, e, B, F, D, Dx, scratch);
     double L = 0;
     for (int i = 0; i < B * W; i++) L += (double)out[i] * R[i];
-    cr_expect(fabs(L - dot_ref_loss(xd, ed, R, B, F, D, Dx)) <= 1e-4 * (1 + fabs(L)));
+    cr_expect(fabs(L - dot_ref_loss(xd, ed, R, B, F, D, Dx)) <= 1e-4 * (1 + fabs(L)), "F %d D %d", F, D);
+    int exact = 1;
+    for (int b = 0; b < B; b++) {
+        const float *o = out + (size_t)b * W + Dx;
+        for (int i = 1; i < n; i++)
+            for (int j = 0; j < i; j++) {
+                const float *vi = with_x && i == 0 ? x + b * D : e + ((size_t)b * F + i - !!Dx) * D;
+                const float *vj = with_x && j == 0 ? x + b * D : e + ((size_t)b * F + j - !!Dx) * D;
+                float s0 = 0.0f;
+                for (int q = 0; q < D; q++) s0 += vi[q] * vj[q];
+                exact &= *o++ == s0;
+            }
+    }
+    cr_expect(exact, "forward differs from the in-order float dot (F %d D %d)", F, D);
     /* the first pair is (v1, v0): with x that is e_0 . x */
     double p0 = 0;
     for (int q = 0; q < D; q++) p0 += with_x ? (double)e[q] * x[q] : (double)e[D + q] * e[q];
     cr_expect(fabs(out[Dx] - p0) < 1e-4, "lower-triangle order");
-    interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx);
-    dot_fd(ed, 60, ge, xd, ed, R, B, F, D, Dx);
-    cr_expect_leq(rel_err(de, ge, 60, 1e-6), GRAD_TOL, "demb");
-    if (!with_x) return;
-    dot_fd(xd, 15, gx, xd, ed, R, B, F, D, Dx);
-    cr_expect_leq(rel_err(dx, gx, 15, 1e-6), GRAD_TOL, "dx");
+    interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx, scratch);
+    dot_fd(ed, ne, ge, xd, ed, R, B, F, D, Dx);
+    cr_expect_leq(rel_err(de, ge, (size_t)ne, 1e-6), GRAD_TOL, "demb (F %d D %d)", F, D);
+    if (with_x) {
+        dot_fd(xd, nx, gx, xd, ed, R, B, F, D, Dx);
+        cr_expect_leq(rel_err(dx, gx, (size_t)nx, 1e-6), GRAD_TOL, "dx (F %d D %d)", F, D);
+    }
+    free(x), free(e), free(R), free(out), free(dx), free(de), free(scratch);
+    free(xd), free(ed), free(gx), free(ge);
 }
 
-Test(model, dot_gradient_with_bottom) { check_dot(1); }
-Test(model, dot_gradient_fields_only) { check_dot(0); }
+Test(model, dot_gradient_with_bottom) { check_dot(3, 4, 5, 1); }
+Test(model, dot_gradient_fields_only) { check_dot(3, 4, 5, 0); }
+Test(model, dot_gradient_wide_shapes) {
+    check_dot(2, 26, 16, 1); /* Criteo-shaped: n = 27, four-block rows, D = 4 vectors */
+    check_dot(2, 20, 13, 0); /* D % 4 = 1 tail, one 4-vector block */
+    check_dot(2, 9, 8, 1);   /* two-block rows, 1-vector backward */
+    check_dot(1, 3, 36, 1);  /* 2 x 16 + 4 columns */
+}
 
 Test(model, cat_forward_backward) {
     const int B = 2, F = 3, D = 2, Dx = 4, W = interact_cat_width(F, D, Dx);

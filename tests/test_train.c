@@ -108,6 +108,30 @@ Test(train, deterministic_fractional_observed) {
               memcmp(&a.final_train_loss, &d.final_train_loss, sizeof(double)) != 0);
 }
 
+/* Threads: the pool splits rows, output units and fields (harness/pool.h). The
+ * same seed at 2 threads gives the same bits twice; against 1 thread only the
+ * GEMM blocking may differ (OpenBLAS picks kernels by shape), so the metrics
+ * agree closely but are not asserted equal. A race or a wrong split would move
+ * them far more than 2e-3 (a test for this bound failed when the embedding
+ * split skipped its last field). */
+Test(train, two_threads_deterministic_and_close_to_one) {
+    static const char *methods[] = {"full", "hash"};
+    for (int k = 0; k < 2; k++) {
+        run_config c;
+        small_config(&c, "20000", methods[k], k ? 2 : 1);
+        c.train.threads = 2;
+        run_result a = run_ok(&c), b = run_ok(&c);
+        cr_expect(!memcmp(&a.test_auc, &b.test_auc, sizeof(double)), "%s", methods[k]);
+        cr_expect(!memcmp(&a.final_train_loss, &b.final_train_loss, sizeof(double)), "%s", methods[k]);
+        c.train.threads = 1;
+        run_result s = run_ok(&c);
+        cr_expect(fabs(s.test_auc - a.test_auc) < 2e-3, "%s: 1 thread AUC %.5f, 2 threads %.5f", methods[k],
+                  s.test_auc, a.test_auc);
+        cr_expect(fabs(s.final_train_loss - a.final_train_loss) < 2e-3 * s.final_train_loss, "%s: loss %.5f vs %.5f",
+                  methods[k], s.final_train_loss, a.final_train_loss);
+    }
+}
+
 Test(train, errors_are_clean) {
     run_config c;
     run_result r;
