@@ -42,24 +42,47 @@ static const bench_model k_models[] = {
     {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}},
 };
 
+#define BENCH_MAX_ROUNDS 9
+
+/* Median of n values (n <= BENCH_MAX_ROUNDS); -1 stays -1 when any is -1 (a
+ * failed torch run). */
+static double median(const double *v, int n) {
+    double s[BENCH_MAX_ROUNDS];
+    for (int i = 0; i < n; i++) {
+        if (v[i] < 0) return -1;
+        s[i] = v[i];
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            double x = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = x;
+        }
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
 typedef struct bench_opts {
     const char *db;
     int64_t     rows;
-    int         batch, warm, steps, torch, train;
+    int         batch, warm, steps, torch, train, rounds;
     double      parse_mb, spread; /* parse benchmark text per case (0: skip); --gen vocabulary */
     const char *gen;              /* --gen FILE: only write generated Criteo text */
     const char *model;            /* --model NAME: only this MLP shape (NULL: all) */
 } bench_opts;
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--no-torch]\n"
-               "                      [--parse-mb MB] [--no-train] [--model default|dlrm_kaggle]\n"
+    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--rounds N]\n"
+               "                      [--no-torch] [--model default|dlrm_kaggle] [--no-train]\n"
+               "                      [--parse-mb MB]\n"
                "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
-               "Training throughput (samples/s) of the C engine at 1 and 2 BLAS threads and of\n"
-               "the PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3) on the\n"
-               "same Criteo-shaped synthetic batches (26 fields, 13 dense, dim 16, batch 1024),\n"
-               "for the DLRM Kaggle MLPs and embsweep's default MLPs. Rows are stored in the\n"
-               "`bench` table of the database (default results/results.db).\n\n"
+               "Training throughput (samples/s) of the C engine at 1 and 2 threads and of the\n"
+               "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
+               "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
+               "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
+               "DLRM Kaggle MLPs (--model picks one). --rounds N (default 3, at most 9)\n"
+               "alternates C and torch at 1 and 2 threads N times and reports medians.\n"
+               "--no-torch skips the PyTorch side. Rows are stored in the `bench` table of the\n"
+               "database (default results/results.db).\n\n"
                "Then the dataset parse speed (MB of text per CPU second and per wall second) of\n"
                "one full build of --parse-mb MB (default 100; 0 skips) of generated\n"
                "Criteo-format text: small vocabulary plain and gzip, and a large vocabulary\n"
@@ -187,38 +210,50 @@ int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, doub
 }
 
 static int parse_opts(int argc, char **argv, bench_opts *o) {
+    static const char *const valued[] = {"--db",       "--rows",   "--steps", "--warm", "--rounds",
+                                         "--parse-mb", "--spread", "--gen",   "--model"};
     for (int i = 1; i < argc; i++) {
         int64_t v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
-        if (!strcmp(argv[i], "--no-torch")) {
+        const char *f = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
+        if (!strcmp(f, "--no-torch")) {
             o->torch = 0;
             continue;
         }
-        if (!strcmp(argv[i], "--no-train")) {
+        if (!strcmp(f, "--no-train")) {
             o->train = 0;
             continue;
         }
-        if (i + 1 >= argc) goto bad;
-        const char *f = argv[i], *a = argv[++i];
+        int known = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(f, valued[k]);
+        if (!known) {
+            fprintf(stderr, "embsweep bench: unknown option '%s'\n\n", f);
+            return 2;
+        }
+        if (!a) {
+            fprintf(stderr, "embsweep bench: %s needs a value\n\n", f);
+            return 2;
+        }
+        i++;
         if (!strcmp(f, "--db")) o->db = a;
         else if (!strcmp(f, "--rows") && !hx_parse_i64(a, &v) && v >= 4096 && v <= 100000000) o->rows = v;
         else if (!strcmp(f, "--steps") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000) o->steps = (int)v;
         else if (!strcmp(f, "--warm") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->warm = (int)v;
+        else if (!strcmp(f, "--rounds") && !hx_parse_i64(a, &v) && v >= 1 && v <= BENCH_MAX_ROUNDS) o->rounds = (int)v;
         else if (!strcmp(f, "--parse-mb") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->parse_mb = (double)v;
         else if (!strcmp(f, "--spread") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000000) o->spread = (double)v;
         else if (!strcmp(f, "--gen")) o->gen = a;
         else if (!strcmp(f, "--model") && (!strcmp(a, "default") || !strcmp(a, "dlrm_kaggle"))) o->model = a;
-        else goto bad;
-        continue;
-    bad:
-        fprintf(stderr, "embsweep bench: bad argument '%s'\n\n", argv[i]);
-        return 2;
+        else {
+            fprintf(stderr, "embsweep bench: bad value '%s' for %s\n\n", a, f);
+            return 2;
+        }
     }
     return 0;
 }
 
 int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1,
+    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1, .rounds = 3,
                     .train = 1, .parse_mb = 100, .spread = 400};
     int prc = parse_opts(argc, argv, &o);
     if (prc) {
@@ -277,18 +312,32 @@ int cmd_bench(int argc, char **argv) {
         const bench_model *bm = &k_models[k];
         if (o.model && strcmp(o.model, bm->name)) continue;
         double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
+        double rc_[3][BENCH_MAX_ROUNDS], rt[3][BENCH_MAX_ROUNDS], rcc[3][BENCH_MAX_ROUNDS], rtc[3][BENCH_MAX_ROUNDS];
         char name[64];
         if (o.torch && write_bench_file(path, ds, &bm->cfg, &o) != 0) {
             fprintf(stderr, "embsweep bench: cannot write %s\n", path);
             goto out;
         }
-        for (int th = 1; th <= 2; th++) {
-            c[th] = bench_c(ds, &bm->cfg, &o, th, &cc[th], err, sizeof err);
-            if (c[th] < 0) {
-                fprintf(stderr, "embsweep bench: %s\n", err);
-                goto out;
+        /* rounds alternate the engines and thread counts, so a burst of load on
+         * the shared machine hits all of them alike; medians are reported */
+        for (int r = 0; r < o.rounds; r++)
+            for (int th = 1; th <= 2; th++) {
+                rc_[th][r] = bench_c(ds, &bm->cfg, &o, th, &rcc[th][r], err, sizeof err);
+                if (rc_[th][r] < 0) {
+                    fprintf(stderr, "embsweep bench: %s\n", err);
+                    goto out;
+                }
+                rtc[th][r] = -1;
+                rt[th][r] = o.torch ? bench_torch(path, th, &rtc[th][r]) : -1;
+                if (o.rounds > 1)
+                    printf("%-12s round %d, %d thread%s: C %.0f samples/s, torch %.0f\n", bm->name, r + 1, th,
+                           th > 1 ? "s" : " ", rc_[th][r], rt[th][r]);
             }
-            t[th] = o.torch ? bench_torch(path, th, &tc[th]) : -1;
+        for (int th = 1; th <= 2; th++) {
+            c[th] = median(rc_[th], o.rounds);
+            cc[th] = median(rcc[th], o.rounds);
+            t[th] = median(rt[th], o.rounds);
+            tc[th] = median(rtc[th], o.rounds);
         }
         for (int th = 1; th <= 2; th++) {
             double ratio = t[th] > 0 ? c[th] / t[th] : -1;

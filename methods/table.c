@@ -147,9 +147,10 @@ int emb_plan_within(double requested, double achieved) {
     return achieved >= requested * 0.95 && achieved <= requested * 1.05;
 }
 
-/* Per-field work split across the pool: task t owns fields [f0, f1), and each
- * field's table (its rows, gradient slots and first-touch order) is touched by
- * that task only, so the result is the same at any thread count. */
+/* Per-field work split across the pool: task t owns fields t, t + n, t + 2n, ...
+ * (interleaved, so small cache-resident tables and big ones mix in every share),
+ * and each field's table (its rows, gradient slots and first-touch order) is
+ * touched by that task only, so the result is the same at any thread count. */
 typedef struct fields_job {
     emb_fields    *fs;
     const int64_t *rows;
@@ -164,14 +165,12 @@ static void fields_task(void *arg, int task, int nt) {
     fields_job *j = arg;
     emb_fields *fs = j->fs;
     const int32_t F = fs->F, D = fs->D;
-    int64_t f0, f1;
-    hx_split(F, nt, task, &f0, &f1);
     if (j->op == 2) {
-        for (int64_t f = f0; f < f1; f++) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
+        for (int32_t f = task; f < F; f += nt) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
         return;
     }
     for (int64_t b = 0; b < j->B; b++)
-        for (int64_t f = f0; f < f1; f++) {
+        for (int32_t f = task; f < F; f += nt) {
             emb_table *tab = &fs->tabs[f];
             const size_t o = ((size_t)b * F + (size_t)f) * D;
             if (j->op == 0) {

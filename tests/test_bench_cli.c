@@ -1,0 +1,81 @@
+/* test_bench_cli.c: `embsweep bench` through the built binary (EMBSWEEP_BIN, set by
+ * `make test`): option errors exit 2 naming the option, and a tiny run (2 steps,
+ * 1 round, both engines, PyTorch included) prints its rows and stores them in the
+ * bench table. Throughput itself is never asserted: that is what the benchmark is
+ * for. */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "fixtures.h"
+
+static int run_cli(const char *args, char *out, size_t n) {
+    const char *bin = getenv("EMBSWEEP_BIN");
+    cr_assert_not_null(bin, "EMBSWEEP_BIN is not set (run through make test)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t used = fread(out, 1, n - 1, p);
+    out[used] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(bench_cli, bad_options) {
+    static char out[8192];
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"bench --rounds 0", "bad value '0' for --rounds"},
+        {"bench --rounds 10", "bad value '10' for --rounds"},
+        {"bench --model big", "bad value 'big' for --model"},
+        {"bench --rows 12", "bad value '12' for --rows"},
+        {"bench --steps", "--steps needs a value"},
+        {"bench --frob 1", "unknown option '--frob'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_expect_eq(run_cli(cases[i].args, out, sizeof out), 2, "%s", cases[i].args);
+        cr_expect(strstr(out, cases[i].want) && strstr(out, "usage: embsweep bench"), "%s: %s", cases[i].args, out);
+    }
+    cr_expect_eq(run_cli("bench --help", out, sizeof out), 0);
+    cr_expect(strstr(out, "--rounds N") != NULL, "%s", out);
+}
+
+Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
+    static char out[16384];
+    char dir[64], db[128], args[512];
+    fx_tmpdir(dir);
+    snprintf(db, sizeof db, "%s/b.db", dir);
+    snprintf(args, sizeof args,
+             "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model default --db %s", db);
+    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "default      c              1") && strstr(out, "default      torch          1") &&
+                  strstr(out, "C at 2 threads / C at 1 thread"),
+              "%s", out);
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT name, threads, samples_per_s, ratio_vs_torch FROM bench"
+                                    " ORDER BY name, threads",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    static const char *names[] = {"train_default_c", "train_default_c", "train_default_torch",
+                                  "train_default_torch"};
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cr_assert_lt(n, 4);
+        cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), names[n]);
+        cr_expect_eq(sqlite3_column_int(st, 1), 1 + n % 2);
+        cr_expect_gt(sqlite3_column_double(st, 2), 0);
+        cr_expect_gt(sqlite3_column_double(st, 3), 0);
+        n++;
+    }
+    cr_expect_eq(n, 4);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
