@@ -175,6 +175,10 @@ static void hash_backward(void *state, const int64_t *idx, int64_t B, const floa
     hash_state *s = state;
     const int32_t F = s->fs.F, D = s->fs.D;
     hash_map(s, idx, B);
+    if (!s->sign) {
+        emb_fields_backward(&s->fs, s->fs.rows, B, dout); /* split by field over spec->pool */
+        return;
+    }
     for (int64_t b = 0; b < B; b++)
         for (int32_t f = 0; f < F; f++) {
             float *g = emb_table_grad_row(&s->fs.tabs[f], s->fs.rows[b * F + f]);
