@@ -374,7 +374,7 @@ static void plan_cells(cfg_parse *p) {
         spec.card = d->card;
         spec.dim = rc->dim;
         spec.ratio = rc->ratio;
-        spec.seed = rc->seed;
+        spec.seed = run_method_seed(rc->seed);
         spec.batch = rc->train.batch;
         spec.steps_per_epoch = (d->n_train + rc->train.batch - 1) / rc->train.batch;
         if (spec.steps_per_epoch < 1) spec.steps_per_epoch = 1;

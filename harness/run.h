@@ -89,6 +89,13 @@ void run_config_default(run_config *cfg);
  * sgd -> sgd, adagrad -> rowwise_adagrad (DLRM rwsadagrad), adam -> adam. */
 opt_kind run_default_emb_optimizer(opt_kind dense);
 
+/* The seed a method gets (emb_spec.seed: its init and hash functions) for a run
+ * seed: a salted stream of its own, so it never replays the draws of another
+ * consumer of the same number (the synthetic generator seeds its planted model
+ * with the dataset seed, also 1 by default; the MLP init and the shuffle are
+ * salted the same way). */
+uint64_t run_method_seed(uint64_t seed);
+
 /* Train and evaluate one cell. obs may be NULL. Returns HX_ERR_DIVERGED on a
  * non-finite loss, HX_ERR_PARAM on an unreachable plan. */
 hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,

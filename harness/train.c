@@ -30,6 +30,8 @@
 #include "model.h"
 #include "run.h"
 
+uint64_t run_method_seed(uint64_t seed) { return hx_splitmix64(seed ^ 0x6d6574686f64ULL); /* "method" */ }
+
 opt_kind run_default_emb_optimizer(opt_kind dense) {
     switch (dense) {
     case OPT_SGD: return OPT_SGD;
@@ -173,7 +175,7 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
     if (total_steps < 1) total_steps = 1;
     emb_spec spec = {
         .n_fields = ds->n_fields, .card = ds->card, .dim = cfg->dim, .ratio = cfg->ratio,
-        .seed = cfg->seed, .batch = batch, .steps_per_epoch = steps_per_epoch,
+        .seed = run_method_seed(cfg->seed), .batch = batch, .steps_per_epoch = steps_per_epoch,
         .total_steps = total_steps,
         .opt = opt_default(tc->emb_optimizer, (float)(tc->emb_lr > 0 ? tc->emb_lr : tc->lr)),
         .dense_opt = opt_default(tc->optimizer, (float)tc->lr),
