@@ -35,14 +35,29 @@
 typedef struct bench_model {
     const char *name;
     model_cfg   cfg;
+    int         steps; /* timed steps unless --steps: about 3 s of C at 1 thread */
 } bench_model;
 
 static const bench_model k_models[] = {
-    {"dlrm_kaggle", {.bottom = {512, 256, 64, 16}, .n_bottom = 4, .top = {512, 256}, .n_top = 2}},
-    {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}},
+    {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}, 300},
+    {"dlrm_kaggle", {.bottom = {512, 256, 64, 16}, .n_bottom = 4, .top = {512, 256}, .n_top = 2}, 40},
 };
 
 #define BENCH_MAX_ROUNDS 9
+
+/* Steal and total jiffies from /proc/stat's cpu line (0, 0 when unreadable). */
+static void cpu_jiffies(unsigned long long *steal, unsigned long long *total) {
+    unsigned long long v[8] = {0};
+    *steal = *total = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) == 8) {
+        for (int i = 0; i < 8; i++) *total += v[i];
+        *steal = v[7];
+    }
+    fclose(f);
+}
 
 /* Median of n values (n <= BENCH_MAX_ROUNDS); -1 stays -1 when any is -1 (a
  * failed torch run). */
@@ -80,7 +95,10 @@ static void bench_usage(FILE *f) {
                "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
                "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
                "DLRM Kaggle MLPs (--model picks one). --rounds N (default 3, at most 9)\n"
-               "alternates C and torch at 1 and 2 threads N times and reports medians.\n"
+               "alternates C and torch at 1 and 2 threads N times and reports medians;\n"
+               "each round line shows the CPU time the hypervisor stole meanwhile (a\n"
+               "shared VM's noise). --steps N: timed steps per measurement (default 300\n"
+               "for the default MLPs, 40 for the DLRM Kaggle MLPs; 5 warm-up steps before).\n"
                "--no-torch skips the PyTorch side. Rows are stored in the `bench` table of the\n"
                "database (default results/results.db).\n\n"
                "Then the dataset parse speed (MB of text per CPU second and per wall second) of\n"
@@ -253,7 +271,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 40, .torch = 1, .rounds = 3,
+    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0, .torch = 1, .rounds = 3,
                     .train = 1, .parse_mb = 100, .spread = 400};
     int prc = parse_opts(argc, argv, &o);
     if (prc) {
@@ -302,19 +320,23 @@ int cmd_bench(int argc, char **argv) {
         goto out;
     }
     if (o.train) {
+        char steps[48] = "300 (default) / 40 (dlrm_kaggle)";
+        if (o.steps) snprintf(steps, sizeof steps, "%d", o.steps);
         printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
-               "full/SGD, %d warm + %d timed steps\n",
-               (long long)ds->n_train, o.batch, o.warm, o.steps);
+               "full/SGD, %d warm + %s timed steps, %d round%s\n",
+               (long long)ds->n_train, o.batch, o.warm, steps, o.rounds, o.rounds > 1 ? "s" : "");
         printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
                "per CPU second");
     }
     for (size_t k = 0; o.train && k < sizeof k_models / sizeof k_models[0]; k++) {
         const bench_model *bm = &k_models[k];
         if (o.model && strcmp(o.model, bm->name)) continue;
+        bench_opts om = o;
+        if (!om.steps) om.steps = bm->steps;
         double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
         double rc_[3][BENCH_MAX_ROUNDS], rt[3][BENCH_MAX_ROUNDS], rcc[3][BENCH_MAX_ROUNDS], rtc[3][BENCH_MAX_ROUNDS];
         char name[64];
-        if (o.torch && write_bench_file(path, ds, &bm->cfg, &o) != 0) {
+        if (o.torch && write_bench_file(path, ds, &bm->cfg, &om) != 0) {
             fprintf(stderr, "embsweep bench: cannot write %s\n", path);
             goto out;
         }
@@ -322,16 +344,19 @@ int cmd_bench(int argc, char **argv) {
          * the shared machine hits all of them alike; medians are reported */
         for (int r = 0; r < o.rounds; r++)
             for (int th = 1; th <= 2; th++) {
-                rc_[th][r] = bench_c(ds, &bm->cfg, &o, th, &rcc[th][r], err, sizeof err);
+                unsigned long long s0, t0, s1, t1;
+                cpu_jiffies(&s0, &t0);
+                rc_[th][r] = bench_c(ds, &bm->cfg, &om, th, &rcc[th][r], err, sizeof err);
                 if (rc_[th][r] < 0) {
                     fprintf(stderr, "embsweep bench: %s\n", err);
                     goto out;
                 }
                 rtc[th][r] = -1;
                 rt[th][r] = o.torch ? bench_torch(path, th, &rtc[th][r]) : -1;
-                if (o.rounds > 1)
-                    printf("%-12s round %d, %d thread%s: C %.0f samples/s, torch %.0f\n", bm->name, r + 1, th,
-                           th > 1 ? "s" : " ", rc_[th][r], rt[th][r]);
+                cpu_jiffies(&s1, &t1);
+                printf("%-12s round %d, %d thread%s: C %.0f samples/s, torch %.0f; steal %.1f%%\n", bm->name, r + 1,
+                       th, th > 1 ? "s" : " ", rc_[th][r], rt[th][r],
+                       t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
             }
         for (int th = 1; th <= 2; th++) {
             c[th] = median(rc_[th], o.rounds);

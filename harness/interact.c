@@ -3,6 +3,7 @@
  * interaction off: pairs (i, j) with j < i, ordered by i then j). */
 #include "interact.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "util.h"
@@ -104,12 +105,16 @@ void interact_dot_forward(float *out, const float *x, const float *emb, int B, i
             for (int k = 0; k < D; k++) Tt[(size_t)k * np + j] = v[k];
         }
         for (int i = 1; i < n; i++) {
+            /* Row i fills o[0, i) but its blocks write up to the next multiple of 4:
+             * the excess lands where later rows of this sample write, unless it
+             * would pass the sample's last pair; then the row goes through z. */
+            float *zi = (o - out) - (ptrdiff_t)b * W + pad4(i) <= W ? o : z;
             const float *vi = stack_vec(x, emb, b, i, F, D, Dx);
             int jb = 0, nb = (i + 3) / 4;
-            for (; nb >= 4; nb -= 4, jb += 16) dot_blocks4(z + jb, vi, Tt + jb, np, D);
-            for (; nb >= 2; nb -= 2, jb += 8) dot_blocks2(z + jb, vi, Tt + jb, np, D);
-            if (nb) dot_blocks1(z + jb, vi, Tt + jb, np, D);
-            memcpy(o, z, (size_t)i * sizeof(float));
+            for (; nb >= 4; nb -= 4, jb += 16) dot_blocks4(zi + jb, vi, Tt + jb, np, D);
+            for (; nb >= 2; nb -= 2, jb += 8) dot_blocks2(zi + jb, vi, Tt + jb, np, D);
+            if (nb) dot_blocks1(zi + jb, vi, Tt + jb, np, D);
+            if (zi == z) memcpy(o, z, (size_t)i * sizeof(float));
             o += i;
         }
     }

@@ -179,7 +179,15 @@ static void backward_weights(mlp *m, const float *dout, int B, int t, int nt) {
         const float *x = l ? m->act[l - 1] : m->inp;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, IC, B, 1.0f, d + o0, OC, x, IC, 1.0f,
                     m->dw[l] + (size_t)o0 * IC, IC);
-        for (int r = 0; r < B; r++) add_row(m->db[l] + o0, d + (size_t)r * OC + o0, no);
+        /* db in chunks held locally: each entry still sums r = 0..B-1 in order, and
+         * the two tasks never write the cache line their shares meet in B times */
+        for (int c0 = 0; c0 < no; c0 += 64) {
+            float acc[64];
+            const int w = no - c0 < 64 ? no - c0 : 64;
+            memcpy(acc, m->db[l] + o0 + c0, (size_t)w * sizeof(float));
+            for (int r = 0; r < B; r++) add_row(acc, d + (size_t)r * OC + o0 + c0, w);
+            memcpy(m->db[l] + o0 + c0, acc, (size_t)w * sizeof(float));
+        }
     }
 }
 

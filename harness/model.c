@@ -64,7 +64,8 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     m->dlogits = hx_calloc(B, sizeof(float));
     m->pool = spec->pool;
     m->bottom.pool = m->top.pool = m->pool;
-    m->scratch_n = interact_dot_scratch(m->F, m->D, m->Dx);
+    /* each thread's scratch starts on its own cache line, 16 floats apart */
+    m->scratch_n = (interact_dot_scratch(m->F, m->D, m->Dx) + 31) & ~(size_t)15;
     m->scratch = hx_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
     if (!m->emb_out || !m->demb || !m->inter || !m->dinter || !m->dx || !m->dlogits || !m->scratch) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for activations");

@@ -52,8 +52,8 @@ void run_config_default(run_config *cfg) {
     cfg->model = (model_cfg){.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2,
                              .interaction = INTERACT_DOT};
     cfg->train = (train_cfg){.epochs = 1, .batch = 256, .eval_batch = 4096,
-                             .optimizer = OPT_ADAGRAD, .lr = 0.05,
-                             .emb_optimizer = OPT_ROWWISE_ADAGRAD, .emb_lr = 0,
+                             .optimizer = OPT_ADAM, .lr = 0.003,
+                             .emb_optimizer = OPT_ADAM, .emb_lr = 0,
                              .log_every = 100, .threads = 0, .eval_every_epoch = 1};
     cfg->cache_dir = NULL;
 }

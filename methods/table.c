@@ -147,10 +147,12 @@ int emb_plan_within(double requested, double achieved) {
     return achieved >= requested * 0.95 && achieved <= requested * 1.05;
 }
 
-/* Per-field work split across the pool: task t owns fields t, t + n, t + 2n, ...
- * (interleaved, so small cache-resident tables and big ones mix in every share),
- * and each field's table (its rows, gradient slots and first-touch order) is
- * touched by that task only, so the result is the same at any thread count. */
+/* Work split across the pool. The gather only reads the tables, so task t takes
+ * a contiguous share of the batch rows (its output block is its own). Gradient
+ * coalescing and row updates change per-table state, so there task t owns fields
+ * t, t + n, t + 2n, ... (interleaved, so small cache-resident tables and big ones
+ * mix in every share); each field's slots and first-touch order are then touched
+ * by one task only, and the result is the same at any thread count. */
 typedef struct fields_job {
     emb_fields    *fs;
     const int64_t *rows;
@@ -165,22 +167,23 @@ static void fields_task(void *arg, int task, int nt) {
     fields_job *j = arg;
     emb_fields *fs = j->fs;
     const int32_t F = fs->F, D = fs->D;
-    if (j->op == 2) {
-        for (int32_t f = task; f < F; f += nt) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
-        return;
-    }
-    for (int64_t b = 0; b < j->B; b++)
-        for (int32_t f = task; f < F; f += nt) {
-            emb_table *tab = &fs->tabs[f];
-            const size_t o = ((size_t)b * F + (size_t)f) * D;
-            if (j->op == 0) {
-                memcpy(j->out + o, emb_table_row(tab, j->rows[b * F + f]), (size_t)D * sizeof(float));
-            } else {
-                float *g = emb_table_grad_row(tab, j->rows[b * F + f]);
-                const float *d = j->dout + o;
+    if (j->op == 0) {
+        int64_t lo, hi;
+        hx_split(j->B, nt, task, &lo, &hi);
+        for (int64_t b = lo; b < hi; b++)
+            for (int32_t f = 0; f < F; f++)
+                memcpy(j->out + ((size_t)b * F + (size_t)f) * D, emb_table_row(&fs->tabs[f], j->rows[b * F + f]),
+                       (size_t)D * sizeof(float));
+    } else if (j->op == 1) {
+        for (int64_t b = 0; b < j->B; b++)
+            for (int32_t f = task; f < F; f += nt) {
+                float *g = emb_table_grad_row(&fs->tabs[f], j->rows[b * F + f]);
+                const float *d = j->dout + ((size_t)b * F + (size_t)f) * D;
                 for (int32_t k = 0; k < D; k++) g[k] += d[k];
             }
-        }
+    } else {
+        for (int32_t f = task; f < F; f += nt) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
+    }
 }
 
 void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *out) {

@@ -36,6 +36,8 @@ typedef struct emb_table {
     int64_t *map_key;  /* (map_size) row id or -1 */
     int32_t *map_val;  /* (map_size) slot */
     uint64_t map_mask;
+    char     pad_[64]; /* n_touched of neighbouring tables in an array (emb_fields)
+                        * on separate cache lines: threads own different fields */
 } emb_table;
 
 /* emb_table_init: zero-initialised parameters; cap = most distinct rows touched

@@ -3,11 +3,13 @@
  * "Training learns" uses the DEFAULT synthetic dataset and the DEFAULT training
  * settings, 1 epoch: 400000 rows (320k train / 40k val / 40k test), 8 fields of
  * 10..20000 ids (30,190 ids), zipf 1.05, rank 2, tail 0.002, 4 dense; batch 256,
- * adagrad lr 0.05, row-wise Adagrad embeddings, dim 16, seed 1.
- *   full reaches test AUC within 0.02 of the Bayes AUC (observed 0.7968 vs 0.8149);
+ * Adam lr 0.003 (dense and lazy Adam embeddings), dim 16.
+ *   full: the mean test AUC over seeds 1, 2, 3 is within 0.02 of the Bayes AUC
+ *   (0.8149). Single seeds vary by about +-0.004 (seeds 1-8: 0.7916-0.7997, 7 of
+ *   8 within 0.02 on their own), so one seed would be a coin toss near the bound.
  *   hash at ratio 16 (default threshold 200: 5 of 8 fields hashed) lands strictly
- *   between 0.5 and full, at least 0.01 below it (observed 0.744).
- * About 4 s of CPU for both. datasets/README.md explains why these defaults.
+ *   between 0.5 and full, at least 0.01 below it.
+ * About 10 s of CPU. datasets/README.md explains the dataset defaults.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -39,13 +41,22 @@ static run_result run_ok(const run_config *c) {
     return r;
 }
 
-Test(train, full_learns_hash_between) {
+Test(train, full_learns_hash_between, .timeout = 300) {
     run_config c;
-    run_config_default(&c); /* the default dataset and training, 1 epoch, seed 1 */
-    run_result full = run_ok(&c);
-    cr_expect(full.test_auc >= full.bayes_auc - 0.02, "full test AUC %.4f, Bayes %.4f", full.test_auc,
+    run_config_default(&c); /* the default dataset and training, 1 epoch */
+    double sum = 0;
+    run_result full;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        c.seed = seed;
+        run_result r = run_ok(&c);
+        cr_log_info("full, seed %llu: test AUC %.4f (Bayes %.4f)", (unsigned long long)seed, r.test_auc, r.bayes_auc);
+        cr_expect(fabs(r.ratio_achieved - 1) < 1e-9);
+        sum += r.test_auc;
+        if (seed == 1) full = r;
+    }
+    cr_expect(sum / 3 >= full.bayes_auc - 0.02, "full mean test AUC %.4f over seeds 1-3, Bayes %.4f", sum / 3,
               full.bayes_auc);
-    cr_expect(fabs(full.ratio_achieved - 1) < 1e-9);
+    c.seed = 1;
     c.method = emb_method_find("hash");
     cr_assert_not_null(c.method);
     emb_params_default(c.method, c.pv);
