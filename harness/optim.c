@@ -41,7 +41,21 @@ opt_cfg opt_default(opt_kind k, float lr) {
     return c;
 }
 
+opt_bias opt_bias_at(const opt_cfg *c, int64_t t) {
+    opt_bias b = {1.0f, 1.0f};
+    if (c->kind == OPT_ADAM) {
+        HX_ASSERT(t >= 1);
+        b.bc1 = 1.0f - powf(c->beta1, (float)t);
+        b.bc2 = 1.0f - powf(c->beta2, (float)t);
+    }
+    return b;
+}
+
 void opt_row_step(const opt_cfg *c, float *p, const float *g, float *state, size_t w, int64_t t) {
+    opt_row_step_b(c, opt_bias_at(c, t), p, g, state, w);
+}
+
+void opt_row_step_b(const opt_cfg *c, opt_bias bias, float *p, const float *g, float *state, size_t w) {
     const float lr = c->lr;
     switch (c->kind) {
     case OPT_SGD:
@@ -63,9 +77,7 @@ void opt_row_step(const opt_cfg *c, float *p, const float *g, float *state, size
     }
     case OPT_ADAM: {
         float *m = state, *v = state + w;
-        HX_ASSERT(t >= 1);
-        float bc1 = 1.0f - powf(c->beta1, (float)t);
-        float bc2 = 1.0f - powf(c->beta2, (float)t);
+        const float bc1 = bias.bc1, bc2 = bias.bc2;
         for (size_t i = 0; i < w; i++) {
             m[i] = c->beta1 * m[i] + (1.0f - c->beta1) * g[i];
             v[i] = c->beta2 * v[i] + (1.0f - c->beta2) * g[i] * g[i];

@@ -41,4 +41,13 @@ void opt_dense_step(const opt_cfg *c, float *p, float *g, float *state, size_t n
  * OPT_ROWWISE_ADAGRAD uses one float of state per row. */
 void opt_row_step(const opt_cfg *c, float *p, const float *g, float *state, size_t w, int64_t t);
 
+/* Adam's bias corrections 1 - beta^t for step t (unused by the other kinds), so a
+ * table step computes them once instead of once per row; opt_row_step_b is
+ * opt_row_step with them given. */
+typedef struct opt_bias {
+    float bc1, bc2;
+} opt_bias;
+opt_bias opt_bias_at(const opt_cfg *c, int64_t t);
+void     opt_row_step_b(const opt_cfg *c, opt_bias bias, float *p, const float *g, float *state, size_t w);
+
 #endif

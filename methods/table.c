@@ -84,11 +84,13 @@ static void map_clear(emb_table *t) {
 
 void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step) {
     HX_ASSERT(c->kind == t->kind);
+    if (t->n_touched == 0) return; /* the map is already empty */
+    const opt_bias bias = opt_bias_at(c, step);
     for (int64_t s = 0; s < t->n_touched; s++) {
         int64_t r = t->touched[s];
         float *st = t->state_w ? t->state + (size_t)r * t->state_w : NULL;
-        opt_row_step(c, emb_table_row(t, r), t->gbuf + (size_t)s * (size_t)t->width, st,
-                     (size_t)t->width, step);
+        opt_row_step_b(c, bias, emb_table_row(t, r), t->gbuf + (size_t)s * (size_t)t->width, st,
+                       (size_t)t->width);
     }
     map_clear(t);
 }
