@@ -11,6 +11,7 @@
  * duplicate keys, which libyaml accepts silently, are checked per mapping.
  */
 #include "config_int.h"
+#include "pool.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -415,7 +416,7 @@ static void parse_root(walk *w, yaml_node_t *root) {
         } else if (!strcmp(k, "datasets")) sec_datasets(w, n);
         else if (!strcmp(k, "model")) sec_model(w, n);
         else if (!strcmp(k, "jobs")) top_int(w, n, k, 1, 256, &sw->jobs);
-        else if (!strcmp(k, "threads")) top_int(w, n, k, 0, 256, &sw->threads);
+        else if (!strcmp(k, "threads")) top_int(w, n, k, 0, HX_POOL_MAX, &sw->threads);
         else if (!strcmp(k, "cache_dir")) top_str(w, n, k, sw->cache_dir, sizeof sw->cache_dir);
         else if (!strcmp(k, "timeout")) {
             double x;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pool.h"
 #include "run.h"
 
 static void train_usage(FILE *f, int full) {
@@ -188,7 +189,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--eval-batch")) ok = !hx_parse_i64(v, &iv) && iv >= 1 && iv <= 1 << 20, cfg.train.eval_batch = (int32_t)iv;
         else if (!strcmp(f, "--lr")) ok = !hx_parse_f64(v, &dv) && dv > 0, cfg.train.lr = dv;
         else if (!strcmp(f, "--emb-lr")) ok = !hx_parse_f64(v, &dv) && dv > 0, cfg.train.emb_lr = dv;
-        else if (!strcmp(f, "--threads")) ok = !hx_parse_i64(v, &iv) && iv >= 0 && iv <= 256, cfg.train.threads = (int32_t)iv;
+        else if (!strcmp(f, "--threads")) ok = !hx_parse_i64(v, &iv) && iv >= 0 && iv <= HX_POOL_MAX, cfg.train.threads = (int32_t)iv;
         else if (!strcmp(f, "--log-every")) ok = !hx_parse_i64(v, &iv) && iv >= 1, cfg.train.log_every = (int32_t)iv;
         else if (!strcmp(f, "--cache")) cfg.cache_dir = v;
         else if (!strcmp(f, "--optimizer"))
