@@ -23,13 +23,26 @@ static inline void add_row(float *restrict acc, const float *restrict row, int n
     for (int i = 0; i < n; i++) acc[i] += row[i];
 }
 
-void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                     const float *w, int B, int IC, int OC) {
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IC, OC, 1.0f, dout, OC, w, IC, 0.0f,
-                    dinp, IC);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, B, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
-    for (int r = 0; r < B; r++) add_row(db, dout + (size_t)r * OC, OC);
+void linear_backward_input(float *dinp, const float *dout, const float *w, int B, int IC, int OC) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IC, OC, 1.0f, dout, OC, w, IC, 0.0f, dinp, IC);
+}
+
+void linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int B, int IC, int OC,
+                             int o0, int o1) {
+    const int no = o1 - o0;
+    if (no <= 0) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, IC, B, 1.0f, dout + o0, OC, inp, IC, 1.0f,
+                dw + (size_t)o0 * IC, IC);
+    /* db in chunks held locally: each entry still sums r = 0..B-1 in order, and
+     * two callers with neighbouring shares never write the cache line their
+     * shares meet in B times */
+    for (int c0 = 0; c0 < no; c0 += 64) {
+        float acc[64];
+        const int w = no - c0 < 64 ? no - c0 : 64;
+        memcpy(acc, db + o0 + c0, (size_t)w * sizeof(float));
+        for (int r = 0; r < B; r++) add_row(acc, dout + (size_t)r * OC + o0 + c0, w);
+        memcpy(db + o0 + c0, acc, (size_t)w * sizeof(float));
+    }
 }
 
 /* NaN propagates (as torch.relu does), so a diverging method shows up as a
@@ -159,8 +172,7 @@ static void backward_rows(mlp *m, const float *dout, float *dinp, int64_t lo, in
         float *dx = l ? m->dpre[l - 1] : dinp;
         if (!dx) break;
         dx += (size_t)lo * IC;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, IC, OC, 1.0f, d, OC, m->w[l], IC, 0.0f,
-                    dx, IC);
+        linear_backward_input(dx, d, m->w[l], n, IC, OC);
         if (l) relu_backward(dx, dx, m->act[l - 1] + (size_t)lo * IC, (size_t)n * IC);
     }
 }
@@ -173,21 +185,8 @@ static void backward_weights(mlp *m, const float *dout, int B, int t, int nt) {
         int IC = m->width[l], OC = m->width[l + 1];
         int64_t o0, o1;
         hx_split(OC, nt, t, &o0, &o1);
-        if (o1 <= o0) continue;
-        const int no = (int)(o1 - o0);
-        const float *d = dpre_of(m, dout, l);
-        const float *x = l ? m->act[l - 1] : m->inp;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, IC, B, 1.0f, d + o0, OC, x, IC, 1.0f,
-                    m->dw[l] + (size_t)o0 * IC, IC);
-        /* db in chunks held locally: each entry still sums r = 0..B-1 in order, and
-         * the two tasks never write the cache line their shares meet in B times */
-        for (int c0 = 0; c0 < no; c0 += 64) {
-            float acc[64];
-            const int w = no - c0 < 64 ? no - c0 : 64;
-            memcpy(acc, m->db[l] + o0 + c0, (size_t)w * sizeof(float));
-            for (int r = 0; r < B; r++) add_row(acc, d + (size_t)r * OC + o0 + c0, w);
-            memcpy(m->db[l] + o0 + c0, acc, (size_t)w * sizeof(float));
-        }
+        linear_backward_weights(m->dw[l], m->db[l], dpre_of(m, dout, l), l ? m->act[l - 1] : m->inp, B, IC, OC,
+                                (int)o0, (int)o1);
     }
 }
 

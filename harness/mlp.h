@@ -26,11 +26,14 @@
 /* linear_forward: out (B, OC) = inp (B, IC) . w^T (IC, OC) + b (OC). */
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int B, int IC,
                     int OC);
-/* linear_backward: dinp (B, IC) = dout (B, OC) . w (OC, IC)   (skipped when dinp is NULL)
- *                  dw   (OC, IC) += dout^T (OC, B) . inp (B, IC)
- *                  db   (OC)     += sum over B of dout */
-void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                     const float *w, int B, int IC, int OC);
+/* The backward in two halves, so rows and output units can be split apart:
+ * linear_backward_input:   dinp (B, IC) = dout (B, OC) . w (OC, IC)
+ * linear_backward_weights: for output units o0 <= o < o1 only,
+ *                          dw[o] (IC) += dout[:, o]^T (B) . inp (B, IC)
+ *                          db[o]      += sum over the B rows of dout[:, o], in row order */
+void linear_backward_input(float *dinp, const float *dout, const float *w, int B, int IC, int OC);
+void linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int B, int IC, int OC,
+                             int o0, int o1);
 /* relu_forward: out (n) = max(inp, 0); out may alias inp. */
 void relu_forward(float *out, const float *inp, size_t n);
 /* relu_backward: dinp (n) = dout where out > 0, else 0; dinp may alias dout. */

@@ -1,6 +1,6 @@
-/* fixtures.h: helpers for the dataset tests: temp dirs, tiny fixture files
- * written from the test code (plain and gzip), and loading a spec from
- * "key=value" strings. Not a test file itself. */
+/* fixtures.h: helpers for the dataset and CLI tests: temp dirs, tiny fixture
+ * files written from the test code (plain and gzip), loading a spec from
+ * "key=value" strings, running the built binary. Not a test file itself. */
 #ifndef EMBSWEEP_TEST_FIXTURES_H
 #define EMBSWEEP_TEST_FIXTURES_H
 
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "../datasets/dataset.h"
@@ -23,6 +24,21 @@ FX_UNUSED static void fx_rmdir(const char *dir) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* Run `$EMBSWEEP_BIN ARGS 2>&1` (the binary `make test` names); returns the exit
+ * status, the output (truncated to n - 1 bytes) in out. */
+FX_UNUSED static int fx_run_cli(const char *args, char *out, size_t n) {
+    const char *bin = getenv("EMBSWEEP_BIN");
+    cr_assert_not_null(bin, "EMBSWEEP_BIN is not set (run through make test)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t used = fread(out, 1, n - 1, p);
+    out[used] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 FX_UNUSED static void fx_write_bytes(const char *dir, const char *name, const void *b, size_t n, char out[128]) {

@@ -12,19 +12,6 @@
 
 #include "fixtures.h"
 
-static int run_cli(const char *args, char *out, size_t n) {
-    const char *bin = getenv("EMBSWEEP_BIN");
-    cr_assert_not_null(bin, "EMBSWEEP_BIN is not set (run through make test)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t used = fread(out, 1, n - 1, p);
-    out[used] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(bench_cli, bad_options) {
     static char out[8192];
     static const struct {
@@ -38,10 +25,10 @@ Test(bench_cli, bad_options) {
         {"bench --frob 1", "unknown option '--frob'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cr_expect_eq(run_cli(cases[i].args, out, sizeof out), 2, "%s", cases[i].args);
+        cr_expect_eq(fx_run_cli(cases[i].args, out, sizeof out), 2, "%s", cases[i].args);
         cr_expect(strstr(out, cases[i].want) && strstr(out, "usage: embsweep bench"), "%s: %s", cases[i].args, out);
     }
-    cr_expect_eq(run_cli("bench --help", out, sizeof out), 0);
+    cr_expect_eq(fx_run_cli("bench --help", out, sizeof out), 0);
     cr_expect(strstr(out, "--rounds N") != NULL, "%s", out);
 }
 
@@ -52,7 +39,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     snprintf(db, sizeof db, "%s/b.db", dir);
     snprintf(args, sizeof args,
              "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model default --db %s", db);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "default      c              1") && strstr(out, "default      torch          1") &&
                   strstr(out, "C at 2 threads / C at 1 thread"),
               "%s", out);
@@ -78,4 +65,5 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     cr_expect_eq(n, 4);
     sqlite3_finalize(st);
     sqlite3_close(h);
+    fx_rmdir(dir);
 }

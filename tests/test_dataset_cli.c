@@ -8,38 +8,24 @@
 
 #include "fixtures.h"
 
-/* Run `embsweep ARGS 2>&1`; returns the exit status, output in out. */
-static int run_cli(const char *args, char *out, size_t n) {
-    const char *bin = getenv("EMBSWEEP_BIN");
-    cr_assert_not_null(bin, "EMBSWEEP_BIN is not set (run through make test)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t used = fread(out, 1, n - 1, p);
-    out[used] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(dataset_cli, info_kinds_bench_and_errors) {
     static char out[16384];
-    cr_assert_eq(run_cli("dataset info synthetic rows=1000 cardinalities=5,9", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(fx_run_cli("dataset info synthetic rows=1000 cardinalities=5,9", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "rows      1000: train 800, validation 100, test 100"), "%s", out);
     cr_assert(strstr(out, "f0=5 f1=9") && strstr(out, "bayes") && strstr(out, "recipe    kind=synthetic"), "%s", out);
 
-    cr_assert_eq(run_cli("dataset kinds", out, sizeof out), 0);
+    cr_assert_eq(fx_run_cli("dataset kinds", out, sizeof out), 0);
     cr_assert(strstr(out, "synthetic") && strstr(out, "criteo") && strstr(out, "avazu") &&
                   strstr(out, "movielens") && strstr(out, "libfm") && strstr(out, "min_count"), "%s", out);
 
-    cr_assert_eq(run_cli("dataset info synthetic rowz=5", out, sizeof out), 2);
+    cr_assert_eq(fx_run_cli("dataset info synthetic rowz=5", out, sizeof out), 2);
     cr_assert(strstr(out, "datasets.synthetic.rowz: unknown key") && strstr(out, "'rows'"), "%s", out);
-    cr_assert_eq(run_cli("dataset info /nonexistent/x.tsv", out, sizeof out), 1);
+    cr_assert_eq(fx_run_cli("dataset info /nonexistent/x.tsv", out, sizeof out), 1);
     cr_assert(strstr(out, "cannot open '/nonexistent/x.tsv'"), "%s", out);
-    cr_assert_eq(run_cli("dataset info /tmp/x.unknown", out, sizeof out), 2);
+    cr_assert_eq(fx_run_cli("dataset info /tmp/x.unknown", out, sizeof out), 2);
     cr_assert(strstr(out, "--kind"), "%s", out);
-    cr_assert_eq(run_cli("dataset frobnicate", out, sizeof out), 2);
-    cr_assert_eq(run_cli("dataset --help", out, sizeof out), 0);
+    cr_assert_eq(fx_run_cli("dataset frobnicate", out, sizeof out), 2);
+    cr_assert_eq(fx_run_cli("dataset --help", out, sizeof out), 0);
     cr_assert(strstr(out, "usage: embsweep dataset info"), "%s", out);
 
     char dir[64], path[128], cache[160], args[512];
@@ -47,13 +33,13 @@ Test(dataset_cli, info_kinds_bench_and_errors) {
     fx_write(dir, "m.libfm", "1 0:1 5:1\n-1 1:1 6:1\n1 0:1 6:1\n-1 2:1 5:1\n1 0:1 5:1\n", path);
     snprintf(cache, sizeof cache, "%s/cache", dir);
     snprintf(args, sizeof args, "dataset info %s field_starts=0,5 test_frac=0.2 val_frac=0 --cache %s", path, cache);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "rows      5: train 4") && strstr(out, "field0=4 field1=3"), "%s", out);
     cr_assert(strstr(out, "building dataset cache"), "%s", out);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0);
     cr_assert_null(strstr(out, "building dataset cache"), "second time: mapped, not rebuilt: %s", out);
     snprintf(args, sizeof args, "dataset bench %s field_starts=0,5", path);
-    cr_assert_eq(run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "MB/s of text per CPU second"), "%s", out);
     fx_rmdir(dir);
 }
