@@ -94,8 +94,9 @@ static void bench_usage(FILE *f) {
                "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
                "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
                "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
-               "DLRM Kaggle MLPs (--model picks one). --rounds N (default 3, at most 9)\n"
-               "alternates C and torch at 1 and 2 threads N times and reports medians;\n"
+               "DLRM Kaggle MLPs (--model picks one). Each of --rounds N (default 3, at\n"
+               "most 9) times C at 1 and 2 threads side by side (two models, alternating\n"
+               "chunks of steps), then torch at 1 and 2 threads; medians are reported;\n"
                "each round line shows the CPU time the hypervisor stole meanwhile (a\n"
                "shared VM's noise). --steps N: timed steps per measurement (default 300\n"
                "for the default MLPs, 40 for the DLRM Kaggle MLPs; 5 warm-up steps before).\n"
@@ -109,20 +110,21 @@ static void bench_usage(FILE *f) {
                "and exits.\n");
 }
 
-/* Time `steps` training steps of the C engine after `warm` untimed ones; returns
- * samples per wall second, and per process-CPU second through cpu_rate. */
-static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *o, int threads,
-                      double *cpu_rate, char *err, size_t errlen) {
+/* Time the C engine at 1 and at 2 threads side by side: two models (one without a
+ * pool, one with a pool of 2) each run `warm` untimed steps, then `steps` timed
+ * steps in alternating chunks of about steps/30, so both see the same moments of
+ * a shared machine. rate[th] is samples per wall second, cpu_rate[th] per
+ * process-CPU second, for th = 1, 2. Returns 0, or -1 with err set. */
+static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts *o, double rate[3],
+                        double cpu_rate[3], char *err, size_t errlen) {
     const emb_method *full = emb_method_find("full");
     const int B = o->batch, F = ds->n_fields, Dd = ds->n_dense;
     const int64_t nb = ds->n_train / B;
-    emb_spec spec = {.n_fields = F, .card = ds->card, .dim = 16, .ratio = 1, .seed = 1, .batch = B,
-                     .steps_per_epoch = nb, .total_steps = o->warm + o->steps,
-                     .opt = opt_default(OPT_SGD, 0.1f), .dense_opt = opt_default(OPT_SGD, 0.1f)};
-    emb_params_default(full, spec.pv);
-    emb_plan plan;
-    model m;
-    double rate = -1;
+    const int chunk = o->steps / 30 > 1 ? o->steps / 30 : 1;
+    emb_spec spec[3] = {{0}};
+    model m[3];
+    memset(m, 0, sizeof m);
+    int rc = -1;
     int64_t *idx = hx_calloc((size_t)nb * B * F, sizeof(int64_t));
     if (!idx) {
         hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
@@ -130,26 +132,45 @@ static double bench_c(const ds_data *ds, const model_cfg *mc, const bench_opts *
     }
     for (int64_t i = 0; i < nb * B * F; i++) idx[i] = ds->cat[i];
     openblas_set_num_threads(1); /* the engine's pool splits the work (harness/pool.h) */
-    if (threads > 1 && !(spec.pool = hx_pool_create(threads, err, errlen))) goto out;
-    if (full->plan(&spec, &plan, err, errlen) != HX_OK ||
-        model_create(&m, mc, Dd, full, &spec, spec.dense_opt, 1, err, errlen) != HX_OK)
-        goto out;
-    double t0 = 0, c0 = 0;
-    for (int s = 0; s < o->warm + o->steps; s++) {
-        if (s == o->warm) t0 = hx_now(), c0 = hx_cpu_time();
-        int64_t b = s % nb;
-        model_forward(&m, ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
-        model_backward(&m, ds->label + (size_t)b * B, B);
-        if (model_step(&m, s + 1, err, errlen) != HX_OK) goto out_model;
+    for (int th = 1; th <= 2; th++) {
+        emb_plan plan;
+        spec[th] = (emb_spec){.n_fields = F, .card = ds->card, .dim = 16, .ratio = 1, .seed = 1, .batch = B,
+                              .steps_per_epoch = nb, .total_steps = o->warm + o->steps,
+                              .opt = opt_default(OPT_SGD, 0.1f), .dense_opt = opt_default(OPT_SGD, 0.1f)};
+        emb_params_default(full, spec[th].pv);
+        if ((th > 1 && !(spec[th].pool = hx_pool_create(th, err, errlen))) ||
+            full->plan(&spec[th], &plan, err, errlen) != HX_OK ||
+            model_create(&m[th], mc, Dd, full, &spec[th], spec[th].dense_opt, 1, err, errlen) != HX_OK)
+            goto out;
     }
-    rate = (double)o->steps * B / (hx_now() - t0);
-    *cpu_rate = (double)o->steps * B / (hx_cpu_time() - c0);
-out_model:
-    model_free(&m);
+    double wall[3] = {0}, cpu[3] = {0};
+    int64_t step[3] = {0};
+    for (int done = -o->warm; done < o->steps;) {
+        const int n = done < 0 ? -done : (o->steps - done < chunk ? o->steps - done : chunk);
+        for (int th = 1; th <= 2; th++) {
+            const double t0 = hx_now(), c0 = hx_cpu_time();
+            for (int k = 0; k < n; k++, step[th]++) {
+                const int64_t b = step[th] % nb;
+                model_forward(&m[th], ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
+                model_backward(&m[th], ds->label + (size_t)b * B, B);
+                if (model_step(&m[th], step[th] + 1, err, errlen) != HX_OK) goto out;
+            }
+            if (done >= 0) wall[th] += hx_now() - t0, cpu[th] += hx_cpu_time() - c0;
+        }
+        done += n;
+    }
+    for (int th = 1; th <= 2; th++) {
+        rate[th] = (double)o->steps * B / wall[th];
+        cpu_rate[th] = (double)o->steps * B / cpu[th];
+    }
+    rc = 0;
 out:
-    hx_pool_free(spec.pool);
+    for (int th = 1; th <= 2; th++) {
+        model_free(&m[th]);
+        hx_pool_free(spec[th].pool);
+    }
     hx_free(idx);
-    return rate;
+    return rc;
 }
 
 /* The data and model file read by bench_ref.py (format documented there). */
@@ -342,22 +363,25 @@ int cmd_bench(int argc, char **argv) {
         }
         /* rounds alternate the engines and thread counts, so a burst of load on
          * the shared machine hits all of them alike; medians are reported */
-        for (int r = 0; r < o.rounds; r++)
+        for (int r = 0; r < o.rounds; r++) {
+            unsigned long long s0, t0, s1, t1;
+            double rate[3], cpu_rate[3];
+            cpu_jiffies(&s0, &t0);
+            if (bench_c_pair(ds, &bm->cfg, &om, rate, cpu_rate, err, sizeof err) != 0) {
+                fprintf(stderr, "embsweep bench: %s\n", err);
+                goto out;
+            }
             for (int th = 1; th <= 2; th++) {
-                unsigned long long s0, t0, s1, t1;
-                cpu_jiffies(&s0, &t0);
-                rc_[th][r] = bench_c(ds, &bm->cfg, &om, th, &rcc[th][r], err, sizeof err);
-                if (rc_[th][r] < 0) {
-                    fprintf(stderr, "embsweep bench: %s\n", err);
-                    goto out;
-                }
+                rc_[th][r] = rate[th];
+                rcc[th][r] = cpu_rate[th];
                 rtc[th][r] = -1;
                 rt[th][r] = o.torch ? bench_torch(path, th, &rtc[th][r]) : -1;
-                cpu_jiffies(&s1, &t1);
-                printf("%-12s round %d, %d thread%s: C %.0f samples/s, torch %.0f; steal %.1f%%\n", bm->name, r + 1,
-                       th, th > 1 ? "s" : " ", rc_[th][r], rt[th][r],
-                       t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
             }
+            cpu_jiffies(&s1, &t1);
+            printf("%-12s round %d: C %.0f / %.0f samples/s at 1 / 2 threads (%.2fx), torch %.0f / %.0f; steal %.1f%%\n",
+                   bm->name, r + 1, rc_[1][r], rc_[2][r], rc_[2][r] / rc_[1][r], rt[1][r], rt[2][r],
+                   t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
+        }
         for (int th = 1; th <= 2; th++) {
             c[th] = median(rc_[th], o.rounds);
             cc[th] = median(rcc[th], o.rounds);
