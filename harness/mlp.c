@@ -27,22 +27,34 @@ void linear_backward_input(float *dinp, const float *dout, const float *w, int B
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IC, OC, 1.0f, dout, OC, w, IC, 0.0f, dinp, IC);
 }
 
+/* db[o] += sum over rows r = 0..B-1, in order, of dout[r, o], for o0 <= o < o1;
+ * in chunks held locally, so two callers with neighbouring shares never write the
+ * cache line their shares meet in B times. */
+static void bias_grad(float *db, const float *dout, int B, int OC, int o0, int o1) {
+    for (int c0 = o0; c0 < o1; c0 += 64) {
+        float acc[64];
+        const int w = o1 - c0 < 64 ? o1 - c0 : 64;
+        memcpy(acc, db + c0, (size_t)w * sizeof(float));
+        for (int r = 0; r < B; r++) add_row(acc, dout + (size_t)r * OC + c0, w);
+        memcpy(db + c0, acc, (size_t)w * sizeof(float));
+    }
+}
+
 void linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int B, int IC, int OC,
                              int o0, int o1) {
     const int no = o1 - o0;
     if (no <= 0) return;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, IC, B, 1.0f, dout + o0, OC, inp, IC, 1.0f,
                 dw + (size_t)o0 * IC, IC);
-    /* db in chunks held locally: each entry still sums r = 0..B-1 in order, and
-     * two callers with neighbouring shares never write the cache line their
-     * shares meet in B times */
-    for (int c0 = 0; c0 < no; c0 += 64) {
-        float acc[64];
-        const int w = no - c0 < 64 ? no - c0 : 64;
-        memcpy(acc, db + o0 + c0, (size_t)w * sizeof(float));
-        for (int r = 0; r < B; r++) add_row(acc, dout + (size_t)r * OC + o0 + c0, w);
-        memcpy(db + o0 + c0, acc, (size_t)w * sizeof(float));
-    }
+    bias_grad(db, dout, B, OC, o0, o1);
+}
+
+void linear_backward_weights_cols(float *dw, float *db, const float *dout, const float *inp, int B, int IC,
+                                  int OC, int i0, int i1) {
+    if (i1 > i0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, i1 - i0, B, 1.0f, dout, OC, inp + i0, IC, 1.0f,
+                    dw + i0, IC);
+    if (db) bias_grad(db, dout, B, OC, 0, OC);
 }
 
 /* NaN propagates (as torch.relu does), so a diverging method shows up as a
@@ -128,25 +140,33 @@ static void forward_rows(mlp *m, int64_t lo, int64_t hi) {
     }
 }
 
+/* At most this many weight-pass pieces (32 a layer). */
+#define MLP_MAX_PIECES (MLP_MAX_LAYERS * 32)
+
 typedef struct mlp_job {
     mlp         *m;
     const float *dout;
     float       *dinp;
     int          B;
+    int          n_pieces;                /* weight pass: output-unit pieces */
+    int          piece_l[MLP_MAX_PIECES];  /* layer of piece i */
+    int          piece_cols[MLP_MAX_PIECES];  /* 1: input columns, 0: output units */
+    int          piece_lo[MLP_MAX_PIECES], piece_hi[MLP_MAX_PIECES];
 } mlp_job;
 
-static void forward_task(void *arg, int t, int nt) {
-    mlp_job *j = arg;
-    int64_t lo, hi;
-    hx_split(j->B, nt, t, &lo, &hi);
-    forward_rows(j->m, lo, hi);
+/* Row pieces of at least this many rows (a GEMM on fewer rows loses speed). */
+enum { ROW_GRAIN = 32 };
+
+static void forward_range(void *arg, int64_t lo, int64_t hi, int t) {
+    (void)t;
+    forward_rows(((mlp_job *)arg)->m, lo, hi);
 }
 
 const float *mlp_forward(mlp *m, const float *inp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
     m->inp = inp;
-    mlp_job j = {m, NULL, NULL, B};
-    hx_pool_run(m->pool, forward_task, &j);
+    mlp_job j = {.m = m, .B = B};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, ROW_GRAIN), forward_range, &j);
     return m->act[m->n_layers - 1];
 }
 
@@ -177,36 +197,68 @@ static void backward_rows(mlp *m, const float *dout, float *dinp, int64_t lo, in
     }
 }
 
-/* Backward phase 2 for output units [o0, o1) of every layer (each task takes the
- * same share of each layer): dW rows and db entries, summed over all B rows in
- * order, so the split never changes a value. */
-static void backward_weights(mlp *m, const float *dout, int B, int t, int nt) {
-    for (int l = 0; l < m->n_layers; l++) {
-        int IC = m->width[l], OC = m->width[l + 1];
-        int64_t o0, o1;
-        hx_split(OC, nt, t, &o0, &o1);
-        linear_backward_weights(m->dw[l], m->db[l], dpre_of(m, dout, l), l ? m->act[l - 1] : m->inp, B, IC, OC,
-                                (int)o0, (int)o1);
+/* Backward phase 2, one piece of one layer: the dW and db entries it owns,
+ * each summed over all B rows in order. A piece owns either output units
+ * [lo, hi) (dW rows and their db) or input columns [lo, hi) of every dW row (and
+ * all of db when lo = 0): a layer is cut along its longer side, so each piece
+ * packs only its own share of the larger operand (inp when IC >= OC). */
+static void weights_range(void *arg, int64_t lo, int64_t hi, int t) {
+    (void)t;
+    mlp_job *j = arg;
+    mlp *m = j->m;
+    for (int64_t i = lo; i < hi; i++) {
+        const int l = j->piece_l[i], IC = m->width[l], OC = m->width[l + 1];
+        const float *d = dpre_of(m, j->dout, l), *x = l ? m->act[l - 1] : m->inp;
+        const int p0 = j->piece_lo[i], p1 = j->piece_hi[i];
+        if (j->piece_cols[i])
+            linear_backward_weights_cols(m->dw[l], p0 == 0 ? m->db[l] : NULL, d, x, j->B, IC, OC, p0, p1);
+        else
+            linear_backward_weights(m->dw[l], m->db[l], d, x, j->B, IC, OC, p0, p1);
     }
 }
 
-static void backward_rows_task(void *arg, int t, int nt) {
-    mlp_job *j = arg;
-    int64_t lo, hi;
-    hx_split(j->B, nt, t, &lo, &hi);
-    backward_rows(j->m, j->dout, j->dinp, lo, hi);
+/* Cut the layers into pieces of about equal cost (IC x OC x share): about
+ * HX_POOL_CHUNKS per thread in all, or one whole layer each with a pool of 1.
+ * Column cuts fall on 16-float (64-byte) boundaries. */
+static void plan_weight_pieces(mlp_job *j) {
+    const mlp *m = j->m;
+    const int nt = hx_pool_threads(m->pool);
+    double total = 0;
+    for (int l = 0; l < m->n_layers; l++) total += (double)m->width[l] * m->width[l + 1];
+    const double target = (double)nt * HX_POOL_CHUNKS;
+    j->n_pieces = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        const int IC = m->width[l], OC = m->width[l + 1], cols = nt > 1 && IC > OC;
+        const int64_t units = cols ? (IC + 15) / 16 : OC; /* what a piece takes a share of */
+        int64_t k = nt == 1 ? 1 : (int64_t)(target * (double)IC * OC / total + 0.5);
+        if (k < 1) k = 1;
+        if (k > units) k = units;
+        if (k > MLP_MAX_PIECES / MLP_MAX_LAYERS) k = MLP_MAX_PIECES / MLP_MAX_LAYERS;
+        for (int64_t i = 0; i < k; i++) {
+            int64_t lo, hi;
+            hx_split(units, (int)k, (int)i, &lo, &hi);
+            if (cols) lo *= 16, hi = hi * 16 < IC ? hi * 16 : IC;
+            HX_ASSERT(j->n_pieces < MLP_MAX_PIECES);
+            j->piece_l[j->n_pieces] = l;
+            j->piece_cols[j->n_pieces] = cols;
+            j->piece_lo[j->n_pieces] = (int)lo;
+            j->piece_hi[j->n_pieces++] = (int)hi;
+        }
+    }
 }
 
-static void backward_weights_task(void *arg, int t, int nt) {
+static void backward_rows_range(void *arg, int64_t lo, int64_t hi, int t) {
+    (void)t;
     mlp_job *j = arg;
-    backward_weights(j->m, j->dout, j->B, t, nt);
+    backward_rows(j->m, j->dout, j->dinp, lo, hi);
 }
 
 void mlp_backward(mlp *m, const float *dout, float *dinp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch && m->inp);
-    mlp_job j = {m, dout, dinp, B};
-    hx_pool_run(m->pool, backward_rows_task, &j);
-    hx_pool_run(m->pool, backward_weights_task, &j);
+    mlp_job j = {.m = m, .dout = dout, .dinp = dinp, .B = B};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, ROW_GRAIN), backward_rows_range, &j);
+    plan_weight_pieces(&j);
+    hx_pool_for(m->pool, j.n_pieces, j.n_pieces, weights_range, &j);
 }
 
 void mlp_step(mlp *m, int64_t t) { opt_dense_step(&m->opt, m->params, m->grads, m->opt_state, m->n_params, t); }

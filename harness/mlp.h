@@ -30,7 +30,12 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
  * linear_backward_input:   dinp (B, IC) = dout (B, OC) . w (OC, IC)
  * linear_backward_weights: for output units o0 <= o < o1 only,
  *                          dw[o] (IC) += dout[:, o]^T (B) . inp (B, IC)
- *                          db[o]      += sum over the B rows of dout[:, o], in row order */
+ *                          db[o]      += sum over the B rows of dout[:, o], in row order
+ * linear_backward_weights_cols: for input columns i0 <= i < i1 of every dw row,
+ *                          dw[:, i] += dout^T (OC, B) . inp[:, i] (B); all of db as above
+ *                          when db is not NULL */
+void linear_backward_weights_cols(float *dw, float *db, const float *dout, const float *inp, int B, int IC,
+                                  int OC, int i0, int i1);
 void linear_backward_input(float *dinp, const float *dout, const float *w, int B, int IC, int OC);
 void linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int B, int IC, int OC,
                              int o0, int o1);

@@ -96,16 +96,13 @@ void model_free(model *m) {
 /* The interaction over rows [lo, hi) of the batch (rows are independent). */
 typedef struct inter_job {
     model       *m;
-    int          B, backward;
+    int          backward;
 } inter_job;
 
-static void interact_task(void *arg, int t, int nt) {
+static void interact_range(void *arg, int64_t lo, int64_t hi, int t) {
     inter_job *j = arg;
     model *m = j->m;
-    int64_t lo, hi;
-    hx_split(j->B, nt, t, &lo, &hi);
     const int n = (int)(hi - lo), F = m->F, D = m->D, Dx = m->Dx;
-    if (n <= 0) return;
     const size_t e0 = (size_t)lo * F * D, i0 = (size_t)lo * m->Wi, x0 = (size_t)lo * Dx;
     const float *x = m->x ? m->x + x0 : NULL;
     float *dx = m->has_bottom ? m->dx + x0 : NULL, *scratch = m->scratch + (size_t)t * m->scratch_n;
@@ -121,13 +118,16 @@ static void interact_task(void *arg, int t, int nt) {
     }
 }
 
+/* Row pieces of the interaction: at least this many rows each. */
+enum { INTER_GRAIN = 16 };
+
 const float *model_forward(model *m, const float *dense, const int64_t *idx, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
     m->idx = idx;
     m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : NULL;
     m->method->forward(m->emb, idx, B, m->emb_out);
-    inter_job j = {m, B, 0};
-    hx_pool_run(m->pool, interact_task, &j);
+    inter_job j = {m, 0};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
     m->logits = mlp_forward(&m->top, m->inter, B);
     return m->logits;
 }
@@ -136,8 +136,8 @@ void model_backward(model *m, const float *labels, int B) {
     HX_ASSERT(m->logits && m->idx);
     bce_backward(m->dlogits, m->logits, labels, B);
     mlp_backward(&m->top, m->dlogits, m->dinter, B);
-    inter_job j = {m, B, 1};
-    hx_pool_run(m->pool, interact_task, &j);
+    inter_job j = {m, 1};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
     m->method->backward(m->emb, m->idx, B, m->demb);
     if (m->has_bottom) mlp_backward(&m->bottom, m->dx, NULL, B);
 }

@@ -142,3 +142,47 @@ void hx_pool_run(hx_pool *p, hx_task_fn fn, void *arg) {
         pthread_mutex_unlock(&p->mu);
     }
 }
+
+typedef struct for_job {
+    hx_range_fn fn;
+    void       *arg;
+    int64_t     n;
+    int         chunks;
+    atomic_int  next;      /* the next unclaimed piece */
+} for_job;
+
+static void for_task(void *arg, int t, int nt) {
+    for_job *j = arg;
+    (void)nt;
+    for (;;) {
+        int c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (c >= j->chunks) return;
+        int64_t lo, hi;
+        hx_split(j->n, j->chunks, c, &lo, &hi);
+        if (hi > lo) j->fn(j->arg, lo, hi, t);
+    }
+}
+
+void hx_pool_for(hx_pool *p, int64_t n, int chunks, hx_range_fn fn, void *arg) {
+    HX_ASSERT(n >= 0 && chunks >= 1);
+    if (n == 0) return;
+    if (!p || p->n == 1 || chunks == 1) {
+        int64_t lo, hi;
+        for (int c = 0; c < chunks; c++) {
+            hx_split(n, chunks, c, &lo, &hi);
+            if (hi > lo) fn(arg, lo, hi, 0);
+        }
+        return;
+    }
+    for_job j = {.fn = fn, .arg = arg, .n = n, .chunks = chunks};
+    atomic_init(&j.next, 0);
+    hx_pool_run(p, for_task, &j);
+}
+
+int hx_pool_chunks(const hx_pool *p, int64_t n, int64_t grain) {
+    const int nt = hx_pool_threads(p);
+    if (nt == 1 || n <= 0) return 1;
+    int64_t c = grain > 0 ? n / grain : n;
+    if (c > (int64_t)nt * HX_POOL_CHUNKS) c = (int64_t)nt * HX_POOL_CHUNKS;
+    return c < 1 ? 1 : (int)c;
+}

@@ -149,12 +149,12 @@ int emb_plan_within(double requested, double achieved) {
     return achieved >= requested * 0.95 && achieved <= requested * 1.05;
 }
 
-/* Work split across the pool. The gather only reads the tables, so task t takes
- * a contiguous share of the batch rows (its output block is its own). Gradient
- * coalescing and row updates change per-table state, so there task t owns fields
- * t, t + n, t + 2n, ... (interleaved, so small cache-resident tables and big ones
- * mix in every share); each field's slots and first-touch order are then touched
- * by one task only, and the result is the same at any thread count. */
+/* Work split across the pool (hx_pool_for). The gather only reads the tables, so
+ * it is cut into pieces of batch rows (each piece's output block is its own).
+ * Gradient coalescing and row updates change per-table state, so there a piece
+ * is one field, taken in fs->order (largest tables first, so the small ones even
+ * out the end): each field's slots and first-touch order are touched by one
+ * thread only, in batch order, and the result is the same at any thread count. */
 typedef struct fields_job {
     emb_fields    *fs;
     const int64_t *rows;
@@ -162,40 +162,52 @@ typedef struct fields_job {
     float         *out;
     const float   *dout;
     int64_t        t;     /* optimizer step */
-    int            op;    /* 0 forward, 1 backward, 2 step */
 } fields_job;
 
-static void fields_task(void *arg, int task, int nt) {
-    fields_job *j = arg;
-    emb_fields *fs = j->fs;
-    const int32_t F = fs->F, D = fs->D;
-    if (j->op == 0) {
-        int64_t lo, hi;
-        hx_split(j->B, nt, task, &lo, &hi);
-        for (int64_t b = lo; b < hi; b++)
-            for (int32_t f = 0; f < F; f++)
-                memcpy(j->out + ((size_t)b * F + (size_t)f) * D, emb_table_row(&fs->tabs[f], j->rows[b * F + f]),
-                       (size_t)D * sizeof(float));
-    } else if (j->op == 1) {
-        for (int64_t b = 0; b < j->B; b++)
-            for (int32_t f = task; f < F; f += nt) {
-                float *g = emb_table_grad_row(&fs->tabs[f], j->rows[b * F + f]);
-                const float *d = j->dout + ((size_t)b * F + (size_t)f) * D;
-                for (int32_t k = 0; k < D; k++) g[k] += d[k];
-            }
-    } else {
-        for (int32_t f = task; f < F; f += nt) emb_table_step(&fs->tabs[f], &fs->opt, j->t);
+enum { GATHER_GRAIN = 32 }; /* rows a gather piece takes at least */
+
+static void gather_range(void *arg, int64_t lo, int64_t hi, int task) {
+    (void)task;
+    const fields_job *j = arg;
+    const int32_t F = j->fs->F, D = j->fs->D;
+    for (int64_t b = lo; b < hi; b++)
+        for (int32_t f = 0; f < F; f++)
+            memcpy(j->out + ((size_t)b * F + (size_t)f) * D, emb_table_row(&j->fs->tabs[f], j->rows[b * F + f]),
+                   (size_t)D * sizeof(float));
+}
+
+static void coalesce_range(void *arg, int64_t lo, int64_t hi, int task) {
+    (void)task;
+    const fields_job *j = arg;
+    const int32_t F = j->fs->F, D = j->fs->D;
+    for (int64_t i = lo; i < hi; i++) {
+        const int32_t f = j->fs->order[i];
+        emb_table *tab = &j->fs->tabs[f];
+        for (int64_t b = 0; b < j->B; b++) {
+            float *g = emb_table_grad_row(tab, j->rows[b * F + f]);
+            const float *d = j->dout + ((size_t)b * F + (size_t)f) * D;
+            for (int32_t k = 0; k < D; k++) g[k] += d[k];
+        }
     }
 }
 
+static void step_range(void *arg, int64_t lo, int64_t hi, int task) {
+    (void)task;
+    const fields_job *j = arg;
+    for (int64_t i = lo; i < hi; i++) emb_table_step(&j->fs->tabs[j->fs->order[i]], &j->fs->opt, j->t);
+}
+
+/* One piece per field with a pool, one call for all fields without. */
+static int field_pieces(const emb_fields *fs) { return hx_pool_threads(fs->pool) == 1 ? 1 : fs->F; }
+
 void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *out) {
-    fields_job j = {.fs = fs, .rows = rows, .B = B, .out = out, .op = 0};
-    hx_pool_run(fs->pool, fields_task, &j);
+    fields_job j = {.fs = fs, .rows = rows, .B = B, .out = out};
+    hx_pool_for(fs->pool, B, hx_pool_chunks(fs->pool, B, GATHER_GRAIN), gather_range, &j);
 }
 
 void emb_fields_backward(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout) {
-    fields_job j = {.fs = fs, .rows = rows, .B = B, .dout = dout, .op = 1};
-    hx_pool_run(fs->pool, fields_task, &j);
+    fields_job j = {.fs = fs, .rows = rows, .B = B, .dout = dout};
+    hx_pool_for(fs->pool, fs->F, field_pieces(fs), coalesce_range, &j);
 }
 
 hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *rows_per_field,
@@ -207,7 +219,8 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
     fs->pool = spec->pool;
     fs->tabs = hx_calloc((size_t)fs->F, sizeof(emb_table));
     fs->rows = hx_calloc((size_t)spec->batch * (size_t)fs->F, sizeof(int64_t));
-    if (!fs->tabs || !fs->rows) {
+    fs->order = hx_calloc((size_t)fs->F, sizeof(int32_t));
+    if (!fs->tabs || !fs->rows || !fs->order) {
         emb_fields_free(fs);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     }
@@ -222,6 +235,12 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
         float a = sqrtf(1.0f / (float)rows_per_field[f]);
         emb_table_fill_uniform(&fs->tabs[f], rng, -a, a);
     }
+    /* insertion sort by rows, largest first (stable: ties keep field order) */
+    for (int32_t f = 0; f < fs->F; f++) {
+        int32_t i = f;
+        for (; i > 0 && rows_per_field[fs->order[i - 1]] < rows_per_field[f]; i--) fs->order[i] = fs->order[i - 1];
+        fs->order[i] = f;
+    }
     return HX_OK;
 }
 
@@ -230,12 +249,13 @@ void emb_fields_free(emb_fields *fs) {
         for (int32_t f = 0; f < fs->F; f++) emb_table_free(&fs->tabs[f]);
     hx_free(fs->tabs);
     hx_free(fs->rows);
+    hx_free(fs->order);
     memset(fs, 0, sizeof *fs);
 }
 
 void emb_fields_step(emb_fields *fs, int64_t t) {
-    fields_job j = {.fs = fs, .t = t, .op = 2};
-    hx_pool_run(fs->pool, fields_task, &j);
+    fields_job j = {.fs = fs, .t = t};
+    hx_pool_for(fs->pool, fs->F, field_pieces(fs), step_range, &j);
 }
 
 int emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max) {

@@ -97,6 +97,7 @@ typedef struct emb_fields {
     int64_t   *rows;   /* (batch, F) scratch for mapped row ids */
     opt_cfg    opt;
     hx_pool   *pool;   /* spec->pool: fields are split across its threads */
+    int32_t   *order;  /* (F) fields by rows, largest first: the order threads claim them */
 } emb_fields;
 
 /* rows (B, F) are already mapped to physical rows of each field's table.

@@ -119,6 +119,66 @@ static void check_mlp(int relu_last) {
 }
 
 Test(model, mlp_gradient_top) { check_mlp(0); }
+
+/* A pool cuts the rows into pieces and the weight pass into output-unit pieces
+ * (a layer with IC <= OC) or input-column pieces (IC > OC): outputs and every
+ * gradient must match the serial pass, and repeat bit for bit. */
+static void mlp_run(hx_pool *pool, const float *inp, const float *R, int B, float *out, float *dinp, float *grads,
+                    size_t *n_params) {
+    const int widths[] = {40, 24, 50, 1};
+    hx_rng r;
+    hx_rng_seed(&r, 11);
+    mlp m;
+    char err[128];
+    cr_assert_eq(mlp_create(&m, widths, 3, 0, B, opt_default(OPT_SGD, 0.1f), &r, err, sizeof err), HX_OK);
+    m.pool = pool;
+    memcpy(out, mlp_forward(&m, inp, B), (size_t)B * sizeof(float));
+    mlp_backward(&m, R, dinp, B);
+    memcpy(grads, m.grads, m.n_params * sizeof(float));
+    *n_params = m.n_params;
+    mlp_free(&m);
+}
+
+/* ||a - b|| / ||b||: the sums may round differently when a GEMM is cut */
+static double max_rel(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num) / (sqrt(den) + 1e-30);
+}
+
+Test(model, mlp_pool_matches_serial) {
+    const int B = 100;
+    hx_rng r;
+    hx_rng_seed(&r, 5);
+    float *inp = malloc(sizeof(float) * B * 40), R[100];
+    fill_normal(&r, inp, (size_t)B * 40, 1.0);
+    fill_normal(&r, R, (size_t)B, 1.0);
+    float out0[100], out1[100], dinp0[100 * 40], dinp1[100 * 40];
+    float *g0 = malloc(sizeof(float) * 8000), *g1 = malloc(sizeof(float) * 8000);
+    size_t np;
+    mlp_run(NULL, inp, R, B, out0, dinp0, g0, &np);
+    cr_assert_leq(np, 8000);
+    char err[128];
+    for (int th = 2; th <= 3; th++) {
+        hx_pool *p = hx_pool_create(th, err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        mlp_run(p, inp, R, B, out1, dinp1, g1, &np);
+        cr_expect_leq(max_rel(out1, out0, (size_t)B), 1e-6, "threads %d: output", th);
+        cr_expect_leq(max_rel(dinp1, dinp0, (size_t)B * 40), 1e-6, "threads %d: dinp", th);
+        cr_expect_leq(max_rel(g1, g0, np), 1e-6, "threads %d: dW and db", th);
+        float again[8000];
+        mlp_run(p, inp, R, B, out1, dinp1, again, &np);
+        cr_expect(memcmp(again, g1, np * sizeof(float)) == 0, "threads %d: not the same bits twice", th);
+        hx_pool_free(p);
+    }
+    free(inp);
+    free(g0);
+    free(g1);
+}
+
 Test(model, mlp_gradient_bottom_relu_last) { check_mlp(1); }
 
 Test(model, mlp_init_follows_dlrm) {

@@ -100,3 +100,58 @@ Test(pool, bad_sizes_and_churn) {
     }
     hx_pool_free(NULL);
 }
+
+/* hx_pool_for: every index in exactly one piece, pieces are hx_split's, and t is
+ * a real thread of the pool. */
+typedef struct for_job {
+    int64_t   *hits;
+    atomic_int pieces;
+    atomic_int bad;
+    int64_t    n;
+    int        chunks, nt;
+} for_job;
+
+static void for_fn(void *arg, int64_t lo, int64_t hi, int t) {
+    for_job *j = arg;
+    atomic_fetch_add(&j->pieces, 1);
+    int64_t plo = -1, phi = -1;
+    for (int c = 0; c < j->chunks && plo != lo; c++) hx_split(j->n, j->chunks, c, &plo, &phi);
+    if (plo != lo || phi != hi || t < 0 || t >= j->nt || hi <= lo) atomic_fetch_add(&j->bad, 1);
+    for (int64_t i = lo; i < hi; i++) j->hits[i]++;
+}
+
+Test(pool, for_covers_each_index_once) {
+    static const int threads[] = {1, 2, 3};
+    char err[128];
+    for (size_t k = 0; k < 3; k++) {
+        hx_pool *p = hx_pool_create(threads[k], err, sizeof err);
+        cr_assert_not_null(p, "%s", err);
+        for (int64_t n = 0; n < 70; n += 7)
+            for (int chunks = 1; chunks <= 12; chunks++) {
+                for_job j = {.n = n, .chunks = chunks, .nt = threads[k]};
+                j.hits = calloc((size_t)n + 1, sizeof(int64_t));
+                for (int r = 0; r < 20; r++) hx_pool_for(p, n, chunks, for_fn, &j);
+                int ok = 1;
+                for (int64_t i = 0; i < n; i++) ok &= j.hits[i] == 20;
+                cr_expect(ok, "threads %d n %lld chunks %d: an index not hit once a job", threads[k], (long long)n,
+                          chunks);
+                cr_expect_eq(atomic_load(&j.bad), 0, "a piece that is not hx_split's, or a bad t");
+                int nonempty = (int)(n < chunks ? n : chunks);
+                cr_expect_eq(atomic_load(&j.pieces), 20 * nonempty, "empty pieces are skipped");
+                free(j.hits);
+            }
+        hx_pool_free(p);
+    }
+}
+
+Test(pool, chunks_one_per_thread_count) {
+    char err[128];
+    hx_pool *p = hx_pool_create(2, err, sizeof err);
+    cr_assert_not_null(p, "%s", err);
+    cr_expect_eq(hx_pool_chunks(NULL, 1024, 32), 1, "no pool: one call");
+    cr_expect_eq(hx_pool_chunks(p, 1024, 32), 2 * HX_POOL_CHUNKS);
+    cr_expect_eq(hx_pool_chunks(p, 100, 32), 3, "grain caps the count");
+    cr_expect_eq(hx_pool_chunks(p, 10, 32), 1);
+    cr_expect_eq(hx_pool_chunks(p, 0, 32), 1);
+    hx_pool_free(p);
+}
