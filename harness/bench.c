@@ -214,9 +214,14 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
         }
     }
     /* Debian's torch runs its GEMMs on OpenBLAS, whose own thread pool ignores
-     * torch.set_num_threads: pin both, so "N threads" means N for both engines. */
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d /usr/bin/python3 '%s' %s %d", threads,
-             threads, script, path, threads);
+     * torch.set_num_threads: pin both, so "N threads" means N for both engines.
+     * With both pools at 2 threads, OpenMP's spinning workers starve OpenBLAS's
+     * (torch at 2 threads ran at half its 1-thread speed); passive waiting was
+     * the fastest 2-thread setting we tried (1.2-1.35x the default), so torch
+     * gets it at every thread count. */
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 '%s' %s %d",
+             threads, threads, script, path, threads);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     double rate = -1;
@@ -229,13 +234,20 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
 
 int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double cpu_rate,
                    const char *host) {
+    return bench_db_store2(db, name, threads, rate, ratio, -1, cpu_rate, host);
+}
+
+int bench_db_store2(sqlite3 *db, const char *name, int threads, double rate, double ratio, double vs_1,
+                    double cpu_rate, const char *host) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO bench(name, threads, samples_per_s, ratio_vs_torch, created_at, host,"
-                           " cpu_samples_per_s)"
-                           " VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5, ?6)",
+                           " cpu_samples_per_s, vs_1_thread)"
+                           " VALUES(?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5, ?6, ?7)",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
+    if (vs_1 > 0) sqlite3_bind_double(st, 7, vs_1);
+    else sqlite3_bind_null(st, 7);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, threads);
     sqlite3_bind_double(st, 3, rate);
@@ -331,8 +343,11 @@ int cmd_bench(int argc, char **argv) {
     if (sqlite3_open(o.db, &db) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
                          " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
-                         " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL)",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+                         " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL, vs_1_thread REAL)",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        /* databases from before the vs_1_thread column get it added */
+        (sqlite3_exec(db, "SELECT vs_1_thread FROM bench LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
+         sqlite3_exec(db, "ALTER TABLE bench ADD COLUMN vs_1_thread REAL", NULL, NULL, NULL) != SQLITE_OK)) {
         fprintf(stderr, "embsweep bench: %s: %s\n", o.db, db ? sqlite3_errmsg(db) : "cannot open");
         goto out;
     }
@@ -382,30 +397,45 @@ int cmd_bench(int argc, char **argv) {
                    bm->name, r + 1, rc_[1][r], rc_[2][r], rc_[2][r] / rc_[1][r], rt[1][r], rt[2][r],
                    t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
         }
+        /* Ratios are medians of each round's own ratio: the two sides of a ratio
+         * were timed at the same moments (C at 1 and 2 threads interleaved; torch
+         * right after C in the same round), so a noisy round moves both. */
+        double r_t[3] = {-1, -1, -1}, r_1[3] = {-1, 1, -1}, tr_1 = -1;
         for (int th = 1; th <= 2; th++) {
+            double v[BENCH_MAX_ROUNDS];
             c[th] = median(rc_[th], o.rounds);
             cc[th] = median(rcc[th], o.rounds);
             t[th] = median(rt[th], o.rounds);
             tc[th] = median(rtc[th], o.rounds);
+            for (int r = 0; r < o.rounds; r++) v[r] = rt[th][r] > 0 ? rc_[th][r] / rt[th][r] : -1;
+            r_t[th] = median(v, o.rounds);
+        }
+        {
+            double v[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
+            for (int r = 0; r < o.rounds; r++) {
+                v[r] = rc_[2][r] / rc_[1][r];
+                w[r] = rt[1][r] > 0 && rt[2][r] > 0 ? rt[2][r] / rt[1][r] : -1;
+            }
+            r_1[2] = median(v, o.rounds);
+            tr_1 = median(w, o.rounds);
         }
         for (int th = 1; th <= 2; th++) {
-            double ratio = t[th] > 0 ? c[th] / t[th] : -1;
-            if (ratio > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], ratio, cc[th]);
+            if (r_t[th] > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], r_t[th], cc[th]);
             else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
             snprintf(name, sizeof name, "train_%s_c", bm->name);
-            if (bench_db_store(db, name, th, c[th], ratio, cc[th], host)) goto dberr;
+            if (bench_db_store2(db, name, th, c[th], r_t[th], r_1[th], cc[th], host)) goto dberr;
             if (t[th] > 0) {
                 printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
                 snprintf(name, sizeof name, "train_%s_torch", bm->name);
-                if (bench_db_store(db, name, th, t[th], 1.0, tc[th], host)) goto dberr;
+                if (bench_db_store2(db, name, th, t[th], 1.0, th == 1 ? 1.0 : tr_1, tc[th], host)) goto dberr;
             } else if (o.torch) {
                 printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
             }
         }
-        printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, c[2] / c[1]);
-        if (t[1] > 0)
-            printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", c[1] / t[1], cc[1] / tc[1]);
-        printf("\n");
+        printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, r_1[2]);
+        if (r_t[1] > 0)
+            printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", r_t[1], cc[1] / tc[1]);
+        printf(" (medians of the rounds' ratios)\n");
     }
     if (o.parse_mb > 0 && bench_parse(db, host, o.parse_mb, 1)) goto out;
     printf("stored in %s, table bench\n", o.db);

@@ -1,7 +1,7 @@
 /* test_bench_cli.c: `embsweep bench` through the built binary (EMBSWEEP_BIN, set by
  * `make test`): option errors exit 2 naming the option, and a tiny run (2 steps,
  * 1 round, both engines, PyTorch included) prints its rows and stores them in the
- * bench table. Throughput itself is never asserted: that is what the benchmark is
+ * bench table (adding the vs_1_thread column to an older table). Throughput itself is never asserted: that is what the benchmark is
  * for. */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -37,6 +37,19 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     char dir[64], db[128], args[512];
     fx_tmpdir(dir);
     snprintf(db, sizeof db, "%s/b.db", dir);
+    {
+        /* a bench table from before the vs_1_thread column, with one row */
+        sqlite3 *h;
+        cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+        cr_assert_eq(sqlite3_exec(h,
+                                  "CREATE TABLE bench(name TEXT NOT NULL, threads INTEGER NOT NULL,"
+                                  " samples_per_s REAL NOT NULL, ratio_vs_torch REAL, created_at TEXT NOT NULL,"
+                                  " host TEXT, cpu_samples_per_s REAL);"
+                                  " INSERT INTO bench VALUES('old', 1, 5, NULL, 'then', 'h', 5)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+        sqlite3_close(h);
+    }
     snprintf(args, sizeof args,
              "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model default --db %s", db);
     cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
@@ -47,8 +60,8 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     sqlite3_stmt *st;
     cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(h,
-                                    "SELECT name, threads, samples_per_s, ratio_vs_torch FROM bench"
-                                    " ORDER BY name, threads",
+                                    "SELECT name, threads, samples_per_s, ratio_vs_torch, vs_1_thread FROM bench"
+                                    " WHERE name != 'old' ORDER BY name, threads",
                                     -1, &st, NULL),
                  SQLITE_OK);
     static const char *names[] = {"train_default_c", "train_default_c", "train_default_torch",
@@ -60,9 +73,18 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
         cr_expect_eq(sqlite3_column_int(st, 1), 1 + n % 2);
         cr_expect_gt(sqlite3_column_double(st, 2), 0);
         cr_expect_gt(sqlite3_column_double(st, 3), 0);
+        /* each engine's paired 2-thread / 1-thread ratio; 1 at 1 thread */
+        if (n % 2 == 0) cr_expect_eq(sqlite3_column_double(st, 4), 1.0);
+        else cr_expect_gt(sqlite3_column_double(st, 4), 0);
         n++;
     }
     cr_expect_eq(n, 4);
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM bench WHERE name = 'old' AND vs_1_thread IS NULL", -1,
+                                    &st, NULL),
+                 SQLITE_OK);
+    cr_expect_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_expect_eq(sqlite3_column_int(st, 0), 1, "the old row survives the new column");
     sqlite3_finalize(st);
     sqlite3_close(h);
     fx_rmdir(dir);
