@@ -2,6 +2,7 @@
 #   make              build ./embsweep (installs missing Debian packages first)
 #   make test         unit and integration tests (Criterion)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan
+#   make tsan         the worker pool under ThreadSanitizer (a stress program)
 #   make experiments  run experiments/default.yaml, then draw the plots
 #   make plots        redraw plots/ from results/results.db
 #   make bench        benchmarks (results stored like any other run)
@@ -38,7 +39,7 @@ TEST_BIN := $(BUILD)/run_tests
 DB       ?= results/results.db
 ,        := ,
 
-.PHONY: all deps deps-test test experiments plots bench clean check-html
+.PHONY: all deps deps-test test tsan experiments plots bench clean check-html
 all: deps $(BIN)
 
 deps:
@@ -69,6 +70,13 @@ $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 test: deps-test
 	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
 	EMBSWEEP_BIN=$(abspath $(BIN)) $(TEST_BIN) $(TEST_ARGS)
+
+# Criterion's runner does not work under TSan: a plain stress program of the pool.
+tsan: deps
+	@mkdir -p build/tsan
+	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -Iharness -o build/tsan/pool_stress \
+	    tests/tsan/pool_stress.c harness/pool.c harness/util.c -lpthread -lm
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build/tsan/pool_stress
 
 # The plots are drawn even when some run did not end ok (its status is in the
 # database and on the page); the target then still fails with run's status.
