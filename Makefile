@@ -15,9 +15,15 @@ STD     := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wpointer-arith -Wno-format-nonliteral
 OPT     ?= -O2 -g
+# GCC's -O2 vectorises only loops that need no runtime checks ("very cheap");
+# the dynamic cost model also takes loops with runtime trip counts (TT's core
+# contractions: 1.4x its training, 1.8x its evaluation). GCC never reassociates
+# float sums without -ffast-math, so the results are the same bits (checked on
+# every method). Compilers without the flag go without it.
+VECT    := $(shell $(CC) -fvect-cost-model=dynamic -Werror -E -x c /dev/null >/dev/null 2>&1 && echo -fvect-cost-model=dynamic)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(STD) $(WARN) $(OPT) -MMD -MP $(PKG_CFLAGS)
+CFLAGS  += $(STD) $(WARN) $(OPT) $(VECT) -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 ifeq ($(SANITIZE),1)
@@ -61,7 +67,7 @@ $(BUILD)/gen/schema_sql.h: harness/schema.sql
 $(BUILD)/harness/db.o: $(BUILD)/gen/schema_sql.h
 $(BUILD)/harness/db.o: CFLAGS += -I$(BUILD)/gen
 # Provenance: the flags this binary was built with (recorded per invocation).
-$(BUILD)/harness/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
+$(BUILD)/harness/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(VECT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
 
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion

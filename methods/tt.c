@@ -58,6 +58,8 @@ typedef struct tt_state {
     int64_t   tlen;      /* q1 q2 max r2: floats of one lookup's T */
     int32_t   batch;
     float    *T, *dT;    /* (batch, F, tlen) T of the last forward, kept for backward; (tlen) */
+    int32_t   r1max;     /* max r1 over TT fields */
+    float    *g2T, *acc; /* (q2 max r2, max r1) one G2 slice transposed; (max r1) sums */
     opt_cfg   opt;
 } tt_state;
 
@@ -138,8 +140,11 @@ static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_
 }
 
 /* Bytes of the forward cache of T (none without TT fields). */
-static uint64_t tt_cache_bytes(int32_t batch, int32_t F, int64_t tlen) {
-    return tlen ? 4ull * (uint64_t)batch * (uint64_t)F * (uint64_t)tlen : 0;
+/* The T cache plus the backward's scratch (dT, a transposed G2 slice, r1 sums). */
+static uint64_t tt_cache_bytes(int32_t batch, int32_t F, int64_t tlen, int32_t q2, int32_t r1max, int32_t r2max) {
+    if (!tlen) return 0;
+    return 4ull * ((uint64_t)batch * (uint64_t)F * (uint64_t)tlen + (uint64_t)tlen +
+                   (uint64_t)q2 * (uint64_t)r2max * (uint64_t)r1max + (uint64_t)r1max);
 }
 
 static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -150,7 +155,7 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     tt_factor_dim(spec->dim, q);
     if (rc == HX_OK) {
         int ntt = 0;
-        int32_t rmin = INT32_MAX, rmaxv = 0, r2max = 0;
+        int32_t rmin = INT32_MAX, rmaxv = 0, r2max = 0, r1max = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
             if (!rank[f]) {
                 bl_table_predict_add(spec, spec->card[f], spec->dim, &out->bytes);
@@ -162,11 +167,13 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
             tt_ranks(p, q, rank[f], &r[1], &r[2]);
             for (int k = 0; k < 3; k++) bl_table_predict_add(spec, p[k], r[k] * q[k] * r[k + 1], &out->bytes);
             r2max = r[2] > r2max ? r[2] : r2max;
+            r1max = r[1] > r1max ? r[1] : r1max;
             ntt++;
             rmin = rank[f] < rmin ? rank[f] : rmin;
             rmaxv = rank[f] > rmaxv ? rank[f] : rmaxv;
         }
-        out->bytes.train_other += tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max);
+        out->bytes.train_other +=
+            tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max, q[1], r1max, r2max);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         if (ntt) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields TT, q=%dx%dx%d, ranks %d..%d", ntt,
                           spec->n_fields, q[0], q[1], q[2], rmin, rmaxv);
@@ -184,6 +191,8 @@ static void tt_destroy(void *state) {
     hx_free(s->fl);
     hx_free(s->T);
     hx_free(s->dT);
+    hx_free(s->g2T);
+    hx_free(s->acc);
     hx_free(s);
 }
 
@@ -216,6 +225,7 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
         tt_factor_rows(n, t->p);
         tt_ranks(t->p, s->q, t->rank, &t->r1, &t->r2);
         rmax = t->r2 > rmax ? t->r2 : rmax;
+        s->r1max = t->r1 > s->r1max ? t->r1 : s->r1max;
         int32_t r[4] = {1, t->r1, t->r2, 1};
         double sigma = pow(3.0 * (double)n * t->r1 * t->r2, -1.0 / 6.0);
         for (int k = 0; k < 3; k++) {
@@ -231,7 +241,9 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
     s->tlen = (int64_t)s->q[0] * s->q[1] * rmax;
     s->T = hx_calloc((size_t)spec->batch * (size_t)s->F * (size_t)(s->tlen ? s->tlen : 1), sizeof(float));
     s->dT = hx_calloc((size_t)(s->tlen ? s->tlen : 1), sizeof(float));
-    if (!s->T || !s->dT) {
+    s->g2T = hx_calloc((size_t)s->q[1] * (size_t)rmax * (size_t)s->r1max + 1, sizeof(float));
+    s->acc = hx_calloc((size_t)s->r1max + 1, sizeof(float));
+    if (!s->T || !s->dT || !s->g2T || !s->acc) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
@@ -330,17 +342,23 @@ static void tt_backward(void *state, const int64_t *idx, int64_t B, const float 
             }
         }
         float *d1 = emb_table_grad_row(&t->core[0], d[0]), *d2 = emb_table_grad_row(&t->core[1], d[1]);
+        /* g2T (w2, r1) = G2[i2]^T, so that dG1's sums over m run as a vector over j,
+         * each still adding its m terms in order (the same bits as a dot per j) */
+        float *g2T = s->g2T, *acc = s->acc;
+        for (int32_t m = 0; m < w2; m++)
+            for (int32_t j = 0; j < r1; j++) g2T[(size_t)m * r1 + j] = g2[(size_t)j * w2 + m];
         for (int32_t a = 0; a < q1; a++) {
             const float *dTa = dT + (size_t)a * w2;
             for (int32_t j = 0; j < r1; j++) {
-                const float *row = g2 + (size_t)j * w2;
-                float *drow = d2 + (size_t)j * w2, x = g1[a * r1 + j], acc = 0;
-                for (int32_t m = 0; m < w2; m++) {
-                    acc += dTa[m] * row[m];
-                    drow[m] += x * dTa[m];
-                }
-                d1[a * r1 + j] += acc;
+                float *drow = d2 + (size_t)j * w2, x = g1[a * r1 + j];
+                for (int32_t m = 0; m < w2; m++) drow[m] += x * dTa[m];
             }
+            for (int32_t j = 0; j < r1; j++) acc[j] = 0;
+            for (int32_t m = 0; m < w2; m++) {
+                const float y = dTa[m], *gt = g2T + (size_t)m * r1;
+                for (int32_t j = 0; j < r1; j++) acc[j] += y * gt[j];
+            }
+            for (int32_t j = 0; j < r1; j++) d1[a * r1 + j] += acc[j];
         }
     }
 }
@@ -356,7 +374,8 @@ static void tt_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     for (int32_t f = 0; f < s->F; f++)
         for (int k = 0; k < (s->fl[f].rank ? 3 : 1); k++) bl_table_bytes_add(&s->fl[f].core[k], out);
-    out->train_other += tt_cache_bytes(s->batch, s->F, s->tlen);
+    out->train_other +=
+        tt_cache_bytes(s->batch, s->F, s->tlen, s->q[1], s->r1max, (int32_t)(s->tlen / ((int64_t)s->q[0] * s->q[1])));
     snprintf(out->index_desc, sizeof out->index_desc, "none (mixed-radix row index)");
 }
 
