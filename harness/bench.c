@@ -94,7 +94,7 @@ static void bench_usage(FILE *f) {
                "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
                "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
                "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
-               "DLRM Kaggle MLPs (--model picks one). Each of --rounds N (default 3, at\n"
+               "DLRM Kaggle MLPs (--model picks one). Each of --rounds N (default 5, at\n"
                "most 9) times C at 1 and 2 threads side by side (two models, alternating\n"
                "chunks of steps), then torch at 1 and 2 threads; medians are reported;\n"
                "each round line shows the CPU time the hypervisor stole meanwhile (a\n"
@@ -173,11 +173,15 @@ out:
     return rc;
 }
 
-/* The data and model file read by bench_ref.py (format documented there). */
-static int write_bench_file(const char *path, const ds_data *ds, const model_cfg *mc,
-                            const bench_opts *o) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
+/* The data and model file read by bench_ref.py (format documented there),
+ * rewritten from the start of the already unlinked temporary file fd. */
+static int write_bench_file(int fd, const ds_data *ds, const model_cfg *mc, const bench_opts *o) {
+    int fd2 = -1;
+    FILE *f = NULL;
+    if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0 || (fd2 = dup(fd)) < 0 || !(f = fdopen(fd2, "wb"))) {
+        if (fd2 >= 0) close(fd2);
+        return -1;
+    }
     const int64_t nb = ds->n_train / o->batch, n = nb * o->batch;
     int32_t hdr[9] = {(int32_t)n, ds->n_dense, ds->n_fields, 16, o->batch, o->warm, o->steps,
                       mc->n_bottom, mc->n_top};
@@ -304,7 +308,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0, .torch = 1, .rounds = 3,
+    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0, .torch = 1, .rounds = 5,
                     .train = 1, .parse_mb = 100, .spread = 400};
     int prc = parse_opts(argc, argv, &o);
     if (prc) {
@@ -351,10 +355,15 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "embsweep bench: %s: %s\n", o.db, db ? sqlite3_errmsg(db) : "cannot open");
         goto out;
     }
+    /* The torch side reads the batches from a temporary file. It is unlinked at
+     * once and handed over as /dev/fd/N (inherited through popen), so a bench
+     * killed half-way leaves nothing behind in /tmp. */
     if ((fd = mkstemp(path)) < 0) {
         fprintf(stderr, "embsweep bench: cannot create a temporary file\n");
         goto out;
     }
+    unlink(path);
+    snprintf(path, sizeof path, "/dev/fd/%d", fd);
     if (o.train) {
         char steps[48] = "300 (default) / 40 (dlrm_kaggle)";
         if (o.steps) snprintf(steps, sizeof steps, "%d", o.steps);
@@ -372,8 +381,9 @@ int cmd_bench(int argc, char **argv) {
         double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
         double rc_[3][BENCH_MAX_ROUNDS], rt[3][BENCH_MAX_ROUNDS], rcc[3][BENCH_MAX_ROUNDS], rtc[3][BENCH_MAX_ROUNDS];
         char name[64];
-        if (o.torch && write_bench_file(path, ds, &bm->cfg, &om) != 0) {
-            fprintf(stderr, "embsweep bench: cannot write %s\n", path);
+        if (o.torch && write_bench_file(fd, ds, &bm->cfg, &om) != 0) {
+            fprintf(stderr, "embsweep bench: cannot write the batches for PyTorch to a temporary file: %s\n",
+                    strerror(errno));
             goto out;
         }
         /* rounds alternate the engines and thread counts, so a burst of load on
@@ -444,10 +454,7 @@ int cmd_bench(int argc, char **argv) {
 dberr:
     fprintf(stderr, "embsweep bench: %s: %s\n", o.db, sqlite3_errmsg(db));
 out:
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
-    }
+    if (fd >= 0) close(fd);
     sqlite3_close(db);
     ds_free(ds);
     return rc;
