@@ -36,6 +36,9 @@ else
   BIN := embsweep
 endif
 
+# Expanded here, before any target-specific additions (db.o, provenance.o).
+FLAGS_ID := $(CC) $(CFLAGS) $(LDFLAGS)
+
 LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c methods/*.c datasets/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/harness/main.o
@@ -56,7 +59,13 @@ deps-test:
 $(BIN): $(LIB_OBJ) $(MAIN_OBJ)
 	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+# Objects depend on the flags they were built with: a changed OPT, VECT or
+# SANITIZE rebuilds them (the file is rewritten only when the flags differ).
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD); echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	@echo "CC $<"; $(CC) $(CFLAGS) -c -o $@ $<
 
