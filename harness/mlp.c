@@ -148,7 +148,7 @@ typedef struct mlp_job {
     const float *dout;
     float       *dinp;
     int          B;
-    int          n_pieces;                /* weight pass: output-unit pieces */
+    int          n_pieces;                /* weight pass: pieces planned by plan_weight_pieces */
     int          piece_l[MLP_MAX_PIECES];  /* layer of piece i */
     int          piece_cols[MLP_MAX_PIECES];  /* 1: input columns, 0: output units */
     int          piece_lo[MLP_MAX_PIECES], piece_hi[MLP_MAX_PIECES];
