@@ -221,8 +221,8 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
      * torch.set_num_threads: pin both, so "N threads" means N for both engines.
      * With both pools at 2 threads, OpenMP's spinning workers starve OpenBLAS's
      * (torch at 2 threads ran at half its 1-thread speed); passive waiting was
-     * the fastest 2-thread setting we tried (1.2-1.35x the default), so torch
-     * gets it at every thread count. */
+     * the fastest 2-thread setting we tried (1.35x the default on the default
+     * MLPs, 1.85x on the Kaggle ones), so torch gets it at every thread count. */
     snprintf(cmd, sizeof cmd,
              "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 '%s' %s %d",
              threads, threads, script, path, threads);
