@@ -236,12 +236,7 @@ static double bench_torch(const char *path, int threads, double *cpu_rate) {
     return pclose(p) == 0 ? rate : -1;
 }
 
-int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double cpu_rate,
-                   const char *host) {
-    return bench_db_store2(db, name, threads, rate, ratio, -1, cpu_rate, host);
-}
-
-int bench_db_store2(sqlite3 *db, const char *name, int threads, double rate, double ratio, double vs_1,
+int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double vs_1,
                     double cpu_rate, const char *host) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
@@ -433,11 +428,11 @@ int cmd_bench(int argc, char **argv) {
             if (r_t[th] > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], r_t[th], cc[th]);
             else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
             snprintf(name, sizeof name, "train_%s_c", bm->name);
-            if (bench_db_store2(db, name, th, c[th], r_t[th], r_1[th], cc[th], host)) goto dberr;
+            if (bench_db_store(db, name, th, c[th], r_t[th], r_1[th], cc[th], host)) goto dberr;
             if (t[th] > 0) {
                 printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
                 snprintf(name, sizeof name, "train_%s_torch", bm->name);
-                if (bench_db_store2(db, name, th, t[th], 1.0, th == 1 ? 1.0 : tr_1, tc[th], host)) goto dberr;
+                if (bench_db_store(db, name, th, t[th], 1.0, th == 1 ? 1.0 : tr_1, tc[th], host)) goto dberr;
             } else if (o.torch) {
                 printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
             }

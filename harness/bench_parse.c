@@ -128,7 +128,7 @@ int bench_parse(sqlite3 *db, const char *host, double mb, uint64_t seed) {
         }
         printf("%-14s %10lld %12.0f %16.0f\n", cases[i].name, (long long)rows, wall, cpu);
         snprintf(name, sizeof name, "parse_%s_MBps", cases[i].name);
-        if (bench_db_store(db, name, 1, wall, -1, cpu, host)) {
+        if (bench_db_store(db, name, 1, wall, -1, -1, cpu, host)) {
             fprintf(stderr, "embsweep bench: %s\n", sqlite3_errmsg(db));
             rc = -1;
         }

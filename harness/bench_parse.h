@@ -8,12 +8,10 @@
 
 #include "util.h"
 
-/* One row of the bench table; ratio <= 0 is stored as NULL. 0 or -1. */
-int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double cpu_rate,
-                   const char *host);
-/* The same, with vs_1_thread (NULL when vs_1 <= 0). */
-int bench_db_store2(sqlite3 *db, const char *name, int threads, double rate, double ratio, double vs_1,
-                    double cpu_rate, const char *host);
+/* One row of the bench table; ratio and vs_1 (vs_1_thread) <= 0 are stored as
+ * NULL. 0 or -1. */
+int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, double ratio, double vs_1,
+                   double cpu_rate, const char *host);
 /* Write about mb MB of Criteo-format text (spread sets the vocabulary size,
  * see bench_parse.c), plain or gzip level 1, from seed. 0 or -1. */
 int bench_gen_criteo(const char *path, double mb, double spread, uint64_t seed, int gzip);

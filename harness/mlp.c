@@ -159,14 +159,13 @@ enum { ROW_GRAIN = 32 };
 
 static void forward_range(void *arg, int64_t lo, int64_t hi, int t) {
     (void)t;
-    forward_rows(((mlp_job *)arg)->m, lo, hi);
+    forward_rows(arg, lo, hi);
 }
 
 const float *mlp_forward(mlp *m, const float *inp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
     m->inp = inp;
-    mlp_job j = {.m = m, .B = B};
-    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, ROW_GRAIN), forward_range, &j);
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, ROW_GRAIN), forward_range, m);
     return m->act[m->n_layers - 1];
 }
 
