@@ -3,6 +3,7 @@
 #   make test         unit and integration tests (Criterion)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan
 #   make tsan         the worker pool under ThreadSanitizer (a stress program)
+#   make test-blas-kernels   the tests once under each OpenBLAS kernel the CPU runs
 #   make experiments  run experiments/default.yaml, then draw the plots
 #   make plots        redraw plots/ from results/results.db
 #   make bench        benchmarks (results stored like any other run)
@@ -48,7 +49,7 @@ TEST_BIN := $(BUILD)/run_tests
 DB       ?= results/results.db
 ,        := ,
 
-.PHONY: all deps deps-test test tsan experiments plots bench clean check-html
+.PHONY: all deps deps-test test test-blas-kernels tsan experiments plots bench clean check-html
 all: deps $(BIN)
 
 deps:
@@ -85,6 +86,12 @@ $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 test: deps-test
 	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
 	EMBSWEEP_BIN=$(abspath $(BIN)) $(TEST_BIN) $(TEST_ARGS)
+
+# The kernel OpenBLAS picks depends on the CPU; run the suite under each one this
+# CPU can execute, so a kernel-dependent result fails on any machine.
+test-blas-kernels: deps-test
+	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
+	EMBSWEEP_BIN=$(abspath $(BIN)) tests/blas_kernels.sh $(TEST_BIN) $(TEST_ARGS)
 
 # Criterion's runner does not work under TSan: a plain stress program of the pool.
 tsan: deps

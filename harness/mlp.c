@@ -23,8 +23,21 @@ static inline void add_row(float *restrict acc, const float *restrict row, int n
     for (int i = 0; i < n; i++) acc[i] += row[i];
 }
 
-void linear_backward_input(float *dinp, const float *dout, const float *w, int B, int IC, int OC) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IC, OC, 1.0f, dout, OC, w, IC, 0.0f, dinp, IC);
+/* dinp = dout . wt^T, not dout . w: OpenBLAS 0.3.21's AVX-512 small-matrix
+ * kernel for the non-transposed product (NN) mallocs a packing buffer on every
+ * call for some small shapes (N % 16 in 1..8, K > 16, M*N*K <= 1e6); its NT,
+ * TN and TT paths allocate nothing. The transposed copy costs IC*OC a step. */
+void linear_backward_input(float *dinp, const float *dout, const float *wt, int B, int IC, int OC) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, IC, OC, 1.0f, dout, OC, wt, OC, 0.0f, dinp, IC);
+}
+
+void mat_transpose(float *restrict dst, const float *restrict src, int rows, int cols) {
+    for (int r0 = 0; r0 < rows; r0 += 16) /* 16 x 16 tiles keep both sides in cache */
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            const int r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+        }
 }
 
 /* db[o] += sum over rows r = 0..B-1, in order, of dout[r, o], for o0 <= o < o1;
@@ -91,7 +104,8 @@ hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int
     m->opt_state = hx_calloc(n_state ? n_state : 1, sizeof(float));
     m->act_block = hx_calloc(n_act, sizeof(float));
     m->dpre_block = hx_calloc(n_act, sizeof(float));
-    if (!m->params || !m->grads || !m->opt_state || !m->act_block || !m->dpre_block) {
+    m->wt_block = hx_calloc(m->n_params, sizeof(float));
+    if (!m->params || !m->grads || !m->opt_state || !m->act_block || !m->dpre_block || !m->wt_block) {
         mlp_free(m);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for an MLP");
     }
@@ -99,6 +113,7 @@ hx_status mlp_create(mlp *m, const int *widths, int n_layers, int relu_last, int
     for (int l = 0; l < n_layers; l++) {
         int IC = widths[l], OC = widths[l + 1];
         m->w[l] = m->params + off;
+        m->wt[l] = m->wt_block + off;
         m->dw[l] = m->grads + off;
         off += (size_t)OC * (size_t)IC;
         m->b[l] = m->params + off;
@@ -120,10 +135,9 @@ void mlp_free(mlp *m) {
     hx_free(m->opt_state);
     hx_free(m->act_block);
     hx_free(m->dpre_block);
+    hx_free(m->wt_block);
     memset(m, 0, sizeof *m);
 }
-
-int mlp_out_width(const mlp *m) { return m->width[m->n_layers]; }
 
 /* Forward over rows [lo, hi) through every layer: rows are independent, so a
  * pool task runs the whole stack on its share with no barrier between layers. */
@@ -191,7 +205,7 @@ static void backward_rows(mlp *m, const float *dout, float *dinp, int64_t lo, in
         float *dx = l ? m->dpre[l - 1] : dinp;
         if (!dx) break;
         dx += (size_t)lo * IC;
-        linear_backward_input(dx, d, m->w[l], n, IC, OC);
+        linear_backward_input(dx, d, m->wt[l], n, IC, OC);
         if (l) relu_backward(dx, dx, m->act[l - 1] + (size_t)lo * IC, (size_t)n * IC);
     }
 }
@@ -255,6 +269,8 @@ static void backward_rows_range(void *arg, int64_t lo, int64_t hi, int t) {
 void mlp_backward(mlp *m, const float *dout, float *dinp, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch && m->inp);
     mlp_job j = {.m = m, .dout = dout, .dinp = dinp, .B = B};
+    for (int l = dinp ? 0 : 1; l < m->n_layers; l++) /* wt[l] (IC, OC) for the row pass */
+        mat_transpose(m->wt[l], m->w[l], m->width[l + 1], m->width[l]);
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, ROW_GRAIN), backward_rows_range, &j);
     plan_weight_pieces(&j);
     hx_pool_for(m->pool, j.n_pieces, j.n_pieces, weights_range, &j);

@@ -27,7 +27,7 @@
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int B, int IC,
                     int OC);
 /* The backward in two halves, so rows and output units can be split apart:
- * linear_backward_input:   dinp (B, IC) = dout (B, OC) . w (OC, IC)
+ * linear_backward_input:   dinp (B, IC) = dout (B, OC) . wt^T (OC, IC), wt = w^T (IC, OC)
  * linear_backward_weights: for output units o0 <= o < o1 only,
  *                          dw[o] (IC) += dout[:, o]^T (B) . inp (B, IC)
  *                          db[o]      += sum over the B rows of dout[:, o], in row order
@@ -36,7 +36,9 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
  *                          when db is not NULL */
 void linear_backward_weights_cols(float *dw, float *db, const float *dout, const float *inp, int B, int IC,
                                   int OC, int i0, int i1);
-void linear_backward_input(float *dinp, const float *dout, const float *w, int B, int IC, int OC);
+void linear_backward_input(float *dinp, const float *dout, const float *wt, int B, int IC, int OC);
+/* mat_transpose: dst (cols, rows) = src (rows, cols)^T; they must not overlap. */
+void mat_transpose(float *restrict dst, const float *restrict src, int rows, int cols);
 void linear_backward_weights(float *dw, float *db, const float *dout, const float *inp, int B, int IC, int OC,
                              int o0, int o1);
 /* relu_forward: out (n) = max(inp, 0); out may alias inp. */
@@ -60,6 +62,8 @@ typedef struct mlp {
     float  *act_block;
     float  *dpre[MLP_MAX_LAYERS];        /* (max_batch, width[l+1]) pre-activation gradients */
     float  *dpre_block;
+    float  *wt[MLP_MAX_LAYERS];          /* (IC, OC) W^T, refreshed by each backward */
+    float  *wt_block;
     const float *inp;                    /* input of the last forward (not owned) */
     hx_pool *pool;                       /* optional (not owned; the owner sets it after
                                           * create): rows and output units are split
@@ -81,6 +85,5 @@ const float *mlp_forward(mlp *m, const float *inp, int B);
 void mlp_backward(mlp *m, const float *dout, float *dinp, int B);
 /* mlp_step: one optimizer update of the whole block, then zero the gradients. */
 void mlp_step(mlp *m, int64_t t);
-int  mlp_out_width(const mlp *m);
 
 #endif

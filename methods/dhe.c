@@ -107,6 +107,7 @@ static void dhe_net_bytes(const emb_spec *spec, int32_t w, emb_bytes *out) {
     out->train_params += 4 * np;
     out->train_optim += 4ull * (ns ? ns : 1);
     out->train_other += 4 * np                             /* gradients */
+                        + 4 * np                           /* W^T for the backward */
                         + 4 * B * (h * (uint64_t)w + (uint64_t)spec->dim) /* activations */
                         + 4 * 2 * B * maxw                 /* backward buffers */
                         + 4 * B * k;                       /* encoding */
@@ -278,7 +279,7 @@ static void dhe_bytes(const void *state, emb_bytes *out) {
         out->infer_params += 4ull * m->n_params;
         out->train_params += 4ull * m->n_params;
         out->train_optim += 4ull * (ns ? ns : 1);
-        out->train_other += 4ull * (m->n_params + nact + 2ull * (size_t)m->max_batch * (size_t)maxw) +
+        out->train_other += 4ull * (2 * m->n_params + nact + 2ull * (size_t)m->max_batch * (size_t)maxw) +
                             4ull * (uint64_t)s->batch * (uint64_t)s->k;
         n++;
     }

@@ -30,7 +30,8 @@
  *     a row-wise dense optimizer is refused (it has no meaning for a dense matrix);
  *   - the forward pools then projects, per field over the batch: gather the B
  *     rows of W_f into a (B, k) scratch and multiply by P_f with one sgemm
- *     (backward likewise), so training costs two (B, k) scratch buffers;
+ *     (backward likewise), so training costs two (B, k) scratch buffers and
+ *     a (d, k) one for P_f^T;
  *   - collapse runs field by field (one sgemm each) and frees W_f as it goes, so
  *     its transient extra memory is at most one E_f (4 n_f d bytes); it is not
  *     in train_other.
@@ -39,12 +40,13 @@
  *   training   params 4 (n_f k + k d)
  *              optim  4 n_f s(k) + 4 s'(k d)  (s, s': floats of state of opt, dense_opt)
  *              other  gradient slots of touched W rows + 4 k d for dP
- *                     (+ 2 * 4 * batch * k scratch, once for all fields)
+ *                     (+ 2 * 4 * batch * k + 4 k d scratch, once for all fields)
  * MLET saves inference memory only; its training bytes are about k/d times full's.
  */
 #include <cblas.h>
 #include <math.h>
 
+#include "../harness/mlp.h"
 #include "table.h"
 
 static const char *const mlet_inits[] = {"normal", "xavier", NULL};
@@ -72,6 +74,7 @@ typedef struct mlet_state {
     float    **emb;       /* (F) E_f: (n_f, D) after finalize, else NULL */
     float     *rows;      /* (batch, K) scratch: gathered W_f rows */
     float     *drows;     /* (batch, K) scratch: their gradients */
+    float     *projt;     /* (D, K) scratch: P_f^T for the forward */
     int32_t    batch;
     int        finalized;
     opt_cfg    opt, dense_opt;
@@ -118,7 +121,7 @@ static void mlet_predict(const emb_spec *spec, int32_t K, emb_bytes *out) {
     }
     out->train_params += 4 * F * kd;
     out->train_optim += 4 * (uint64_t)opt_state_floats(spec->dense_opt.kind, (size_t)(F * kd));
-    out->train_other += 4 * F * kd + 2 * 4 * (uint64_t)spec->batch * (uint64_t)K;
+    out->train_other += 4 * F * kd + 2 * 4 * (uint64_t)spec->batch * (uint64_t)K + 4 * kd;
     snprintf(out->index_desc, sizeof out->index_desc, "none");
 }
 
@@ -151,6 +154,7 @@ static void mlet_destroy(void *state) {
     hx_free(s->pstate);
     hx_free(s->rows);
     hx_free(s->drows);
+    hx_free(s->projt);
     hx_free(s);
 }
 
@@ -177,8 +181,9 @@ static hx_status mlet_create(const emb_spec *spec_in, void **state, char *err, s
     if (nst) s->pstate = hx_calloc(nst, sizeof(float));
     s->rows = hx_calloc((size_t)spec.batch * (size_t)K, sizeof(float));
     s->drows = hx_calloc((size_t)spec.batch * (size_t)K, sizeof(float));
+    s->projt = hx_calloc((size_t)K * (size_t)s->D, sizeof(float));
     if (!s->card || !s->wide || !s->emb || !s->proj || !s->pgrad || (nst && !s->pstate) || !s->rows ||
-        !s->drows) {
+        !s->drows || !s->projt) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
@@ -227,12 +232,15 @@ static void mlet_forward(void *state, const int64_t *idx, int64_t B, float *out)
             }
         return;
     }
-    for (int64_t b0 = 0; b0 < B; b0 += s->batch) { /* chunks fit the (batch, K) scratch */
-        int64_t n = B - b0 < s->batch ? B - b0 : s->batch;
-        for (int32_t f = 0; f < F; f++) {
+    /* out_f = rows . (P_f^T)^T, an NT product: OpenBLAS's AVX-512 small-matrix
+     * NN kernel mallocs on every call at d = 8 (see mat_transpose in mlp.h). */
+    for (int32_t f = 0; f < F; f++) {
+        mat_transpose(s->projt, s->proj + (size_t)f * K * D, K, D);
+        for (int64_t b0 = 0; b0 < B; b0 += s->batch) { /* chunks fit the (batch, K) scratch */
+            int64_t n = B - b0 < s->batch ? B - b0 : s->batch;
             mlet_gather(s, f, idx + b0 * F, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, D, K, 1.0f, s->rows, K,
-                        s->proj + (size_t)f * K * D, D, 0.0f, out + ((size_t)b0 * F + f) * D, F * D);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, D, K, 1.0f, s->rows, K, s->projt, K,
+                        0.0f, out + ((size_t)b0 * F + f) * D, F * D);
         }
     }
 }
@@ -285,7 +293,8 @@ static hx_status mlet_finalize(void *state, char *err, size_t errlen) {
     hx_free(s->pstate);
     hx_free(s->rows);
     hx_free(s->drows);
-    s->proj = s->pgrad = s->pstate = s->rows = s->drows = NULL;
+    hx_free(s->projt);
+    s->proj = s->pgrad = s->pstate = s->rows = s->drows = s->projt = NULL;
     s->finalized = 1;
     return HX_OK;
 }

@@ -126,8 +126,8 @@ Test(mlet, bytes_follow_the_formula) {
     m->bytes(st, &b);
     cr_expect_eq(b.train_params, 4 * (n * k + MF * kd), "wide tables + projections");
     cr_expect_eq(b.train_optim, 4 * n * k + 4 * 2 * MF * kd, "adagrad rows + adam moments of P");
-    cr_expect_eq(b.train_other, grad + 4 * MF * kd + 2 * 4 * 16 * (uint64_t)k,
-                 "row gradient slots + dP + two (batch, k) scratch buffers");
+    cr_expect_eq(b.train_other, grad + 4 * MF * kd + 2 * 4 * 16 * (uint64_t)k + 4 * kd,
+                 "row gradient slots + dP + two (batch, k) scratch buffers + P_f^T");
     cr_expect_eq(emb_bytes_infer(&b), 4 * n * d);
     cr_expect_eq(b.train_params, p.bytes.train_params);
     cr_expect_eq(b.train_optim, p.bytes.train_optim);
