@@ -3,6 +3,7 @@
 #   make test         unit and integration tests (Criterion)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan
 #   make tsan         the worker pool under ThreadSanitizer (a stress program)
+#   make check-layers the includes point down the layers (harness/README.md)
 #   make test-blas-kernels   the tests once under each OpenBLAS kernel the CPU runs
 #   make experiments  run experiments/default.yaml, then draw the plots
 #   make plots        redraw plots/ from results/results.db
@@ -24,7 +25,8 @@ OPT     ?= -O2 -g
 VECT    := $(shell $(CC) -fvect-cost-model=dynamic -Werror -E -x c /dev/null >/dev/null 2>&1 && echo -fvect-cost-model=dynamic)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(STD) $(WARN) $(OPT) $(VECT) -MMD -MP $(PKG_CFLAGS)
+# Includes across folders name the file from the repository root.
+CFLAGS  += $(STD) $(WARN) $(OPT) $(VECT) -I. -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
 ifeq ($(SANITIZE),1)
@@ -40,16 +42,16 @@ endif
 # Expanded here, before any target-specific additions (db.o, provenance.o).
 FLAGS_ID := $(CC) $(CFLAGS) $(LDFLAGS)
 
-LIB_SRC  := $(filter-out harness/main.c,$(wildcard harness/*.c methods/*.c datasets/*.c))
+LIB_SRC  := $(filter-out harness/cli/main.c,$(sort $(shell find harness methods datasets -name '*.c')))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-MAIN_OBJ := $(BUILD)/harness/main.o
+MAIN_OBJ := $(BUILD)/harness/cli/main.o
 TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/run_tests
 DB       ?= results/results.db
 ,        := ,
 
-.PHONY: all deps deps-test test test-blas-kernels tsan experiments plots bench clean check-html
+.PHONY: all deps deps-test test test-blas-kernels check-layers tsan experiments plots bench clean check-html
 all: deps $(BIN)
 
 deps:
@@ -70,14 +72,14 @@ $(BUILD)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	@echo "CC $<"; $(CC) $(CFLAGS) -c -o $@ $<
 
-# The SQLite schema is compiled into the binary (harness/db.c includes it).
-$(BUILD)/gen/schema_sql.h: harness/schema.sql
+# The SQLite schema is compiled into the binary (harness/sweep/db.c includes it).
+$(BUILD)/gen/schema_sql.h: harness/sweep/schema.sql
 	@mkdir -p $(dir $@)
 	awk 'BEGIN { print "static const char k_schema_sql[] =" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } END { print ";" }' $< > $@
-$(BUILD)/harness/db.o: $(BUILD)/gen/schema_sql.h
-$(BUILD)/harness/db.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/harness/sweep/db.o: $(BUILD)/gen/schema_sql.h
+$(BUILD)/harness/sweep/db.o: CFLAGS += -I$(BUILD)/gen
 # Provenance: the flags this binary was built with (recorded per invocation).
-$(BUILD)/harness/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(VECT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
+$(BUILD)/harness/sweep/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(VECT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
 
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
@@ -86,6 +88,9 @@ $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 test: deps-test
 	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
 	EMBSWEEP_BIN=$(abspath $(BIN)) $(TEST_BIN) $(TEST_ARGS)
+
+check-layers:
+	@tests/check_layers.sh
 
 # The kernel OpenBLAS picks depends on the CPU; run the suite under each one this
 # CPU can execute, so a kernel-dependent result fails on any machine.
@@ -96,8 +101,8 @@ test-blas-kernels: deps-test
 # Criterion's runner does not work under TSan: a plain stress program of the pool.
 tsan: deps
 	@mkdir -p build/tsan
-	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -Iharness -o build/tsan/pool_stress \
-	    tests/tsan/pool_stress.c harness/pool.c harness/util.c -lpthread -lm
+	$(CC) $(STD) $(WARN) -O1 -g -fsanitize=thread -I. -o build/tsan/pool_stress \
+	    tests/tsan/pool_stress.c harness/core/pool.c harness/core/util.c -lpthread -lm
 	TSAN_OPTIONS=halt_on_error=1:exitcode=66 build/tsan/pool_stress
 
 # The plots are drawn even when some run did not end ok (its status is in the

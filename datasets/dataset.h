@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "../harness/util.h"
+#include "harness/core/util.h"
 
 #define DS_MAX_KEYS 32
 

@@ -14,7 +14,7 @@
  * Clustering (cce.py CCEmbedding.cluster), per column j, at scheduled steps:
  *   1. sample S = min(n, sample_factor * k) ids without replacement, expand
  *      v_i = A_j[a_j(i)] + B_j[b_j(i)];
- *   2. k-means (k-means++ then Lloyd, methods/kmeans.c) on them;
+ *   2. k-means (k-means++ then Lloyd, methods/common/kmeans.c) on them;
  *   3. reassign every id to the centroid nearest its pre-clustering vector;
  *   4. redraw b_j, once, BEFORE the reassignment loop [R: fixes the reference,
  *      which redraws inside its batched loop so earlier batches' residuals land in
@@ -47,8 +47,8 @@
 #include <math.h>
 
 #include "cqr.h"
-#include "kmeans.h"
-#include "table.h"
+#include "methods/common/kmeans.h"
+#include "methods/common/table.h"
 
 static const char *const cqr_sketch_kinds[] = {"hash", "stored", NULL};
 

@@ -11,7 +11,7 @@
  *   - ReLU and no BatchNorm, as the CCE library's DHE (thomasahle/cce dhe.py:
  *     "ReLU worked a lot better"); the paper uses Mish + BN, and BN needs a
  *     train/eval mode the method interface does not carry;
- *   - one network per field, built from harness/mlp.h (DLRM's create_mlp init),
+ *   - one network per field, built from harness/core/mlp.h (DLRM's create_mlp init),
  *     trained with spec->dense_opt; one prime p = 2^31 - 1 with a_j, b_j drawn
  *     from the seed (Hetu draws a prime per hash);
  *   - fields with N <= threshold (200), or whose width-1 network is not at least
@@ -24,8 +24,8 @@
  */
 #include <math.h>
 
-#include "../harness/mlp.h"
-#include "baseline.h"
+#include "harness/core/mlp.h"
+#include "methods/common/baseline.h"
 
 #define DHE_P 2147483647ull
 

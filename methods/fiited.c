@@ -9,7 +9,7 @@
  *     embeddings keep more dimensions;
  *   - importance = dimensions with higher access frequency and gradients;
  *   - storage is a virtually-hashed physically-indexed (VHPI) hash table so that
- *     pruning really frees memory (methods/vhpi.c).
+ *     pruning really frees memory (methods/common/vhpi.c).
  * Everything below is our reconstruction [R] (the paper is silent or unverified):
  *   - a vector of width D is stored as a PREFIX of chunks of `chunk` dims (C = D /
  *     chunk chunks); missing chunks read as 0 (zero padding to D);
@@ -47,8 +47,8 @@
 #include <math.h>
 
 #include "fiited.h"
-#include "table.h"
-#include "vhpi.h"
+#include "methods/common/table.h"
+#include "methods/common/vhpi.h"
 
 enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA };
 static const emb_param_desc fiited_params[] = {

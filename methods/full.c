@@ -6,7 +6,7 @@
  * Bytes: inference 4 * sum_f N_f * D; training adds the optimizer state and the
  * per-step gradient slots of the touched rows.
  */
-#include "table.h"
+#include "methods/common/table.h"
 
 typedef struct full_state {
     emb_fields fs;

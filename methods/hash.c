@@ -16,7 +16,7 @@
  */
 #include <math.h>
 
-#include "table.h"
+#include "methods/common/table.h"
 
 static const char *const hash_kinds[] = {"universal", "modulo", NULL};
 

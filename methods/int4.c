@@ -5,7 +5,7 @@
  * (two codes per byte + fp16 scale + fp16 bias: ceil(d/2) + 4 bytes). The formats and
  * our choices [R] are in rowquant.c.
  */
-#include "rowquant.h"
+#include "methods/common/rowquant.h"
 
 static const emb_param_desc int4_params[] = {{.name = NULL}};
 

@@ -5,7 +5,7 @@
  * (d uint8 + fp32 scale + fp32 bias: d + 8 bytes). The formats and
  * our choices [R] are in rowquant.c.
  */
-#include "rowquant.h"
+#include "methods/common/rowquant.h"
 
 static const emb_param_desc int8_params[] = {{.name = NULL}};
 

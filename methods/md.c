@@ -29,7 +29,7 @@
  */
 #include <math.h>
 
-#include "baseline.h"
+#include "methods/common/baseline.h"
 
 enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE };
 static const emb_param_desc md_params[] = {

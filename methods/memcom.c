@@ -29,7 +29,7 @@
  */
 #include <math.h>
 
-#include "table.h"
+#include "methods/common/table.h"
 
 static const char *const memcom_hashes[] = {"modulo", "universal", NULL};
 

@@ -7,7 +7,7 @@
  * Shape legend: B batch rows, F categorical fields, D output embedding width,
  * N_f rows (cardinality) of field f.
  *
- * Lifecycle, driven by harness/train.c:
+ * Lifecycle, driven by harness/train/train.c:
  *   plan(spec)                 resolve knobs from spec->ratio (no allocation)
  *   create(spec) -> state
  *   repeat: forward(idx) ; backward(idx, dout) ; step(t) ; on_step(t)   (training)
@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../harness/optim.h"
-#include "../harness/util.h"
+#include "harness/core/optim.h"
+#include "harness/core/util.h"
 
 #define EMB_API_VERSION 1
 #define EMB_MAX_PARAMS 16
@@ -67,7 +67,7 @@ typedef struct emb_spec {
     opt_cfg        opt;            /* optimizer for sparse (row) parameters */
     opt_cfg        dense_opt;      /* optimizer for dense parameters inside a method */
     double         pv[EMB_MAX_PARAMS]; /* parameter values in params-table order */
-    struct hx_pool *pool;          /* optional worker pool (harness/pool.h), not owned;
+    struct hx_pool *pool;          /* optional worker pool (harness/core/pool.h), not owned;
                                     * a method may split forward/backward/step across
                                     * it where the pieces write disjoint memory */
 } emb_spec;

@@ -46,8 +46,8 @@
 #include <cblas.h>
 #include <math.h>
 
-#include "../harness/mlp.h"
-#include "table.h"
+#include "harness/core/mlp.h"
+#include "methods/common/table.h"
 
 static const char *const mlet_inits[] = {"normal", "xavier", NULL};
 

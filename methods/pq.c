@@ -12,7 +12,7 @@
  *     field uses K_f = min(K, N_f) centroids;
  *   - codes are bit-packed: ceil(M * b_f / 8) bytes per row with b_f =
  *     ceil(log2 K_f) (= M bytes, i.e. uint8 codes, for K = 256);
- *   - k-means: methods/kmeans.c, random init at K rows (FAISS's default), at most
+ *   - k-means: methods/common/kmeans.c, random init at K rows (FAISS's default), at most
  *     20 Lloyd iterations, trained on at most 64 K rows per field (FAISS asks for
  *     >= 39 K; its cap is 256 K), then every row is assigned;
  *   - `subspaces` auto: the divisors of D; `centroids` auto: 2..256 (codes of at
@@ -23,8 +23,8 @@
  */
 #include <math.h>
 
-#include "kmeans.h"
-#include "baseline.h"
+#include "methods/common/kmeans.h"
+#include "methods/common/baseline.h"
 
 enum { P_M, P_K, P_THRESHOLD };
 static const emb_param_desc pq_params[] = {

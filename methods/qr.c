@@ -33,7 +33,7 @@
  */
 #include <math.h>
 
-#include "baseline.h"
+#include "methods/common/baseline.h"
 
 static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
 static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};

@@ -23,7 +23,7 @@
  */
 #include <math.h>
 
-#include "baseline.h"
+#include "methods/common/baseline.h"
 
 #define ROBE_P 2038074743ull
 

@@ -2,7 +2,7 @@
 #ifndef EMBSWEEP_TT_H
 #define EMBSWEEP_TT_H
 
-#include "baseline.h"
+#include "methods/common/baseline.h"
 
 /* Most balanced ordered triple q1 <= q2 <= q3 with q1 q2 q3 = d. */
 void tt_factor_dim(int32_t d, int32_t q[3]);

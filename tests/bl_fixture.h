@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/method.h"
+#include "methods/method.h"
 
 static inline void bl_spec(emb_spec *s, const emb_method *m, int32_t F, const int64_t *card, int32_t dim,
                            double ratio) {

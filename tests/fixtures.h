@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 
 #define FX_UNUSED __attribute__((unused))
 

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 #include "fixtures.h"
 
 /* n Criteo rows; row r has label r % 2 and C1 = r % 7. */

@@ -1,4 +1,4 @@
-/* test_config.c: sweep files -> cells (harness/config.c, expand.c), in process.
+/* test_config.c: sweep files -> cells (harness/sweep/config.c, expand.c), in process.
  *   expansion   exact cell counts for grid, zip, exclude, include and params fixtures
  *   keys        stable across loads, 16 hex digits, unique; changing a value changes them
  *   errors      every problem of a file is reported at once with file:line:col
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/config.h"
+#include "harness/sweep/config.h"
 
 static cfg_sweep *load_ok(const char *file) {
     cfg_sweep *sw = NULL;

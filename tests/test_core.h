@@ -4,7 +4,7 @@
 
 #include <criterion/criterion.h>
 
-#include "../harness/model.h"
+#include "harness/train/model.h"
 
 /* A model on the `full` method with SGD, max batch B, F fields of card[] rows,
  * embedding width D, seeded by seed. */

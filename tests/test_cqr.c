@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/cqr.h"
-#include "../methods/table.h"
+#include "methods/cqr.h"
+#include "methods/common/table.h"
 
 static void spec_for(emb_spec *s, int32_t F, const int64_t *card, int32_t dim, double ratio) {
     const emb_method *m = emb_method_find("cce");

@@ -1,4 +1,4 @@
-/* test_fiited.c: FIITED (methods/fiited.c) and its VHPI table (methods/vhpi.c):
+/* test_fiited.c: FIITED (methods/fiited.c) and its VHPI table (methods/common/vhpi.c):
  * hash insert/find/erase/resize with many ids, the budget after every interval,
  * low-utility chunks pruned first and the prefix kept, memory returned to the OS. */
 #include <criterion/criterion.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/fiited.h"
-#include "../methods/table.h"
-#include "../methods/vhpi.h"
+#include "methods/fiited.h"
+#include "methods/common/table.h"
+#include "methods/common/vhpi.h"
 
 Test(vhpi, insert_find_erase_many) {
     enum { N = 60000 };

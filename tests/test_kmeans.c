@@ -1,10 +1,10 @@
-/* test_kmeans.c: methods/kmeans.c on planted clusters: recovery, determinism from
+/* test_kmeans.c: methods/common/kmeans.c on planted clusters: recovery, determinism from
  * the seed, k-means++ seeding better than random seeding, degenerate inputs. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/kmeans.h"
+#include "methods/common/kmeans.h"
 
 /* n = G * per points in dim, around G centers spread U(-10, 10), noise sd. */
 static float *planted(int G, int per, int dim, float sd, uint64_t seed, int32_t *truth) {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 #include "fixtures.h"
 
 /* 10 good Criteo rows: C1 takes 'aa' x4 (rows 0-3), 'bb' x2, '' x1, 'cc' x1 in

@@ -10,13 +10,13 @@
  */
 #include <criterion/criterion.h>
 
-#include "../harness/pool.h"
+#include "harness/core/pool.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/method.h"
-#include "../methods/table.h"
+#include "methods/method.h"
+#include "methods/common/table.h"
 
 #define TF 3
 static const int64_t k_card_small[TF] = {5, 40, 300};
@@ -254,7 +254,7 @@ Test(methods, deterministic_from_seed) {
     }
 }
 
-/* A method may split its work across spec->pool (methods/table.c splits per-field
+/* A method may split its work across spec->pool (methods/common/table.c splits per-field
  * tables by field); the pieces write disjoint memory, so training with a pool of
  * 2 or 3 threads must give exactly the serial outputs. */
 Test(methods, pool_gives_serial_results) {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../methods/method.h"
-#include "../methods/table.h"
+#include "methods/method.h"
+#include "methods/common/table.h"
 
 #define MF 3
 static const int64_t k_card[MF] = {7, 60, 250};

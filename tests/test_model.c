@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/interact.h"
-#include "../harness/loss.h"
-#include "../harness/metrics.h"
-#include "../harness/mlp.h"
-#include "../harness/model.h"
+#include "harness/core/interact.h"
+#include "harness/core/loss.h"
+#include "harness/core/metrics.h"
+#include "harness/core/mlp.h"
+#include "harness/train/model.h"
 #include "test_core.h"
 
 #define FD_H 1e-6

@@ -29,9 +29,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../harness/model.h"
-#include "../harness/pool.h"
-#include "../methods/method.h"
+#include "harness/train/model.h"
+#include "harness/core/pool.h"
+#include "methods/method.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NOALLOC_SKIP 1

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 #include "fixtures.h"
 
 /* Pairs of rows (2i, 2i+1) spelling the same values differently. */

@@ -1,5 +1,5 @@
 /* test_plot.c: `embsweep plot`, `query` and `export` on a fixture database built at
- * test time from harness/schema.sql and tests/fixtures/plot_fixture.sql (which lists
+ * test time from harness/sweep/schema.sql and tests/fixtures/plot_fixture.sql (which lists
  * the hand-checked answers in its header). Checks: the Pareto front (unit cases and
  * the fixture's hand answer, in C and in SQL), styles and ticks, the figure files
  * (PNG magic, SVG shape), that runs not ok never reach the plotted data but are on
@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../harness/plot.h"
+#include "harness/report/plot.h"
 
 /* ---- fixture helpers ---- */
 
@@ -43,7 +43,7 @@ static void make_fixture(void) {
     snprintf(g_db, sizeof g_db, "%s/fixture.db", g_dir);
     sqlite3 *db;
     cr_assert_eq(sqlite3_open(g_db, &db), SQLITE_OK);
-    const char *files[] = {"harness/schema.sql", "tests/fixtures/plot_fixture.sql"};
+    const char *files[] = {"harness/sweep/schema.sql", "tests/fixtures/plot_fixture.sql"};
     for (int i = 0; i < 2; i++) {
         char *sql = slurp(files[i]);
         cr_assert(sql, "cannot read %s (run the tests from the repository root)", files[i]);

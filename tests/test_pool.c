@@ -1,11 +1,11 @@
-/* test_pool.c: harness/pool.c. Every task runs exactly once per job with the
+/* test_pool.c: harness/core/pool.c. Every task runs exactly once per job with the
  * pool's thread count, jobs see each other's writes in order, hx_split tiles
  * 0..n-1 exactly, and a pool can be created and freed repeatedly. */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <string.h>
 
-#include "../harness/pool.h"
+#include "harness/core/pool.h"
 
 typedef struct job {
     atomic_int calls[HX_POOL_MAX];

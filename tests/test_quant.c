@@ -2,7 +2,7 @@
  * fp16 conversion, int8/int4 round-trip error bounds, byte formulas, fixed-ratio
  * refusals, training bytes equal to full's, PQ error falling with K. */
 #include "bl_fixture.h"
-#include "../methods/rowquant.h"
+#include "methods/common/rowquant.h"
 
 extern const emb_method emb_method_int8, emb_method_int4, emb_method_pq, emb_method_full;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 #include "fixtures.h"
 
 static const char *data_dir(void) {

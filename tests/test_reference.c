@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/loss.h"
-#include "../harness/model.h"
+#include "harness/core/loss.h"
+#include "harness/train/model.h"
 #include "test_core.h"
 
 #define REF_TOL 1e-4

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../datasets/dataset.h"
+#include "datasets/dataset.h"
 
 static void spec_add(ds_spec *s, const char *k, const char *v, int line, int col) {
     cr_assert_lt(s->n, DS_MAX_KEYS);

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../harness/run.h"
+#include "harness/train/run.h"
 
 static void small_config(run_config *c, const char *rows, const char *method, double ratio) {
     run_config_default(c);
@@ -119,7 +119,7 @@ Test(train, deterministic_fractional_observed) {
               memcmp(&a.final_train_loss, &d.final_train_loss, sizeof(double)) != 0);
 }
 
-/* Threads: the pool splits rows, output units and fields (harness/pool.h). The
+/* Threads: the pool splits rows, output units and fields (harness/core/pool.h). The
  * same seed at 2 threads gives the same bits twice; against 1 thread only the
  * GEMM blocking may differ (OpenBLAS picks kernels by shape), so the metrics
  * agree closely but are not asserted equal. A race or a wrong split would move

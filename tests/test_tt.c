@@ -1,7 +1,7 @@
 /* test_tt.c: TT-Rec (methods/tt.c): factorisations, bytes by hand, forward equals
  * the explicit reconstruction of the table from its cores, init magnitude. */
 #include "bl_fixture.h"
-#include "../methods/tt.h"
+#include "methods/tt.h"
 
 extern const emb_method emb_method_tt;
 static const emb_method *M = &emb_method_tt;

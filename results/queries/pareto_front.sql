@@ -2,7 +2,7 @@
 -- A config is (method, requested ratio); its AUC and bytes are means over the seeds
 -- that finished ok. A config is on the front when no other config of the same sweep,
 -- dataset and dim has at most its inference bytes and at least its AUC, one of them
--- strictly. `embsweep plot` draws the same front (harness/plot_util.c, pl_pareto).
+-- strictly. `embsweep plot` draws the same front (harness/report/plot_util.c, pl_pareto).
 -- Columns: size is bytes_infer in binary units. Filter with --sweep NAME.
 WITH cfg AS (
     SELECT s.sweep, r.dataset, r.dim, r.method, r.ratio_requested AS ratio,

@@ -7,7 +7,7 @@ time). Run with Debian's /usr/bin/python3 (python3-torch):
 
     /usr/bin/python3 tests/reference/bench_ref.py DATA THREADS
 
-DATA (written by harness/bench.c), little-endian:
+DATA (written by harness/bench/bench.c), little-endian:
     char[8]  magic "ESBENCH1"
     int32    n_rows, Dd, F, D, batch, warm, steps, n_bottom, n_top
     int32    bottom[n_bottom], top[n_top]   (top hidden widths; a final 1 follows)

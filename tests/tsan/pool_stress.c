@@ -1,4 +1,4 @@
-/* pool_stress.c: harness/pool.c under ThreadSanitizer (`make tsan`; Criterion's
+/* pool_stress.c: harness/core/pool.c under ThreadSanitizer (`make tsan`; Criterion's
  * runner does not work under TSan, so this is a plain program). Thousands of
  * hx_pool_run and hx_pool_for jobs at 2 and 3 threads, with pieces writing
  * their own elements and later jobs reading every element that earlier jobs
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pool.h"
+#include "harness/core/pool.h"
 
 typedef struct job {
     int64_t *x, *y;  /* (n) */

@@ -1,0 +1,18 @@
+/* cli.h: the subcommands of `embsweep`. Each returns the process exit status:
+ * 0 success, 1 a run or I/O failure, 2 bad usage or bad input. Each prints its
+ * own usage on --help. Only main() calls these. */
+#ifndef EMBSWEEP_CLI_H
+#define EMBSWEEP_CLI_H
+
+int cmd_train(int argc, char **argv);    /* harness/cli/train_cli.c */
+int cmd_methods(int argc, char **argv);  /* harness/cli/train_cli.c */
+int cmd_run(int argc, char **argv);      /* harness/cli/sweep_cli.c */
+int cmd_status(int argc, char **argv);   /* harness/cli/sweep_cli.c */
+int cmd_worker(int argc, char **argv);   /* harness/sweep/worker.c (internal) */
+int cmd_plot(int argc, char **argv);     /* harness/report/plot.c */
+int cmd_query(int argc, char **argv);    /* harness/report/query.c */
+int cmd_export(int argc, char **argv);   /* harness/report/query.c */
+int cmd_dataset(int argc, char **argv);  /* harness/cli/dataset_cli.c */
+int cmd_bench(int argc, char **argv);    /* harness/bench/bench.c */
+
+#endif

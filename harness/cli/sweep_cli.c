@@ -1,0 +1,209 @@
+/* sweep_cli.c: `embsweep run FILE` and `embsweep status`.
+ *
+ * run: validate and expand the file (every error at once, exit 2, nothing
+ * written), then either print the plan (--dry-run) or record the sweep and run
+ * the cells not yet finished. Exit 0 when every scheduled run ended ok, 1 when a
+ * run failed or the database failed, 2 on bad usage or a bad file, 130 when
+ * interrupted (the next invocation resumes).
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "harness/sweep/config.h"
+#include "harness/sweep/db.h"
+#include "harness/sweep/sweep.h"
+
+static void run_usage(FILE *f) {
+    fprintf(f,
+            "usage: embsweep run FILE [--db PATH] [--jobs N] [--force] [--retry-failed] [--dry-run]\n"
+            "  FILE            a YAML sweep (see harness/sweep/README.md, experiments/default.yaml)\n"
+            "  --db PATH       results database (default results/results.db)\n"
+            "  --jobs N        workers at once (default: the file's jobs:, else 1)\n"
+            "  --force         rerun runs that already finished ok\n"
+            "  --retry-failed  rerun runs that failed, timed out, ran out of memory, crashed or diverged\n"
+            "  --dry-run       print the expanded plan (one line per run with its key) and the count\n");
+}
+
+static void print_plan(const cfg_sweep *sw) {
+    int skipped = 0;
+    for (int i = 0; i < sw->n_cells; i++) {
+        const cfg_cell *c = &sw->cells[i];
+        printf("%s  dataset=%s method=%s dim=%d ratio=%g seed=%llu%s%s", c->key, sw->datasets[c->dataset].spec.name,
+               c->rc.method->name, c->rc.dim, c->rc.ratio, (unsigned long long)c->rc.seed, c->params[0] ? " " : "",
+               c->params);
+        if (c->skipped) printf("  [skipped: %s]", c->reason), skipped++;
+        printf("\n");
+    }
+    printf("%d runs (%d to run, %d skipped as unreachable) in sweep %s\n", sw->n_cells, sw->n_cells - skipped,
+           skipped, sw->name);
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *file = NULL, *db_path = "results/results.db";
+    int jobs = 0, dry = 0;
+    sweep_opts o = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--db") && i + 1 < argc) db_path = argv[++i];
+        else if (!strcmp(a, "--jobs") && i + 1 < argc) {
+            int64_t x;
+            if (hx_parse_i64(argv[++i], &x) != 0 || x < 1 || x > 256) {
+                fprintf(stderr, "embsweep run: --jobs: expected an integer in [1, 256]\n");
+                return 2;
+            }
+            jobs = (int)x;
+        } else if (!strcmp(a, "--force")) o.force = 1;
+        else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
+        else if (!strcmp(a, "--dry-run")) dry = 1;
+        else if (a[0] != '-' && !file) file = a;
+        else {
+            fprintf(stderr, "embsweep run: unexpected argument '%s'\n", a);
+            run_usage(stderr);
+            return 2;
+        }
+    }
+    if (!file) {
+        run_usage(stderr);
+        return 2;
+    }
+    cfg_sweep *sw = NULL;
+    char *errors = NULL;
+    hx_status st = cfg_load(file, 0, &sw, &errors);
+    if (st != HX_OK) {
+        fputs(errors ? errors : "embsweep run: cannot load the sweep\n", stderr);
+        int n = 0;
+        for (const char *p = errors; p && *p; p++) n += *p == '\n';
+        fprintf(stderr, "embsweep run: %d error%s in %s; nothing was run\n", n, n == 1 ? "" : "s", file);
+        hx_free(errors);
+        return 2;
+    }
+    if (dry) {
+        print_plan(sw);
+        cfg_free(sw);
+        return 0;
+    }
+    o.jobs = jobs ? jobs : sw->jobs;
+    prov pv;
+    prov_collect(&pv);
+    int cores = pv.cores > 0 ? pv.cores : 1;
+    o.threads = sw->threads ? sw->threads : cores / o.jobs;
+    if (o.threads < 1) o.threads = 1;
+    if (o.jobs * o.threads > cores && o.threads > 1) {
+        o.threads = cores / o.jobs > 0 ? cores / o.jobs : 1;
+        fprintf(stderr, "embsweep run: threads lowered to %d so jobs x threads <= %d cores\n", o.threads, cores);
+    }
+    o.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+    char err[1024];
+    db *d = NULL;
+    int code = 1;
+    int64_t inv = 0;
+    char args[2048] = "";
+    size_t used = 0;
+    for (int i = -1; i < argc && used < sizeof args - 1; i++) {
+        int w = snprintf(args + used, sizeof args - used, "%s%s", i < 0 ? "" : " ", i < 0 ? "embsweep" : argv[i]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    if (db_open(db_path, &d, err, sizeof err) != HX_OK || db_sweep_prepare(d, sw, err, sizeof err) != HX_OK ||
+        db_invocation_start(d, sw->name, args, o.jobs, o.threads, &pv, &inv, err, sizeof err) != HX_OK) {
+        fprintf(stderr, "embsweep run: %s\n", err);
+        goto out;
+    }
+    sweep_counts c;
+    st = sweep_execute(sw, d, inv, &o, &c, err, sizeof err);
+    db_invocation_finish(d, inv, c.interrupted ? "interrupted" : st == HX_OK ? "finished" : "failed");
+    if (st != HX_OK) {
+        fprintf(stderr, "embsweep run: %s\n", err);
+        goto out;
+    }
+    printf("sweep %s: %d run, %d ok, %d not ok; %d already ok, %d kept as failed (--retry-failed reruns them), "
+           "%d skipped as unreachable; database %s\n",
+           sw->name, c.done, c.ok, c.failed, c.skipped_done, c.kept_failed, c.skipped_unreachable, db_path);
+    if (c.interrupted) {
+        fprintf(stderr, "embsweep run: interrupted; run the same command again to resume\n");
+        code = 130;
+    } else code = c.failed ? 1 : 0;
+out:
+    db_close(d);
+    cfg_free(sw);
+    return code;
+}
+
+/* ---- status ---- */
+
+int cmd_status(int argc, char **argv) {
+    const char *db_path = "results/results.db";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--db") && i + 1 < argc) db_path = argv[++i];
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: embsweep status [--db PATH]\n  counts of runs per status for every sweep, and its last invocation\n");
+            return 0;
+        } else {
+            if (!strcmp(argv[i], "--db")) fprintf(stderr, "embsweep status: --db needs a path\n");
+            else fprintf(stderr, "embsweep status: unknown argument '%s'\n", argv[i]);
+            fprintf(stderr, "usage: embsweep status [--db PATH]\n");
+            return 2;
+        }
+    }
+    if (access(db_path, F_OK) != 0) {
+        fprintf(stderr, "embsweep status: no database at %s\n", db_path);
+        return 1;
+    }
+    db *d;
+    char err[512];
+    if (db_open(db_path, &d, err, sizeof err) != HX_OK) {
+        fprintf(stderr, "embsweep status: %s\n", err);
+        return 1;
+    }
+    sqlite3 *h = db_handle(d);
+    sqlite3_stmt *sw = NULL, *cnt = NULL, *inv = NULL;
+    int rc = 1;
+    if (sqlite3_prepare_v2(h, "SELECT name, file FROM sweeps ORDER BY updated_at", -1, &sw, NULL) ||
+        sqlite3_prepare_v2(h,
+                           "SELECT r.status, COUNT(*) FROM runs r JOIN sweep_runs s ON s.key = r.key "
+                           "WHERE s.sweep = ?1 GROUP BY r.status ORDER BY r.status",
+                           -1, &cnt, NULL) ||
+        sqlite3_prepare_v2(h,
+                           "SELECT id, started_at, COALESCE(finished_at, '-'), COALESCE(status, '-'), "
+                           "COALESCE(substr(git_commit, 1, 12), '-'), git_dirty, jobs, threads_per_job "
+                           "FROM invocations WHERE sweep = ?1 ORDER BY id DESC LIMIT 1",
+                           -1, &inv, NULL)) {
+        fprintf(stderr, "embsweep status: %s\n", sqlite3_errmsg(h));
+        goto out;
+    }
+    int n = 0;
+    while (sqlite3_step(sw) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(sw, 0);
+        printf("sweep %s (%s)\n  runs:", name, sqlite3_column_text(sw, 1) ? (const char *)sqlite3_column_text(sw, 1) : "?");
+        sqlite3_bind_text(cnt, 1, name, -1, SQLITE_TRANSIENT);
+        int total = 0;
+        while (sqlite3_step(cnt) == SQLITE_ROW) {
+            printf(" %s=%d", sqlite3_column_text(cnt, 0), sqlite3_column_int(cnt, 1));
+            total += sqlite3_column_int(cnt, 1);
+        }
+        printf(" (total %d)\n", total);
+        sqlite3_reset(cnt);
+        sqlite3_bind_text(inv, 1, name, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(inv) == SQLITE_ROW)
+            printf("  last invocation #%lld: %s .. %s, %s, commit %s%s, jobs %d x %d threads\n",
+                   (long long)sqlite3_column_int64(inv, 0), sqlite3_column_text(inv, 1), sqlite3_column_text(inv, 2),
+                   sqlite3_column_text(inv, 3), sqlite3_column_text(inv, 4),
+                   sqlite3_column_int(inv, 5) ? " (dirty)" : "", sqlite3_column_int(inv, 6),
+                   sqlite3_column_int(inv, 7));
+        sqlite3_reset(inv);
+        n++;
+    }
+    if (!n) printf("no sweeps in %s\n", db_path);
+    rc = 0;
+out:
+    sqlite3_finalize(sw), sqlite3_finalize(cnt), sqlite3_finalize(inv);
+    db_close(d);
+    return rc;
+}

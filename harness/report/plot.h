@@ -1,0 +1,120 @@
+/* plot.h: the pieces of `embsweep plot`, `query` and `export` (harness/plot*.c,
+ * harness/report/query.c) that are shared between them and tested on their own.
+ *
+ * Data flow: SQLite (runs JOIN sweep_runs, status 'ok' only) -> one pl_group per
+ * (sweep, dataset, dim) holding one pl_cfg per (method, requested ratio) with the
+ * mean/min/max of every metric over seeds -> TSV files + gnuplot scripts -> PNG/SVG,
+ * and plots/index.html. Only SQLite is read; nothing is written to it.
+ *
+ * The Pareto front (pl_pareto) is over those per-config means: a config is on the
+ * front when no other config of the same (sweep, dataset, dim) has at most its bytes
+ * and at least its metric, one of them strictly. results/queries/pareto_front.sql
+ * states the same rule in SQL; tests/test_plot.c checks that both agree.
+ */
+#ifndef EMBSWEEP_PLOT_H
+#define EMBSWEEP_PLOT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "harness/core/util.h"
+
+#define PL_NAME 64
+
+/* ---- per-method style: one colour and marker for a method in every figure ---- */
+typedef struct pl_style {
+    const char *color; /* "#rrggbb" */
+    int         point; /* gnuplot pointtype */
+    size_t      order; /* legend order: registry position, unknown names after */
+} pl_style;
+
+/* Position of `method` in the registry (emb_method_at order) gives its style;
+ * an unknown name gets a stable style from a hash of its name. */
+pl_style pl_method_style(const char *method);
+
+/* ---- the Pareto front ---- */
+/* on_front[i] = 1 when no j has x[j] <= x[i] and y[j] >= y[i] (y[j] <= y[i] when
+ * !higher_better) with at least one strict; 0 otherwise. Non-finite points are never
+ * on the front and never dominate. O(n^2), n is a few hundred at most. Returns the
+ * number of points on the front. */
+size_t pl_pareto(const double *x, const double *y, size_t n, int higher_better,
+                 unsigned char *on_front);
+
+/* ---- log-axis tick labels in human units ---- */
+/* Writes a gnuplot tic list `("64 KiB" 65536, "256 KiB" 262144, ...)` of powers of
+ * two covering [lo, hi] (bytes, lo > 0), at most about 8 ticks, into buf. */
+void pl_bytes_tics(double lo, double hi, char *buf, size_t n);
+
+/* ---- small text helpers ---- */
+void pl_sanitize(const char *in, char *out, size_t n); /* [A-Za-z0-9._-], else '_' */
+void pl_html_escape(FILE *f, const char *s);            /* & < > " ' escaped */
+
+/* ---- database ---- */
+/* Opens an existing database read-only (busy timeout set). */
+hx_status pl_db_open(const char *path, sqlite3 **out, char *err, size_t errlen);
+
+/* Steps st to the end and writes its rows with a header line: PL_FMT_TABLE aligns
+ * columns (numbers right, text left, NULL as "-"), PL_FMT_CSV quotes as RFC 4180,
+ * PL_FMT_TSV replaces tabs and newlines in text by spaces. *rows gets the row count
+ * when rows is not NULL. (harness/report/query.c) */
+typedef enum { PL_FMT_TABLE, PL_FMT_CSV, PL_FMT_TSV } pl_format;
+hx_status pl_dump_stmt(sqlite3 *db, sqlite3_stmt *st, FILE *f, pl_format fmt, size_t *rows,
+                       char *err, size_t errlen);
+
+/* ---- one figure group: a (sweep, dataset, dim) and its configs ---- */
+typedef struct pl_stat { double mean, min, max; int n; } pl_stat; /* n = 0: no value */
+
+typedef struct pl_cfg {
+    char     method[PL_NAME];
+    double   ratio;            /* ratio_requested (the budget) */
+    int      n_runs;           /* ok runs (seeds) */
+    pl_stat  auc, logloss, bytes_infer, bytes_train, ratio_achieved, peak_rss;
+    pl_stat  train_sps, infer_sps;
+    unsigned char front;        /* on the AUC Pareto front (pl_pareto) */
+    unsigned char front_ll;     /* on the logloss Pareto front */
+    pl_style style;
+} pl_cfg;
+
+typedef struct pl_group {
+    char    sweep[PL_NAME * 2], dataset[PL_NAME];
+    int64_t dim;
+    pl_cfg *cfg;                /* sorted by style order, then ratio */
+    size_t  n_cfg;
+    double  full_auc, full_logloss;   /* NAN when no `full` run */
+    double  bayes_auc, bayes_logloss; /* NAN for real data */
+    double  budget;                   /* chosen ratio for the RSS and loss figures */
+    char    base[256];                /* file stem: <sweep>__<dataset>__d<dim> */
+} pl_group;
+
+/* Loads the ok runs of (sweep, dataset, dim), aggregates them per config and marks
+ * the Pareto fronts. budget > 0 forces the chosen budget, else pl_choose_budget. */
+hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim,
+                        double budget, pl_group *g, char *err, size_t errlen);
+void      pl_group_free(pl_group *g);
+
+/* The budget for the per-run figures: the requested ratio > 1 reached by the most
+ * methods, ties to the largest ratio; 1 when there is none. */
+double pl_choose_budget(const pl_group *g);
+
+/* ---- outputs ---- */
+/* Writes data/<base>__*.tsv and data/<base>__*.gp under out_dir for every figure of
+ * the group and appends the script names (relative to out_dir) to *scripts. */
+typedef struct pl_list { char **s; size_t n, cap; } pl_list;
+void      pl_list_push(pl_list *l, const char *s);
+void      pl_list_free(pl_list *l);
+hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir,
+                           pl_list *scripts, char *err, size_t errlen);
+
+/* The figure kinds, in page order: stem suffix, caption. */
+typedef struct pl_figure { const char *suffix, *title, *caption; } pl_figure;
+extern const pl_figure pl_figures[];
+extern const size_t    pl_nfigures;
+
+/* Writes out_dir/index.html for the listed sweeps (their groups already loaded). */
+hx_status pl_write_html(sqlite3 *db, const char *out_dir, char **sweeps, size_t n_sweeps,
+                        pl_group *const *groups, const size_t *n_groups, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,85 @@
+/* config.h: a YAML sweep file, validated and expanded into fully resolved cells.
+ *
+ * cfg_load() reads the file with libyaml, checks every key against tables (as
+ * Redis's config.c does), collects EVERY error as "FILE:LINE:COL: key: what was
+ * expected" (1-based positions from libyaml marks), plans every cell with its
+ * method, and expands the matrix (grid x zip groups, minus exclude, plus
+ * include). Nothing here touches the database. The schema reference is in
+ * harness/sweep/README.md.
+ *
+ * A cell's identity is its key: 16 hex digits of a 64-bit FNV-1a hash of its
+ * canonical JSON config (dataset recipe from ds_spec_canonical, method, every
+ * method parameter incl. defaults, dim, ratio, seed, model, train settings).
+ * BLAS threads, jobs, timeout and memory limit are not part of the key: they do
+ * not change what is computed [R].
+ */
+#ifndef EMBSWEEP_CONFIG_H
+#define EMBSWEEP_CONFIG_H
+
+#include <stdint.h>
+
+#include "harness/train/run.h"
+
+#define CFG_KEY_LEN 17 /* 16 hex + NUL */
+
+/* What a dataset looked like when it was loaded for planning (-> datasets table). */
+typedef struct cfg_dataset {
+    ds_spec  spec;
+    int      used;            /* referenced by some cell */
+    int      loaded;
+    char     id[32];
+    char    *recipe;          /* canonical recipe text (owned) */
+    int64_t  n_train, n_val, n_test;
+    int32_t  n_dense, n_fields;
+    int64_t *card;            /* (n_fields) */
+    double   pos_rate_train, pos_rate_test, bayes_auc, bayes_logloss;
+} cfg_dataset;
+
+typedef struct cfg_cell {
+    run_config rc;            /* fully resolved (rc.method set, rc.dataset copied) */
+    int        dataset;       /* index into cfg_sweep.datasets */
+    char       key[CFG_KEY_LEN];
+    char      *json;          /* canonical config (owned) */
+    char       params[256];   /* "k=v k=v" resolved parameters (auto kept) */
+    int        skipped;       /* unreachable with `unreachable: skip` */
+    char       reason[640];   /* why skipped */
+    double     ratio_planned; /* plan's achieved ratio, 0 when skipped */
+    char       knobs[160];
+    int        ratio_line, ratio_col; /* YAML position of the cell's ratio (for messages) */
+} cfg_cell;
+
+typedef struct cfg_sweep {
+    char        name[64];
+    char        file[512];
+    char       *yaml;          /* the file's full text (owned) */
+    char        cache_dir[256];
+    int         jobs;          /* default 1 */
+    int         threads;       /* BLAS threads per worker; 0 = cores / jobs */
+    double      timeout;       /* seconds per run; 0 = none */
+    uint64_t    memory_limit;  /* bytes per worker; 0 = none */
+    int         unreachable_skip;
+    int         n_datasets;
+    cfg_dataset *datasets;     /* (n_datasets) */
+    int         n_cells;
+    cfg_cell   *cells;         /* (n_cells), in expansion order, unique keys */
+} cfg_sweep;
+
+/* Flags for cfg_load. */
+enum {
+    CFG_NO_PLAN = 1u << 0 /* skip dataset loading and planning (tests of parsing) */
+};
+
+/* cfg_load: parse, validate, plan and expand FILE. On success *out is the sweep
+ * (free with cfg_free) and *errors is NULL. On any problem returns HX_ERR_FORMAT
+ * (or HX_ERR_IO) with *errors = every message, one per line (owned; free with
+ * hx_free), and *out = NULL. */
+hx_status cfg_load(const char *file, unsigned flags, cfg_sweep **out, char **errors);
+void      cfg_free(cfg_sweep *s);
+
+/* Parse a byte size: "512MiB", "2GiB", "1.5G", "1000000" (bytes). 0 on success. */
+int cfg_parse_bytes(const char *s, uint64_t *out);
+
+/* Canonical JSON of a resolved cell config into a new string (owned by caller). */
+char *cfg_cell_json(const run_config *rc, const char *recipe);
+
+#endif

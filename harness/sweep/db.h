@@ -1,0 +1,94 @@
+/* db.h: the results database (SQLite, schema in harness/sweep/schema.sql, documented in
+ * results/README.md). The sweep parent is its only writer.
+ *
+ * db_open applies WAL, a busy timeout, checks PRAGMA user_version and migrates
+ * older versions; a newer version is refused. Every run result goes in through
+ * db_run_finish, one transaction for the row, its loss curve, its RSS samples and
+ * its phase peaks, so a killed harness never leaves a half-written run.
+ */
+#ifndef EMBSWEEP_DB_H
+#define EMBSWEEP_DB_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "harness/train/run.h"
+
+#define DB_SCHEMA_VERSION 2
+
+typedef struct db db;
+
+/* Machine and build provenance of one invocation (harness/sweep/provenance.c). */
+typedef struct prov {
+    char git_commit[48];
+    int  git_dirty;          /* -1 unknown */
+    char compiler[128], cflags[256], blas[256];
+    char cpu_model[128], kernel[128], hostname[128];
+    int  cores;
+} prov;
+void prov_collect(prov *p);
+
+typedef struct loss_point { int64_t step; double epoch, loss; } loss_point;
+typedef struct rss_sample {
+    double   t;               /* seconds since the worker started */
+    int      phase;           /* 0 load, 1 train, 2 eval */
+    uint64_t rss, anon, file, hwm;
+} rss_sample;
+
+typedef struct phase_peak {
+    uint64_t hwm, anon, file;
+    int      hwm_reset;       /* 1 if clear_refs worked */
+    double   seconds;
+    int      seen;
+} phase_peak;
+
+/* The outcome of one run attempt. */
+typedef struct run_record {
+    const char  *key;
+    const char  *status;      /* ok failed timeout oom crashed diverged interrupted */
+    const char  *reason;      /* may be NULL */
+    int64_t      invocation;
+    int          has_result;
+    run_result   res;
+    phase_peak   phase[3];    /* load, train, eval */
+    int          blas_threads;
+    int          exit_code, signal; /* -1 when not applicable */
+    const char  *stderr_tail;
+    double       started, finished; /* wall clock (CLOCK_REALTIME seconds) */
+    int          n_loss;
+    loss_point  *loss;
+    int          n_samples;
+    rss_sample  *samples;
+} run_record;
+
+extern const char *const db_phase_names[3];
+
+hx_status db_open(const char *path, db **out, char *err, size_t errlen);
+void      db_close(db *d);
+
+/* Record the sweep file, its datasets, and every cell (pending unless it already
+ * exists; skipped cells marked skipped) in one transaction. */
+hx_status db_sweep_prepare(db *d, const cfg_sweep *sw, char *err, size_t errlen);
+
+/* Start / finish an invocation row; returns its id through *id. */
+hx_status db_invocation_start(db *d, const char *sweep, const char *argv, int jobs, int threads,
+                              const prov *p, int64_t *id, char *err, size_t errlen);
+hx_status db_invocation_finish(db *d, int64_t id, const char *status);
+
+/* Status of a run ("" when absent) and its finished_at. */
+hx_status db_run_status(db *d, const char *key, char *status, size_t n);
+
+/* Mark a run as running (attempts+1, started_at, invocation). */
+hx_status db_run_started(db *d, const char *key, int64_t invocation, double started);
+
+/* Write a run's final outcome, curves and samples in one transaction. */
+hx_status db_run_finish(db *d, const run_record *r, char *err, size_t errlen);
+
+/* The sqlite3 handle, for read-only queries by `embsweep status`. */
+struct sqlite3 *db_handle(db *d);
+
+/* ISO-8601 UTC with milliseconds for a CLOCK_REALTIME time. */
+void db_iso_time(double t, char *buf, size_t n);
+double db_wall_now(void);
+
+#endif

@@ -1,0 +1,64 @@
+/* worker.h: one run in its own process, and the protocol between it and the
+ * sweep parent.
+ *
+ * The parent fork()s and the child exec()s `embsweep worker` (/proc/self/exe), so
+ * the worker starts from a fresh image: VmHWM then measures the run, not the
+ * parent (ru_maxrss and fork-without-exec both inherit the parent's pages; see
+ * prior-art E1). The job (a resolved run_config) arrives on stdin; reports go to
+ * fd 3 as fixed-size, zeroed worker_msg records (Redis childinfo style: one
+ * write() per message, <= PIPE_BUF so it is atomic); stderr is a pipe whose tail
+ * the parent keeps.
+ *
+ * Per-phase peak RSS: at each phase start the worker reads its VmHWM (the peak of
+ * the phase that just ended), reports it, and writes "5" to /proc/self/clear_refs
+ * to reset the high-water mark to the current RSS.
+ */
+#ifndef EMBSWEEP_WORKER_H
+#define EMBSWEEP_WORKER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "harness/train/run.h"
+
+#define WORKER_MAGIC 0x454d4257u /* "EMBW" */
+
+/* Exit codes of `embsweep worker` (the message is authoritative when present). */
+enum { WORKER_EXIT_OK = 0, WORKER_EXIT_FAILED = 1, WORKER_EXIT_USAGE = 2, WORKER_EXIT_NOMEM = 3,
+       WORKER_EXIT_DIVERGED = 4 };
+
+enum { WMSG_PHASE = 1, WMSG_PEAK = 2, WMSG_LOSS = 3, WMSG_RESULT = 4 };
+
+typedef struct worker_msg {
+    uint32_t   type;       /* WMSG_* */
+    int32_t    status;     /* RESULT: hx_status of run_execute */
+    int32_t    phase;      /* PHASE: the phase starting; PEAK: the phase that ended (0..2) */
+    int32_t    hwm_reset;  /* PEAK: 1 if the reset at that phase's start worked */
+    int64_t    step;       /* LOSS */
+    double     epoch, loss;
+    double     t;          /* seconds since the worker started */
+    uint64_t   hwm;        /* PEAK: VmHWM bytes */
+    run_result res;        /* RESULT */
+    char       text[512];  /* RESULT: error message */
+} worker_msg;
+
+typedef struct worker_job {
+    uint32_t   magic;
+    uint32_t   size;       /* sizeof(worker_job): parent and worker are one binary */
+    run_config rc;         /* rc.method and rc.cache_dir are ignored (pointers) */
+    char       method[64];
+    char       cache_dir[256];
+    uint64_t   memory_limit; /* bytes, 0 = none: RLIMIT_DATA in the worker */
+    int32_t    threads;      /* BLAS threads */
+} worker_job;
+
+/* worker_spawn: start a worker for job. Returns its pid (> 0) with the read ends
+ * of its message pipe and stderr pipe (non-blocking, close-on-exec), or -1 with
+ * err set. */
+pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, size_t errlen);
+
+/* Memory figures of a process from /proc/<pid>/status, in bytes. 0 on success. */
+typedef struct proc_mem { uint64_t rss, hwm, anon, file; } proc_mem;
+int proc_mem_read(pid_t pid, proc_mem *out);
+
+#endif

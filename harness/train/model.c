@@ -1,0 +1,155 @@
+/* model.c: see model.h. Layer order and the dot interaction follow
+ * facebookresearch/dlrm dlrm_s_pytorch.py (apply_mlp, interact_features);
+ * our choice [R]: with no dense features the bottom MLP is skipped and the
+ * interaction uses the field vectors only. */
+#include "model.h"
+
+#include <string.h>
+
+#include "harness/core/interact.h"
+#include "harness/core/loss.h"
+
+hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const emb_method *method,
+                       const emb_spec *spec, opt_cfg dense_opt, uint64_t seed, char *err,
+                       size_t errlen) {
+    memset(m, 0, sizeof *m);
+    hx_status rc = HX_OK;
+    m->cfg = *cfg;
+    m->F = spec->n_fields;
+    m->D = spec->dim;
+    m->Dd = n_dense;
+    m->max_batch = spec->batch;
+    m->method = method;
+    m->has_bottom = n_dense > 0;
+    if (cfg->n_bottom < 0 || cfg->n_bottom > RUN_MAX_LAYERS || cfg->n_top < 0 ||
+        cfg->n_top > RUN_MAX_LAYERS)
+        return hx_error(HX_ERR_PARAM, err, errlen, "too many MLP layers (at most %d)", RUN_MAX_LAYERS);
+    if (m->has_bottom && cfg->n_bottom == 0)
+        return hx_error(HX_ERR_PARAM, err, errlen,
+                        "the dataset has %d dense features: the bottom MLP needs at least one layer",
+                        n_dense);
+    m->Dx = m->has_bottom ? cfg->bottom[cfg->n_bottom - 1] : 0;
+    if (cfg->interaction == INTERACT_DOT) {
+        if (m->has_bottom && m->Dx != m->D)
+            return hx_error(HX_ERR_PARAM, err, errlen,
+                            "interaction dot needs the last bottom MLP width (%d) to equal dim (%d)",
+                            m->Dx, m->D);
+        if (m->F + (m->has_bottom ? 1 : 0) < 2)
+            return hx_error(HX_ERR_PARAM, err, errlen,
+                            "interaction dot needs at least two vectors (fields plus bottom output)");
+        m->Wi = interact_dot_width(m->F, m->D, m->Dx);
+    } else {
+        m->Wi = interact_cat_width(m->F, m->D, m->Dx);
+    }
+    hx_rng rng;
+    hx_rng_seed(&rng, hx_splitmix64(seed ^ 0x6d6c70ULL)); /* own stream, apart from the method's */
+    int w[MLP_MAX_LAYERS + 1];
+    if (m->has_bottom) {
+        w[0] = n_dense;
+        for (int l = 0; l < cfg->n_bottom; l++) w[l + 1] = cfg->bottom[l];
+        rc = mlp_create(&m->bottom, w, cfg->n_bottom, 1, m->max_batch, dense_opt, &rng, err, errlen);
+        if (rc != HX_OK) goto fail;
+    }
+    w[0] = m->Wi;
+    for (int l = 0; l < cfg->n_top; l++) w[l + 1] = cfg->top[l];
+    w[cfg->n_top + 1] = 1;
+    rc = mlp_create(&m->top, w, cfg->n_top + 1, 0, m->max_batch, dense_opt, &rng, err, errlen);
+    if (rc != HX_OK) goto fail;
+    size_t B = (size_t)m->max_batch, BFD = B * (size_t)m->F * (size_t)m->D;
+    m->emb_out = hx_calloc(BFD, sizeof(float));
+    m->demb = hx_calloc(BFD, sizeof(float));
+    m->inter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
+    m->dinter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
+    m->dx = hx_calloc(B * (size_t)(m->Dx ? m->Dx : 1), sizeof(float));
+    m->dlogits = hx_calloc(B, sizeof(float));
+    m->pool = spec->pool;
+    m->bottom.pool = m->top.pool = m->pool;
+    /* each thread's scratch starts on its own cache line, 16 floats apart */
+    m->scratch_n = (interact_dot_scratch(m->F, m->D, m->Dx) + 31) & ~(size_t)15;
+    m->scratch = hx_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
+    if (!m->emb_out || !m->demb || !m->inter || !m->dinter || !m->dx || !m->dlogits || !m->scratch) {
+        rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for activations");
+        goto fail;
+    }
+    rc = method->create(spec, &m->emb, err, errlen);
+    if (rc != HX_OK) goto fail;
+    return HX_OK;
+fail:
+    model_free(m);
+    return rc;
+}
+
+void model_free(model *m) {
+    if (m->method) m->method->destroy(m->emb);
+    mlp_free(&m->bottom);
+    mlp_free(&m->top);
+    hx_free(m->emb_out);
+    hx_free(m->demb);
+    hx_free(m->inter);
+    hx_free(m->dinter);
+    hx_free(m->dx);
+    hx_free(m->dlogits);
+    hx_free(m->scratch);
+    memset(m, 0, sizeof *m);
+}
+
+/* The interaction over rows [lo, hi) of the batch (rows are independent). */
+typedef struct inter_job {
+    model       *m;
+    int          backward;
+} inter_job;
+
+static void interact_range(void *arg, int64_t lo, int64_t hi, int t) {
+    inter_job *j = arg;
+    model *m = j->m;
+    const int n = (int)(hi - lo), F = m->F, D = m->D, Dx = m->Dx;
+    const size_t e0 = (size_t)lo * F * D, i0 = (size_t)lo * m->Wi, x0 = (size_t)lo * Dx;
+    const float *x = m->x ? m->x + x0 : NULL;
+    float *dx = m->has_bottom ? m->dx + x0 : NULL, *scratch = m->scratch + (size_t)t * m->scratch_n;
+    if (!j->backward) {
+        if (m->cfg.interaction == INTERACT_DOT)
+            interact_dot_forward(m->inter + i0, x, m->emb_out + e0, n, F, D, Dx, scratch);
+        else
+            interact_cat_forward(m->inter + i0, x, m->emb_out + e0, n, F, D, Dx);
+    } else if (m->cfg.interaction == INTERACT_DOT) {
+        interact_dot_backward(dx, m->demb + e0, m->dinter + i0, x, m->emb_out + e0, n, F, D, Dx, scratch);
+    } else {
+        interact_cat_backward(dx, m->demb + e0, m->dinter + i0, n, F, D, Dx);
+    }
+}
+
+/* Row pieces of the interaction: at least this many rows each. */
+enum { INTER_GRAIN = 16 };
+
+const float *model_forward(model *m, const float *dense, const int64_t *idx, int B) {
+    HX_ASSERT(B >= 1 && B <= m->max_batch);
+    m->idx = idx;
+    m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : NULL;
+    m->method->forward(m->emb, idx, B, m->emb_out);
+    inter_job j = {m, 0};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
+    m->logits = mlp_forward(&m->top, m->inter, B);
+    return m->logits;
+}
+
+void model_backward(model *m, const float *labels, int B) {
+    HX_ASSERT(m->logits && m->idx);
+    bce_backward(m->dlogits, m->logits, labels, B);
+    mlp_backward(&m->top, m->dlogits, m->dinter, B);
+    inter_job j = {m, 1};
+    hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
+    m->method->backward(m->emb, m->idx, B, m->demb);
+    if (m->has_bottom) mlp_backward(&m->bottom, m->dx, NULL, B);
+}
+
+hx_status model_step(model *m, int64_t t, char *err, size_t errlen) {
+    if (m->has_bottom) mlp_step(&m->bottom, t);
+    mlp_step(&m->top, t);
+    m->method->step(m->emb, t);
+    if (m->method->on_step) return m->method->on_step(m->emb, t, err, errlen);
+    return HX_OK;
+}
+
+uint64_t model_dense_bytes(const model *m) {
+    return 4ull * (uint64_t)(m->bottom.n_params + m->top.n_params);
+}

@@ -1,0 +1,119 @@
+/* table.h: a trainable row table with sparse, coalesced gradients. The building
+ * block of most methods (full, hash, QR, MEmCom, CCE codebooks, ...).
+ *
+ *   w      (rows, width)            parameters
+ *   state  (rows, opt_state_floats) optimizer state, allocated for the table's
+ *                                   optimizer kind at init
+ *   gbuf   (cap, width)             gradients of the rows touched since the last
+ *                                   step, one slot per distinct row (coalesced),
+ *                                   found through an open-addressing map row->slot
+ *
+ * Gradients of a row touched twice in a batch are summed into one slot before
+ * the optimizer sees them, as DLRM's row-wise Adagrad requires. Step order is
+ * first-touch order, so updates are deterministic.
+ */
+#ifndef EMBSWEEP_TABLE_H
+#define EMBSWEEP_TABLE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/core/pool.h"
+#include "methods/method.h"
+
+typedef struct emb_table {
+    int64_t  rows;
+    int32_t  width;
+    float   *w;        /* (rows, width) */
+    float   *state;    /* (rows, state_w) or NULL for SGD */
+    size_t   state_w;
+    opt_kind kind;
+    int64_t  cap;      /* max distinct rows between steps */
+    int64_t  n_touched;
+    int64_t *touched;  /* (cap) row ids, first-touch order */
+    float   *gbuf;     /* (cap, width) */
+    int64_t *map_key;  /* (map_size) row id or -1 */
+    int32_t *map_val;  /* (map_size) slot */
+    uint64_t map_mask;
+    char     pad_[64]; /* n_touched of neighbouring tables in an array (emb_fields)
+                        * on separate cache lines: threads own different fields */
+} emb_table;
+
+/* emb_table_init: zero-initialised parameters; cap = most distinct rows touched
+ * between two steps (a safe bound is B for one-hot lookups into this table). */
+hx_status emb_table_init(emb_table *t, int64_t rows, int32_t width, int64_t cap,
+                         opt_kind kind, char *err, size_t errlen);
+void      emb_table_free(emb_table *t);    /* safe on a zeroed or freed table */
+
+void emb_table_fill_uniform(emb_table *t, hx_rng *r, float lo, float hi);
+
+static inline float *emb_table_row(const emb_table *t, int64_t r) {
+    return t->w + (size_t)r * (size_t)t->width;
+}
+
+/* The gradient slot for row r (zeroed on first touch since the last step). */
+float *emb_table_grad_row(emb_table *t, int64_t r);
+
+/* Apply the optimizer to every touched row, then clear the slots. */
+void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step);
+
+/* Bytes: parameters, optimizer state, gradient buffers + map. */
+uint64_t emb_table_bytes_params(const emb_table *t);
+uint64_t emb_table_bytes_optim(const emb_table *t);
+uint64_t emb_table_bytes_grad(const emb_table *t);
+/* Predicted bytes without building a table (for plan()). */
+uint64_t emb_table_predict_grad(int64_t cap, int32_t width);
+
+/* Test use: scatter the pending gradient into dense (rows*width floats). */
+void emb_table_grad_dense(const emb_table *t, float *dense);
+
+/* ---- helpers shared by planners ---- */
+
+/* Fields with N_f <= threshold stay uncompressed. Returns their bytes (4*N_f*D each)
+ * and, through big_rows, the sum of N_f of the other fields. */
+double emb_plan_small_fields(const emb_spec *spec, int64_t threshold, int64_t *big_rows);
+
+/* A standard "unreachable" error: "ratio R unreachable for M at dim D: reachable
+ * range [lo, hi]". */
+hx_status emb_plan_unreachable(const emb_spec *spec, const char *method, double lo, double hi,
+                               char *err, size_t errlen);
+
+/* The error when a fixed knob (e.g. rank=4) misses the ratio: "ratio R unreachable
+ * for M at dim D with KNOB=V: it gives ratio X (leave KNOB auto to plan it from
+ * the ratio)". */
+hx_status emb_plan_fixed_unreachable(const emb_spec *spec, const char *method, const char *knob, double value,
+                                     double achieved, char *err, size_t errlen);
+
+/* 1 if achieved is within 5% of requested. */
+int emb_plan_within(double requested, double achieved);
+
+/* ---- per-field tables: the common case of one emb_table per field ---- */
+/* emb_fields: one table per field, rows_f rows each, width D, DLRM init
+ * U(-sqrt(1/rows_f), +sqrt(1/rows_f)) (facebookresearch/dlrm create_emb). */
+typedef struct emb_fields {
+    int32_t    F, D;
+    emb_table *tabs;   /* (F) */
+    int64_t   *rows;   /* (batch, F) scratch for mapped row ids */
+    opt_cfg    opt;
+    hx_pool   *pool;   /* spec->pool: fields are split across its threads */
+    int32_t   *order;  /* (F) fields by rows, largest first: the order threads claim them */
+} emb_fields;
+
+/* rows (B, F) are already mapped to physical rows of each field's table.
+ * forward: out (B, F, D) = the rows; backward: accumulate dout (B, F, D) into the
+ * rows' gradient slots. */
+void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *out);
+void emb_fields_backward(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout);
+
+hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *rows_per_field,
+                          hx_rng *rng, char *err, size_t errlen);
+void      emb_fields_free(emb_fields *fs);
+void      emb_fields_step(emb_fields *fs, int64_t t);
+int       emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max);
+void      emb_fields_grad(emb_fields *fs, int i, float *dense);
+/* Adds this object's bytes into out (params count as inference parameters). */
+void      emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out);
+/* Predicted bytes of emb_fields_init with these rows (for plan()). */
+void      emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out);
+#endif
