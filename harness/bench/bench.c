@@ -29,6 +29,7 @@
 #include "bench_parse.h"
 #include "harness/cli/cli.h"
 #include "harness/core/loss.h"
+#include "datasets/dataset.h"
 #include "harness/train/model.h"
 #include "harness/core/pool.h"
 

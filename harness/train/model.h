@@ -18,9 +18,22 @@
 #ifndef EMBSWEEP_MODEL_H
 #define EMBSWEEP_MODEL_H
 
-#include "methods/method.h"
 #include "harness/core/mlp.h"
-#include "run.h"
+#include "methods/method.h"
+
+#define RUN_MAX_LAYERS 8
+
+typedef enum { INTERACT_DOT = 0, INTERACT_CAT = 1 } interact_kind;
+
+/* The network around the embeddings (the YAML model: section). */
+typedef struct model_cfg {
+    int32_t       bottom[RUN_MAX_LAYERS]; /* bottom MLP widths; last = dim for dot */
+    int32_t       n_bottom;
+    int32_t       top[RUN_MAX_LAYERS];    /* top MLP hidden widths; a final 1 is implied */
+    int32_t       n_top;
+    interact_kind interaction;
+} model_cfg;
+
 
 typedef struct model {
     model_cfg         cfg;

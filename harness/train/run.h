@@ -12,20 +12,9 @@
 #include <stdint.h>
 
 #include "datasets/dataset.h"
-#include "methods/method.h"
 #include "harness/core/optim.h"
-
-#define RUN_MAX_LAYERS 8
-
-typedef enum { INTERACT_DOT = 0, INTERACT_CAT = 1 } interact_kind;
-
-typedef struct model_cfg {
-    int32_t       bottom[RUN_MAX_LAYERS]; /* bottom MLP widths; last = dim for dot */
-    int32_t       n_bottom;
-    int32_t       top[RUN_MAX_LAYERS];    /* top MLP hidden widths; a final 1 is implied */
-    int32_t       n_top;
-    interact_kind interaction;
-} model_cfg;
+#include "methods/method.h"
+#include "model.h"
 
 typedef struct train_cfg {
     double   epochs;        /* may be fractional */
