@@ -206,10 +206,12 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             note_bad(b, DS_BAD_LONG, r.line_no, "line longer than 65536 bytes");
             continue;
         }
-        if (rc == DS_LINE_TRUNC) {
-            snprintf(why, sizeof why, "the compressed stream ends early (zlib: %s)", r.why);
-            note_bad(b, DS_BAD_GZIP, r.line_no, why);
-            continue;
+        if (rc == DS_LINE_TRUNC) { /* never "less data": a broken stream fails the build */
+            st = hx_error(HX_ERR_FORMAT, err, errlen,
+                          "%s:%lld: %s (%s): the file is truncated or corrupt; nothing was cached", src->path,
+                          (long long)r.line_no, r.gzip ? "the compressed stream is broken" : "the read failed",
+                          r.why);
+            goto out;
         }
         why[0] = 0;
         int cur = (int)(parsed % PIPE);
