@@ -80,6 +80,29 @@ static int parse(void *ctx, char *line, size_t len, float *label, float *dense, 
     return -1;
 }
 
+/* The header names each column once, has id, click and hour, and at most
+ * AVAZU_MAX_COLS columns; sets c->id, c->click and c->hour. */
+static hx_status check_header(avazu_ctx *c, const char *path, char **col, char *err, size_t errlen) {
+    if (c->ncols > AVAZU_MAX_COLS)
+        return hx_error(HX_ERR_FORMAT, err, errlen, "'%s': the header has %d columns, at most %d (expected %s)",
+                        path, c->ncols, AVAZU_MAX_COLS, k_what);
+    c->id = c->click = c->hour = -1;
+    for (int i = 0; i < c->ncols; i++) {
+        for (int j = 0; j < i; j++)
+            if (!strcmp(col[i], col[j]))
+                return hx_error(HX_ERR_FORMAT, err, errlen,
+                                "'%s': header column '%.40s' appears twice (columns %d and %d)", path, col[i],
+                                j + 1, i + 1);
+        if (!strcmp(col[i], "id")) c->id = i;
+        else if (!strcmp(col[i], "click")) c->click = i;
+        else if (!strcmp(col[i], "hour")) c->hour = i;
+    }
+    if (c->id < 0 || c->click < 0 || c->hour < 0)
+        return hx_error(HX_ERR_FORMAT, err, errlen, "'%s': the header has no %s column; expected %s", path,
+                        c->id < 0 ? "id" : c->click < 0 ? "click" : "hour", k_what);
+    return HX_OK;
+}
+
 /* Read the header line and lay out the fields. */
 static hx_status read_header(avazu_ctx *c, const char *path, char *err, size_t errlen) {
     ds_reader r;
@@ -92,24 +115,19 @@ static hx_status read_header(avazu_ctx *c, const char *path, char *err, size_t e
         return hx_error(HX_ERR_FORMAT, err, errlen, "'%s': no header line (expected %s)", path, k_what);
     }
     c->ncols = ds_split(line, len, ',', col, cl, AVAZU_MAX_COLS);
-    c->id = c->click = c->hour = -1;
-    int nf = 2;
-    snprintf(c->names[0], 32, "hour_of_day");
-    snprintf(c->names[1], 32, "weekday");
-    for (int i = 0; i < c->ncols && i < AVAZU_MAX_COLS; i++) {
-        if (!strcmp(col[i], "id")) c->id = i;
-        else if (!strcmp(col[i], "click")) c->click = i;
-        else if (!strcmp(col[i], "hour")) c->hour = i;
-        else {
-            c->cat[nf - 2] = i;
-            snprintf(c->names[nf++], 32, "%.31s", col[i]);
-        }
+    st = check_header(c, path, col, err, errlen);
+    if (st == HX_OK) {
+        snprintf(c->names[0], 32, "hour_of_day");
+        snprintf(c->names[1], 32, "weekday");
+        for (int i = 0, nf = 2; i < c->ncols; i++)
+            if (i != c->id && i != c->click && i != c->hour) {
+                c->cat[nf - 2] = i;
+                snprintf(c->names[nf++], 32, "%.31s", col[i]);
+            }
     }
     ds_reader_close(&r);
-    if (c->ncols > AVAZU_MAX_COLS || c->id < 0 || c->click < 0 || c->hour < 0)
-        return hx_error(HX_ERR_FORMAT, err, errlen,
-                        "'%s': the header has no id, click and hour columns (or more than %d columns); expected %s",
-                        path, AVAZU_MAX_COLS, k_what);
+    if (st != HX_OK) return st;
+    const int nf = c->ncols - 1;
     for (int i = 0; i < nf; i++) c->name_ptr[i] = c->names[i];
     return HX_OK;
 }

@@ -207,7 +207,35 @@ Test(avazu, header_crlf_id_and_hour) {
     fx_write(dir, "b.csv", "id,hour,C1\n1,14102100,5\n", path);
     char err[1024];
     cr_assert_eq(fx_try("avazu", path, NULL, err, sizeof err, &d), HX_ERR_FORMAT);
-    cr_assert(strstr(err, "no id, click and hour"), "%s", err);
+    cr_assert(strstr(err, "no click column"), "%s", err);
+    fx_rmdir(dir);
+}
+
+/* A 64-column header without id, click and hour once overran the field-name
+ * table; a duplicated column once named a field "(null)". Both are refused. */
+Test(avazu, header_validated) {
+    char dir[64], path[128], err[1024];
+    fx_tmpdir(dir);
+    static char text[4096];
+    size_t n = 0;
+    for (int i = 0; i < 64; i++) n += (size_t)snprintf(text + n, sizeof text - n, "%sc%d", i ? "," : "", i);
+    snprintf(text + n, sizeof text - n, "\n");
+    fx_write(dir, "wide.csv", text, path);
+    ds_data *d = NULL;
+    cr_assert_eq(fx_try("avazu", path, NULL, err, sizeof err, &d), HX_ERR_FORMAT);
+    cr_assert(strstr(err, "no id column"), "%s", err);
+    fx_write(dir, "dup.csv", "id,click,hour,C1,C1\n1,0,14102100,5,6\n", path);
+    cr_assert_eq(fx_try("avazu", path, NULL, err, sizeof err, &d), HX_ERR_FORMAT);
+    cr_assert(strstr(err, "'C1' appears twice (columns 4 and 5)"), "%s", err);
+    fx_write(dir, "dup2.csv", "id,click,hour,click,C1\n1,0,14102100,1,6\n", path);
+    cr_assert_eq(fx_try("avazu", path, NULL, err, sizeof err, &d), HX_ERR_FORMAT);
+    cr_assert(strstr(err, "'click' appears twice"), "%s", err);
+    n = 0;
+    for (int i = 0; i < 65; i++) n += (size_t)snprintf(text + n, sizeof text - n, "%sc%d", i ? "," : "", i);
+    snprintf(text + n, sizeof text - n, "\n");
+    fx_write(dir, "wider.csv", text, path);
+    cr_assert_eq(fx_try("avazu", path, NULL, err, sizeof err, &d), HX_ERR_FORMAT);
+    cr_assert(strstr(err, "65 columns, at most 64"), "%s", err);
     fx_rmdir(dir);
 }
 
