@@ -36,24 +36,12 @@
 
 #include "ds_text.h"
 
-#define CACHE_VERSION 1
-#define HDR_BYTES 4096
 #define MAX_REPORT 5
 
 const char *const ds_bad_names[DS_BAD_KINDS] = {"wrong column count", "non-numeric integer", "bad hex",
                                                 "bad label", "bad value", "over-long line",
                                                 "truncated gzip"};
 
-typedef struct cache_hdr {
-    char     magic[8];
-    uint32_t version, hdr_bytes;
-    uint64_t recipe_hash, source_stamp;
-    int64_t  n_rows, n_train, n_val, n_test;
-    int32_t  n_dense, n_fields;
-    int64_t  n_lines, n_bad, bad[DS_BAD_KINDS];
-    uint64_t off_card, off_names, off_recipe, recipe_len, off_dense, off_cat, off_label, file_size;
-    uint64_t payload_sum, header_sum;
-} cache_hdr;
 
 static uint64_t sum32(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
@@ -66,10 +54,47 @@ static uint64_t sum32(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
-static uint64_t header_sum(const cache_hdr *h) {
-    cache_hdr c = *h;
+uint64_t ds_cache_payload_sum(const void *file, uint64_t file_size) {
+    HX_ASSERT(file_size >= HDR_BYTES);
+    return sum32(0, (const char *)file + HDR_BYTES, file_size - HDR_BYTES);
+}
+
+uint64_t ds_cache_header_sum(const ds_cache_hdr *h) {
+    ds_cache_hdr c = *h;
     c.header_sum = 0;
     return hx_fnv1a(&c, sizeof c, 0);
+}
+
+/* Is [off, off + count * size) inside the payload, on an align boundary? */
+static int region_ok(uint64_t off, uint64_t count, uint64_t size, uint64_t align, uint64_t file_size) {
+    uint64_t bytes;
+    if (__builtin_mul_overflow(count, size, &bytes)) return 0;
+    return off >= HDR_BYTES && off % align == 0 && off <= file_size && bytes <= file_size - off;
+}
+
+/* The header's counts and offsets against the file size, and every id against
+ * its field's cardinality: a forged header (checksums recomputed) must not
+ * send a reader outside the mapping. NULL when all hold, else the reason. */
+static const char *layout_bad(const ds_cache_hdr *h, const char *base) {
+    const uint64_t fs = h->file_size;
+    if (h->n_rows < 0 || h->n_train < 0 || h->n_val < 0 || h->n_test < 0 ||
+        h->n_train + h->n_val + h->n_test != h->n_rows)
+        return "corrupt (the split sizes do not add up to the rows)";
+    if (h->n_fields < 1 || h->n_fields > DS_MAX_FIELDS || h->n_dense < 0 || h->n_dense > DS_MAX_DENSE)
+        return "corrupt (field or dense-feature count out of range)";
+    const uint64_t N = (uint64_t)h->n_rows, F = (uint64_t)h->n_fields, Dd = (uint64_t)h->n_dense;
+    if (!region_ok(h->off_card, F, 8, 8, fs) || !region_ok(h->off_names, F, 32, 4, fs) ||
+        !region_ok(h->off_recipe, h->recipe_len, 1, 1, fs) || !region_ok(h->off_dense, N, Dd * 4, 4, fs) ||
+        !region_ok(h->off_cat, N, F * 4, 4, fs) || !region_ok(h->off_label, N, 4, 4, fs))
+        return "corrupt (an offset or count points outside the file)";
+    const int64_t *card = (const int64_t *)(const void *)(base + h->off_card);
+    for (uint64_t f = 0; f < F; f++)
+        if (card[f] < 1 || card[f] > (int64_t)UINT32_MAX) return "corrupt (a field cardinality out of range)";
+    const uint32_t *cat = (const uint32_t *)(const void *)(base + h->off_cat);
+    for (uint64_t i = 0; i < N; i++)
+        for (uint64_t f = 0; f < F; f++)
+            if ((int64_t)cat[i * F + f] >= card[f]) return "corrupt (an id beyond its field's cardinality)";
+    return NULL;
 }
 
 /* ---- mapping a cache ---- */
@@ -94,15 +119,16 @@ static int cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_
         snprintf(why, n, "unreadable (%s)", strerror(errno));
         return -1;
     }
-    const cache_hdr *h = base;
+    const ds_cache_hdr *h = base;
     const char *bad = NULL;
     if (memcmp(h->magic, "EMBSWDS1", 8) || h->version != CACHE_VERSION) bad = "not a cache of this version";
-    else if (h->header_sum != header_sum(h)) bad = "corrupt (header checksum)";
+    else if (h->header_sum != ds_cache_header_sum(h)) bad = "corrupt (header checksum)";
     else if (h->recipe_hash != recipe_hash) bad = "for another recipe";
     else if (h->source_stamp != stamp) bad = "stale (the source file changed)";
     else if (h->file_size != (uint64_t)st.st_size) bad = "truncated";
-    else if (sum32(0, (const char *)base + HDR_BYTES, h->file_size - HDR_BYTES) != h->payload_sum)
+    else if (ds_cache_payload_sum(base, h->file_size) != h->payload_sum)
         bad = "corrupt (payload checksum)";
+    else bad = layout_bad(h, base);
     if (bad) {
         snprintf(why, n, "%s", bad);
         munmap(base, (size_t)st.st_size);
@@ -278,7 +304,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     FILE *f = fopen(tmp, "wb");
     if (!f) return hx_error(HX_ERR_IO, err, errlen, "cannot write cache '%s': %s", tmp, strerror(errno));
     setvbuf(f, NULL, _IOFBF, 1 << 20);
-    cache_hdr h;
+    ds_cache_hdr h;
     memset(&h, 0, sizeof h);
     static const char zero[HDR_BYTES];
     cwriter w = {f, 0, 0, 0};
@@ -340,7 +366,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     memcpy(h.bad, b->bad, sizeof h.bad);
     h.file_size = w.off;
     h.payload_sum = w.sum;
-    h.header_sum = header_sum(&h);
+    h.header_sum = ds_cache_header_sum(&h);
     if (fflush(f) || fseek(f, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) ||
         fsync(fileno(f)))
         w.err = 1;

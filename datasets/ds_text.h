@@ -115,4 +115,31 @@ typedef struct ds_source {
 hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
                    ds_data *d, char *err, size_t errlen);
 
+/* ---- the cache file (ds_build.c) ----
+ * A 4096-byte header, then the payload: card (F int64), names (F x 32 bytes),
+ * the recipe text, dense (N x Dd float), cat (N x F uint32), label (N float),
+ * each 64-byte aligned. A mapped cache is trusted only when magic, version,
+ * both checksums, recipe, source stamp and size match and every count, offset
+ * and id lies inside the file (the last also guards against forged headers). */
+#define CACHE_VERSION 1
+#define HDR_BYTES 4096
+#define DS_MAX_FIELDS 4096 /* sanity bounds of a header's counts */
+#define DS_MAX_DENSE 4096
+
+typedef struct ds_cache_hdr {
+    char     magic[8];
+    uint32_t version, hdr_bytes;
+    uint64_t recipe_hash, source_stamp;
+    int64_t  n_rows, n_train, n_val, n_test;
+    int32_t  n_dense, n_fields;
+    int64_t  n_lines, n_bad, bad[DS_BAD_KINDS];
+    uint64_t off_card, off_names, off_recipe, recipe_len, off_dense, off_cat, off_label, file_size;
+    uint64_t payload_sum, header_sum;
+} ds_cache_hdr;
+
+/* The header checksum (FNV-1a of the header with header_sum = 0), and the
+ * payload checksum of a whole cache file of file_size bytes. */
+uint64_t ds_cache_header_sum(const ds_cache_hdr *h);
+uint64_t ds_cache_payload_sum(const void *file, uint64_t file_size);
+
 #endif

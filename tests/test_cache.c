@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "datasets/dataset.h"
+#include "datasets/ds_text.h"
 #include "fixtures.h"
 
 /* n Criteo rows; row r has label r % 2 and C1 = r % 7. */
@@ -95,6 +96,55 @@ Test(cache, built_once_then_mapped_and_rebuilt_when_stale_or_corrupt) {
     cr_assert_str_neq(a->id, b->id);
     ds_free(b);
     ds_free(a);
+    fx_rmdir(dir);
+}
+
+/* Forged caches: header counts, offsets or ids changed with both checksums
+ * recomputed, as a hostile file would be. Each is refused and rebuilt, never
+ * mapped (a forged n_test once sent the label mean past the mapping). */
+enum { FORGE_ROWS, FORGE_TEST, FORGE_FIELDS, FORGE_OFF_LABEL, FORGE_OFF_CAT, FORGE_ID, FORGE_CARD, N_FORGE };
+
+static void forge(char *b, size_t n, int how) {
+    ds_cache_hdr *h = (ds_cache_hdr *)(void *)b;
+    switch (how) {
+    case FORGE_ROWS: h->n_rows *= 1000, h->n_train = h->n_rows - h->n_val - h->n_test; break;
+    case FORGE_TEST: h->n_test += 1 << 30, h->n_train -= 1 << 30; break;
+    case FORGE_FIELDS: h->n_fields = 0; break;
+    case FORGE_OFF_LABEL: h->off_label = (uint64_t)n - 8; break;
+    case FORGE_OFF_CAT: h->off_cat = UINT64_MAX - 3; break;
+    case FORGE_ID: ((uint32_t *)(void *)(b + h->off_cat))[5] = 1u << 30; break;
+    case FORGE_CARD: ((int64_t *)(void *)(b + h->off_card))[2] = 0; break;
+    }
+    h->payload_sum = ds_cache_payload_sum(b, h->file_size);
+    h->header_sum = ds_cache_header_sum(h);
+}
+
+Test(cache, forged_headers_are_refused_and_rebuilt) {
+    char dir[64], cache[128], path[128], file[256];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    write_rows(dir, 100, path);
+    ds_free(fx_load("criteo", path, cache));
+    cache_file(cache, file);
+    size_t n;
+    char *good = fx_read(file, &n);
+    for (int how = 0; how < N_FORGE; how++) {
+        char *b = malloc(n);
+        cr_assert_not_null(b);
+        memcpy(b, good, n);
+        forge(b, n, how);
+        FILE *f = fopen(file, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(b, 1, n, f), n);
+        fclose(f);
+        free(b);
+        ino_t ino = inode(file);
+        ds_data *d = fx_load("criteo", path, cache);
+        cr_expect_neq(inode(file), ino, "forgery %d: rebuilt", how);
+        cr_expect_eq(d->n_rows, 100, "forgery %d", how);
+        ds_free(d);
+    }
+    free(good);
     fx_rmdir(dir);
 }
 
