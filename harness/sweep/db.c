@@ -97,6 +97,11 @@ void db_close(db *d) {
 
 hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
     *out = NULL;
+    /* SQLite takes "" (and ":memory:") as a private temporary database: every
+     * result would be thrown away at exit. */
+    if (!path[0] || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+        return hx_error(HX_ERR_PARAM, err, errlen, "the database path '%s' is not a file name (expected e.g. %s)",
+                        path, "results/results.db");
     db *d = hx_calloc(1, sizeof *d);
     if (!d) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc;
