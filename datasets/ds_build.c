@@ -332,6 +332,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     uint32_t *row = hx_malloc(((size_t)F + 1) * sizeof *row);
     if (!row) {
         fclose(f);
+        unlink(tmp);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory writing the cache");
     }
     for (int sec = 0; sec < 3; sec++) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,19 +39,35 @@ void hx_abort(const char *file, int line, const char *expr) {
     abort();
 }
 
-void *hx_malloc(size_t n) { return malloc(n ? n : 1); }
+/* Fault injection: the nth checked allocation after hx_fault_alloc(n) fails
+ * (n = 0: none). One relaxed load per allocation when off. */
+static atomic_long g_alloc_seen, g_alloc_fail_at;
+
+void hx_fault_alloc(long nth) {
+    atomic_store(&g_alloc_seen, 0);
+    atomic_store(&g_alloc_fail_at, nth);
+}
+
+long hx_fault_alloc_seen(void) { return atomic_load(&g_alloc_seen); }
+
+static int alloc_fails(void) {
+    long at = atomic_load_explicit(&g_alloc_fail_at, memory_order_relaxed);
+    return at > 0 && atomic_fetch_add(&g_alloc_seen, 1) + 1 == at;
+}
+
+void *hx_malloc(size_t n) { return alloc_fails() ? NULL : malloc(n ? n : 1); }
 
 void *hx_calloc(size_t count, size_t size) {
     if (size && count > SIZE_MAX / size) return NULL;
-    return calloc(count ? count : 1, size ? size : 1);
+    return alloc_fails() ? NULL : calloc(count ? count : 1, size ? size : 1);
 }
 
-void *hx_realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+void *hx_realloc(void *p, size_t n) { return alloc_fails() ? NULL : realloc(p, n ? n : 1); }
 
 void hx_free(void *p) { free(p); }
 
 void *hx_xmalloc(size_t n) {
-    void *p = hx_malloc(n);
+    void *p = malloc(n ? n : 1); /* outside fault injection: its callers cannot recover */
     if (!p) {
         fprintf(stderr, "embsweep: out of memory allocating %zu bytes\n", n);
         abort();

@@ -46,6 +46,12 @@ void  hx_free(void *p);
  * for small bookkeeping in main-side code, never in methods. */
 void *hx_xmalloc(size_t n);
 char *hx_strdup(const char *s);
+/* Fault injection for the tests (as SQLite's FAULT_INSTALL): after
+ * hx_fault_alloc(n), the nth call of hx_malloc, hx_calloc or hx_realloc
+ * returns NULL (n = 0 turns it off); hx_fault_alloc_seen() counts the calls
+ * since. hx_xmalloc and hx_strdup are outside it. */
+void hx_fault_alloc(long nth);
+long hx_fault_alloc_seen(void);
 
 /* ---- deterministic RNG: splitmix64-seeded xoshiro256** ---- */
 typedef struct { uint64_t s[4]; } hx_rng;
