@@ -153,7 +153,7 @@ static int cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_
 typedef struct cwriter { FILE *f; uint64_t sum, off; int err; } cwriter;
 
 static void cw_put(cwriter *w, const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, w->f) != n) w->err = 1;
+    if (n && (hx_io_fails() || fwrite(p, 1, n, w->f) != n)) w->err = 1;
     w->sum = sum32(w->sum, p, n);
     w->off += n;
 }
@@ -189,7 +189,7 @@ static hx_status commit_row(build *b, FILE *raw, char *rec, const uint64_t *keys
     for (int32_t f = 0; f < b->F; f++)
         if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK)
             return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
-    if (fwrite(rec, 1, b->rec, raw) != b->rec)
+    if (hx_io_fails() || fwrite(rec, 1, b->rec, raw) != b->rec)
         return hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
     b->n++;
     return HX_OK;
@@ -308,7 +308,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     memset(&h, 0, sizeof h);
     static const char zero[HDR_BYTES];
     cwriter w = {f, 0, 0, 0};
-    if (fwrite(zero, 1, HDR_BYTES, f) != HDR_BYTES) w.err = 1;
+    if (hx_io_fails() || fwrite(zero, 1, HDR_BYTES, f) != HDR_BYTES) w.err = 1;
     w.off = HDR_BYTES;
     const int32_t F = b->F, Dd = b->Dd;
     h.off_card = w.off;
@@ -368,8 +368,8 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     h.file_size = w.off;
     h.payload_sum = w.sum;
     h.header_sum = ds_cache_header_sum(&h);
-    if (fflush(f) || fseek(f, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) ||
-        fsync(fileno(f)))
+    if (fflush(f) || fseek(f, 0, SEEK_SET) || hx_io_fails() || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) ||
+        hx_io_fails() || fsync(fileno(f)))
         w.err = 1;
     if (fclose(f) || w.err) {
         unlink(tmp);
@@ -462,7 +462,7 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
     d->card = card;
     st = write_cache(tmp, d, &b, raw, as, map, stamp, err, errlen);
     d->card = NULL;
-    if (st == HX_OK && rename(tmp, path)) {
+    if (st == HX_OK && (hx_io_fails() || rename(tmp, path))) {
         st = hx_error(HX_ERR_IO, err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         unlink(tmp);
     }

@@ -28,8 +28,9 @@ static int count_entries(const char *dir) {
 }
 
 /* Dataset build from text into the cache: every failure leaves no cache and no
- * temporary file behind (the builders' lock file stays, as after a success). */
-Test(fault, dataset_build_fails_cleanly_at_every_allocation) {
+ * temporary file behind (the builders' lock file stays, as after a success).
+ * io = 0 fails allocations, 1 writes. Returns the number of sites failed. */
+static long build_loop(int io) {
     char dir[64], path[128], cache[160], err[1024];
     fx_tmpdir(dir);
     static char text[8192];
@@ -46,23 +47,34 @@ Test(fault, dataset_build_fails_cleanly_at_every_allocation) {
     for (;; n++) {
         snprintf(cache, sizeof cache, "%s/cache%ld", dir, n);
         ds_data *d = NULL;
-        hx_fault_alloc(n);
+        io ? hx_fault_io(n) : hx_fault_alloc(n);
         hx_status rc = fx_try("criteo", path, cache, err, sizeof err, &d);
-        long seen = hx_fault_alloc_seen();
-        hx_fault_alloc(0);
-        if (seen < n) {
+        long seen = io ? hx_fault_io_seen() : hx_fault_alloc_seen();
+        hx_fault_io(0), hx_fault_alloc(0);
+        if (seen < n) { /* the failure was never reached: the build is whole */
             cr_assert_eq(rc, HX_OK, "%s", err);
             cr_assert_eq(d->n_rows, 40);
             ds_free(d);
             break;
         }
-        cr_expect_neq(rc, HX_OK, "allocation %ld failed, yet the build succeeded", n);
-        cr_expect_null(d, "allocation %ld", n);
-        cr_expect(err[0], "allocation %ld: the failure says why", n);
-        cr_expect_eq(count_entries(cache), 0, "allocation %ld: nothing left in the cache folder", n);
+        cr_expect_eq(rc, io ? HX_ERR_IO : HX_ERR_NOMEM, "site %ld failed, yet: %s", n, rc == HX_OK ? "ok" : err);
+        cr_expect_null(d, "site %ld", n);
+        cr_expect(err[0], "site %ld: the failure says why", n);
+        cr_expect_eq(count_entries(cache), 0, "site %ld: nothing left in the cache folder", n);
         ds_free(d);
     }
-    cr_log_info("dataset build: %ld allocation sites failed in turn", n - 1);
-    cr_expect_gt(n, 10, "the loop reached the allocations");
     fx_rmdir(dir);
+    return n - 1;
+}
+
+Test(fault, dataset_build_fails_cleanly_at_every_allocation) {
+    long n = build_loop(0);
+    cr_log_info("dataset build: %ld allocation sites failed in turn", n);
+    cr_expect_gt(n, 10, "the loop reached the allocations");
+}
+
+Test(fault, dataset_build_fails_cleanly_at_every_write) {
+    long n = build_loop(1);
+    cr_log_info("dataset build: %ld write sites failed in turn", n);
+    cr_expect_gt(n, 10, "the loop reached the writes");
 }

@@ -1,8 +1,10 @@
 /* main.c: `embsweep` command dispatch. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "harness/core/util.h"
 
 typedef struct command {
     const char *name;
@@ -33,6 +35,24 @@ static void usage(FILE *f) {
         if (k_commands[i].help) fprintf(f, "  %-8s %s\n", k_commands[i].name, k_commands[i].help);
 }
 
+/* The tests' fault injection (harness/core/util.h): EMBSWEEP_FAULT_ALLOC=N
+ * fails the Nth checked allocation, EMBSWEEP_FAULT_IO=N the Nth write; at exit
+ * the counts reached are printed, so a test knows whether the site was hit. */
+static int arm_faults(void) {
+    const char *a = getenv("EMBSWEEP_FAULT_ALLOC"), *w = getenv("EMBSWEEP_FAULT_IO");
+    if (a) hx_fault_alloc(atol(a));
+    if (w) hx_fault_io(atol(w));
+    return a || w;
+}
+
+static int run_command(int argc, char **argv) {
+    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
+        if (!strcmp(argv[1], k_commands[i].name)) return k_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "embsweep: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -42,9 +62,9 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        if (!strcmp(argv[1], k_commands[i].name)) return k_commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "embsweep: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    int armed = arm_faults(), rc = run_command(argc, argv);
+    if (armed)
+        fprintf(stderr, "embsweep: fault injection reached %ld allocations, %ld writes\n", hx_fault_alloc_seen(),
+                hx_fault_io_seen());
+    return rc;
 }

@@ -55,6 +55,24 @@ static int alloc_fails(void) {
     return at > 0 && atomic_fetch_add(&g_alloc_seen, 1) + 1 == at;
 }
 
+/* I/O fault injection: the nth hx_io_fails() check after hx_fault_io(n) says
+ * yes, with errno = EIO. */
+static atomic_long g_io_seen, g_io_fail_at;
+
+void hx_fault_io(long nth) {
+    atomic_store(&g_io_seen, 0);
+    atomic_store(&g_io_fail_at, nth);
+}
+
+long hx_fault_io_seen(void) { return atomic_load(&g_io_seen); }
+
+int hx_io_fails(void) {
+    long at = atomic_load_explicit(&g_io_fail_at, memory_order_relaxed);
+    if (at <= 0 || atomic_fetch_add(&g_io_seen, 1) + 1 != at) return 0;
+    errno = EIO;
+    return 1;
+}
+
 void *hx_malloc(size_t n) { return alloc_fails() ? NULL : malloc(n ? n : 1); }
 
 void *hx_calloc(size_t count, size_t size) {

@@ -52,6 +52,12 @@ char *hx_strdup(const char *s);
  * since. hx_xmalloc and hx_strdup are outside it. */
 void hx_fault_alloc(long nth);
 long hx_fault_alloc_seen(void);
+/* The same for writes: each write site of the cache builder and the results
+ * database asks hx_io_fails() first; after hx_fault_io(n) the nth ask fails
+ * with errno = EIO (n = 0: never). */
+void hx_fault_io(long nth);
+long hx_fault_io_seen(void);
+int  hx_io_fails(void);
 
 /* ---- deterministic RNG: splitmix64-seeded xoshiro256** ---- */
 typedef struct { uint64_t s[4]; } hx_rng;

@@ -105,7 +105,7 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
     db *d = hx_calloc(1, sizeof *d);
     if (!d) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc;
-    if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, db_vfs()) != SQLITE_OK) {
         rc = hx_error(HX_ERR_IO, err, errlen, "cannot open %s: %s", path, d->h ? sqlite3_errmsg(d->h) : "?");
         goto fail;
     }

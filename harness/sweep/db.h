@@ -16,6 +16,12 @@
 
 #define DB_SCHEMA_VERSION 2
 
+/* The VFS db_open opens with (db_vfs.c): SQLite's default one, with every
+ * write, sync, truncation and deletion open to fault injection. NULL when it
+ * could not be registered (SQLite's default is used then). */
+#define DB_VFS_NAME "embsweep"
+const char *db_vfs(void);
+
 typedef struct db db;
 
 /* Machine and build provenance of one invocation (harness/sweep/provenance.c). */

@@ -97,6 +97,8 @@ pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, s
         /* the engine threads itself (harness/core/pool.h, job->threads); OpenBLAS
          * runs one thread per call, so it needs no pool of its own */
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        unsetenv("EMBSWEEP_FAULT_ALLOC"); /* the tests' fault injection is the parent's */
+        unsetenv("EMBSWEEP_FAULT_IO");
         setenv("OMP_NUM_THREADS", "1", 1);
         char *const argv[] = {"embsweep", "worker", NULL};
         execv("/proc/self/exe", argv);
