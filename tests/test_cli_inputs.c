@@ -1,6 +1,7 @@
 /* test_cli_inputs.c: command lines that must be refused before any work is
  * done, each with a non-zero exit and a message saying what was expected. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "fixtures.h"
@@ -17,4 +18,43 @@ Test(cli_inputs, empty_db_path_is_an_error) {
     cr_expect_neq(fx_run_cli("status --db ''", out, sizeof out), 0, "%s", out);
     cr_expect_neq(fx_run_cli("plot --db '' --out /nonexistent", out, sizeof out), 0, "%s", out);
     cr_expect_neq(fx_run_cli("export --db ''", out, sizeof out), 0, "%s", out);
+}
+
+/* A damaged index is reported at open (quick_check), before any write. */
+Test(cli_inputs, damaged_database_is_refused) {
+    char dir[64], yaml[128], dbp[160], out[8192], cmd[400];
+    fx_tmpdir(dir);
+    fx_write(dir, "t.yaml",
+             "name: t\ndatasets:\n  syn: {kind: synthetic, rows: 1000, fields: 2}\ntrain: {epochs: 0.1}\n"
+             "matrix: {method: [full], dim: [4], ratio: [1], seed: [1, 2]}\n",
+             yaml);
+    snprintf(dbp, sizeof dbp, "%s/r.db", dir);
+    snprintf(cmd, sizeof cmd, "run %s --db %s", yaml, dbp);
+    cr_assert_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    /* Zero the cells of one index's root page, keeping the page header. */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbp, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND "
+                                        "tbl_name = 'runs' LIMIT 1", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "the runs table has an index");
+    long page = sqlite3_column_int(st, 0), psize = 0;
+    sqlite3_finalize(st);
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    psize = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    FILE *f = fopen(dbp, "r+b");
+    cr_assert_not_null(f);
+    static char junk[65536];
+    memset(junk, 0x5a, sizeof junk);
+    fseek(f, (page - 1) * psize + 100, SEEK_SET);
+    fwrite(junk, 1, (size_t)psize - 100, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "run %s --db %s", yaml, dbp);
+    cr_expect_neq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "is damaged") || strstr(out, "malformed"), "%s", out);
+    fx_rmdir(dir);
 }

@@ -86,6 +86,23 @@ fail:;
     return rc;
 }
 
+/* A damaged page or index is found at open, before anything is written over it. */
+static hx_status quick_check(db *d, const char *path, char *err, size_t errlen) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->h, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK)
+        return sql_err(d, path, err, errlen);
+    hx_status rc = HX_OK;
+    int r = sqlite3_step(st);
+    const char *res = r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (r != SQLITE_ROW) rc = sql_err(d, path, err, errlen);
+    else if (!res || strcmp(res, "ok"))
+        rc = hx_error(HX_ERR_FORMAT, err, errlen,
+                      "%s is damaged (SQLite quick_check: %.200s); copy it aside and recover it with "
+                      "`sqlite3 %s .recover`", path, res ? res : "?", path);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void db_close(db *d) {
     if (!d) return;
     sqlite3_stmt *all[] = {d->finish, d->started, d->status, d->del_loss, d->del_rss,
@@ -116,6 +133,8 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
         goto fail;
     }
     rc = migrate(d, err, errlen);
+    if (rc != HX_OK) goto fail;
+    rc = quick_check(d, path, err, errlen);
     if (rc != HX_OK) goto fail;
     int bad = 0;
     bad |= prep(d, &d->status, "SELECT status FROM runs WHERE key = ?1");
