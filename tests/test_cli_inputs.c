@@ -1,8 +1,13 @@
 /* test_cli_inputs.c: command lines that must be refused before any work is
  * done, each with a non-zero exit and a message saying what was expected. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixtures.h"
 
@@ -56,5 +61,60 @@ Test(cli_inputs, damaged_database_is_refused) {
     snprintf(cmd, sizeof cmd, "run %s --db %s", yaml, dbp);
     cr_expect_neq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "is damaged") || strstr(out, "malformed"), "%s", out);
+    fx_rmdir(dir);
+}
+
+/* The read-only commands never write: status on an empty file once wrote the
+ * whole schema into it, and status, plot and export could not open a database
+ * on read-only media or while a sweep held it. */
+Test(cli_inputs, read_only_commands_never_write) {
+    char dir[64], yaml[128], dbp[160], empty[160], out[8192], cmd[1024];
+    fx_tmpdir(dir);
+    fx_write(dir, "t.yaml",
+             "name: t\ndatasets:\n  syn: {kind: synthetic, rows: 1000, fields: 2}\ntrain: {epochs: 0.1}\n"
+             "matrix: {method: [full], dim: [4], ratio: [1], seed: [1]}\n",
+             yaml);
+    fx_write(dir, "empty.db", "", empty);
+    snprintf(cmd, sizeof cmd, "status --db %s", empty);
+    cr_expect_neq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "not an embsweep results database"), "%s", out);
+    struct stat st;
+    cr_assert_eq(stat(empty, &st), 0);
+    cr_expect_eq(st.st_size, 0, "status wrote %lld bytes into an empty file", (long long)st.st_size);
+    snprintf(dbp, sizeof dbp, "%s/r.db", dir);
+    snprintf(cmd, sizeof cmd, "run %s --db %s", yaml, dbp);
+    cr_assert_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    /* a writer holds the database: the readers still read */
+    char lp[200];
+    snprintf(lp, sizeof lp, "%s.writer", dbp);
+    int fd = open(lp, O_RDWR);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX), 0);
+    snprintf(cmd, sizeof cmd, "status --db %s", dbp);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "ok=1"), "%s", out);
+    close(fd);
+    /* read-only media: a read-only bind mount of the folder */
+    char src[160], mnt[160];
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(mnt, sizeof mnt, "%s/ro", dir);
+    cr_assert_eq(mkdir(src, 0755), 0);
+    cr_assert_eq(mkdir(mnt, 0755), 0);
+    snprintf(cmd, sizeof cmd, "cp %s %s/r.db && mount --bind %s %s 2>/dev/null && mount -o remount,bind,ro %s 2>/dev/null",
+             dbp, src, src, mnt, mnt);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "umount %s 2>/dev/null", mnt);
+        (void)!system(cmd);
+        fx_rmdir(dir);
+        cr_skip_test("cannot make a read-only bind mount here (needs root and mount rights)");
+    }
+    const char *ro_cmds[] = {"status --db %s/r.db", "export --db %s/r.db", "plot --db %s/r.db --out %s/../plots"};
+    for (int i = 0; i < 3; i++) {
+        char c[400];
+        snprintf(c, sizeof c, ro_cmds[i], mnt, mnt);
+        cr_expect_eq(fx_run_cli(c, out, sizeof out), 0, "%s on read-only media: %s", c, out);
+    }
+    snprintf(cmd, sizeof cmd, "umount %s", mnt);
+    cr_expect_eq(system(cmd), 0);
     fx_rmdir(dir);
 }

@@ -152,17 +152,12 @@ int cmd_status(int argc, char **argv) {
             return 2;
         }
     }
-    if (access(db_path, F_OK) != 0) {
-        fprintf(stderr, "embsweep status: no database at %s\n", db_path);
-        return 1;
-    }
-    db *d;
+    sqlite3 *h;
     char err[512];
-    if (db_open(db_path, &d, err, sizeof err) != HX_OK) {
+    if (db_open_read(db_path, &h, err, sizeof err) != HX_OK) {
         fprintf(stderr, "embsweep status: %s\n", err);
         return 1;
     }
-    sqlite3 *h = db_handle(d);
     sqlite3_stmt *sw = NULL, *cnt = NULL, *inv = NULL;
     int rc = 1;
     if (sqlite3_prepare_v2(h, "SELECT name, file FROM sweeps ORDER BY updated_at", -1, &sw, NULL) ||
@@ -204,6 +199,6 @@ int cmd_status(int argc, char **argv) {
     rc = 0;
 out:
     sqlite3_finalize(sw), sqlite3_finalize(cnt), sqlite3_finalize(inv);
-    db_close(d);
+    sqlite3_close(h);
     return rc;
 }

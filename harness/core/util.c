@@ -19,6 +19,7 @@ const char *hx_status_str(hx_status s) {
     case HX_ERR_UNSUPPORTED: return "unsupported";
     case HX_ERR_DIVERGED: return "diverged";
     case HX_ERR_INTERNAL: return "internal error";
+    case HX_ERR_BUSY: return "busy";
     }
     return "unknown status";
 }

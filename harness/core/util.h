@@ -23,7 +23,8 @@ typedef enum {
     HX_ERR_FORMAT = -4,    /* malformed input file */
     HX_ERR_UNSUPPORTED = -5,
     HX_ERR_DIVERGED = -6,  /* non-finite loss */
-    HX_ERR_INTERNAL = -7
+    HX_ERR_INTERNAL = -7,
+    HX_ERR_BUSY = -8       /* held by another process (the results database's writer) */
 } hx_status;
 
 const char *hx_status_str(hx_status s);

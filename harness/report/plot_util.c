@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "harness/sweep/db.h"
 #include "methods/method.h"
 #include "plot.h"
 
@@ -122,29 +123,7 @@ void pl_html_escape(FILE *f, const char *s) {
 }
 
 hx_status pl_db_open(const char *path, sqlite3 **out, char *err, size_t errlen) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return hx_error(HX_ERR_IO, err, errlen,
-                        "no database at %s (run `embsweep run FILE --db %s` first)", path, path);
-    fclose(f);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        hx_status s = hx_error(HX_ERR_IO, err, errlen, "%s: %s", path,
-                               db ? sqlite3_errmsg(db) : "cannot open");
-        sqlite3_close(db);
-        return s;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    /* a file that is not a database, or one without the runs table, fails here */
-    if (sqlite3_exec(db, "SELECT 1 FROM runs LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
-        hx_status s = hx_error(HX_ERR_FORMAT, err, errlen, "%s: not an embsweep database: %s",
-                               path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return s;
-    }
-    *out = db;
-    return HX_OK;
+    return db_open_read(path, out, err, errlen);
 }
 
 void pl_list_push(pl_list *l, const char *s) {

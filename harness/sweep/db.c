@@ -10,11 +10,15 @@
  */
 #include "db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "schema_sql.h"
 
@@ -22,6 +26,7 @@ const char *const db_phase_names[3] = {"load", "train", "eval"};
 
 struct db {
     sqlite3      *h;
+    int           writer_fd;  /* flock'ed <path>.writer, or -1 */
     sqlite3_stmt *finish, *started, *status, *del_loss, *del_rss, *del_phase, *ins_loss, *ins_rss,
                  *ins_phase;
 };
@@ -103,13 +108,98 @@ static hx_status quick_check(db *d, const char *path, char *err, size_t errlen) 
     return rc;
 }
 
+/* One writer per database: an exclusive flock on <path>.writer, held for the
+ * life of the handle and released by the kernel however the process ends (so a
+ * writer killed with -9 never blocks the next). The holder writes its pid,
+ * host and start time into the file for the refusal message. */
+static hx_status writer_lock(db *d, const char *path, char *err, size_t errlen) {
+    char lp[4096];
+    if (snprintf(lp, sizeof lp, "%s.writer", path) >= (int)sizeof lp)
+        return hx_error(HX_ERR_PARAM, err, errlen, "database path too long: %s", path);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return hx_error(HX_ERR_IO, err, errlen, "cannot open %s: %s", lp, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char holder[256] = "";
+        ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = 0;
+        holder[strcspn(holder, "\n")] = 0;
+        close(fd);
+        if (e != EWOULDBLOCK) return hx_error(HX_ERR_IO, err, errlen, "cannot lock %s: %s", lp, strerror(e));
+        return hx_error(HX_ERR_BUSY, err, errlen,
+                        "%s is in use by another sweep (%s); wait for it to end, or use another --db", path,
+                        holder[0] ? holder : "holder unknown");
+    }
+    char host[128] = "?", when[64] = "?", line[320];
+    gethostname(host, sizeof host - 1);
+    time_t now = time(NULL);
+    struct tm tm;
+    if (localtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
+    int len = snprintf(line, sizeof line, "pid %d on %s since %s\n", (int)getpid(), host, when);
+    int noted = ftruncate(fd, 0) == 0 && pwrite(fd, line, (size_t)len, 0) == len;
+    (void)noted; /* without the note the lock holds all the same */
+    d->writer_fd = fd;
+    return HX_OK;
+}
+
 void db_close(db *d) {
     if (!d) return;
     sqlite3_stmt *all[] = {d->finish, d->started, d->status, d->del_loss, d->del_rss,
                            d->del_phase, d->ins_loss, d->ins_rss, d->ins_phase};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
     sqlite3_close(d->h);
+    if (d->writer_fd >= 0) close(d->writer_fd); /* releases the lock */
     hx_free(d);
+}
+
+/* Open read-only, on read-only media too: a WAL database whose -shm cannot be
+ * created there is opened again as immutable. */
+static int open_read(const char *path, sqlite3 **h) {
+    int rc = sqlite3_open_v2(path, h, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(*h, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+    if (rc != SQLITE_CANTOPEN && rc != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN) return rc;
+    sqlite3_close(*h);
+    char uri[8192];
+    size_t n = (size_t)snprintf(uri, sizeof uri, "file:");
+    for (const char *p = path; *p && n + 4 < sizeof uri; p++) /* escape what a URI path cannot hold */
+        n += (size_t)(strchr("?#%", *p) ? snprintf(uri + n, sizeof uri - n, "%%%02X", (unsigned char)*p)
+                                       : snprintf(uri + n, sizeof uri - n, "%c", *p));
+    snprintf(uri + n, sizeof uri - n, "?immutable=1");
+    return sqlite3_open_v2(uri, h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+}
+
+hx_status db_open_read(const char *path, sqlite3 **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (!path[0] || access(path, F_OK) != 0)
+        return hx_error(HX_ERR_IO, err, errlen, "no database at '%s' (run `embsweep run FILE --db %s` first)", path,
+                        path);
+    sqlite3 *h = NULL;
+    hx_status st = HX_OK;
+    if (open_read(path, &h) != SQLITE_OK) {
+        st = hx_error(HX_ERR_IO, err, errlen, "cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
+        goto fail;
+    }
+    sqlite3_busy_timeout(h, 10000);
+    sqlite3_stmt *q = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (v > DB_SCHEMA_VERSION) {
+        st = hx_error(HX_ERR_FORMAT, err, errlen, "%s has schema version %d, newer than this embsweep (%d)", path,
+                      v, DB_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (v < 1 || sqlite3_exec(h, "SELECT 1 FROM runs LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
+        st = hx_error(HX_ERR_FORMAT, err, errlen, "%s is not an embsweep results database (%s)", path,
+                      v < 1 ? "no schema version" : sqlite3_errmsg(h));
+        goto fail;
+    }
+    *out = h;
+    return HX_OK;
+fail:
+    sqlite3_close(h);
+    return st;
 }
 
 hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
@@ -121,7 +211,9 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
                         path, "results/results.db");
     db *d = hx_calloc(1, sizeof *d);
     if (!d) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-    hx_status rc;
+    d->writer_fd = -1;
+    hx_status rc = writer_lock(d, path, err, errlen);
+    if (rc != HX_OK) goto fail;
     if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, db_vfs()) != SQLITE_OK) {
         rc = hx_error(HX_ERR_IO, err, errlen, "cannot open %s: %s", path, d->h ? sqlite3_errmsg(d->h) : "?");
         goto fail;

@@ -23,6 +23,7 @@
 const char *db_vfs(void);
 
 typedef struct db db;
+struct sqlite3;
 
 /* Machine and build provenance of one invocation (harness/sweep/provenance.c). */
 typedef struct prov {
@@ -70,6 +71,10 @@ typedef struct run_record {
 extern const char *const db_phase_names[3];
 
 hx_status db_open(const char *path, db **out, char *err, size_t errlen);
+/* db_open_read: a read-only handle for the commands that only read (status,
+ * plot, query, export): never creates, migrates or writes the file, takes no
+ * writer lock, and works on read-only media. Close with sqlite3_close. */
+hx_status db_open_read(const char *path, struct sqlite3 **out, char *err, size_t errlen);
 void      db_close(db *d);
 
 /* Record the sweep file, its datasets, and every cell (pending unless it already
