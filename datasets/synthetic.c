@@ -26,7 +26,7 @@
  * predictive weight; the rare ids still exist, are still looked up and still
  * collide under compression. The defaults (400k rows, 8 fields of 10..20000 ids,
  * zipf 1.05, rank 2, tail 0.002) are chosen so that `full` with the default
- * training reaches within 0.02 of the Bayes AUC in one epoch (issue 2), while
+ * training reaches within 0.02 of the Bayes AUC in one epoch, while
  * 5 fields are above the 200-row small-table threshold and hash reaches 64x.
  * Standardising only rescales the planted parameters, so the model stays exactly
  * "pairwise dot products + biases + linear dense" that a DLRM with dot

@@ -1,4 +1,4 @@
--- experiments/seeds-summary.sql: the tables of methods/README-repro.md from the
+-- experiments/seeds-summary.sql: the tables of results/notes/2026-11-22-paper-claims.md from the
 -- database of experiments/seeds.yaml and experiments/seeds-criteo-sample.yaml.
 --
 --   sqlite3 -header -column results/seeds.db < experiments/seeds-summary.sql

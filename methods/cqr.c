@@ -3,7 +3,7 @@
  * Paper: Tsang & Ahle, "Clustering the Sketch: Dynamic Compression for Embedding
  * Tables", NeurIPS 2023 (arXiv 2210.05974; called CQR in the ICLR'23 draft).
  * Authors' code read (not copied): thomasahle/cce cce/cce.py, cce/_tools.py,
- * examples/movielens.py. methods.md section 3.
+ * examples/movielens.py.
  *
  * Structure per compressed field (follows the code exactly):
  *   c columns (`columns`, default 4 as the README), each d/c wide, each with a

@@ -1,6 +1,6 @@
 /* dhe.c: Deep Hash Embedding (Kang, Cheng, Yao, Chen, Hong, Chi, "Learning to
  * Embed Categorical Features without Embedding Tables for Recommendation", KDD
- * 2021, arXiv 2010.10784); methods.md section 12.
+ * 2021, arXiv 2010.10784).
  *
  * Follows the paper / Hetu benchmark configuration: no table; id x is encoded by
  * k hashes h_j(x) = ((a_j x + b_j) mod p) mod m (k = 1024, m = 10^6 buckets), each

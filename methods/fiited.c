@@ -2,7 +2,7 @@
  *
  * Paper: Luo, Wang, Zhang, Lai, Mao, Wei, Song, Tsai, Yang, Hu, Qian, "Fine-Grained
  * Embedding Dimension Optimization During Training for Recommender Systems",
- * arXiv 2401.04408. No public code exists; methods.md section 4.
+ * arXiv 2401.04408. No public code exists.
  *
  * What the paper states (abstract) and this file follows:
  *   - each embedding VECTOR's dimension is adjusted during training, important

@@ -2,7 +2,7 @@
  * "Feature Hashing for Large Scale Multitask Learning", ICML 2009), applied to
  * embedding tables: id i of field f reads row h_f(i) of an m_f x D table.
  *
- * Follows the paper / methods.md section 6:
+ * Follows the paper:
  *   - h is a seeded universal-style hash (default) or i mod m (option);
  *   - colliding ids sum their gradients into the shared row;
  *   - the optional sign s(i) in {+1,-1} (Weinberger's unbiasing device) is off by

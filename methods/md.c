@@ -2,7 +2,7 @@
  * "Mixed Dimension Embeddings with Application to Memory-Efficient Recommendation
  * Systems", arXiv 1909.11810, ISIT 2021), with the per-table semantics of the
  * reference facebookresearch/dlrm tricks/md_embedding_bag.py (md_solver,
- * PrEmbeddingBag) and its driver; methods.md section 8.
+ * PrEmbeddingBag) and its driver.
  *
  * Follows the reference:
  *   - md_solver with d0: fields sorted by N ascending, d_t = lambda * N_t^-alpha with

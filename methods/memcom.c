@@ -2,7 +2,7 @@
  *
  * Paper: Pansare, Katukuri, Arora, Cipollone, Shaik, Tokgozoglu, Venkataraman,
  * "Learning Compressed Embeddings for On-Device Inference", MLSys 2022
- * (arXiv 2203.10135). No public code exists; methods.md section 2.
+ * (arXiv 2203.10135). No public code exists.
  *
  * Follows the paper (abstract, verified):
  *   - each entity's embedding is built from two tables trained jointly: a
@@ -14,7 +14,7 @@
  *       e_i = w_i * T[h(i)] + b_i * 1                        (1, d)
  *   - backward: dT[h(i)] += w_i g_i (colliding ids sum), dw_i = <T[h(i)], g_i>,
  *     db_i = sum_j g_ij; all sparse, coalesced by emb_table;
- *   - h(i) = i mod m_f by default (methods.md: "as the brief states"); a seeded
+ *   - h(i) = i mod m_f by default (the paper's hash is not verified [R]); a seeded
  *     universal hash, the same function as methods/hash.c, is an option;
  *   - init: T as the hash method (U(+-sqrt(1/m_f)), same RNG stream), w = 1,
  *     b = 0, so at step 0 MEmCom equals the hashing trick exactly;

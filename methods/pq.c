@@ -1,6 +1,6 @@
 /* pq.c: post-training product quantization (Jegou, Douze, Schmid, "Product
  * Quantization for Nearest Neighbor Search", IEEE TPAMI 2011), the post-training
- * reference curve of the CCE paper; methods.md section 11.
+ * reference curve of the CCE paper.
  *
  * Follows the paper: after training `full` (methods/full.c), each row of a table is
  * split into M sub-vectors of D/M dims; per sub-space a k-means codebook of K

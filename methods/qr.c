@@ -2,7 +2,7 @@
  * "Compositional Embeddings Using Complementary Partitions for Memory-Efficient
  * Recommendation Systems", KDD 2020, arXiv 1909.02107), with the semantics of the
  * reference facebookresearch/dlrm tricks/qr_embedding_bag.py (QREmbeddingBag) and
- * its driver (dlrm_s_pytorch.py create_emb); methods.md section 7.
+ * its driver (dlrm_s_pytorch.py create_emb).
  *
  * Follows the reference exactly:
  *   - id i of a field with n rows and c collisions reads Q[i / c] from a

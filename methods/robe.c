@@ -3,7 +3,7 @@
  * learning recommendation systems", MLSys 2022, arXiv 2108.02191), with the
  * semantics of the reference kernel (apd10/universal_memory_allocation
  * hashed_embedding_bag_kernel.cu) and driver (apd10/dlrm create_emb, --rma-size,
- * --rma-chunk-size); methods.md section 10.
+ * --rma-chunk-size).
  *
  * Follows the reference:
  *   - ONE parameter array M (`size` floats) shared by all fields; every field is

@@ -1,7 +1,6 @@
 /* tt.c: TT-Rec, tensor-train embedding tables (Yin, Acun, Wu, Liu, "TT-Rec: Tensor
  * Train Compression for Deep Learning Recommendation Model Embeddings", MLSys 2021,
- * arXiv 2101.11714; reference facebookresearch/FBTT-Embedding tt_embeddings_ops.py);
- * methods.md section 9.
+ * arXiv 2101.11714; reference facebookresearch/FBTT-Embedding tt_embeddings_ops.py).
  *
  * Follows the paper / reference:
  *   - 3 cores G_k of shape r_{k-1} x p_k x q_k x r_k (r_0 = r_3 = 1), with
@@ -29,7 +28,7 @@
  *     products of three entries) has variance 1/(3N), that of DLRM's
  *     U(+-sqrt(1/N)). FBTT's default "approx-normal" (N(0,1) redrawn while |x| < 2,
  *     times (3N)^(-1/6)) is not used: it ignores the rank and its redraw loop looks
- *     inverted (methods.md).
+ *     inverted.
  * Bytes per TT field: 4 * (p_1 q_1 r_1 + p_2 r_1 q_2 r_2 + p_3 r_2 q_3).
  */
 #include <math.h>

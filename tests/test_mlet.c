@@ -187,7 +187,7 @@ Test(mlet, k_rules) {
 
 /* The projection is trained: one step with a nonzero upstream gradient moves P,
  * and moves the embedding of an id that was not in the batch (MLET's
- * cross-category update, methods.md section 1). */
+ * cross-category update). */
 Test(mlet, projection_step_moves_unseen_rows) {
     const emb_method *m = mlet();
     emb_spec s;

@@ -421,7 +421,7 @@ Test(sweep, peak_rss_tracks_table_bytes) {
     cr_assert(fs > 0 && fb > 0 && hb > 0 && es > 0 && eb > 0 && ehb > 0);
     cr_expect_geq(eb, 4 * es - 1024, "4x the rows");
     /* 4x the rows (3x the small table's bytes more): the peak grows by at least
-     * that much, 3x the small table's embedding bytes (issue 3) */
+     * that much, 3x the small table's embedding bytes */
     double growth = (double)(fb - fs), table_growth = (double)(eb - es);
     cr_expect_geq(table_growth, 3.0 * (double)es - 4096, "table grew %.1f MB", table_growth / 1e6);
     cr_expect_geq(growth, 3.0 * (double)es, "peak grew %.1f MB; 3x the small table is %.1f MB", growth / 1e6,

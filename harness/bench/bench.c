@@ -2,7 +2,7 @@
  * PyTorch reference (tests/reference/bench_ref.py) on the same data, in the same
  * run. Results go to stdout and to a `bench` table in the SQLite database.
  *
- * Workload (issue 2): Criteo-shaped synthetic data (the generator's criteo preset:
+ * Workload: Criteo-shaped synthetic data (the generator's criteo preset:
  * 26 fields of 10..10^6 ids, 13 dense features), dim 16, batch 1024, the `full`
  * method, SGD (lr 0.1, as the DLRM Kaggle script; torch uses sparse embedding
  * gradients, as DLRM does), dot interaction, for two MLP shapes:

@@ -1,5 +1,5 @@
-/* bench_parse.c: the dataset parse benchmark of `embsweep bench` (issue 7: "parse
- * speed is at least 100 MB/s of text on one core"). Writes Criteo-format text
+/* bench_parse.c: the dataset parse benchmark of `embsweep bench` (target: parse
+ * speed of at least 100 MB/s of text on one core). Writes Criteo-format text
  * (label, I1..I13, C1..C26, tab-separated) from a seeded generator into a temp
  * dir, then times one full build of each file through ds_load (parse,
  * vocabularies, temp file, cache write and its verification), the same path a

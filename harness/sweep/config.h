@@ -10,7 +10,7 @@
  * A cell's identity is its key: 16 hex digits of a 64-bit FNV-1a hash of its
  * canonical JSON config (dataset recipe from ds_spec_canonical, method, every
  * method parameter incl. defaults, dim, ratio, seed, model, train settings).
- * BLAS threads, jobs, timeout and memory limit are not part of the key: they do
+ * Engine threads, jobs, timeout and memory limit are not part of the key: they do
  * not change what is computed [R].
  */
 #ifndef EMBSWEEP_CONFIG_H
@@ -54,7 +54,7 @@ typedef struct cfg_sweep {
     char       *yaml;          /* the file's full text (owned) */
     char        cache_dir[256];
     int         jobs;          /* default 1 */
-    int         threads;       /* BLAS threads per worker; 0 = cores / jobs */
+    int         threads;       /* engine threads per worker; 0 = cores / jobs */
     double      timeout;       /* seconds per run; 0 = none */
     uint64_t    memory_limit;  /* bytes per worker; 0 = none */
     int         unreachable_skip;

@@ -8,7 +8,7 @@
 
 typedef struct sweep_opts {
     int jobs;          /* workers at once (>= 1) */
-    int threads;       /* BLAS threads per worker (>= 1) */
+    int threads;       /* engine threads per worker (>= 1) */
     int force;         /* rerun runs that are already ok */
     int retry_failed;  /* rerun failed, timeout, oom, crashed, diverged runs */
     int tty;           /* live progress line instead of one line per run */

@@ -3,8 +3,8 @@
  *
  * The parent fork()s and the child exec()s `embsweep worker` (/proc/self/exe), so
  * the worker starts from a fresh image: VmHWM then measures the run, not the
- * parent (ru_maxrss and fork-without-exec both inherit the parent's pages; see
- * prior-art E1). The job (a resolved run_config) arrives on stdin; reports go to
+ * parent (ru_maxrss and fork-without-exec both inherit the parent's pages).
+ * The job (a resolved run_config) arrives on stdin; reports go to
  * fd 3 as fixed-size, zeroed worker_msg records (Redis childinfo style: one
  * write() per message, <= PIPE_BUF so it is atomic); stderr is a pipe whose tail
  * the parent keeps.
@@ -49,7 +49,7 @@ typedef struct worker_job {
     char       method[64];
     char       cache_dir[256];
     uint64_t   memory_limit; /* bytes, 0 = none: RLIMIT_DATA in the worker */
-    int32_t    threads;      /* BLAS threads */
+    int32_t    threads;      /* engine threads (worker pool) */
 } worker_job;
 
 /* worker_spawn: start a worker for job. Returns its pid (> 0) with the read ends
