@@ -190,9 +190,9 @@ hx_status db_open_read(const char *path, sqlite3 **out, char *err, size_t errlen
                       v, DB_SCHEMA_VERSION);
         goto fail;
     }
-    if (v < 1 || sqlite3_exec(h, "SELECT 1 FROM runs LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(h, "SELECT 1 FROM runs LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
         st = hx_error(HX_ERR_FORMAT, err, errlen, "%s is not an embsweep results database (%s)", path,
-                      v < 1 ? "no schema version" : sqlite3_errmsg(h));
+                      sqlite3_errmsg(h));
         goto fail;
     }
     *out = h;
