@@ -12,9 +12,9 @@ int cmd_methods(int argc, char **argv);  /* harness/cli/train_cli.c */
 int cmd_run(int argc, char **argv);      /* harness/cli/sweep_cli.c */
 int cmd_status(int argc, char **argv);   /* harness/cli/sweep_cli.c */
 int cmd_worker(int argc, char **argv);   /* harness/sweep/worker.c (internal) */
-int cmd_plot(int argc, char **argv);     /* harness/report/plot.c */
-int cmd_query(int argc, char **argv);    /* harness/report/query.c */
-int cmd_export(int argc, char **argv);   /* harness/report/query.c */
+int cmd_plot(int argc, char **argv);     /* harness/cli/plot_cli.c */
+int cmd_query(int argc, char **argv);    /* harness/cli/query_cli.c */
+int cmd_export(int argc, char **argv);   /* harness/cli/query_cli.c */
 int cmd_dataset(int argc, char **argv);  /* harness/cli/dataset_cli.c */
 int cmd_bench(int argc, char **argv);    /* harness/cli/bench_cli.c */
 
