@@ -1,7 +1,8 @@
 /* cli.h: the subcommands of `embsweep`. Each parses its argv, prints its own
  * usage on --help and returns the process exit status: 0 success, 1 a run or I/O
  * failure, 2 bad usage or bad input. The work is done by the layers below; only
- * main() calls these. */
+ * main() calls these. `embsweep worker`, the worker process's entry, is
+ * worker_main() of harness/sweep/worker.h (see main.c). */
 #ifndef EMBSWEEP_CLI_H
 #define EMBSWEEP_CLI_H
 
@@ -11,7 +12,6 @@ int cmd_train(int argc, char **argv);    /* harness/cli/train_cli.c */
 int cmd_methods(int argc, char **argv);  /* harness/cli/train_cli.c */
 int cmd_run(int argc, char **argv);      /* harness/cli/sweep_cli.c */
 int cmd_status(int argc, char **argv);   /* harness/cli/sweep_cli.c */
-int cmd_worker(int argc, char **argv);   /* harness/sweep/worker.c (internal) */
 int cmd_plot(int argc, char **argv);     /* harness/cli/plot_cli.c */
 int cmd_query(int argc, char **argv);    /* harness/cli/query_cli.c */
 int cmd_export(int argc, char **argv);   /* harness/cli/query_cli.c */
