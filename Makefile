@@ -1,6 +1,6 @@
 # embsweep: build, test, run the default sweep, draw the plots.
 #   make              build ./embsweep (installs missing Debian packages first)
-#   make test         unit and integration tests (Criterion)
+#   make test         check-layers, then the unit and integration tests (Criterion)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UBSan
 #   make tsan         the worker pool under ThreadSanitizer (a stress program)
 #   make check-layers the includes point down the layers (harness/README.md)
@@ -85,7 +85,7 @@ $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 # Tests run from the repository root; EMBSWEEP_BIN lets tests run the CLI.
-test: deps-test
+test: deps-test check-layers
 	@$(MAKE) --no-print-directory $(BIN) $(TEST_BIN)
 	EMBSWEEP_BIN=$(abspath $(BIN)) $(TEST_BIN) $(TEST_ARGS)
 

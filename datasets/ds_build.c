@@ -378,6 +378,65 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     return HX_OK;
 }
 
+/* Step 1's verdict: bad rows are reported; none good, or more than max_bad_frac
+ * of the lines bad, fails the build with the count of each kind. */
+static hx_status check_bad_rows(const build *b, double max_bad_frac, char *err, size_t errlen) {
+    const ds_source *src = b->src;
+    if (b->n_bad)
+        fprintf(stderr, "embsweep: %s: %lld bad row(s) of %lld skipped\n", src->path, (long long)b->n_bad,
+                (long long)b->n_lines);
+    if (b->n > 0 && (double)b->n_bad <= max_bad_frac * (double)b->n_lines) return HX_OK;
+    char kinds[400] = "";
+    for (int i = 0; i < DS_BAD_KINDS; i++)
+        if (b->bad[i]) {
+            size_t l = strlen(kinds);
+            snprintf(kinds + l, sizeof kinds - l, "%s%lld %s", l ? ", " : "", (long long)b->bad[i], ds_bad_names[i]);
+        }
+    return hx_error(HX_ERR_FORMAT, err, errlen,
+                    "'%s': %lld of %lld rows are bad (%s; max_bad_frac %g); first: %s. Expected %s", src->path,
+                    (long long)b->n_bad, (long long)b->n_lines, kinds[0] ? kinds : "no rows", max_bad_frac,
+                    b->first_bad[0] ? b->first_bad : "the file is empty", src->what);
+}
+
+/* The raw temp file rf, flushed and mapped read-only: *raw (*raw_len bytes). */
+static hx_status map_raw(const build *b, FILE *rf, char **raw, size_t *raw_len, char *err, size_t errlen) {
+    if (fflush(rf)) return hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
+    *raw_len = (size_t)b->n * b->rec;
+    *raw = mmap(NULL, *raw_len, PROT_READ, MAP_PRIVATE, fileno(rf), 0);
+    if (*raw == MAP_FAILED)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot map the raw temp file: %s", strerror(errno));
+    return HX_OK;
+}
+
+/* Step 3: count each field's values on the train rows (as[i] == 0), then the
+ * final vocabularies: map[f] from provisional to final ids, card[f]. The counts
+ * and provisional vocabularies are freed as each field is done. 0, or -1 when
+ * out of memory. */
+static int build_vocabs(build *b, int64_t min_count, const char *raw, const uint8_t *as, uint32_t **cnt,
+                        uint32_t **map, int64_t *card) {
+    for (int32_t f = 0; f < b->F; f++) {
+        cnt[f] = hx_calloc(b->voc[f].n ? b->voc[f].n : 1, sizeof **cnt);
+        map[f] = hx_malloc((b->voc[f].n ? b->voc[f].n : 1) * sizeof **map);
+        if (!cnt[f] || !map[f]) return -1;
+    }
+    const size_t ids_off = 4 + (size_t)b->Dd * 4;
+    for (int64_t i = 0; i < b->n; i++) {
+        if (i + AHEAD < b->n) prefetch_row(raw + (size_t)(i + AHEAD) * b->rec + ids_off, cnt, b->F);
+        if (as[i] != 0) continue;
+        const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b->rec + ids_off);
+        for (int32_t f = 0; f < b->F; f++)
+            if (cnt[f][ids[f]] < UINT32_MAX) cnt[f][ids[f]]++;
+    }
+    for (int32_t f = 0; f < b->F; f++) {
+        if (ds_vocab_finalize(&b->voc[f], cnt[f], min_count, map[f], &card[f]) != HX_OK) return -1;
+        hx_free(cnt[f]);
+        cnt[f] = NULL;
+        ds_vocab_free(&b->voc[f]);
+    }
+    return 0;
+}
+
+/* Steps 1-4 of the file comment for one source into the cache file at path. */
 static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *path,
                              uint64_t stamp, ds_data *d, char *err, size_t errlen) {
     build b;
@@ -393,7 +452,7 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
     size_t raw_len = 0;
     uint8_t *as = NULL;
     uint32_t **cnt = NULL, **map = NULL;
-    int64_t *card = NULL;
+    int64_t *card = NULL, n_as[4];
     b.voc = hx_calloc((size_t)b.F, sizeof *b.voc);
     cnt = hx_calloc((size_t)b.F, sizeof *cnt);
     map = hx_calloc((size_t)b.F, sizeof *map);
@@ -406,59 +465,15 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
     unlink(rawp); /* anonymous from here on: vanishes with the process */
     if (!b.voc || !cnt || !map || !card) goto nomem;
     setvbuf(rf, NULL, _IOFBF, 1 << 20);
-    if ((st = stream_rows(&b, rf, ds_get_int(s, k, "rows"), err, errlen)) != HX_OK) goto out;
-    if (b.n_bad)
-        fprintf(stderr, "embsweep: %s: %lld bad row(s) of %lld skipped\n", src->path, (long long)b.n_bad,
-                (long long)b.n_lines);
-    double maxf = ds_get_f64(s, k, "max_bad_frac");
-    if (b.n == 0 || (double)b.n_bad > maxf * (double)b.n_lines) {
-        char kinds[400] = "";
-        for (int i = 0; i < DS_BAD_KINDS; i++)
-            if (b.bad[i]) {
-                size_t l = strlen(kinds);
-                snprintf(kinds + l, sizeof kinds - l, "%s%lld %s", l ? ", " : "", (long long)b.bad[i], ds_bad_names[i]);
-            }
-        st = hx_error(HX_ERR_FORMAT, err, errlen,
-                      "'%s': %lld of %lld rows are bad (%s; max_bad_frac %g); first: %s. Expected %s",
-                      src->path, (long long)b.n_bad, (long long)b.n_lines, kinds[0] ? kinds : "no rows",
-                      maxf, b.first_bad[0] ? b.first_bad : "the file is empty", src->what);
+    if ((st = stream_rows(&b, rf, ds_get_int(s, k, "rows"), err, errlen)) != HX_OK ||
+        (st = check_bad_rows(&b, ds_get_f64(s, k, "max_bad_frac"), err, errlen)) != HX_OK ||
+        (st = map_raw(&b, rf, &raw, &raw_len, err, errlen)) != HX_OK)
         goto out;
-    }
-    if (fflush(rf)) {
-        st = hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
-        goto out;
-    }
-    raw_len = (size_t)b.n * b.rec;
-    raw = mmap(NULL, raw_len, PROT_READ, MAP_PRIVATE, fileno(rf), 0);
-    if (raw == MAP_FAILED) {
-        st = hx_error(HX_ERR_IO, err, errlen, "cannot map the raw temp file: %s", strerror(errno));
-        goto out;
-    }
-    as = hx_malloc((size_t)b.n);
-    if (!as) goto nomem;
-    int64_t n_as[4];
+    if (!(as = hx_malloc((size_t)b.n))) goto nomem;
     assign_rows(s, k, (const float *)(const void *)raw, b.rec, b.n, as, n_as);
     d->n_train = n_as[0], d->n_val = n_as[1], d->n_test = n_as[2];
     d->n_rows = n_as[0] + n_as[1] + n_as[2];
-    for (int32_t f = 0; f < b.F; f++) {
-        cnt[f] = hx_calloc(b.voc[f].n ? b.voc[f].n : 1, sizeof **cnt);
-        map[f] = hx_malloc((b.voc[f].n ? b.voc[f].n : 1) * sizeof **map);
-        if (!cnt[f] || !map[f]) goto nomem;
-    }
-    for (int64_t i = 0; i < b.n; i++) {
-        if (i + AHEAD < b.n) prefetch_row(raw + (size_t)(i + AHEAD) * b.rec + 4 + (size_t)b.Dd * 4, cnt, b.F);
-        if (as[i] != 0) continue;
-        const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b.rec + 4 + (size_t)b.Dd * 4);
-        for (int32_t f = 0; f < b.F; f++)
-            if (cnt[f][ids[f]] < UINT32_MAX) cnt[f][ids[f]]++;
-    }
-    for (int32_t f = 0; f < b.F; f++) {
-        if (ds_vocab_finalize(&b.voc[f], cnt[f], ds_get_int(s, k, "min_count"), map[f], &card[f]) != HX_OK)
-            goto nomem;
-        hx_free(cnt[f]);
-        cnt[f] = NULL;
-        ds_vocab_free(&b.voc[f]);
-    }
+    if (build_vocabs(&b, ds_get_int(s, k, "min_count"), raw, as, cnt, map, card)) goto nomem;
     d->card = card;
     st = write_cache(tmp, d, &b, raw, as, map, stamp, err, errlen);
     d->card = NULL;

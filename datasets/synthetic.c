@@ -244,6 +244,100 @@ static void stats(const float *x, int64_t n, double *mean, double *sd) {
     *sd = sqrt(ss / (double)n);
 }
 
+/* The planted model: per field its id sampler, biases and latent vectors; the
+ * dense weights. syn_model_free releases what syn_plant allocated. */
+typedef struct syn_model {
+    alias_tab *tab;  /* (F) */
+    float    **bias; /* (F) each (card[f]) */
+    float    **vec;  /* (F) each (card[f], rank) */
+    float     *w;    /* (Dd) */
+} syn_model;
+
+/* The planted parameters, drawn from the table stream (seeded with the seed).
+ * 0, or -1 when out of memory. */
+static int syn_plant(const syn_cfg *c, syn_model *pm, ds_data *d) {
+    const int32_t F = c->F, R = c->rank;
+    hx_rng rt;
+    hx_rng_seed(&rt, c->seed);
+    for (int32_t f = 0; f < F; f++) {
+        d->card[f] = c->card[f];
+        snprintf(d->field_names[f], 32, "f%d", f);
+        if (alias_build(&pm->tab[f], c->card[f], c->zipf) != HX_OK) return -1;
+        pm->bias[f] = hx_malloc((size_t)c->card[f] * sizeof(float));
+        pm->vec[f] = hx_malloc((size_t)c->card[f] * (size_t)R * sizeof(float));
+        if (!pm->bias[f] || !pm->vec[f]) return -1;
+        for (int64_t i = 0; i < c->card[f]; i++) pm->bias[f][i] = (float)hx_rng_normal(&rt);
+        for (int64_t i = 0; i < c->card[f] * R; i++) pm->vec[f][i] = (float)hx_rng_normal(&rt);
+        if (c->tail > 0) tail_fade(pm->bias[f], pm->vec[f], c->card[f], R, c->zipf, c->tail);
+    }
+    for (int32_t j = 0; j < c->Dd; j++) pm->w[j] = (float)hx_rng_normal(&rt);
+    return 0;
+}
+
+/* The rows, from the row stream rr: ids and dense features into d, and each
+ * row's raw components I (into d->prob), B (cb) and D (cd). acc is (rank). */
+static void syn_rows(const syn_cfg *c, const syn_model *pm, hx_rng *rr, float *acc, ds_data *d, float *cb,
+                     float *cd) {
+    const int32_t F = c->F, Dd = c->Dd, R = c->rank;
+    for (int64_t r = 0; r < c->rows; r++) {
+        uint32_t *cat = d->cat + r * F;
+        double sq = 0, b = 0, dd = 0, inter = 0;
+        for (int32_t j = 0; j < R; j++) acc[j] = 0;
+        for (int32_t f = 0; f < F; f++) {
+            uint32_t id = alias_draw(&pm->tab[f], rr);
+            cat[f] = id;
+            const float *v = pm->vec[f] + (size_t)id * R;
+            for (int32_t j = 0; j < R; j++) acc[j] += v[j], sq += (double)v[j] * v[j];
+            b += pm->bias[f][id];
+        }
+        for (int32_t j = 0; j < R; j++) inter += (double)acc[j] * acc[j];
+        float *x = Dd ? d->dense + r * Dd : NULL;
+        for (int32_t j = 0; j < Dd; j++) {
+            x[j] = (float)hx_rng_normal(rr);
+            dd += (double)pm->w[j] * x[j];
+        }
+        d->prob[r] = (float)(0.5 * (inter - sq));
+        cb[r] = (float)b;
+        cd[r] = (float)dd;
+    }
+}
+
+/* Standardise the components and mix them by their variance shares into the
+ * logit; the Bayes probability into d->prob and a label drawn from rr. */
+static void syn_labels(const syn_cfg *c, hx_rng *rr, ds_data *d, const float *cb, const float *cd) {
+    const int64_t N = c->rows;
+    double mi, si, mb, sb, md, sd;
+    stats(d->prob, N, &mi, &si);
+    stats(cb, N, &mb, &sb);
+    stats(cd, N, &md, &sd);
+    double ai = si > 0 ? fmax(0.0, 1 - c->bias_share - c->dense_share) : 0;
+    double ab = sb > 0 ? c->bias_share : 0, ad = sd > 0 ? c->dense_share : 0;
+    double tot = ai + ab + ad;
+    if (tot > 0) ai /= tot, ab /= tot, ad /= tot;
+    ai = si > 0 ? sqrt(ai) / si : 0;
+    ab = sb > 0 ? sqrt(ab) / sb : 0;
+    ad = sd > 0 ? sqrt(ad) / sd : 0;
+    for (int64_t r = 0; r < N; r++) {
+        double z = c->intercept + c->scale * (ai * (d->prob[r] - mi) + ab * (cb[r] - mb) + ad * (cd[r] - md));
+        double p = c->noise > 0 ? noisy_prob(z, c->noise) : sigmoid(z);
+        d->prob[r] = (float)p;
+        d->label[r] = hx_rng_uniform(rr) < p ? 1.0f : 0.0f;
+    }
+}
+
+static void syn_model_free(syn_model *pm, int32_t F) {
+    for (int32_t f = 0; pm->tab && f < F; f++) {
+        hx_free(pm->tab[f].thr);
+        hx_free(pm->tab[f].alias);
+        if (pm->bias) hx_free(pm->bias[f]);
+        if (pm->vec) hx_free(pm->vec[f]);
+    }
+    hx_free(pm->tab);
+    hx_free(pm->bias);
+    hx_free(pm->vec);
+    hx_free(pm->w);
+}
+
 hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
                              char *err, size_t errlen) {
     (void)cache_dir; /* regenerating is as fast as reading a cache */
@@ -252,88 +346,22 @@ hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cac
     const int32_t F = c.F, Dd = c.Dd, R = c.rank;
     const int64_t N = c.rows;
     hx_status st = HX_OK;
-    alias_tab *tab = hx_calloc((size_t)F, sizeof *tab);
-    float **bias = hx_calloc((size_t)F, sizeof *bias), **vec = hx_calloc((size_t)F, sizeof *vec);
-    float *w = hx_malloc((size_t)(Dd ? Dd : 1) * sizeof *w), *acc = hx_malloc((size_t)R * sizeof *acc);
+    syn_model pm = {.tab = hx_calloc((size_t)F, sizeof *pm.tab), .bias = hx_calloc((size_t)F, sizeof *pm.bias),
+                    .vec = hx_calloc((size_t)F, sizeof *pm.vec), .w = hx_malloc((size_t)(Dd ? Dd : 1) * sizeof(float))};
+    float *acc = hx_malloc((size_t)R * sizeof *acc);
     float *cb = hx_malloc((size_t)N * sizeof *cb), *cd = hx_malloc((size_t)N * sizeof *cd);
-    if (!tab || !bias || !vec || !w || !acc || !cb || !cd) goto nomem;
-    if ((st = ds_data_alloc(d, N, Dd, F, 1)) != HX_OK) goto nomem;
-
-    /* Planted parameters, from the table stream. */
-    hx_rng rt;
-    hx_rng_seed(&rt, c.seed);
-    for (int32_t f = 0; f < F; f++) {
-        d->card[f] = c.card[f];
-        snprintf(d->field_names[f], 32, "f%d", f);
-        if (alias_build(&tab[f], c.card[f], c.zipf) != HX_OK) goto nomem;
-        bias[f] = hx_malloc((size_t)c.card[f] * sizeof(float));
-        vec[f] = hx_malloc((size_t)c.card[f] * (size_t)R * sizeof(float));
-        if (!bias[f] || !vec[f]) goto nomem;
-        for (int64_t i = 0; i < c.card[f]; i++) bias[f][i] = (float)hx_rng_normal(&rt);
-        for (int64_t i = 0; i < c.card[f] * R; i++) vec[f][i] = (float)hx_rng_normal(&rt);
-        if (c.tail > 0) tail_fade(bias[f], vec[f], c.card[f], R, c.zipf, c.tail);
+    if (!pm.tab || !pm.bias || !pm.vec || !pm.w || !acc || !cb || !cd || ds_data_alloc(d, N, Dd, F, 1) != HX_OK ||
+        syn_plant(&c, &pm, d) != 0) {
+        st = hx_error(HX_ERR_NOMEM, err, errlen, "datasets.%s: out of memory generating %lld rows", s->name,
+                      (long long)N);
+    } else {
+        hx_rng rr;
+        hx_rng_seed(&rr, hx_splitmix64(c.seed ^ 0x726f7773ULL));
+        syn_rows(&c, &pm, &rr, acc, d, cb, cd);
+        syn_labels(&c, &rr, d, cb, cd);
+        ds_split_sizes(d, c.val_frac, c.test_frac);
     }
-    for (int32_t j = 0; j < Dd; j++) w[j] = (float)hx_rng_normal(&rt);
-
-    /* Rows, from the row stream: raw components I (in prob), B, D. */
-    hx_rng rr;
-    hx_rng_seed(&rr, hx_splitmix64(c.seed ^ 0x726f7773ULL));
-    for (int64_t r = 0; r < N; r++) {
-        uint32_t *cat = d->cat + r * F;
-        double sq = 0, b = 0, dd = 0, inter = 0;
-        for (int32_t j = 0; j < R; j++) acc[j] = 0;
-        for (int32_t f = 0; f < F; f++) {
-            uint32_t id = alias_draw(&tab[f], &rr);
-            cat[f] = id;
-            const float *v = vec[f] + (size_t)id * R;
-            for (int32_t j = 0; j < R; j++) acc[j] += v[j], sq += (double)v[j] * v[j];
-            b += bias[f][id];
-        }
-        for (int32_t j = 0; j < R; j++) inter += (double)acc[j] * acc[j];
-        float *x = Dd ? d->dense + r * Dd : NULL;
-        for (int32_t j = 0; j < Dd; j++) {
-            x[j] = (float)hx_rng_normal(&rr);
-            dd += (double)w[j] * x[j];
-        }
-        d->prob[r] = (float)(0.5 * (inter - sq));
-        cb[r] = (float)b;
-        cd[r] = (float)dd;
-    }
-
-    /* Standardise the components and mix them by their variance shares. */
-    double mi, si, mb, sb, md, sd;
-    stats(d->prob, N, &mi, &si);
-    stats(cb, N, &mb, &sb);
-    stats(cd, N, &md, &sd);
-    double ai = si > 0 ? fmax(0.0, 1 - c.bias_share - c.dense_share) : 0;
-    double ab = sb > 0 ? c.bias_share : 0, ad = sd > 0 ? c.dense_share : 0;
-    double tot = ai + ab + ad;
-    if (tot > 0) ai /= tot, ab /= tot, ad /= tot;
-    ai = si > 0 ? sqrt(ai) / si : 0;
-    ab = sb > 0 ? sqrt(ab) / sb : 0;
-    ad = sd > 0 ? sqrt(ad) / sd : 0;
-    for (int64_t r = 0; r < N; r++) {
-        double z = c.intercept + c.scale * (ai * (d->prob[r] - mi) + ab * (cb[r] - mb) + ad * (cd[r] - md));
-        double p = c.noise > 0 ? noisy_prob(z, c.noise) : sigmoid(z);
-        d->prob[r] = (float)p;
-        d->label[r] = hx_rng_uniform(&rr) < p ? 1.0f : 0.0f;
-    }
-    ds_split_sizes(d, c.val_frac, c.test_frac);
-    goto done;
-nomem:
-    st = hx_error(HX_ERR_NOMEM, err, errlen, "datasets.%s: out of memory generating %lld rows", s->name,
-                  (long long)N);
-done:
-    for (int32_t f = 0; tab && f < F; f++) {
-        hx_free(tab[f].thr);
-        hx_free(tab[f].alias);
-        if (bias) hx_free(bias[f]);
-        if (vec) hx_free(vec[f]);
-    }
-    hx_free(tab);
-    hx_free(bias);
-    hx_free(vec);
-    hx_free(w);
+    syn_model_free(&pm, F);
     hx_free(acc);
     hx_free(cb);
     hx_free(cd);

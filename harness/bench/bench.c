@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "bench_parse.h"
-#include "harness/cli/cli.h"
 #include "harness/core/loss.h"
 #include "datasets/dataset.h"
 #include "harness/train/model.h"
@@ -43,8 +43,6 @@ static const bench_model k_models[] = {
     {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}, 300},
     {"dlrm_kaggle", {.bottom = {512, 256, 64, 16}, .n_bottom = 4, .top = {512, 256}, .n_top = 2}, 40},
 };
-
-#define BENCH_MAX_ROUNDS 9
 
 /* Steal and total jiffies from /proc/stat's cpu line (0, 0 when unreadable). */
 static void cpu_jiffies(unsigned long long *steal, unsigned long long *total) {
@@ -77,47 +75,13 @@ static double median(const double *v, int n) {
     return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
-typedef struct bench_opts {
-    const char *db;
-    int64_t     rows;
-    int         batch, warm, steps, torch, train, rounds;
-    double      parse_mb, spread; /* parse benchmark text per case (0: skip); --gen vocabulary */
-    const char *gen;              /* --gen FILE: only write generated Criteo text */
-    const char *model;            /* --model NAME: only this MLP shape (NULL: all) */
-} bench_opts;
-
-static void bench_usage(FILE *f) {
-    fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--rounds N]\n"
-               "                      [--no-torch] [--model default|dlrm_kaggle] [--no-train]\n"
-               "                      [--parse-mb MB]\n"
-               "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
-               "Training throughput (samples/s) of the C engine at 1 and 2 threads and of the\n"
-               "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
-               "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
-               "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
-               "DLRM Kaggle MLPs (--model picks one). Each of --rounds N (default 5, at\n"
-               "most 9) times C at 1 and 2 threads side by side (two models, alternating\n"
-               "chunks of steps), then torch at 1 and 2 threads; medians are reported;\n"
-               "each round line shows the CPU time the hypervisor stole meanwhile (a\n"
-               "shared VM's noise). --steps N: timed steps per measurement (default 300\n"
-               "for the default MLPs, 40 for the DLRM Kaggle MLPs; 5 warm-up steps before).\n"
-               "--no-torch skips the PyTorch side. Rows are stored in the `bench` table of the\n"
-               "database (default results/results.db).\n\n"
-               "Then the dataset parse speed (MB of text per CPU second and per wall second) of\n"
-               "one full build of --parse-mb MB (default 100; 0 skips) of generated\n"
-               "Criteo-format text: small vocabulary plain and gzip, and a large vocabulary\n"
-               "(harness/bench/bench_parse.c). --no-train skips the training benchmark. --gen FILE\n"
-               "only writes such a file (FILE.gz: gzip) with vocabulary spread S (default 400)\n"
-               "and exits.\n");
-}
-
 /* Time the C engine at 1 and at 2 threads side by side: two models (one without a
  * pool, one with a pool of 2) each run `warm` untimed steps, then `steps` timed
  * steps in alternating chunks of about steps/30, so both see the same moments of
  * a shared machine. rate[th] is samples per wall second, cpu_rate[th] per
- * process-CPU second, for th = 1, 2. Returns 0, or -1 with err set. */
-static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts *o, double rate[3],
-                        double cpu_rate[3], char *err, size_t errlen) {
+ * process-CPU second, for th = 1, 2. HX_OK, or a status with err set. */
+static hx_status bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts *o, double rate[3],
+                              double cpu_rate[3], char *err, size_t errlen) {
     const emb_method *full = emb_method_find("full");
     const int B = o->batch, F = ds->n_fields, Dd = ds->n_dense;
     const int64_t nb = ds->n_train / B;
@@ -125,12 +89,9 @@ static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts
     emb_spec spec[3] = {{0}};
     model m[3];
     memset(m, 0, sizeof m);
-    int rc = -1;
+    hx_status rc = HX_OK;
     int64_t *idx = hx_calloc((size_t)nb * B * F, sizeof(int64_t));
-    if (!idx) {
-        hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-        return -1;
-    }
+    if (!idx) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     for (int64_t i = 0; i < nb * B * F; i++) idx[i] = ds->cat[i];
     openblas_set_num_threads(1); /* the engine's pool splits the work (harness/core/pool.h) */
     for (int th = 1; th <= 2; th++) {
@@ -139,9 +100,12 @@ static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts
                               .steps_per_epoch = nb, .total_steps = o->warm + o->steps,
                               .opt = opt_default(OPT_SGD, 0.1f), .dense_opt = opt_default(OPT_SGD, 0.1f)};
         emb_params_default(full, spec[th].pv);
-        if ((th > 1 && !(spec[th].pool = hx_pool_create(th, err, errlen))) ||
-            full->plan(&spec[th], &plan, err, errlen) != HX_OK ||
-            model_create(&m[th], mc, Dd, full, &spec[th], spec[th].dense_opt, 1, err, errlen) != HX_OK)
+        if (th > 1 && !(spec[th].pool = hx_pool_create(th, err, errlen))) {
+            rc = HX_ERR_INTERNAL;
+            goto out;
+        }
+        if ((rc = full->plan(&spec[th], &plan, err, errlen)) != HX_OK ||
+            (rc = model_create(&m[th], mc, Dd, full, &spec[th], spec[th].dense_opt, 1, err, errlen)) != HX_OK)
             goto out;
     }
     double wall[3] = {0}, cpu[3] = {0};
@@ -154,7 +118,7 @@ static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts
                 const int64_t b = step[th] % nb;
                 model_forward(&m[th], ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
                 model_backward(&m[th], ds->label + (size_t)b * B, B);
-                if (model_step(&m[th], step[th] + 1, err, errlen) != HX_OK) goto out;
+                if ((rc = model_step(&m[th], step[th] + 1, err, errlen)) != HX_OK) goto out;
             }
             if (done >= 0) wall[th] += hx_now() - t0, cpu[th] += hx_cpu_time() - c0;
         }
@@ -164,7 +128,6 @@ static int bench_c_pair(const ds_data *ds, const model_cfg *mc, const bench_opts
         rate[th] = (double)o->steps * B / wall[th];
         cpu_rate[th] = (double)o->steps * B / cpu[th];
     }
-    rc = 0;
 out:
     for (int th = 1; th <= 2; th++) {
         model_free(&m[th]);
@@ -260,198 +223,196 @@ int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, doub
     return rc;
 }
 
-static int parse_opts(int argc, char **argv, bench_opts *o) {
-    static const char *const valued[] = {"--db",       "--rows",   "--steps", "--warm", "--rounds",
-                                         "--parse-mb", "--spread", "--gen",   "--model"};
-    for (int i = 1; i < argc; i++) {
-        int64_t v;
-        const char *f = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
-        if (!strcmp(f, "--no-torch")) {
-            o->torch = 0;
-            continue;
-        }
-        if (!strcmp(f, "--no-train")) {
-            o->train = 0;
-            continue;
-        }
-        int known = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(f, valued[k]);
-        if (!known) {
-            fprintf(stderr, "embsweep bench: unknown option '%s'\n\n", f);
-            return 2;
-        }
-        if (!a) {
-            fprintf(stderr, "embsweep bench: %s needs a value\n\n", f);
-            return 2;
-        }
-        i++;
-        if (!strcmp(f, "--db")) o->db = a;
-        else if (!strcmp(f, "--rows") && !hx_parse_i64(a, &v) && v >= 4096 && v <= 100000000) o->rows = v;
-        else if (!strcmp(f, "--steps") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000) o->steps = (int)v;
-        else if (!strcmp(f, "--warm") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->warm = (int)v;
-        else if (!strcmp(f, "--rounds") && !hx_parse_i64(a, &v) && v >= 1 && v <= BENCH_MAX_ROUNDS) o->rounds = (int)v;
-        else if (!strcmp(f, "--parse-mb") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->parse_mb = (double)v;
-        else if (!strcmp(f, "--spread") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000000) o->spread = (double)v;
-        else if (!strcmp(f, "--gen")) o->gen = a;
-        else if (!strcmp(f, "--model") && (!strcmp(a, "default") || !strcmp(a, "dlrm_kaggle"))) o->model = a;
-        else {
-            fprintf(stderr, "embsweep bench: bad value '%s' for %s\n\n", a, f);
-            return 2;
-        }
-    }
-    return 0;
+
+void bench_opts_default(bench_opts *o) {
+    *o = (bench_opts){.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0,
+                      .torch = 1, .rounds = 5, .train = 1, .parse_mb = 100, .spread = 400};
 }
 
-int cmd_bench(int argc, char **argv) {
-    bench_opts o = {.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0, .torch = 1, .rounds = 5,
-                    .train = 1, .parse_mb = 100, .spread = 400};
-    int prc = parse_opts(argc, argv, &o);
-    if (prc) {
-        bench_usage(prc == 1 ? stdout : stderr);
-        return prc == 1 ? 0 : 2;
-    }
-    if (o.gen) {
-        size_t n = strlen(o.gen);
-        if (bench_gen_criteo(o.gen, o.parse_mb, o.spread, 1, n > 3 && !strcmp(o.gen + n - 3, ".gz")) == 0) return 0;
-        fprintf(stderr, "embsweep bench: cannot write %s\n", o.gen);
-        return 1;
-    }
-    char err[512], rows[32], path[] = "/tmp/embsweep_bench_XXXXXX", host[128] = "unknown";
-    gethostname(host, sizeof host - 1);
-    char *kv[2] = {"preset=criteo", rows};
-    snprintf(rows, sizeof rows, "rows=%lld", (long long)o.rows);
-    ds_spec spec;
-    ds_data *ds = NULL;
-    sqlite3 *db = NULL;
-    int rc = 1, fd = -1;
-    if (ds_spec_from_args(&spec, "bench", "synthetic", 2, kv, err, sizeof err) != HX_OK ||
-        ds_load(&spec, NULL, &ds, err, sizeof err) != HX_OK) {
-        fprintf(stderr, "embsweep bench: %s\n", err);
-        return 1;
-    }
-    if (ds->n_train < o.batch) {
-        fprintf(stderr, "embsweep bench: --rows too small for one batch\n");
-        goto out;
-    }
-    const char *slash = strrchr(o.db, '/');
+/* ---- bench_run: set up, each MLP shape (measure, summarise, report), parse ---- */
+
+/* What one bench_run holds. */
+typedef struct bench_ctx {
+    const bench_opts *o;
+    ds_data          *ds;
+    sqlite3          *db;
+    int               fd;       /* the unlinked temporary file torch reads, -1 when none */
+    char              path[32]; /* /dev/fd/<fd> */
+    char              host[128];
+} bench_ctx;
+
+/* One model's measurements per thread count th = 1, 2 (index 0 unused) and round:
+ * samples per wall second and per process-CPU second; torch's are -1 when it
+ * failed or was skipped. */
+typedef struct bench_rounds {
+    double c[3][BENCH_MAX_ROUNDS], c_cpu[3][BENCH_MAX_ROUNDS];
+    double t[3][BENCH_MAX_ROUNDS], t_cpu[3][BENCH_MAX_ROUNDS];
+} bench_rounds;
+
+/* The medians over the rounds that are printed and stored. */
+typedef struct bench_summary {
+    double c[3], c_cpu[3], t[3], t_cpu[3];
+    double c_vs_t[3];  /* C / torch at th threads, -1 when torch has none */
+    double c_vs_1[3];  /* C at th threads / C at 1 thread; -1 at index 0 */
+    double t2_vs_1;    /* torch at 2 threads / torch at 1 thread, -1 when none */
+} bench_summary;
+
+/* Opens (creating its folder and the bench table) the database at path; *db is
+ * set even on failure and the caller closes it. */
+static hx_status bench_db_open(const char *path, sqlite3 **db, char *err, size_t errlen) {
+    const char *slash = strrchr(path, '/');
     if (slash) {
         char dir[512];
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - o.db), o.db);
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
         if (mkdir(dir, 0777) != 0 && errno != EEXIST) fprintf(stderr, "embsweep bench: mkdir %s failed\n", dir);
     }
-    if (sqlite3_open(o.db, &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
-                         " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
-                         " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL, vs_1_thread REAL)",
+    if (sqlite3_open(path, db) != SQLITE_OK ||
+        sqlite3_exec(*db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
+                          " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
+                          " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL, vs_1_thread REAL)",
                      NULL, NULL, NULL) != SQLITE_OK ||
         /* databases from before the vs_1_thread column get it added */
-        (sqlite3_exec(db, "SELECT vs_1_thread FROM bench LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
-         sqlite3_exec(db, "ALTER TABLE bench ADD COLUMN vs_1_thread REAL", NULL, NULL, NULL) != SQLITE_OK)) {
-        fprintf(stderr, "embsweep bench: %s: %s\n", o.db, db ? sqlite3_errmsg(db) : "cannot open");
-        goto out;
-    }
-    /* The torch side reads the batches from a temporary file. It is unlinked at
-     * once and handed over as /dev/fd/N (inherited through popen), so a bench
-     * killed half-way leaves nothing behind in /tmp. */
-    if ((fd = mkstemp(path)) < 0) {
-        fprintf(stderr, "embsweep bench: cannot create a temporary file\n");
-        goto out;
-    }
-    unlink(path);
-    snprintf(path, sizeof path, "/dev/fd/%d", fd);
-    if (o.train) {
-        char steps[48] = "300 (default) / 40 (dlrm_kaggle)";
-        if (o.steps) snprintf(steps, sizeof steps, "%d", o.steps);
-        printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
-               "full/SGD, %d warm + %s timed steps, %d round%s\n",
-               (long long)ds->n_train, o.batch, o.warm, steps, o.rounds, o.rounds > 1 ? "s" : "");
-        printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
-               "per CPU second");
-    }
-    for (size_t k = 0; o.train && k < sizeof k_models / sizeof k_models[0]; k++) {
-        const bench_model *bm = &k_models[k];
-        if (o.model && strcmp(o.model, bm->name)) continue;
-        bench_opts om = o;
-        if (!om.steps) om.steps = bm->steps;
-        double c[3] = {0}, t[3] = {0}, cc[3] = {0}, tc[3] = {0};
-        double rc_[3][BENCH_MAX_ROUNDS], rt[3][BENCH_MAX_ROUNDS], rcc[3][BENCH_MAX_ROUNDS], rtc[3][BENCH_MAX_ROUNDS];
-        char name[64];
-        if (o.torch && write_bench_file(fd, ds, &bm->cfg, &om) != 0) {
-            fprintf(stderr, "embsweep bench: cannot write the batches for PyTorch to a temporary file: %s\n",
-                    strerror(errno));
-            goto out;
-        }
-        /* rounds alternate the engines and thread counts, so a burst of load on
-         * the shared machine hits all of them alike; medians are reported */
-        for (int r = 0; r < o.rounds; r++) {
-            unsigned long long s0, t0, s1, t1;
-            double rate[3], cpu_rate[3];
-            cpu_jiffies(&s0, &t0);
-            if (bench_c_pair(ds, &bm->cfg, &om, rate, cpu_rate, err, sizeof err) != 0) {
-                fprintf(stderr, "embsweep bench: %s\n", err);
-                goto out;
-            }
-            for (int th = 1; th <= 2; th++) {
-                rc_[th][r] = rate[th];
-                rcc[th][r] = cpu_rate[th];
-                rtc[th][r] = -1;
-                rt[th][r] = o.torch ? bench_torch(path, th, &rtc[th][r]) : -1;
-            }
-            cpu_jiffies(&s1, &t1);
-            printf("%-12s round %d: C %.0f / %.0f samples/s at 1 / 2 threads (%.2fx), torch %.0f / %.0f; steal %.1f%%\n",
-                   bm->name, r + 1, rc_[1][r], rc_[2][r], rc_[2][r] / rc_[1][r], rt[1][r], rt[2][r],
-                   t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
-        }
-        /* Ratios are medians of each round's own ratio: the two sides of a ratio
-         * were timed at the same moments (C at 1 and 2 threads interleaved; torch
-         * right after C in the same round), so a noisy round moves both. */
-        double r_t[3] = {-1, -1, -1}, r_1[3] = {-1, 1, -1}, tr_1 = -1;
+        (sqlite3_exec(*db, "SELECT vs_1_thread FROM bench LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
+         sqlite3_exec(*db, "ALTER TABLE bench ADD COLUMN vs_1_thread REAL", NULL, NULL, NULL) != SQLITE_OK))
+        return hx_error(HX_ERR_IO, err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
+    return HX_OK;
+}
+
+/* The data, the database and the temporary file of a bench run. The torch side
+ * reads the batches from a temporary file. It is unlinked at once and handed
+ * over as /dev/fd/N (inherited through popen), so a bench killed half-way leaves
+ * nothing behind in /tmp. */
+static hx_status bench_setup(bench_ctx *x, char *err, size_t errlen) {
+    char rows[32], tmp[] = "/tmp/embsweep_bench_XXXXXX";
+    char *kv[2] = {"preset=criteo", rows};
+    snprintf(rows, sizeof rows, "rows=%lld", (long long)x->o->rows);
+    gethostname(x->host, sizeof x->host - 1);
+    ds_spec spec;
+    hx_status st;
+    if ((st = ds_spec_from_args(&spec, "bench", "synthetic", 2, kv, err, errlen)) != HX_OK ||
+        (st = ds_load(&spec, NULL, &x->ds, err, errlen)) != HX_OK)
+        return st;
+    if (x->ds->n_train < x->o->batch) return hx_error(HX_ERR_PARAM, err, errlen, "--rows too small for one batch");
+    if ((st = bench_db_open(x->o->db, &x->db, err, errlen)) != HX_OK) return st;
+    if ((x->fd = mkstemp(tmp)) < 0) return hx_error(HX_ERR_IO, err, errlen, "cannot create a temporary file");
+    unlink(tmp);
+    snprintf(x->path, sizeof x->path, "/dev/fd/%d", x->fd);
+    return HX_OK;
+}
+
+static void bench_print_header(const bench_opts *o, const ds_data *ds) {
+    char steps[48] = "300 (default) / 40 (dlrm_kaggle)";
+    if (o->steps) snprintf(steps, sizeof steps, "%d", o->steps);
+    printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
+           "full/SGD, %d warm + %s timed steps, %d round%s\n",
+           (long long)ds->n_train, o->batch, o->warm, steps, o->rounds, o->rounds > 1 ? "s" : "");
+    printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
+           "per CPU second");
+}
+
+/* Rounds alternate the engines and thread counts, so a burst of load on the
+ * shared machine hits all of them alike; each round prints a line. om is the
+ * options with the model's step count. */
+static hx_status bench_measure(const bench_ctx *x, const bench_model *bm, const bench_opts *om, bench_rounds *r,
+                               char *err, size_t errlen) {
+    for (int k = 0; k < om->rounds; k++) {
+        unsigned long long s0, t0, s1, t1;
+        double rate[3], cpu_rate[3];
+        cpu_jiffies(&s0, &t0);
+        hx_status st = bench_c_pair(x->ds, &bm->cfg, om, rate, cpu_rate, err, errlen);
+        if (st != HX_OK) return st;
         for (int th = 1; th <= 2; th++) {
-            double v[BENCH_MAX_ROUNDS];
-            c[th] = median(rc_[th], o.rounds);
-            cc[th] = median(rcc[th], o.rounds);
-            t[th] = median(rt[th], o.rounds);
-            tc[th] = median(rtc[th], o.rounds);
-            for (int r = 0; r < o.rounds; r++) v[r] = rt[th][r] > 0 ? rc_[th][r] / rt[th][r] : -1;
-            r_t[th] = median(v, o.rounds);
+            r->c[th][k] = rate[th];
+            r->c_cpu[th][k] = cpu_rate[th];
+            r->t_cpu[th][k] = -1;
+            r->t[th][k] = om->torch ? bench_torch(x->path, th, &r->t_cpu[th][k]) : -1;
         }
-        {
-            double v[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
-            for (int r = 0; r < o.rounds; r++) {
-                v[r] = rc_[2][r] / rc_[1][r];
-                w[r] = rt[1][r] > 0 && rt[2][r] > 0 ? rt[2][r] / rt[1][r] : -1;
-            }
-            r_1[2] = median(v, o.rounds);
-            tr_1 = median(w, o.rounds);
-        }
-        for (int th = 1; th <= 2; th++) {
-            if (r_t[th] > 0) printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, c[th], r_t[th], cc[th]);
-            else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, c[th], "-", cc[th]);
-            snprintf(name, sizeof name, "train_%s_c", bm->name);
-            if (bench_db_store(db, name, th, c[th], r_t[th], r_1[th], cc[th], host)) goto dberr;
-            if (t[th] > 0) {
-                printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, t[th], "1.00x", tc[th]);
-                snprintf(name, sizeof name, "train_%s_torch", bm->name);
-                if (bench_db_store(db, name, th, t[th], 1.0, th == 1 ? 1.0 : tr_1, tc[th], host)) goto dberr;
-            } else if (o.torch) {
-                printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
-            }
-        }
-        printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, r_1[2]);
-        if (r_t[1] > 0)
-            printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", r_t[1], cc[1] / tc[1]);
-        printf(" (medians of the rounds' ratios)\n");
+        cpu_jiffies(&s1, &t1);
+        printf("%-12s round %d: C %.0f / %.0f samples/s at 1 / 2 threads (%.2fx), torch %.0f / %.0f; steal %.1f%%\n",
+               bm->name, k + 1, r->c[1][k], r->c[2][k], r->c[2][k] / r->c[1][k], r->t[1][k], r->t[2][k],
+               t1 > t0 ? 100.0 * (double)(s1 - s0) / (double)(t1 - t0) : 0.0);
     }
-    if (o.parse_mb > 0 && bench_parse(db, host, o.parse_mb, 1)) goto out;
-    printf("stored in %s, table bench\n", o.db);
-    rc = 0;
-    goto out;
+    return HX_OK;
+}
+
+/* Ratios are medians of each round's own ratio: the two sides of a ratio were
+ * timed at the same moments (C at 1 and 2 threads interleaved; torch right
+ * after C in the same round), so a noisy round moves both. */
+static void bench_summarize(const bench_rounds *r, int rounds, bench_summary *s) {
+    double v[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
+    *s = (bench_summary){.c_vs_t = {-1, -1, -1}, .c_vs_1 = {-1, 1, -1}, .t2_vs_1 = -1};
+    for (int th = 1; th <= 2; th++) {
+        s->c[th] = median(r->c[th], rounds);
+        s->c_cpu[th] = median(r->c_cpu[th], rounds);
+        s->t[th] = median(r->t[th], rounds);
+        s->t_cpu[th] = median(r->t_cpu[th], rounds);
+        for (int k = 0; k < rounds; k++) v[k] = r->t[th][k] > 0 ? r->c[th][k] / r->t[th][k] : -1;
+        s->c_vs_t[th] = median(v, rounds);
+    }
+    for (int k = 0; k < rounds; k++) {
+        v[k] = r->c[2][k] / r->c[1][k];
+        w[k] = r->t[1][k] > 0 && r->t[2][k] > 0 ? r->t[2][k] / r->t[1][k] : -1;
+    }
+    s->c_vs_1[2] = median(v, rounds);
+    s->t2_vs_1 = median(w, rounds);
+}
+
+/* Prints a model's table rows and stores them in the bench table. */
+static hx_status bench_report(const bench_ctx *x, const bench_model *bm, const bench_summary *s, char *err,
+                              size_t errlen) {
+    char name[64];
+    for (int th = 1; th <= 2; th++) {
+        if (s->c_vs_t[th] > 0)
+            printf("%-12s %-7s %8d %14.0f %9.2fx %16.0f\n", bm->name, "c", th, s->c[th], s->c_vs_t[th], s->c_cpu[th]);
+        else printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "c", th, s->c[th], "-", s->c_cpu[th]);
+        snprintf(name, sizeof name, "train_%s_c", bm->name);
+        if (bench_db_store(x->db, name, th, s->c[th], s->c_vs_t[th], s->c_vs_1[th], s->c_cpu[th], x->host)) goto dberr;
+        if (s->t[th] > 0) {
+            printf("%-12s %-7s %8d %14.0f %10s %16.0f\n", bm->name, "torch", th, s->t[th], "1.00x", s->t_cpu[th]);
+            snprintf(name, sizeof name, "train_%s_torch", bm->name);
+            if (bench_db_store(x->db, name, th, s->t[th], 1.0, th == 1 ? 1.0 : s->t2_vs_1, s->t_cpu[th], x->host))
+                goto dberr;
+        } else if (x->o->torch) {
+            printf("%-12s %-7s %8d %14s\n", bm->name, "torch", th, "failed");
+        }
+    }
+    printf("%-12s C at 2 threads / C at 1 thread: %.2fx", bm->name, s->c_vs_1[2]);
+    if (s->c_vs_t[1] > 0)
+        printf("; C 1 thread / torch 1 thread: %.2fx (per CPU second %.2fx)", s->c_vs_t[1],
+               s->c_cpu[1] / s->t_cpu[1]);
+    printf(" (medians of the rounds' ratios)\n");
+    return HX_OK;
 dberr:
-    fprintf(stderr, "embsweep bench: %s: %s\n", o.db, sqlite3_errmsg(db));
-out:
-    if (fd >= 0) close(fd);
-    sqlite3_close(db);
-    ds_free(ds);
-    return rc;
+    return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->o->db, sqlite3_errmsg(x->db));
+}
+
+/* One MLP shape: its batches for torch, the rounds, their medians, the rows. */
+static hx_status bench_model_run(const bench_ctx *x, const bench_model *bm, char *err, size_t errlen) {
+    bench_opts om = *x->o;
+    if (!om.steps) om.steps = bm->steps;
+    if (om.torch && write_bench_file(x->fd, x->ds, &bm->cfg, &om) != 0)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot write the batches for PyTorch to a temporary file: %s",
+                        strerror(errno));
+    bench_rounds r;
+    bench_summary s;
+    hx_status st = bench_measure(x, bm, &om, &r, err, errlen);
+    if (st != HX_OK) return st;
+    bench_summarize(&r, om.rounds, &s);
+    return bench_report(x, bm, &s, err, errlen);
+}
+
+hx_status bench_run(const bench_opts *o, char *err, size_t errlen) {
+    HX_ASSERT(o->rounds >= 1 && o->rounds <= BENCH_MAX_ROUNDS && o->batch >= 1);
+    bench_ctx x = {.o = o, .fd = -1, .host = "unknown"};
+    hx_status st = bench_setup(&x, err, errlen);
+    if (st == HX_OK && o->train) bench_print_header(o, x.ds);
+    for (size_t k = 0; st == HX_OK && o->train && k < sizeof k_models / sizeof k_models[0]; k++)
+        if (!o->model || !strcmp(o->model, k_models[k].name)) st = bench_model_run(&x, &k_models[k], err, errlen);
+    if (st == HX_OK && o->parse_mb > 0 && bench_parse(x.db, x.host, o->parse_mb, 1))
+        st = hx_error(HX_ERR_IO, err, errlen, "the parse benchmark failed");
+    if (st == HX_OK) printf("stored in %s, table bench\n", o->db);
+    if (x.fd >= 0) close(x.fd);
+    sqlite3_close(x.db);
+    ds_free(x.ds);
+    return st;
 }

@@ -2,9 +2,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "harness/core/util.h"
+#include "harness/sweep/worker.h"
+
+/* `embsweep worker`, the worker process's entry. It takes no arguments: its input
+ * is the job the sweep parent writes to its stdin, and its output the messages on
+ * fd 3 (harness/sweep/worker.h). Both sides of that protocol stay together in
+ * harness/sweep/worker.c, where the child side is worker_main(); the command line
+ * is only checked here, so a worker started by hand stops at once. */
+static int cmd_worker(int argc, char **argv) {
+    (void)argv;
+    if (argc != 1 || isatty(0)) {
+        fprintf(stderr, "embsweep worker: internal command, started by `embsweep run`\n");
+        return WORKER_EXIT_USAGE;
+    }
+    return worker_main();
+}
 
 typedef struct command {
     const char *name;

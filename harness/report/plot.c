@@ -1,4 +1,5 @@
-/* plot.c: `embsweep plot [--db PATH] [--sweep NAME] [--out DIR] [--budget R]`.
+/* plot.c: `embsweep plot`'s work, pl_plot() of plot.h (the command line is
+ * harness/cli/plot_cli.c).
  *
  * Reads the results database (read-only), writes the data of every figure as TSV
  * plus one gnuplot script per figure under DIR/data/, runs gnuplot once over all
@@ -16,20 +17,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "harness/cli/cli.h"
 #include "plot.h"
 
 extern char **environ;
-
-static void plot_usage(FILE *f) {
-    fputs("usage: embsweep plot [--db PATH] [--sweep NAME] [--out DIR] [--budget R]\n"
-          "Draws the figures of every sweep in the database (or only NAME) with gnuplot\n"
-          "into DIR (PNG and SVG), their data and scripts into DIR/data, and the page\n"
-          "DIR/index.html. Defaults: --db results/results.db --out plots. --budget sets the\n"
-          "compression ratio of the RSS-over-time and loss-curve figures (default: the\n"
-          "ratio most methods reached).\n",
-          f);
-}
 
 static hx_status mkdir_p(const char *path, char *err, size_t errlen) {
     char buf[1200];
@@ -142,65 +132,36 @@ done:
     return rc;
 }
 
-int cmd_plot(int argc, char **argv) {
-    const char *db_path = "results/results.db", *sweep = NULL, *out_dir = "plots";
-    double budget = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            plot_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--db") && i + 1 < argc) db_path = argv[++i];
-        else if (!strcmp(a, "--sweep") && i + 1 < argc) sweep = argv[++i];
-        else if (!strcmp(a, "--out") && i + 1 < argc) out_dir = argv[++i];
-        else if (!strcmp(a, "--budget") && i + 1 < argc) {
-            if (hx_parse_f64(argv[++i], &budget) != 0 || !(budget >= 1)) {
-                fprintf(stderr, "embsweep plot: --budget expects a ratio >= 1, got '%s'\n", argv[i]);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "embsweep plot: unexpected argument '%s'\n", a);
-            plot_usage(stderr);
-            return 2;
-        }
-    }
-    char err[1024], sub[1100];
-    int status = 1;
+hx_status pl_plot(const pl_opts *o, size_t *n_figs, size_t *n_sweeps, char *err, size_t errlen) {
+    char sub[1100];
     sqlite3 *db = NULL;
     pl_list sweeps = {0}, scripts = {0};
     pl_group **groups = NULL;
-    size_t *n_groups = NULL, n_figs;
+    size_t *n_groups = NULL;
     hx_status rc;
-    if ((rc = pl_db_open(db_path, &db, err, sizeof err)) != HX_OK) goto fail;
-    if ((rc = list_sweeps(db, sweep, &sweeps, err, sizeof err)) != HX_OK) {
-        if (rc == HX_ERR_PARAM) status = 2;
-        goto fail;
-    }
+    *n_figs = *n_sweeps = 0;
+    if ((rc = pl_db_open(o->db, &db, err, errlen)) != HX_OK) goto done;
+    if ((rc = list_sweeps(db, o->sweep, &sweeps, err, errlen)) != HX_OK) goto done;
     static const char *const subdirs[] = {"", "/data"};
     for (size_t i = 0; i < 2; i++) {
-        snprintf(sub, sizeof sub, "%s%s", out_dir, subdirs[i]);
-        if ((rc = mkdir_p(sub, err, sizeof err)) != HX_OK) goto fail;
+        snprintf(sub, sizeof sub, "%s%s", o->out_dir, subdirs[i]);
+        if ((rc = mkdir_p(sub, err, errlen)) != HX_OK) goto done;
     }
     groups = hx_calloc(sweeps.n + 1, sizeof *groups);
     n_groups = hx_calloc(sweeps.n + 1, sizeof *n_groups);
     HX_ASSERT(groups && n_groups);
     for (size_t s = 0; s < sweeps.n; s++) {
-        if ((rc = load_groups(db, sweeps.s[s], budget, &groups[s], &n_groups[s], err, sizeof err)) != HX_OK)
-            goto fail;
+        if ((rc = load_groups(db, sweeps.s[s], o->budget, &groups[s], &n_groups[s], err, errlen)) != HX_OK)
+            goto done;
         for (size_t k = 0; k < n_groups[s]; k++)
-            if ((rc = pl_write_figures(db, &groups[s][k], out_dir, &scripts, err, sizeof err)) != HX_OK)
-                goto fail;
+            if ((rc = pl_write_figures(db, &groups[s][k], o->out_dir, &scripts, err, errlen)) != HX_OK)
+                goto done;
     }
-    n_figs = scripts.n;
-    if ((rc = run_gnuplot(out_dir, &scripts, err, sizeof err)) != HX_OK) goto fail;
-    if ((rc = pl_write_html(db, out_dir, sweeps.s, sweeps.n, groups, n_groups, err, sizeof err)) != HX_OK)
-        goto fail;
-    fprintf(stderr, "embsweep plot: %zu figure%s (PNG and SVG) for %zu sweep%s in %s; open %s/index.html\n",
-            n_figs, n_figs == 1 ? "" : "s", sweeps.n, sweeps.n == 1 ? "" : "s", out_dir, out_dir);
-    status = 0;
-    goto done;
-fail:
-    fprintf(stderr, "embsweep plot: %s\n", err);
+    if ((rc = run_gnuplot(o->out_dir, &scripts, err, errlen)) != HX_OK) goto done;
+    if ((rc = pl_write_html(db, o->out_dir, sweeps.s, sweeps.n, groups, n_groups, err, errlen)) != HX_OK)
+        goto done;
+    *n_figs = scripts.n;
+    *n_sweeps = sweeps.n;
 done:
     for (size_t s = 0; groups && s < sweeps.n; s++) {
         for (size_t k = 0; k < n_groups[s]; k++) pl_group_free(&groups[s][k]);
@@ -211,5 +172,5 @@ done:
     pl_list_free(&sweeps);
     pl_list_free(&scripts);
     sqlite3_close(db);
-    return status;
+    return rc;
 }

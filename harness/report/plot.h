@@ -1,5 +1,7 @@
-/* plot.h: the pieces of `embsweep plot`, `query` and `export` (harness/plot*.c,
- * harness/report/query.c) that are shared between them and tested on their own.
+/* plot.h: `embsweep plot`, `query` and `export` (harness/report/plot*.c,
+ * query.c): the work of each command (pl_plot, pl_query_*, pl_export_csv; their
+ * command lines are harness/cli/plot_cli.c and query_cli.c) and the pieces shared
+ * between them and tested on their own.
  *
  * Data flow: SQLite (runs JOIN sweep_runs, status 'ok' only) -> one pl_group per
  * (sweep, dataset, dim) holding one pl_cfg per (method, requested ratio) with the
@@ -115,6 +117,39 @@ extern const size_t    pl_nfigures;
 /* Writes out_dir/index.html for the listed sweeps (their groups already loaded). */
 hx_status pl_write_html(sqlite3 *db, const char *out_dir, char **sweeps, size_t n_sweeps,
                         pl_group *const *groups, const size_t *n_groups, char *err,
+                        size_t errlen);
+
+/* ---- the commands ---- */
+/* `embsweep plot`: the figures of every sweep (or o->sweep) in o->db, drawn into
+ * o->out_dir (created), then out_dir/index.html. On HX_OK *n_figs and *n_sweeps
+ * are the scripts drawn and the sweeps; HX_ERR_PARAM when o->sweep is not in the
+ * database. */
+typedef struct pl_opts {
+    const char *db;      /* results database, opened read-only */
+    const char *sweep;   /* only this sweep, NULL: every one */
+    const char *out_dir; /* figures here, their data and scripts in out_dir/data */
+    double      budget;  /* > 0: the ratio of the per-run figures, else pl_choose_budget */
+} pl_opts;
+hx_status pl_plot(const pl_opts *o, size_t *n_figs, size_t *n_sweeps, char *err, size_t errlen);
+
+/* Saved queries (query.c): plain SQL files DIR/NAME.sql whose first line is a
+ * `-- question` comment; a query may use :sweep (NULL when not given). */
+/* The queries directory: dir when given, else results/queries under the working
+ * directory, else next to the binary. HX_ERR_PARAM when there is none. */
+hx_status pl_query_dir(const char *dir, char *out, size_t n, char *err, size_t errlen);
+/* Prints each saved query of qdir with its header line, sorted; the count. */
+size_t    pl_query_list(const char *qdir, FILE *f);
+/* The file of saved query `name` (a trailing .sql allowed) in qdir; HX_ERR_PARAM,
+ * naming the nearest name, when there is none. */
+hx_status pl_query_find(const char *qdir, const char *name, char *path, size_t n, char *err, size_t errlen);
+/* Runs every statement of the SQL file at path on the database db_path, :sweep
+ * bound to sweep, printing each result to f (PL_FMT_TABLE: followed by its row
+ * count). */
+hx_status pl_query_run(const char *path, const char *db_path, const char *sweep, pl_format fmt, FILE *f,
+                       char *err, size_t errlen);
+/* `embsweep export`: the run_summary view (of one sweep, or every one when sweep
+ * is NULL) as CSV to the file out (NULL: stdout); *rows gets the rows written. */
+hx_status pl_export_csv(const char *db_path, const char *sweep, const char *out, size_t *rows, char *err,
                         size_t errlen);
 
 #endif

@@ -17,40 +17,6 @@
 
 #include "plot.h"
 
-const pl_figure pl_figures[] = {
-    {"auc", "test AUC vs inference bytes",
-     "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
-     "(bars: min/max) against the bytes its embeddings need at inference. The grey staircase is "
-     "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
-     "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
-     "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
-    {"logloss", "test logloss vs inference bytes",
-     "The same with test logloss; down and to the left is better. A method can rank differently "
-     "here when it is well-ranked (AUC) but badly calibrated (logloss)."},
-    {"ratio", "test AUC vs achieved compression ratio",
-     "AUC against the compression ratio each method really achieved (full bytes / inference "
-     "bytes), as in CAFE. Points far right of the requested ratio's neighbours overshot it; "
-     "compare the drop below the dashed full line at equal ratios."},
-    {"train_speed", "training throughput vs training bytes",
-     "Training samples per second against the bytes held while training (parameters, "
-     "optimizer state, indices). The cost in speed of each method's saving; full is the "
-     "reference."},
-    {"infer_speed", "inference throughput vs inference bytes",
-     "Inference (evaluation) samples per second against inference bytes. Methods that "
-     "decompress or hash on lookup pay here."},
-    {"rss", "measured peak RSS vs inference bytes",
-     "How much of the saving is real: the worker's measured peak RSS (VmHWM, all phases) "
-     "against the analytic inference bytes, with y = x for reference. The vertical gap is the "
-     "process, data and training overhead; a saving is real when RSS falls as bytes fall."},
-    {"rss_time", "RSS over time at the chosen budget",
-     "Resident memory of one run per method (lowest seed) at the chosen budget, plus full: "
-     "where the memory goes during load, training and evaluation."},
-    {"loss", "training loss at the chosen budget",
-     "Training loss against step for each method at the chosen budget (mean over seeds, band: "
-     "min/max), plus full. Look for methods that learn slowly or stall."},
-};
-const size_t pl_nfigures = sizeof pl_figures / sizeof pl_figures[0];
-
 /* ---- writing helpers ---- */
 
 /* a gnuplot single-quoted string: quotes doubled, newlines dropped */
@@ -410,105 +376,128 @@ static void bind_cfg(sqlite3_stmt *st, const pl_group *g, const pl_cfg *c) {
     sqlite3_bind_double(st, 5, c->ratio);
 }
 
+/* One per-run figure while its data is written: loss curves (loss = 1) or RSS
+ * over time, and the plot clauses of its script. */
+typedef struct runs_fig {
+    int           loss;
+    const char   *suffix;     /* "loss" or "rss_time" */
+    sqlite3_stmt *rep, *rows; /* loss: the curve's rows; RSS: the representative run, its samples */
+    FILE         *f;          /* <base>__<suffix>.tsv */
+    char          plot[8192]; /* the script's plot clauses */
+    size_t        used;       /* bytes of plot used */
+    int           blocks;     /* TSV blocks written (gnuplot's index) */
+} runs_fig;
+
+static void runs_row(FILE *f, sqlite3_stmt *src, int loss) {
+    if (loss) {
+        fprintf(f, "%lld", (long long)sqlite3_column_int64(src, 0));
+        for (int k = 1; k <= 3; k++)
+            tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k));
+        fprintf(f, "\t%d\n", sqlite3_column_int(src, 4));
+    } else {
+        const char *ph = (const char *)sqlite3_column_text(src, 3);
+        fprintf(f, "%.6g", sqlite3_column_double(src, 0));
+        for (int k = 1; k <= 2; k++)
+            tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k) / 1048576.0);
+        fprintf(f, "\t%s\n", ph ? ph : "-");
+    }
+}
+
+/* Config c's block of the TSV and its legend label; *n gets the rows written,
+ * -1 when the RSS figure has no run of c (and no block). */
+static hx_status runs_block(sqlite3 *db, runs_fig *x, const pl_group *g, const pl_cfg *c, char *label,
+                            size_t label_n, int *n, char *err, size_t errlen) {
+    bind_cfg(x->rep, g, c);
+    int step = sqlite3_step(x->rep);
+    *n = 0;
+    if (x->loss) snprintf(label, label_n, "%s (ratio %g)", c->method, c->ratio);
+    else {
+        if (step != SQLITE_ROW) {
+            *n = -1;
+            return HX_OK;
+        }
+        snprintf(label, label_n, "%s (ratio %g, seed %lld)", c->method, c->ratio,
+                 (long long)sqlite3_column_int64(x->rep, 1));
+        sqlite3_reset(x->rows);
+        sqlite3_bind_text(x->rows, 1, (const char *)sqlite3_column_text(x->rep, 0), -1, SQLITE_TRANSIENT);
+        step = sqlite3_step(x->rows);
+    }
+    sqlite3_stmt *src = x->loss ? x->rep : x->rows;
+    fprintf(x->f, "%s# method %s\n", x->blocks ? "\n\n" : "", label);
+    for (; step == SQLITE_ROW; step = sqlite3_step(src), (*n)++) runs_row(x->f, src, x->loss);
+    if (step != SQLITE_DONE) return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->suffix, sqlite3_errmsg(db));
+    if (*n == 0) fputs("NaN\tNaN\tNaN\tNaN\n", x->f); /* keep block numbering */
+    return HX_OK;
+}
+
+/* The plot clause of the block just written (none for an empty block). */
+static void runs_plot_term(runs_fig *x, const pl_group *g, const pl_cfg *c, const char *label, int n) {
+    char q[400];
+    if (n <= 0 || x->used >= sizeof x->plot) return;
+    gp_quote(q, sizeof q, label);
+    int w;
+    if (x->loss)
+        w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
+                     "%s\\\n  'data/%s__loss.tsv' index %d using 1:3:4 with filledcurves "
+                     "fs transparent solid 0.15 noborder lc rgb '%s' notitle, \\\n"
+                     "  '' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
+                     x->used ? ", " : "", g->base, x->blocks, c->style.color, x->blocks, c->style.color, q);
+    else
+        w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
+                     "%s\\\n  'data/%s__rss_time.tsv' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
+                     x->used ? ", " : "", g->base, x->blocks, c->style.color, q);
+    if (w > 0) x->used += (size_t)w;
+}
+
+static hx_status runs_script(const char *out_dir, const pl_group *g, const runs_fig *x, pl_list *scripts,
+                             char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    FILE *gp = gp_open(out_dir, g, x->suffix, scripts, err, errlen, &rc);
+    if (!gp) return rc;
+    char title[128];
+    snprintf(title, sizeof title, "%s at ratio %g", x->loss ? "training loss" : "RSS over time", g->budget);
+    gp_begin(gp, g, title);
+    if (x->loss) fputs("set xlabel 'training step'\nset ylabel 'training loss (BCE, mean over seeds)'\n", gp);
+    else fputs("set xlabel 'time since worker start (s)'\nset ylabel 'resident set size (MiB)'\nset yrange [0:*]\n", gp);
+    fprintf(gp, "plot %s", x->plot);
+    gp_end(gp, g, x->suffix);
+    return close_data(gp, x->suffix, err, errlen);
+}
+
 /* Writes <base>__rss_time.tsv (one block per method's representative run) or
  * <base>__loss.tsv (one block per method: mean/min/max over seeds per step) and its
  * script; no script when no run at the budget recorded any. */
 static hx_status fig_runs(sqlite3 *db, const char *out_dir, const pl_group *g, int loss,
                           pl_list *scripts, char *err, size_t errlen) {
     hx_status rc = HX_OK;
-    sqlite3_stmt *rep = NULL, *rows = NULL;
-    FILE *f = NULL, *gp = NULL;
-    const char *suffix = loss ? "loss" : "rss_time";
-    char name[64], plot[8192];
-    size_t used = 0;
-    int blocks = 0;
-    snprintf(name, sizeof name, "%s.tsv", suffix);
-    if (sqlite3_prepare_v2(db, loss ? k_loss_sql : k_rep_sql, -1, &rep, NULL) != SQLITE_OK ||
-        (!loss && sqlite3_prepare_v2(db, k_samples_sql, -1, &rows, NULL) != SQLITE_OK)) {
-        rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", suffix, sqlite3_errmsg(db));
+    runs_fig x = {.loss = loss, .suffix = loss ? "loss" : "rss_time"};
+    char name[64], label[160];
+    snprintf(name, sizeof name, "%s.tsv", x.suffix);
+    if (sqlite3_prepare_v2(db, loss ? k_loss_sql : k_rep_sql, -1, &x.rep, NULL) != SQLITE_OK ||
+        (!loss && sqlite3_prepare_v2(db, k_samples_sql, -1, &x.rows, NULL) != SQLITE_OK)) {
+        rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", x.suffix, sqlite3_errmsg(db));
         goto done;
     }
-    if (!(f = open_data(out_dir, g, name, err, errlen, &rc))) goto done;
-    fprintf(f, "# %s of sweep '%s', dataset '%s', dim %lld at ratio %g (and full)\n# %s\n",
+    if (!(x.f = open_data(out_dir, g, name, err, errlen, &rc))) goto done;
+    fprintf(x.f, "# %s of sweep '%s', dataset '%s', dim %lld at ratio %g (and full)\n# %s\n",
             loss ? "training loss, mean/min/max over seeds" : "RSS samples of one run per method",
             g->sweep, g->dataset, (long long)g->dim, g->budget,
             loss ? "step\tloss\tloss_min\tloss_max\tn_seeds" : "t_s\trss_MiB\trss_anon_MiB\tphase");
     for (size_t i = 0; i < g->n_cfg; i++) {
-        const pl_cfg *c = &g->cfg[i];
-        if (!at_budget(g, c)) continue;
-        bind_cfg(rep, g, c);
-        int step = sqlite3_step(rep), n = 0;
-        char label[160], q[400];
-        if (loss) snprintf(label, sizeof label, "%s (ratio %g)", c->method, c->ratio);
-        if (!loss) {
-            if (step != SQLITE_ROW) continue;
-            snprintf(label, sizeof label, "%s (ratio %g, seed %lld)", c->method, c->ratio,
-                     (long long)sqlite3_column_int64(rep, 1));
-            sqlite3_reset(rows);
-            sqlite3_bind_text(rows, 1, (const char *)sqlite3_column_text(rep, 0), -1, SQLITE_TRANSIENT);
-            step = sqlite3_step(rows);
-        }
-        sqlite3_stmt *src = loss ? rep : rows;
-        fprintf(f, "%s# method %s\n", blocks ? "\n\n" : "", label);
-        for (; step == SQLITE_ROW; step = sqlite3_step(src), n++) {
-            if (loss) {
-                fprintf(f, "%lld", (long long)sqlite3_column_int64(src, 0));
-                for (int k = 1; k <= 3; k++)
-                    tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k));
-                fprintf(f, "\t%d\n", sqlite3_column_int(src, 4));
-            } else {
-                const char *ph = (const char *)sqlite3_column_text(src, 3);
-                fprintf(f, "%.6g", sqlite3_column_double(src, 0));
-                for (int k = 1; k <= 2; k++)
-                    tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN
-                                                                        : sqlite3_column_double(src, k) / 1048576.0);
-                fprintf(f, "\t%s\n", ph ? ph : "-");
-            }
-        }
-        if (step != SQLITE_DONE) {
-            rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", suffix, sqlite3_errmsg(db));
-            goto done;
-        }
-        if (n == 0) fputs("NaN\tNaN\tNaN\tNaN\n", f); /* keep block numbering */
-        if (n > 0 && used < sizeof plot) {
-            int w;
-            gp_quote(q, sizeof q, label);
-            if (loss)
-                w = snprintf(plot + used, sizeof plot - used,
-                             "%s\\\n  'data/%s__loss.tsv' index %d using 1:3:4 with filledcurves "
-                             "fs transparent solid 0.15 noborder lc rgb '%s' notitle, \\\n"
-                             "  '' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
-                             used ? ", " : "", g->base, blocks, c->style.color, blocks, c->style.color, q);
-            else
-                w = snprintf(plot + used, sizeof plot - used,
-                             "%s\\\n  'data/%s__rss_time.tsv' index %d using 1:2 with lines lw 2 "
-                             "lc rgb '%s' title %s",
-                             used ? ", " : "", g->base, blocks, c->style.color, q);
-            if (w > 0) used += (size_t)w;
-        }
-        blocks++;
+        int n;
+        if (!at_budget(g, &g->cfg[i])) continue;
+        if ((rc = runs_block(db, &x, g, &g->cfg[i], label, sizeof label, &n, err, errlen)) != HX_OK) goto done;
+        if (n < 0) continue;
+        runs_plot_term(&x, g, &g->cfg[i], label, n);
+        x.blocks++;
     }
-    if ((rc = close_data(f, name, err, errlen)) != HX_OK) {
-        f = NULL;
-        goto done;
-    }
-    f = NULL;
-    if (used == 0 || used >= sizeof plot) goto done; /* nothing recorded: no figure */
-    if (!(gp = gp_open(out_dir, g, suffix, scripts, err, errlen, &rc))) goto done;
-    char title[128];
-    snprintf(title, sizeof title, "%s at ratio %g", loss ? "training loss" : "RSS over time", g->budget);
-    gp_begin(gp, g, title);
-    if (loss) fputs("set xlabel 'training step'\nset ylabel 'training loss (BCE, mean over seeds)'\n", gp);
-    else fputs("set xlabel 'time since worker start (s)'\nset ylabel 'resident set size (MiB)'\nset yrange [0:*]\n", gp);
-    fprintf(gp, "plot %s", plot);
-    gp_end(gp, g, suffix);
-    rc = close_data(gp, suffix, err, errlen);
-    gp = NULL;
+    rc = close_data(x.f, name, err, errlen);
+    x.f = NULL;
+    if (rc == HX_OK && x.used > 0 && x.used < sizeof x.plot) rc = runs_script(out_dir, g, &x, scripts, err, errlen);
 done:
-    if (f) fclose(f);
-    if (gp) fclose(gp);
-    sqlite3_finalize(rep);
-    sqlite3_finalize(rows);
+    if (x.f) fclose(x.f);
+    sqlite3_finalize(x.rep);
+    sqlite3_finalize(x.rows);
     return rc;
 }
 

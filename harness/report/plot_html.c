@@ -28,6 +28,41 @@ static const char k_css[] =
     "vertical-align:-1px}.muted{color:#666}.bad{color:#a40000;font-weight:600}"
     "nav ul{margin:4px 0}details{margin:2px 0}";
 
+/* The figures of a group in page order (plot.h): the captions say what to look at. */
+const pl_figure pl_figures[] = {
+    {"auc", "test AUC vs inference bytes",
+     "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
+     "(bars: min/max) against the bytes its embeddings need at inference. The grey staircase is "
+     "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
+     "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
+     "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
+    {"logloss", "test logloss vs inference bytes",
+     "The same with test logloss; down and to the left is better. A method can rank differently "
+     "here when it is well-ranked (AUC) but badly calibrated (logloss)."},
+    {"ratio", "test AUC vs achieved compression ratio",
+     "AUC against the compression ratio each method really achieved (full bytes / inference "
+     "bytes), as in CAFE. Points far right of the requested ratio's neighbours overshot it; "
+     "compare the drop below the dashed full line at equal ratios."},
+    {"train_speed", "training throughput vs training bytes",
+     "Training samples per second against the bytes held while training (parameters, "
+     "optimizer state, indices). The cost in speed of each method's saving; full is the "
+     "reference."},
+    {"infer_speed", "inference throughput vs inference bytes",
+     "Inference (evaluation) samples per second against inference bytes. Methods that "
+     "decompress or hash on lookup pay here."},
+    {"rss", "measured peak RSS vs inference bytes",
+     "How much of the saving is real: the worker's measured peak RSS (VmHWM, all phases) "
+     "against the analytic inference bytes, with y = x for reference. The vertical gap is the "
+     "process, data and training overhead; a saving is real when RSS falls as bytes fall."},
+    {"rss_time", "RSS over time at the chosen budget",
+     "Resident memory of one run per method (lowest seed) at the chosen budget, plus full: "
+     "where the memory goes during load, training and evaluation."},
+    {"loss", "training loss at the chosen budget",
+     "Training loss against step for each method at the chosen budget (mean over seeds, band: "
+     "min/max), plus full. Look for methods that learn slowly or stall."},
+};
+const size_t pl_nfigures = sizeof pl_figures / sizeof pl_figures[0];
+
 /* ---- small writers ---- */
 
 static void td_text(FILE *f, const char *s) {

@@ -1,7 +1,9 @@
-/* query.c: `embsweep query NAME` runs a saved query (results/queries/NAME.sql) on the
- * results database and prints aligned columns; `embsweep query --list` lists them;
- * `embsweep export --csv` writes the run_summary view as CSV (MLflow's
- * `experiments csv`, mlflow#927). Also the row printer shared with `embsweep plot`.
+/* query.c: saved queries and the CSV export, pl_query_*() and pl_export_csv() of
+ * plot.h, the work of `embsweep query` and `embsweep export` (their command lines
+ * are harness/cli/query_cli.c): a saved query (results/queries/NAME.sql) runs on
+ * the results database and prints aligned columns; the export writes the
+ * run_summary view as CSV (MLflow's `experiments csv`). Also the row printer
+ * shared with `embsweep plot`.
  *
  * A saved query is plain SQLite SQL; its first line is a `-- question` comment, the
  * header --list shows. A query may use the parameter :sweep (bound by --sweep, NULL
@@ -16,10 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/cli/cli.h"
 #include "plot.h"
-
-#define DEFAULT_DB "results/results.db"
 
 /* ---- printing rows ---- */
 
@@ -215,198 +214,126 @@ static void query_header(const char *sql, char *out, size_t n) {
     snprintf(out, n, "%.*s", (int)k, sql);
 }
 
-/* ---- commands ---- */
+/* ---- the commands' work ---- */
 
-static void query_usage(FILE *f) {
-    fprintf(f, "usage: embsweep query NAME [--db PATH] [--sweep NAME] [--csv|--tsv] [--queries DIR]\n"
-               "       embsweep query --list [--queries DIR]\n"
-               "Runs the saved query results/queries/NAME.sql on the database (default %s)\n"
-               "and prints aligned columns (or CSV/TSV). --sweep binds :sweep in the query.\n",
-            DEFAULT_DB);
+hx_status pl_query_dir(const char *dir, char *out, size_t n, char *err, size_t errlen) {
+    if (dir) snprintf(out, n, "%s", dir);
+    else if (find_queries_dir(out, n) != 0)
+        return hx_error(HX_ERR_PARAM, err, errlen,
+                        "no results/queries directory here or next to the binary; pass --queries DIR");
+    return HX_OK;
 }
 
-static int run_query_file(const char *path, const char *db_path, const char *sweep, pl_format fmt) {
-    char err[512];
+size_t pl_query_list(const char *qdir, FILE *f) {
+    pl_list names = list_queries(qdir);
+    char path[PATH_MAX + 300], header[512];
+    for (size_t i = 0; i < names.n; i++) {
+        snprintf(path, sizeof path, "%s/%s.sql", qdir, names.s[i]);
+        char *sql = read_file(path);
+        query_header(sql ? sql : "", header, sizeof header);
+        fprintf(f, "%-24s %s\n", names.s[i], header);
+        hx_free(sql);
+    }
+    size_t n = names.n;
+    pl_list_free(&names);
+    return n;
+}
+
+hx_status pl_query_find(const char *qdir, const char *name, char *path, size_t n, char *err, size_t errlen) {
+    size_t len = strlen(name);
+    snprintf(path, n, "%s/%.*s.sql", qdir, (int)(len > 4 && !strcmp(name + len - 4, ".sql") ? len - 4 : len), name);
+    FILE *probe = fopen(path, "rb");
+    if (probe) {
+        fclose(probe);
+        return HX_OK;
+    }
+    pl_list names = list_queries(qdir);
+    int best = 99;
+    const char *near = NULL;
+    char hint[320] = "";
+    for (size_t i = 0; i < names.n; i++) {
+        int d = hx_levenshtein(name, names.s[i]);
+        if (d < best) best = d, near = names.s[i];
+    }
+    if (near && best <= 4) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+    hx_status rc = hx_error(HX_ERR_PARAM, err, errlen,
+                            "no saved query '%s' in %s%s; `embsweep query --list` lists them", name, qdir, hint);
+    pl_list_free(&names);
+    return rc;
+}
+
+/* One statement of a saved query: run it, print what it returns. */
+static hx_status query_statement(sqlite3 *db, sqlite3_stmt *st, const char *path, pl_format fmt, FILE *f,
+                                 char *err, size_t errlen) {
+    size_t rows = 0;
+    if (sqlite3_column_count(st) == 0) {
+        int step = sqlite3_step(st);
+        if (step != SQLITE_DONE && step != SQLITE_ROW)
+            return hx_error(HX_ERR_FORMAT, err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        return HX_OK;
+    }
+    char msg[512];
+    if (pl_dump_stmt(db, st, f, fmt, &rows, msg, sizeof msg) != HX_OK)
+        return hx_error(HX_ERR_IO, err, errlen, "%s: %s", path, msg);
+    if (fmt == PL_FMT_TABLE) fprintf(f, "(%zu row%s)\n", rows, rows == 1 ? "" : "s");
+    return HX_OK;
+}
+
+hx_status pl_query_run(const char *path, const char *db_path, const char *sweep, pl_format fmt, FILE *f,
+                       char *err, size_t errlen) {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
-    int status = 1, results = 0;
+    hx_status rc = HX_OK;
+    int results = 0;
     char *sql = read_file(path);
-    if (!sql) {
-        fprintf(stderr, "embsweep query: cannot read %s\n", path);
-        return 1;
-    }
-    if (pl_db_open(db_path, &db, err, sizeof err) != HX_OK) {
-        fprintf(stderr, "embsweep query: %s\n", err);
-        goto done;
-    }
-    const char *tail = sql;
-    while (*tail) {
+    if (!sql) return hx_error(HX_ERR_IO, err, errlen, "cannot read %s", path);
+    if ((rc = pl_db_open(db_path, &db, err, errlen)) != HX_OK) goto done;
+    for (const char *tail = sql; *tail;) {
         if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
-            fprintf(stderr, "embsweep query: %s: %s\n", path, sqlite3_errmsg(db));
+            rc = hx_error(HX_ERR_FORMAT, err, errlen, "%s: %s", path, sqlite3_errmsg(db));
             goto done;
         }
         if (!st) continue; /* comments or whitespace at the end */
         int ix = sqlite3_bind_parameter_index(st, ":sweep");
         if (ix > 0 && sweep) sqlite3_bind_text(st, ix, sweep, -1, SQLITE_TRANSIENT);
-        if (sqlite3_column_count(st) > 0 && results++ && fmt == PL_FMT_TABLE) fputc('\n', stdout);
-        size_t rows = 0;
-        if (sqlite3_column_count(st) == 0) {
-            int step = sqlite3_step(st);
-            if (step != SQLITE_DONE && step != SQLITE_ROW) {
-                fprintf(stderr, "embsweep query: %s: %s\n", path, sqlite3_errmsg(db));
-                goto done;
-            }
-        } else if (pl_dump_stmt(db, st, stdout, fmt, &rows, err, sizeof err) != HX_OK) {
-            fprintf(stderr, "embsweep query: %s: %s\n", path, err);
-            goto done;
-        } else if (fmt == PL_FMT_TABLE) {
-            printf("(%zu row%s)\n", rows, rows == 1 ? "" : "s");
-        }
+        if (sqlite3_column_count(st) > 0 && results++ && fmt == PL_FMT_TABLE) fputc('\n', f);
+        if ((rc = query_statement(db, st, path, fmt, f, err, errlen)) != HX_OK) goto done;
         sqlite3_finalize(st);
         st = NULL;
     }
-    status = 0;
 done:
     sqlite3_finalize(st);
     sqlite3_close(db);
     hx_free(sql);
-    return status;
+    return rc;
 }
 
-int cmd_query(int argc, char **argv) {
-    const char *db_path = DEFAULT_DB, *dir = NULL, *name = NULL, *sweep = NULL;
-    int list = 0;
-    pl_format fmt = PL_FMT_TABLE;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            query_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--list")) list = 1;
-        else if (!strcmp(a, "--csv")) fmt = PL_FMT_CSV;
-        else if (!strcmp(a, "--tsv")) fmt = PL_FMT_TSV;
-        else if ((!strcmp(a, "--db") || !strcmp(a, "--queries") || !strcmp(a, "--sweep")) && i + 1 < argc) {
-            const char **dst = a[2] == 'd' ? &db_path : a[2] == 'q' ? &dir : &sweep;
-            *dst = argv[++i];
-        } else if (a[0] != '-' && !name) name = a;
-        else {
-            fprintf(stderr, "embsweep query: unexpected argument '%s'\n", a);
-            query_usage(stderr);
-            return 2;
-        }
-    }
-    if (!list && !name) {
-        query_usage(stderr);
-        return 2;
-    }
-    char qdir[PATH_MAX], path[PATH_MAX + 300];
-    if (name && strchr(name, '/')) { /* a path to any .sql file */
-        return run_query_file(name, db_path, sweep, fmt);
-    }
-    if (dir) snprintf(qdir, sizeof qdir, "%s", dir);
-    else if (find_queries_dir(qdir, sizeof qdir) != 0) {
-        fprintf(stderr, "embsweep query: no results/queries directory here or next to the binary; "
-                        "pass --queries DIR\n");
-        return 2;
-    }
-    pl_list names = list_queries(qdir);
-    int status = 0;
-    if (list) {
-        char header[512];
-        for (size_t i = 0; i < names.n; i++) {
-            snprintf(path, sizeof path, "%s/%s.sql", qdir, names.s[i]);
-            char *sql = read_file(path);
-            query_header(sql ? sql : "", header, sizeof header);
-            printf("%-24s %s\n", names.s[i], header);
-            hx_free(sql);
-        }
-        if (!names.n) fprintf(stderr, "embsweep query: no .sql files in %s\n", qdir);
-        goto done;
-    }
-    size_t len = strlen(name);
-    snprintf(path, sizeof path, "%s/%.*s.sql", qdir,
-             (int)(len > 4 && !strcmp(name + len - 4, ".sql") ? len - 4 : len), name);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        fprintf(stderr, "embsweep query: no saved query '%s' in %s", name, qdir);
-        int best = 99;
-        const char *near = NULL;
-        for (size_t i = 0; i < names.n; i++) {
-            int d = hx_levenshtein(name, names.s[i]);
-            if (d < best) best = d, near = names.s[i];
-        }
-        if (near && best <= 4) fprintf(stderr, " (did you mean '%s'?)", near);
-        fputs("; `embsweep query --list` lists them\n", stderr);
-        status = 2;
-        goto done;
-    }
-    fclose(probe);
-    status = run_query_file(path, db_path, sweep, fmt);
-done:
-    pl_list_free(&names);
-    return status;
-}
-
-static void export_usage(FILE *f) {
-    fprintf(f, "usage: embsweep export --csv [--db PATH] [--sweep NAME] [--out FILE]\n"
-               "Writes the run_summary view (one row per run and sweep, every status) as CSV\n"
-               "to FILE or standard output. Database default: %s.\n",
-            DEFAULT_DB);
-}
-
-int cmd_export(int argc, char **argv) {
-    const char *db_path = DEFAULT_DB, *out = NULL, *sweep = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            export_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--csv")) continue; /* the one format */
-        else if (!strcmp(a, "--db") && i + 1 < argc) db_path = argv[++i];
-        else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(a, "--sweep") && i + 1 < argc) sweep = argv[++i];
-        else {
-            fprintf(stderr, "embsweep export: unexpected argument '%s'\n", a);
-            export_usage(stderr);
-            return 2;
-        }
-    }
-    char err[512];
+hx_status pl_export_csv(const char *db_path, const char *sweep, const char *out, size_t *rows, char *err,
+                        size_t errlen) {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     FILE *f = NULL;
-    int status = 1;
-    size_t rows = 0;
-    if (pl_db_open(db_path, &db, err, sizeof err) != HX_OK) {
-        fprintf(stderr, "embsweep export: %s\n", err);
-        return 1;
-    }
+    hx_status rc;
+    *rows = 0;
+    if ((rc = pl_db_open(db_path, &db, err, errlen)) != HX_OK) return rc;
     if (sqlite3_prepare_v2(db,
                            "SELECT * FROM run_summary WHERE ?1 IS NULL OR sweep = ?1"
                            " ORDER BY sweep, dataset, dim, method, ratio_requested, seed, key",
                            -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "embsweep export: %s\n", sqlite3_errmsg(db));
+        rc = hx_error(HX_ERR_FORMAT, err, errlen, "%s", sqlite3_errmsg(db));
         goto done;
     }
     if (sweep) sqlite3_bind_text(st, 1, sweep, -1, SQLITE_TRANSIENT);
-    f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "embsweep export: cannot write %s\n", out);
+    if (!(f = out ? fopen(out, "w") : stdout)) {
+        rc = hx_error(HX_ERR_IO, err, errlen, "cannot write %s", out);
         goto done;
     }
-    if (pl_dump_stmt(db, st, f, PL_FMT_CSV, &rows, err, sizeof err) != HX_OK) {
-        fprintf(stderr, "embsweep export: %s\n", err);
-        goto done;
-    }
-    if (fflush(f) != 0 || ferror(f)) {
-        fprintf(stderr, "embsweep export: writing %s failed\n", out ? out : "stdout");
-        goto done;
-    }
-    if (out) fprintf(stderr, "embsweep export: %zu runs written to %s\n", rows, out);
-    status = 0;
+    if ((rc = pl_dump_stmt(db, st, f, PL_FMT_CSV, rows, err, errlen)) != HX_OK) goto done;
+    if (fflush(f) != 0 || ferror(f))
+        rc = hx_error(HX_ERR_IO, err, errlen, "writing %s failed", out ? out : "stdout");
 done:
-    if (f && f != stdout && fclose(f) != 0) status = 1;
+    if (f && f != stdout && fclose(f) != 0 && rc == HX_OK) rc = hx_error(HX_ERR_IO, err, errlen, "writing %s failed", out);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    return status;
+    return rc;
 }

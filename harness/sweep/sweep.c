@@ -157,14 +157,16 @@ static void read_msgs(slot *s) {
     }
 }
 
-static void sample(slot *s, const cfg_sweep *sw, double now) {
+/* One /proc sample of the worker into its RSS series and phase peaks; returns the
+ * RSS recorded, 0 when there is none (exited, a zombie, or no memory to record). */
+static uint64_t sample(slot *s, double now) {
     proc_mem pm;
     s->last_sample = now;
-    if (proc_mem_read(s->pid, &pm) != 0 || pm.rss == 0) return; /* exited or a zombie */
+    if (proc_mem_read(s->pid, &pm) != 0 || pm.rss == 0) return 0; /* exited or a zombie */
     int p = s->phase < 0 ? 0 : s->phase;
     if (s->n_samp == s->cap_samp) {
         rss_sample *np = grow(s->samp, &s->cap_samp, sizeof *np);
-        if (!np) return;
+        if (!np) return 0;
         s->samp = np;
     }
     s->samp[s->n_samp++] = (rss_sample){now - s->t0, p, pm.rss, pm.anon, pm.file, pm.hwm};
@@ -173,9 +175,23 @@ static void sample(slot *s, const cfg_sweep *sw, double now) {
     if (pm.anon > pp->anon) pp->anon = pm.anon;
     if (pm.file > pp->file) pp->file = pm.file;
     if (pm.hwm > pp->hwm) pp->hwm = pm.hwm;
-    if (sw->memory_limit && pm.rss > sw->memory_limit && s->kill_why == KILL_NONE) {
+    return pm.rss;
+}
+
+/* The memory limit (rss: the sample just taken, 0 when none: RSS above it ->
+ * SIGKILL, status oom) and the timeout (SIGTERM, then SIGKILL after
+ * KILL_GRACE_S). The first reason to stop a worker is the one recorded. */
+static void enforce_limits(slot *s, const cfg_sweep *sw, uint64_t rss, double now) {
+    if (sw->memory_limit && rss > sw->memory_limit && s->kill_why == KILL_NONE) {
         s->kill_why = KILL_OOM;
-        s->kill_rss = pm.rss;
+        s->kill_rss = rss;
+        kill(s->pid, SIGKILL);
+    }
+    if (sw->timeout > 0 && s->kill_why == KILL_NONE && now - s->t0 > sw->timeout) {
+        s->kill_why = KILL_TIMEOUT;
+        s->term_sent = now;
+        kill(s->pid, SIGTERM);
+    } else if (s->kill_why == KILL_TIMEOUT && now - s->term_sent > KILL_GRACE_S) {
         kill(s->pid, SIGKILL);
     }
 }
@@ -228,8 +244,44 @@ static void slot_clear(slot *s) {
     memset(s, 0, sizeof *s);
 }
 
-static hx_status finish(slot *s, int wstatus, const cfg_sweep *sw, db *d, int64_t inv, const sweep_opts *o,
-                        sweep_counts *c, char *err, size_t errlen) {
+/* The scheduler's state during one sweep_execute. */
+typedef struct sched {
+    const cfg_sweep  *sw;
+    db               *d;
+    int64_t           inv;
+    const sweep_opts *o;
+    sweep_counts     *c;
+    int              *todo;    /* indexes of the cells to run, c->total of them */
+    slot             *slots;   /* (o->jobs) */
+    struct pollfd    *pfd;     /* (2 o->jobs) message and stderr pipes */
+    int               next;    /* todo[next] is the next cell to start */
+    int               running; /* active slots */
+} sched;
+
+/* The one line per finished run printed when the output is not a terminal. */
+static void print_done(const sched *x, const slot *s, const run_record *r, const char *reason) {
+    const cfg_cell *cell = s->cell;
+    const sweep_counts *c = x->c;
+    char extra[160] = "";
+    if (!strcmp(r->status, "ok")) {
+        char h[32];
+        double peak = 0;
+        for (int p = 0; p < 3; p++)
+            if (s->ph[p].hwm > peak) peak = (double)s->ph[p].hwm;
+        hx_human_bytes(peak, h, sizeof h);
+        snprintf(extra, sizeof extra, "auc=%.4f ratio=%.3g peak=%s", r->res.test_auc, r->res.ratio_achieved, h);
+    } else {
+        snprintf(extra, sizeof extra, "%.150s", reason);
+    }
+    printf("[%d/%d] %-11s %s %s %s dim=%d ratio=%g seed=%llu %.1fs %s\n", c->done, c->total, r->status, cell->key,
+           cell->rc.dataset.name, cell->rc.method->name, cell->rc.dim, cell->rc.ratio,
+           (unsigned long long)cell->rc.seed, r->finished - r->started, extra);
+    fflush(stdout);
+}
+
+/* A reaped worker: drain its pipes, classify the outcome, write the run in one
+ * transaction, count it, free the slot. */
+static hx_status finish(sched *x, slot *s, int wstatus, char *err, size_t errlen) {
     /* drain what the worker wrote before it exited */
     read_msgs(s);
     read_stderr(s);
@@ -240,41 +292,22 @@ static hx_status finish(slot *s, int wstatus, const cfg_sweep *sw, db *d, int64_
     r.key = s->cell->key;
     r.status = classify(s, wstatus, reason, sizeof reason, &r.exit_code, &r.signal);
     r.reason = reason[0] ? reason : NULL;
-    r.invocation = inv;
+    r.invocation = x->inv;
     r.has_result = s->got_result && s->result.status == HX_OK;
     if (s->got_result) r.res = s->result.res;
     if (s->phase >= 0 && s->ph[s->phase].seconds <= 0) s->ph[s->phase].seconds = hx_now() - s->t0 - s->phase_t0;
     memcpy(r.phase, s->ph, sizeof r.phase);
-    r.blas_threads = o->threads;
+    r.blas_threads = x->o->threads;
     r.stderr_tail = s->tail;
     r.started = s->wall0;
     r.finished = db_wall_now();
     r.n_loss = s->n_loss, r.loss = s->loss;
     r.n_samples = s->n_samp, r.samples = s->samp;
-    hx_status rc = db_run_finish(d, &r, err, errlen);
-    c->done++;
-    int ok = !strcmp(r.status, "ok");
-    if (ok) c->ok++;
-    else if (strcmp(r.status, "interrupted")) c->failed++;
-    const cfg_cell *cell = s->cell;
-    if (!o->tty) {
-        char extra[160] = "";
-        if (ok) {
-            char h[32];
-            double peak = 0;
-            for (int p = 0; p < 3; p++)
-                if (s->ph[p].hwm > peak) peak = (double)s->ph[p].hwm;
-            hx_human_bytes(peak, h, sizeof h);
-            snprintf(extra, sizeof extra, "auc=%.4f ratio=%.3g peak=%s", r.res.test_auc, r.res.ratio_achieved, h);
-        } else {
-            snprintf(extra, sizeof extra, "%.150s", reason);
-        }
-        printf("[%d/%d] %-11s %s %s %s dim=%d ratio=%g seed=%llu %.1fs %s\n", c->done, c->total, r.status,
-               cell->key, cell->rc.dataset.name, cell->rc.method->name, cell->rc.dim, cell->rc.ratio, (unsigned long long)cell->rc.seed,
-               r.finished - r.started, extra);
-        fflush(stdout);
-    }
-    (void)sw;
+    hx_status rc = db_run_finish(x->d, &r, err, errlen);
+    x->c->done++;
+    if (!strcmp(r.status, "ok")) x->c->ok++;
+    else if (strcmp(r.status, "interrupted")) x->c->failed++;
+    if (!x->o->tty) print_done(x, s, &r, reason);
     slot_clear(s);
     return rc;
 }
@@ -287,136 +320,168 @@ static void progress_line(const sweep_counts *c, int running, double elapsed) {
             running, c->failed, (int)elapsed / 60, (int)elapsed % 60, e);
 }
 
-hx_status sweep_execute(const cfg_sweep *sw, db *d, int64_t inv, const sweep_opts *o, sweep_counts *c,
-                        char *err, size_t errlen) {
-    hx_status rc = HX_OK;
-    memset(c, 0, sizeof *c);
-    int *todo = hx_calloc((size_t)sw->n_cells + 1, sizeof(int));
-    slot *slots = hx_calloc((size_t)o->jobs, sizeof(slot));
-    struct pollfd *pfd = hx_calloc((size_t)o->jobs * 2 + 1, sizeof(struct pollfd));
-    if (!todo || !slots || !pfd) {
-        rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-        goto out;
-    }
+/* Which cells this invocation runs (x->todo), by their stored status. */
+static hx_status sched_plan(sched *x, char *err, size_t errlen) {
+    const cfg_sweep *sw = x->sw;
+    sweep_counts *c = x->c;
     for (int i = 0; i < sw->n_cells; i++) {
         if (sw->cells[i].skipped) {
             c->skipped_unreachable++;
             continue;
         }
         char st[32];
-        if (db_run_status(d, sw->cells[i].key, st, sizeof st) != HX_OK) {
-            rc = hx_error(HX_ERR_IO, err, errlen, "reading run status failed");
-            goto out;
-        }
-        if (sweep_should_run(st, o)) todo[c->total++] = i;
+        if (db_run_status(x->d, sw->cells[i].key, st, sizeof st) != HX_OK)
+            return hx_error(HX_ERR_IO, err, errlen, "reading run status failed");
+        if (sweep_should_run(st, x->o)) x->todo[c->total++] = i;
         else if (!strcmp(st, "ok")) c->skipped_done++;
         else c->kept_failed++;
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    return HX_OK;
+}
+
+/* SIGINT/SIGTERM: every running worker is stopped, nothing new starts. */
+static void sched_interrupt(sched *x) {
+    x->c->interrupted = 1;
+    for (int j = 0; j < x->o->jobs; j++)
+        if (x->slots[j].active && x->slots[j].kill_why == KILL_NONE) {
+            x->slots[j].kill_why = KILL_INTERRUPT;
+            kill(x->slots[j].pid, SIGKILL);
+        }
+    x->next = x->c->total; /* start nothing new */
+}
+
+/* Start the next cell in slot s: mark it running, spawn its worker. */
+static hx_status slot_start(sched *x, slot *s, const cfg_cell *cell, char *err, size_t errlen) {
+    worker_job *job = hx_calloc(1, sizeof *job);
+    if (!job) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    job->magic = WORKER_MAGIC;
+    job->size = sizeof *job;
+    job->rc = cell->rc;
+    snprintf(job->method, sizeof job->method, "%s", cell->rc.method->name);
+    snprintf(job->cache_dir, sizeof job->cache_dir, "%s", x->sw->cache_dir);
+    job->memory_limit = x->sw->memory_limit;
+    job->threads = x->o->threads;
+    memset(s, 0, sizeof *s);
+    s->cell = cell;
+    s->phase = -1;
+    s->t0 = hx_now();
+    s->wall0 = db_wall_now();
+    db_run_started(x->d, cell->key, x->inv, s->wall0);
+    char serr[256];
+    s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, serr, sizeof serr);
+    hx_free(job);
+    if (s->pid < 0) return hx_error(HX_ERR_IO, err, errlen, "cannot start a worker: %s", serr);
+    s->active = 1;
+    x->running++;
+    return HX_OK;
+}
+
+/* Fill the free slots with the next cells, up to `jobs` workers. */
+static hx_status sched_start(sched *x, char *err, size_t errlen) {
+    for (int j = 0; j < x->o->jobs && x->next < x->c->total && !g_stop; j++) {
+        if (x->slots[j].active) continue;
+        hx_status rc = slot_start(x, &x->slots[j], &x->sw->cells[x->todo[x->next++]], err, errlen);
+        if (rc != HX_OK) return rc;
+    }
+    return HX_OK;
+}
+
+/* Wait for worker output or the next sampling tick; then read every worker's
+ * messages and stderr, sample its memory and enforce the limits. */
+static void sched_poll(sched *x) {
+    int n = 0;
+    for (int j = 0; j < x->o->jobs; j++)
+        if (x->slots[j].active) {
+            x->pfd[n++] = (struct pollfd){.fd = x->slots[j].msg_fd, .events = POLLIN};
+            x->pfd[n++] = (struct pollfd){.fd = x->slots[j].err_fd, .events = POLLIN};
+        }
+    poll(x->pfd, (nfds_t)n, (int)(SAMPLE_S * 1000));
+    double now = hx_now();
+    for (int j = 0; j < x->o->jobs; j++) {
+        slot *s = &x->slots[j];
+        if (!s->active) continue;
+        read_msgs(s);
+        read_stderr(s);
+        uint64_t rss = now - s->last_sample >= SAMPLE_S * 0.9 ? sample(s, now) : 0;
+        enforce_limits(s, x->sw, rss, now);
+    }
+}
+
+/* Reap every worker that has exited and record its run. */
+static hx_status sched_reap(sched *x, char *err, size_t errlen) {
+    hx_status rc = HX_OK;
+    for (;;) {
+        int wst;
+        pid_t pid = waitpid(-1, &wst, WNOHANG);
+        if (pid <= 0) break;
+        for (int j = 0; j < x->o->jobs; j++)
+            if (x->slots[j].active && x->slots[j].pid == pid) {
+                hx_status frc = finish(x, &x->slots[j], wst, err, errlen);
+                if (frc != HX_OK) rc = frc;
+                x->running--;
+            }
+    }
+    return rc;
+}
+
+/* After a database error: stop the remaining workers, never leave orphans. */
+static void sched_kill_rest(sched *x) {
+    for (int j = 0; j < x->o->jobs; j++)
+        if (x->slots[j].active) {
+            kill(x->slots[j].pid, SIGKILL);
+            waitpid(x->slots[j].pid, NULL, 0);
+            close(x->slots[j].msg_fd), close(x->slots[j].err_fd);
+            slot_clear(&x->slots[j]);
+        }
+}
+
+/* Start, poll, enforce and reap until every scheduled run is recorded (or the
+ * database failed, or a signal stopped the sweep). */
+static hx_status sched_loop(sched *x, char *err, size_t errlen) {
+    hx_status rc = HX_OK;
     double start = hx_now(), last_line = 0;
-    int next = 0, running = 0;
-    while ((next < c->total || running > 0) && rc == HX_OK) {
-        if (g_stop) {
-            c->interrupted = 1;
-            for (int j = 0; j < o->jobs; j++)
-                if (slots[j].active && slots[j].kill_why == KILL_NONE) {
-                    slots[j].kill_why = KILL_INTERRUPT;
-                    kill(slots[j].pid, SIGKILL);
-                }
-            next = c->total; /* start nothing new */
-        }
-        for (int j = 0; j < o->jobs && next < c->total && !g_stop; j++) {
-            if (slots[j].active) continue;
-            const cfg_cell *cell = &sw->cells[todo[next++]];
-            worker_job *job = hx_calloc(1, sizeof *job);
-            if (!job) {
-                rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-                break;
-            }
-            job->magic = WORKER_MAGIC;
-            job->size = sizeof *job;
-            job->rc = cell->rc;
-            snprintf(job->method, sizeof job->method, "%s", cell->rc.method->name);
-            snprintf(job->cache_dir, sizeof job->cache_dir, "%s", sw->cache_dir);
-            job->memory_limit = sw->memory_limit;
-            job->threads = o->threads;
-            slot *s = &slots[j];
-            memset(s, 0, sizeof *s);
-            s->cell = cell;
-            s->phase = -1;
-            s->t0 = hx_now();
-            s->wall0 = db_wall_now();
-            db_run_started(d, cell->key, inv, s->wall0);
-            char serr[256];
-            s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, serr, sizeof serr);
-            hx_free(job);
-            if (s->pid < 0) {
-                rc = hx_error(HX_ERR_IO, err, errlen, "cannot start a worker: %s", serr);
-                break;
-            }
-            s->active = 1;
-            running++;
-        }
-        /* wait for output or the next sampling tick */
-        int n = 0;
-        for (int j = 0; j < o->jobs; j++)
-            if (slots[j].active) {
-                pfd[n++] = (struct pollfd){.fd = slots[j].msg_fd, .events = POLLIN};
-                pfd[n++] = (struct pollfd){.fd = slots[j].err_fd, .events = POLLIN};
-            }
-        poll(pfd, (nfds_t)n, (int)(SAMPLE_S * 1000));
+    while ((x->next < x->c->total || x->running > 0) && rc == HX_OK) {
+        if (g_stop) sched_interrupt(x);
+        rc = sched_start(x, err, errlen);
+        sched_poll(x);
+        hx_status frc = sched_reap(x, err, errlen);
+        if (frc != HX_OK) rc = frc;
         double now = hx_now();
-        for (int j = 0; j < o->jobs; j++) {
-            slot *s = &slots[j];
-            if (!s->active) continue;
-            read_msgs(s);
-            read_stderr(s);
-            if (now - s->last_sample >= SAMPLE_S * 0.9) sample(s, sw, now);
-            if (sw->timeout > 0 && s->kill_why == KILL_NONE && now - s->t0 > sw->timeout) {
-                s->kill_why = KILL_TIMEOUT;
-                s->term_sent = now;
-                kill(s->pid, SIGTERM);
-            } else if (s->kill_why == KILL_TIMEOUT && now - s->term_sent > KILL_GRACE_S) {
-                kill(s->pid, SIGKILL);
-            }
-        }
-        for (;;) {
-            int wst;
-            pid_t pid = waitpid(-1, &wst, WNOHANG);
-            if (pid <= 0) break;
-            for (int j = 0; j < o->jobs; j++)
-                if (slots[j].active && slots[j].pid == pid) {
-                    hx_status frc = finish(&slots[j], wst, sw, d, inv, o, c, err, errlen);
-                    if (frc != HX_OK) rc = frc;
-                    running--;
-                }
-        }
-        if (o->tty && (now - last_line > 0.25 || running == 0)) {
-            progress_line(c, running, now - start);
+        if (x->o->tty && (now - last_line > 0.25 || x->running == 0)) {
+            progress_line(x->c, x->running, now - start);
             last_line = now;
         }
     }
-    if (o->tty) fprintf(stderr, "\n");
-    /* on a database error: stop the remaining workers, never leave orphans */
-    for (int j = 0; j < o->jobs; j++)
-        if (slots[j].active) {
-            kill(slots[j].pid, SIGKILL);
-            waitpid(slots[j].pid, NULL, 0);
-            close(slots[j].msg_fd), close(slots[j].err_fd);
-            slot_clear(&slots[j]);
-        }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (g_stop) c->interrupted = 1;
-out:
-    hx_free(todo);
-    hx_free(slots);
-    hx_free(pfd);
+    if (x->o->tty) fprintf(stderr, "\n");
+    return rc;
+}
+
+hx_status sweep_execute(const cfg_sweep *sw, db *d, int64_t inv, const sweep_opts *o, sweep_counts *c,
+                        char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    sched x = {.sw = sw, .d = d, .inv = inv, .o = o, .c = c};
+    x.todo = hx_calloc((size_t)sw->n_cells + 1, sizeof(int));
+    x.slots = hx_calloc((size_t)o->jobs, sizeof(slot));
+    x.pfd = hx_calloc((size_t)o->jobs * 2 + 1, sizeof(struct pollfd));
+    hx_status rc = HX_OK;
+    if (!x.todo || !x.slots || !x.pfd) rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    if (rc == HX_OK) rc = sched_plan(&x, err, errlen);
+    if (rc == HX_OK) {
+        struct sigaction sa, old_int, old_term;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        g_stop = 0;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        rc = sched_loop(&x, err, errlen);
+        sched_kill_rest(&x);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (g_stop) c->interrupted = 1;
+    }
+    hx_free(x.todo);
+    hx_free(x.slots);
+    hx_free(x.pfd);
     return rc;
 }

@@ -1,6 +1,7 @@
-/* worker.c: spawning a worker (parent side) and `embsweep worker` (child side).
- * See worker.h for the protocol. The child is the only place besides main() that
- * exits: its exit code backs up the result message (WORKER_EXIT_*).
+/* worker.c: spawning a worker (parent side) and worker_main(), the body of
+ * `embsweep worker` (child side). See worker.h for the protocol. The child is the
+ * only place besides main() that ends the process: main() returns worker_main()'s
+ * exit code, which backs up the result message (WORKER_EXIT_*).
  */
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
 #include "worker.h"
@@ -14,8 +15,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include "harness/cli/cli.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WORKER_ASAN 1
@@ -124,7 +123,7 @@ fail:
     return -1;
 }
 
-/* ---- child side: `embsweep worker` ---- */
+/* ---- child side: worker_main ---- */
 
 typedef struct wctx {
     int    fd;
@@ -187,12 +186,7 @@ static void obs_loss(void *ctx, int64_t step, double epoch, double loss) {
     send_msg(ctx, &m);
 }
 
-int cmd_worker(int argc, char **argv) {
-    (void)argv;
-    if (argc != 1 || isatty(0)) {
-        fprintf(stderr, "embsweep worker: internal command, started by `embsweep run`\n");
-        return WORKER_EXIT_USAGE;
-    }
+int worker_main(void) {
     signal(SIGPIPE, SIG_IGN);
     wctx w = {.fd = 3, .phase = -1, .t0 = hx_now()};
     worker_job *job = hx_calloc(1, sizeof *job);

@@ -3,11 +3,10 @@
  *
  * The parent fork()s and the child exec()s `embsweep worker` (/proc/self/exe), so
  * the worker starts from a fresh image: VmHWM then measures the run, not the
- * parent (ru_maxrss and fork-without-exec both inherit the parent's pages).
- * The job (a resolved run_config) arrives on stdin; reports go to
- * fd 3 as fixed-size, zeroed worker_msg records (Redis childinfo style: one
- * write() per message, <= PIPE_BUF so it is atomic); stderr is a pipe whose tail
- * the parent keeps.
+ * parent (ru_maxrss and fork-without-exec both inherit the parent's pages). The
+ * job (a resolved run_config) arrives on stdin; reports go to fd 3 as fixed-size,
+ * zeroed worker_msg records (Redis childinfo style: one write() per message,
+ * <= PIPE_BUF so it is atomic); stderr is a pipe whose tail the parent keeps.
  *
  * Per-phase peak RSS: at each phase start the worker reads its VmHWM (the peak of
  * the phase that just ended), reports it, and writes "5" to /proc/self/clear_refs
@@ -56,6 +55,11 @@ typedef struct worker_job {
  * of its message pipe and stderr pipe (non-blocking, close-on-exec), or -1 with
  * err set. */
 pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, size_t errlen);
+
+/* worker_main: the child side, the body of `embsweep worker` (main() checks its
+ * command line and returns this as the exit status). Reads one job from stdin,
+ * runs it, sends the messages to fd 3; returns WORKER_EXIT_*. */
+int worker_main(void);
 
 /* Memory figures of a process from /proc/<pid>/status, in bytes. 0 on success. */
 typedef struct proc_mem { uint64_t rss, hwm, anon, file; } proc_mem;

@@ -121,25 +121,48 @@ static void select_record(run_result *res, split_metrics v, split_metrics t, int
     res->best_epoch = epoch;
 }
 
-hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,
-                      char *err, size_t errlen) {
-    const double t_start = hx_now(), c_start = hx_cpu_time();
-    hx_status rc = HX_OK;
-    ds_data *ds = NULL;
-    model m;
-    batch_buf bb = {0};
-    int64_t *perm = NULL, *rows = NULL;
-    float *prob = NULL;
-    memset(&m, 0, sizeof m);
+/* ---- run_execute: check, load, build, train epoch by epoch, evaluate, finish ---- */
+
+/* Everything one run holds between its phases; run_ctx_free releases it. */
+typedef struct run_ctx {
+    const run_config   *cfg;
+    const run_observer *obs;
+    hx_pool            *pool;             /* engine threads, NULL for one */
+    ds_data            *ds;
+    emb_spec            spec;             /* the method's spec; the model keeps using it */
+    model               m;
+    batch_buf           bb;
+    int64_t            *perm;             /* (n_train) the shuffled order of training rows */
+    int64_t            *rows;             /* (batch) rows of one evaluation chunk */
+    float              *prob;             /* (2 n_eval) probabilities, then logits */
+    int64_t             n_eval;           /* max(n_val, n_test) */
+    int64_t             steps_per_epoch, total_steps;
+    int64_t             warm;             /* steps left out of the throughput */
+    int                 chunk;            /* evaluation batch */
+    int                 selectable_early; /* evaluate and select at the end of each epoch */
+    hx_rng              shuf;             /* the shuffle's own stream */
+    /* training progress */
+    int64_t             step, warm_samples, log_n;
+    double              train_time, warm_time, log_sum, last_progress;
+    int                 epoch, have_best;
+} run_ctx;
+
+static void run_phase(const run_ctx *x, const char *phase) {
+    if (x->obs && x->obs->phase) x->obs->phase(x->obs->ctx, phase);
+}
+
+/* Every field unknown until measured: NAN metrics, zero counts. */
+static void run_result_init(run_result *res, const run_config *cfg) {
     memset(res, 0, sizeof *res);
     res->test_auc = res->test_logloss = res->test_acc = NAN;
     res->val_auc = res->val_logloss = NAN;
     res->bayes_auc = res->bayes_logloss = NAN;
     res->ratio_requested = cfg->ratio;
-    const train_cfg *tc = &cfg->train;
-    const emb_method *meth = cfg->method;
+}
 
-    if (!meth) return hx_error(HX_ERR_PARAM, err, errlen, "no method given");
+static hx_status run_check(const run_config *cfg, char *err, size_t errlen) {
+    const train_cfg *tc = &cfg->train;
+    if (!cfg->method) return hx_error(HX_ERR_PARAM, err, errlen, "no method given");
     if (tc->batch < 1) return hx_error(HX_ERR_PARAM, err, errlen, "batch must be >= 1");
     if (!(tc->epochs > 0) || !(tc->lr > 0))
         return hx_error(HX_ERR_PARAM, err, errlen, "epochs and lr must be > 0");
@@ -147,168 +170,236 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
         return hx_error(HX_ERR_PARAM, err, errlen,
                         "rowwise_adagrad is for embedding rows; the dense optimizer is sgd, adagrad or adam");
     if (cfg->dim < 1) return hx_error(HX_ERR_PARAM, err, errlen, "dim must be >= 1");
-    /* The engine's own pool does the threading; OpenBLAS runs one thread per call
-     * (pool.h), so "N threads" means N busy threads at most. */
-    openblas_set_num_threads(1);
-    hx_pool *pool = NULL;
-    if (tc->threads > 1 && !(pool = hx_pool_create(tc->threads, err, errlen))) return HX_ERR_INTERNAL;
+    return HX_OK;
+}
 
-    if (obs && obs->phase) obs->phase(obs->ctx, "load");
+/* The "load" phase: the dataset and its sizes. */
+static hx_status run_load(run_ctx *x, run_result *res, char *err, size_t errlen) {
+    run_phase(x, "load");
     double t0 = hx_now();
-    rc = ds_load(&cfg->dataset, cfg->cache_dir, &ds, err, errlen);
-    if (rc != HX_OK) goto done;
+    hx_status rc = ds_load(&x->cfg->dataset, x->cfg->cache_dir, &x->ds, err, errlen);
+    if (rc != HX_OK) return rc;
+    const ds_data *ds = x->ds;
     res->load_s = hx_now() - t0;
     res->n_train = ds->n_train;
     res->n_val = ds->n_val;
     res->n_test = ds->n_test;
     res->bayes_auc = ds->bayes_auc;
     res->bayes_logloss = ds->bayes_logloss;
-    if (ds->n_train < 1 || ds->n_test < 1) {
-        rc = hx_error(HX_ERR_PARAM, err, errlen, "dataset %s has %lld train and %lld test rows",
-                      ds->name, (long long)ds->n_train, (long long)ds->n_test);
-        goto done;
-    }
+    if (ds->n_train < 1 || ds->n_test < 1)
+        return hx_error(HX_ERR_PARAM, err, errlen, "dataset %s has %lld train and %lld test rows", ds->name,
+                        (long long)ds->n_train, (long long)ds->n_test);
+    return HX_OK;
+}
 
+/* Still in "load": plan the method, build the model, allocate the batch and
+ * evaluation buffers, seed the shuffle. */
+static hx_status run_build(run_ctx *x, run_result *res, char *err, size_t errlen) {
+    const run_config *cfg = x->cfg;
+    const train_cfg *tc = &cfg->train;
+    const ds_data *ds = x->ds;
     const int batch = tc->batch;
-    const int64_t steps_per_epoch = (ds->n_train + batch - 1) / batch;
-    int64_t total_steps = (int64_t)ceil(tc->epochs * (double)steps_per_epoch - 1e-9);
-    if (total_steps < 1) total_steps = 1;
-    emb_spec spec = {
+    x->steps_per_epoch = (ds->n_train + batch - 1) / batch;
+    x->total_steps = (int64_t)ceil(tc->epochs * (double)x->steps_per_epoch - 1e-9);
+    if (x->total_steps < 1) x->total_steps = 1;
+    x->spec = (emb_spec){
         .n_fields = ds->n_fields, .card = ds->card, .dim = cfg->dim, .ratio = cfg->ratio,
-        .seed = run_method_seed(cfg->seed), .batch = batch, .steps_per_epoch = steps_per_epoch,
-        .total_steps = total_steps,
+        .seed = run_method_seed(cfg->seed), .batch = batch, .steps_per_epoch = x->steps_per_epoch,
+        .total_steps = x->total_steps,
         .opt = opt_default(tc->emb_optimizer, (float)(tc->emb_lr > 0 ? tc->emb_lr : tc->lr)),
         .dense_opt = opt_default(tc->optimizer, (float)tc->lr),
-        .pool = pool,
+        .pool = x->pool,
     };
-    memcpy(spec.pv, cfg->pv, sizeof spec.pv);
-    rc = emb_params_check(meth, spec.pv, err, errlen);
-    if (rc != HX_OK) goto done;
+    memcpy(x->spec.pv, cfg->pv, sizeof x->spec.pv);
+    hx_status rc;
     emb_plan plan;
-    rc = meth->plan(&spec, &plan, err, errlen);
-    if (rc != HX_OK) goto done;
+    if ((rc = emb_params_check(cfg->method, x->spec.pv, err, errlen)) != HX_OK ||
+        (rc = cfg->method->plan(&x->spec, &plan, err, errlen)) != HX_OK)
+        return rc;
     snprintf(res->knobs, sizeof res->knobs, "%s", plan.knobs);
-    rc = model_create(&m, &cfg->model, ds->n_dense, meth, &spec, spec.dense_opt, cfg->seed, err, errlen);
-    if (rc != HX_OK) goto done;
-    res->bytes_dense = model_dense_bytes(&m);
+    rc = model_create(&x->m, &cfg->model, ds->n_dense, cfg->method, &x->spec, x->spec.dense_opt, cfg->seed, err,
+                      errlen);
+    if (rc != HX_OK) return rc;
+    res->bytes_dense = model_dense_bytes(&x->m);
 
-    int64_t n_eval = ds->n_val > ds->n_test ? ds->n_val : ds->n_test;
-    perm = hx_calloc((size_t)ds->n_train, sizeof(int64_t));
-    rows = hx_calloc((size_t)batch, sizeof(int64_t));
-    prob = hx_calloc(2 * (size_t)n_eval, sizeof(float)); /* probabilities, then logits */
-    bb.idx = hx_calloc((size_t)batch * (size_t)ds->n_fields, sizeof(int64_t));
-    bb.label = hx_calloc((size_t)batch, sizeof(float));
-    if (ds->n_dense) bb.dense = hx_calloc((size_t)batch * (size_t)ds->n_dense, sizeof(float));
-    if (!perm || !rows || !prob || !bb.idx || !bb.label || (ds->n_dense && !bb.dense)) {
-        rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for batch buffers");
-        goto done;
+    x->n_eval = ds->n_val > ds->n_test ? ds->n_val : ds->n_test;
+    x->perm = hx_calloc((size_t)ds->n_train, sizeof(int64_t));
+    x->rows = hx_calloc((size_t)batch, sizeof(int64_t));
+    x->prob = hx_calloc(2 * (size_t)x->n_eval, sizeof(float));
+    x->bb.idx = hx_calloc((size_t)batch * (size_t)ds->n_fields, sizeof(int64_t));
+    x->bb.label = hx_calloc((size_t)batch, sizeof(float));
+    if (ds->n_dense) x->bb.dense = hx_calloc((size_t)batch * (size_t)ds->n_dense, sizeof(float));
+    if (!x->perm || !x->rows || !x->prob || !x->bb.idx || !x->bb.label || (ds->n_dense && !x->bb.dense))
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for batch buffers");
+    for (int64_t i = 0; i < ds->n_train; i++) x->perm[i] = i;
+
+    x->chunk = tc->eval_batch > 0 && tc->eval_batch < batch ? tc->eval_batch : batch;
+    x->selectable_early = tc->eval_every_epoch && !cfg->method->finalize;
+    x->warm = x->total_steps / 10 < 20 ? x->total_steps / 10 : 20;
+    hx_rng_seed(&x->shuf, hx_splitmix64(cfg->seed ^ 0x73687566ULL));
+    x->last_progress = hx_now();
+    return HX_OK;
+}
+
+/* The epoch's order of training rows: Fisher-Yates from the shuffle stream. */
+static void run_shuffle(run_ctx *x) {
+    int64_t *perm = x->perm;
+    for (int64_t i = x->ds->n_train - 1; i > 0; i--) {
+        int64_t j = (int64_t)hx_rng_below(&x->shuf, (uint64_t)i + 1);
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
     }
-    for (int64_t i = 0; i < ds->n_train; i++) perm[i] = i;
+}
 
-    const int chunk = tc->eval_batch > 0 && tc->eval_batch < batch ? tc->eval_batch : batch;
-    const int selectable_early = tc->eval_every_epoch && !meth->finalize;
-    const int64_t warm = total_steps / 10 < 20 ? total_steps / 10 : 20;
-    hx_rng shuf;
-    hx_rng_seed(&shuf, hx_splitmix64(cfg->seed ^ 0x73687566ULL));
-    double train_time = 0, warm_time = 0, log_sum = 0, last_progress = hx_now();
-    int64_t step = 0, warm_samples = 0, log_n = 0;
-    int have_best = 0, epoch = 0;
-
-    if (obs && obs->phase) obs->phase(obs->ctx, "train");
-    while (step < total_steps) {
-        epoch++;
-        for (int64_t i = ds->n_train - 1; i > 0; i--) {
-            int64_t j = (int64_t)hx_rng_below(&shuf, (uint64_t)i + 1);
-            int64_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        for (int64_t start = 0; start < ds->n_train && step < total_steps; start += batch) {
-            double ts = hx_now();
-            int B = (int)(ds->n_train - start < batch ? ds->n_train - start : batch);
-            gather(&bb, ds, perm + start, B);
-            const float *z = model_forward(&m, bb.dense, bb.idx, B);
-            double loss = bce_forward(z, bb.label, B);
-            if (!isfinite(loss)) {
-                rc = hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite training loss at step %lld",
-                              (long long)step + 1);
-                goto done;
-            }
-            model_backward(&m, bb.label, B);
-            step++;
-            rc = model_step(&m, step, err, errlen);
-            if (rc != HX_OK) goto done;
-            double dt = hx_now() - ts;
-            train_time += dt;
-            if (step > warm) {
-                warm_time += dt;
-                warm_samples += B;
-            }
-            log_sum += loss;
-            log_n++;
-            if (tc->log_every > 0 && step % tc->log_every == 0) {
-                res->final_train_loss = log_sum / (double)log_n;
-                if (obs && obs->loss)
-                    obs->loss(obs->ctx, step, (double)step / (double)steps_per_epoch, res->final_train_loss);
-                log_sum = 0;
-                log_n = 0;
-            }
-            if (obs && obs->progress && hx_now() - last_progress >= 1.0) {
-                last_progress = hx_now();
-                obs->progress(obs->ctx, (double)step / (double)total_steps);
-            }
-        }
-        if (step >= total_steps || !selectable_early) continue;
-        /* an intermediate evaluation: the trained form is the inference form */
-        double te = hx_now();
-        split_metrics v = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train, ds->n_val, chunk);
-        if (select_better(res, have_best, v)) {
-            split_metrics t = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
-            select_record(res, v, t, epoch);
-            have_best = 1;
-        }
-        res->eval_s += hx_now() - te;
+/* The running loss, timing and progress after a step of B samples. */
+static void run_step_record(run_ctx *x, run_result *res, int B, double loss, double dt) {
+    const run_observer *obs = x->obs;
+    x->train_time += dt;
+    if (x->step > x->warm) {
+        x->warm_time += dt;
+        x->warm_samples += B;
     }
-    if (log_n) res->final_train_loss = log_sum / (double)log_n;
-    res->steps = step;
-    res->train_s = train_time;
-    res->train_samples_per_s = warm_time > 0 ? (double)warm_samples / warm_time : NAN;
+    x->log_sum += loss;
+    x->log_n++;
+    const int32_t log_every = x->cfg->train.log_every;
+    if (log_every > 0 && x->step % log_every == 0) {
+        res->final_train_loss = x->log_sum / (double)x->log_n;
+        if (obs && obs->loss)
+            obs->loss(obs->ctx, x->step, (double)x->step / (double)x->steps_per_epoch, res->final_train_loss);
+        x->log_sum = 0;
+        x->log_n = 0;
+    }
+    if (obs && obs->progress && hx_now() - x->last_progress >= 1.0) {
+        x->last_progress = hx_now();
+        obs->progress(obs->ctx, (double)x->step / (double)x->total_steps);
+    }
+}
 
-    if (obs && obs->phase) obs->phase(obs->ctx, "eval");
+/* One pass over the shuffled training rows (or what is left of total_steps). */
+static hx_status run_train_epoch(run_ctx *x, run_result *res, char *err, size_t errlen) {
+    const ds_data *ds = x->ds;
+    const int batch = x->cfg->train.batch;
+    for (int64_t start = 0; start < ds->n_train && x->step < x->total_steps; start += batch) {
+        double ts = hx_now();
+        int B = (int)(ds->n_train - start < batch ? ds->n_train - start : batch);
+        gather(&x->bb, ds, x->perm + start, B);
+        const float *z = model_forward(&x->m, x->bb.dense, x->bb.idx, B);
+        double loss = bce_forward(z, x->bb.label, B);
+        if (!isfinite(loss))
+            return hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite training loss at step %lld",
+                            (long long)x->step + 1);
+        model_backward(&x->m, x->bb.label, B);
+        x->step++;
+        hx_status rc = model_step(&x->m, x->step, err, errlen);
+        if (rc != HX_OK) return rc;
+        run_step_record(x, res, B, loss, hx_now() - ts);
+    }
+    return HX_OK;
+}
+
+static split_metrics run_eval_val(run_ctx *x) {
+    return eval_split(&x->m, &x->bb, x->rows, x->prob, x->prob + x->n_eval, x->ds, x->ds->n_train, x->ds->n_val,
+                      x->chunk);
+}
+
+static split_metrics run_eval_test(run_ctx *x) {
+    return eval_split(&x->m, &x->bb, x->rows, x->prob, x->prob + x->n_eval, x->ds, x->ds->n_train + x->ds->n_val,
+                      x->ds->n_test, x->chunk);
+}
+
+/* An intermediate evaluation at an epoch's end (the trained form is the
+ * inference form): test metrics are recorded when validation selects it. */
+static void run_select_epoch(run_ctx *x, run_result *res) {
+    double te = hx_now();
+    split_metrics v = run_eval_val(x);
+    if (select_better(res, x->have_best, v)) {
+        split_metrics t = run_eval_test(x);
+        select_record(res, v, t, x->epoch);
+        x->have_best = 1;
+    }
+    res->eval_s += hx_now() - te;
+}
+
+/* The "train" phase: epochs until total_steps, each followed by a selectable
+ * evaluation when one is due. */
+static hx_status run_train(run_ctx *x, run_result *res, char *err, size_t errlen) {
+    run_phase(x, "train");
+    while (x->step < x->total_steps) {
+        x->epoch++;
+        run_shuffle(x);
+        hx_status rc = run_train_epoch(x, res, err, errlen);
+        if (rc != HX_OK) return rc;
+        if (x->step >= x->total_steps || !x->selectable_early) continue;
+        run_select_epoch(x, res);
+    }
+    if (x->log_n) res->final_train_loss = x->log_sum / (double)x->log_n;
+    res->steps = x->step;
+    res->train_s = x->train_time;
+    res->train_samples_per_s = x->warm_time > 0 ? (double)x->warm_samples / x->warm_time : NAN;
+    return HX_OK;
+}
+
+/* The "eval" phase: finalize, the final evaluation (always selectable), and the
+ * bytes of the representation that was evaluated. */
+static hx_status run_finish(run_ctx *x, run_result *res, char *err, size_t errlen) {
+    const emb_method *meth = x->cfg->method;
+    run_phase(x, "eval");
     double te = hx_now();
     if (meth->finalize) {
-        rc = meth->finalize(m.emb, err, errlen);
-        if (rc != HX_OK) goto done;
+        hx_status rc = meth->finalize(x->m.emb, err, errlen);
+        if (rc != HX_OK) return rc;
     }
     split_metrics v = {NAN, NAN, NAN, 0};
-    if (ds->n_val > 0) v = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train, ds->n_val, chunk);
+    if (x->ds->n_val > 0) v = run_eval_val(x);
     double ti = hx_now();
-    split_metrics t = eval_split(&m, &bb, rows, prob, prob + n_eval, ds, ds->n_train + ds->n_val, ds->n_test, chunk);
+    split_metrics t = run_eval_test(x);
     ti = hx_now() - ti;
-    if (v.nonfinite || t.nonfinite) {
-        rc = hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite predictions on the %s split after training",
-                      t.nonfinite ? "test" : "validation");
-        goto done;
-    }
-    res->infer_samples_per_s = ti > 0 ? (double)ds->n_test / ti : NAN;
-    if (select_better(res, have_best, v)) select_record(res, v, t, epoch);
+    if (v.nonfinite || t.nonfinite)
+        return hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite predictions on the %s split after training",
+                        t.nonfinite ? "test" : "validation");
+    res->infer_samples_per_s = ti > 0 ? (double)x->ds->n_test / ti : NAN;
+    if (select_better(res, x->have_best, v)) select_record(res, v, t, x->epoch);
     res->eval_s += hx_now() - te;
-    meth->bytes(m.emb, &res->bytes);
+    meth->bytes(x->m.emb, &res->bytes);
     res->bytes_infer = emb_bytes_infer(&res->bytes);
     res->bytes_train = emb_bytes_train(&res->bytes);
-    res->ratio_achieved = res->bytes_infer ? emb_full_bytes(&spec) / (double)res->bytes_infer : NAN;
+    res->ratio_achieved = res->bytes_infer ? emb_full_bytes(&x->spec) / (double)res->bytes_infer : NAN;
+    return HX_OK;
+}
 
-done:
+static void run_ctx_free(run_ctx *x) {
+    hx_free(x->perm);
+    hx_free(x->rows);
+    hx_free(x->prob);
+    hx_free(x->bb.idx);
+    hx_free(x->bb.label);
+    hx_free(x->bb.dense);
+    model_free(&x->m);
+    hx_pool_free(x->pool);
+    ds_free(x->ds);
+}
+
+hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result *res,
+                      char *err, size_t errlen) {
+    const double t_start = hx_now(), c_start = hx_cpu_time();
+    run_ctx x;
+    memset(&x, 0, sizeof x);
+    x.cfg = cfg;
+    x.obs = obs;
+    run_result_init(res, cfg);
+    hx_status rc = run_check(cfg, err, errlen);
+    if (rc != HX_OK) return rc;
+    /* The engine's own pool does the threading; OpenBLAS runs one thread per call
+     * (pool.h), so "N threads" means N busy threads at most. */
+    openblas_set_num_threads(1);
+    if (cfg->train.threads > 1 && !(x.pool = hx_pool_create(cfg->train.threads, err, errlen)))
+        return HX_ERR_INTERNAL;
+    if ((rc = run_load(&x, res, err, errlen)) == HX_OK && (rc = run_build(&x, res, err, errlen)) == HX_OK &&
+        (rc = run_train(&x, res, err, errlen)) == HX_OK)
+        rc = run_finish(&x, res, err, errlen);
     res->wall_s = hx_now() - t_start;
     res->cpu_s = hx_cpu_time() - c_start;
-    hx_free(perm);
-    hx_free(rows);
-    hx_free(prob);
-    hx_free(bb.idx);
-    hx_free(bb.label);
-    hx_free(bb.dense);
-    model_free(&m);
-    hx_pool_free(pool);
-    ds_free(ds);
+    run_ctx_free(&x);
     return rc;
 }
