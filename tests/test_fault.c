@@ -78,3 +78,92 @@ Test(fault, dataset_build_fails_cleanly_at_every_write) {
     cr_log_info("dataset build: %ld write sites failed in turn", n);
     cr_expect_gt(n, 10, "the loop reached the writes");
 }
+/* ---- a short sweep, through the command line ---- */
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+static const char k_tiny_yaml[] =
+    "name: tiny\n"
+    "datasets:\n  syn: {kind: synthetic, rows: 2000, fields: 3}\n"
+    "train: {epochs: 0.2}\n"
+    "matrix: {method: [full, hash], dim: [4], ratio: [1, 2], seed: [1]}\n"
+    "unreachable: skip\n";
+
+/* Run the sweep with EMBSWEEP_FAULT_<what>=n; returns the exit status (-1 on a
+ * signal) and how many sites the process reached. */
+static int run_faulted(const char *yaml, const char *dbp, const char *what, long n, char *out, size_t cap,
+                       long *reached) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "EMBSWEEP_FAULT_%s=%ld %s run %s --db %s 2>&1", what, n, getenv("EMBSWEEP_BIN"),
+             yaml, dbp);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t used = fread(out, 1, cap - 1, p);
+    out[used] = 0;
+    int st = pclose(p);
+    long a = -1, w = -1;
+    const char *r = strstr(out, "fault injection reached ");
+    if (r) sscanf(r, "fault injection reached %ld allocations, %ld writes", &a, &w);
+    *reached = !strcmp(what, "IO") ? w : a;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The database passes integrity_check, and each run the output called ok is
+ * stored as ok. */
+static void check_db(const char *dbp, const char *out, long n) {
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK) {
+        cr_expect_eq(sqlite3_step(st), SQLITE_ROW, "site %ld", n);
+        cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "ok", "site %ld: integrity", n);
+        sqlite3_finalize(st);
+    }
+    for (const char *l = strstr(out, "] ok "); l; l = strstr(l + 1, "] ok ")) {
+        char key[17] = {0};
+        if (sscanf(l + 5, " %16s", key) != 1) continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT status FROM runs WHERE key = '%s'", key);
+        const char *status = "(none)";
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            status = (const char *)sqlite3_column_text(st, 0);
+        cr_expect_str_eq(status, "ok", "site %ld: run %s printed as ok is stored as %s", n, key, status);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+/* Fail each allocation or write of the sweep parent in turn on a fresh
+ * database: a clean exit every time, an intact database, no run called ok that
+ * was not stored, and a rerun without faults that completes every run. */
+static long sweep_loop(const char *what) {
+    char dir[64], yaml[128], dbp[160], out[16384];
+    fx_tmpdir(dir);
+    fx_write(dir, "tiny.yaml", k_tiny_yaml, yaml);
+    long n = 1, reached;
+    for (;; n++) {
+        snprintf(dbp, sizeof dbp, "%s/r%ld.db", dir, n);
+        int rc = run_faulted(yaml, dbp, what, n, out, sizeof out, &reached);
+        cr_assert(rc >= 0 && rc < 128, "site %ld: the process died on a signal:\n%s", n, out);
+        cr_assert_geq(reached, 0, "site %ld: no fault report:\n%s", n, out);
+        if (reached < n) {
+            cr_assert_eq(rc, 0, "%s", out);
+            break;
+        }
+        if (access(dbp, F_OK) == 0) check_db(dbp, out, n);
+        rc = run_faulted(yaml, dbp, what, 0, out, sizeof out, &reached);
+        cr_expect_eq(rc, 0, "site %ld: the rerun completes:\n%s", n, out);
+        cr_expect(strstr(out, "3 ok") || strstr(out, "3 already ok") || strstr(out, " ok;"), "%s", out);
+        check_db(dbp, out, n);
+    }
+    fx_rmdir(dir);
+    return n - 1;
+}
+
+Test(fault, sweep_fails_cleanly_at_every_write) {
+    long n = sweep_loop("IO");
+    cr_log_info("sweep: %ld write sites failed in turn", n);
+    cr_expect_gt(n, 20, "the loop reached the writes");
+}

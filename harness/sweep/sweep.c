@@ -21,6 +21,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,10 @@ static hx_status finish(sched *x, slot *s, int wstatus, char *err, size_t errlen
     r.n_loss = s->n_loss, r.loss = s->loss;
     r.n_samples = s->n_samp, r.samples = s->samp;
     hx_status rc = db_run_finish(x->d, &r, err, errlen);
+    if (rc != HX_OK) { /* the line says what the database holds, not what the worker did */
+        r.status = "not-stored";
+        snprintf(reason, sizeof reason, "the result could not be stored: %.500s", err);
+    }
     x->c->done++;
     if (!strcmp(r.status, "ok")) x->c->ok++;
     else if (strcmp(r.status, "interrupted")) x->c->failed++;
@@ -366,7 +371,9 @@ static hx_status slot_start(sched *x, slot *s, const cfg_cell *cell, char *err, 
     s->phase = -1;
     s->t0 = hx_now();
     s->wall0 = db_wall_now();
-    db_run_started(x->d, cell->key, x->inv, s->wall0);
+    if (db_run_started(x->d, cell->key, x->inv, s->wall0) != HX_OK)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot mark run %s as running: %s", cell->key,
+                        sqlite3_errmsg(db_handle(x->d)));
     char serr[256];
     s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, serr, sizeof serr);
     hx_free(job);
