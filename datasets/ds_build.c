@@ -23,6 +23,7 @@
  * text, dense (N, Dd) f32, cat (N, F) u32, label (N) f32. A bad magic, version,
  * size, stamp or checksum means rebuild. Concurrent builders serialise on
  * flock(<cache>.lock); readers map only complete files. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -529,6 +530,33 @@ static int mkdir_p(const char *dir) {
     return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
 }
 
+/* Remove what builders killed mid-build left in dir (<name>.bin.tmp.<pid>,
+ * <name>.bin.raw.<pid>). The caller holds own_lock, the lock of the cache it is
+ * about to build, so that cache's leftovers are stale; another cache's are
+ * stale only when its lock can be taken at once (no builder of it is alive). */
+static void remove_stale(const char *dir, const char *own_path) {
+    DIR *dh = opendir(dir);
+    if (!dh) return;
+    const char *own = strrchr(own_path, '/') + 1;
+    for (struct dirent *e; (e = readdir(dh));) {
+        const char *m = strstr(e->d_name, ".bin.tmp.");
+        if (!m) m = strstr(e->d_name, ".bin.raw.");
+        if (!m || !m[9] || strspn(m + 9, "0123456789") != strlen(m + 9)) continue;
+        char file[1100], lock[1100];
+        const int stem = (int)(m - e->d_name) + 4; /* through ".bin" */
+        snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+        if (!strncmp(e->d_name, own, (size_t)stem) && own[stem] == 0) {
+            unlink(file);
+            continue;
+        }
+        snprintf(lock, sizeof lock, "%s/%.*s.lock", dir, stem, e->d_name);
+        int fd = open(lock, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(file);
+        if (fd >= 0) close(fd);
+    }
+    closedir(dh);
+}
+
 hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
                    ds_data *d, char *err, size_t errlen) {
     uint64_t stamp = 0;
@@ -555,6 +583,7 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
     }
     /* Someone may have built it while we waited for the lock. */
     if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
+    if (!private_dir) remove_stale(dir, path);
     if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
     if (!private_dir) fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
     if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;

@@ -2,7 +2,9 @@
  * when the source changes or the file is corrupt or truncated; concurrent
  * loaders build it once and never read a half-built file. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <glob.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,5 +185,43 @@ Test(cache, concurrent_loaders_build_once) {
     for (char *p = text; (p = strstr(p, "building dataset cache")); p++) builds++;
     cr_assert_eq(builds, 1, "built %d times; log:\n%s", builds, text);
     free(text);
+    fx_rmdir(dir);
+}
+
+/* A builder killed with -9 leaves <cache>.tmp.<pid>, as large as the cache.
+ * The next build removes it; another cache's leftovers go too, unless a
+ * builder of that cache is alive (holds its lock). */
+Test(cache, stale_temp_files_removed_safely) {
+    char dir[64], cache[128], path[128], file[256], p[400];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    write_rows(dir, 50, path);
+    ds_free(fx_load("criteo", path, cache));
+    cache_file(cache, file);
+    unlink(file);
+    const char *names[] = {"", ".tmp.999991", ".raw.999992"};
+    for (int i = 1; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", file, names[i]);
+        fx_write_bytes(cache, strrchr(p, '/') + 1, "x", 1, p);
+    }
+    /* another recipe's leftovers: one builder dead, one alive */
+    char dead[400], alive[400], alive_lock[400];
+    fx_write_bytes(cache, "criteo_00000000000000aa.bin.lock", "", 0, p);
+    fx_write_bytes(cache, "criteo_00000000000000aa.bin.tmp.999993", "x", 1, dead);
+    fx_write_bytes(cache, "criteo_00000000000000bb.bin.lock", "", 0, alive_lock);
+    fx_write_bytes(cache, "criteo_00000000000000bb.bin.tmp.999994", "x", 1, alive);
+    int fd = open(alive_lock, O_RDWR);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX), 0);
+    ds_data *d = fx_load("criteo", path, cache);
+    cr_expect_eq(d->n_rows, 50);
+    ds_free(d);
+    for (int i = 1; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", file, names[i]);
+        cr_expect_neq(access(p, F_OK), 0, "%s removed", p);
+    }
+    cr_expect_neq(access(dead, F_OK), 0, "a dead builder's file is removed");
+    cr_expect_eq(access(alive, F_OK), 0, "a live builder's file is kept");
+    close(fd);
     fx_rmdir(dir);
 }
