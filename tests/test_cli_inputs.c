@@ -118,3 +118,25 @@ Test(cli_inputs, read_only_commands_never_write) {
     cr_expect_eq(system(cmd), 0);
     fx_rmdir(dir);
 }
+
+/* export --sweep NAME of a sweep the database does not hold once wrote an
+ * empty CSV and exited 0, while plot said no. */
+Test(cli_inputs, export_of_an_unknown_sweep_is_an_error) {
+    char dir[64], yaml[128], dbp[160], csv[160], out[8192], cmd[1024];
+    fx_tmpdir(dir);
+    fx_write(dir, "t.yaml",
+             "name: t\ndatasets:\n  syn: {kind: synthetic, rows: 1000, fields: 2}\ntrain: {epochs: 0.1}\n"
+             "matrix: {method: [full], dim: [4], ratio: [1], seed: [1]}\n",
+             yaml);
+    snprintf(dbp, sizeof dbp, "%s/r.db", dir);
+    snprintf(csv, sizeof csv, "%s/x.csv", dir);
+    snprintf(cmd, sizeof cmd, "run %s --db %s", yaml, dbp);
+    cr_assert_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "export --db %s --sweep nosuch --out %s", dbp, csv);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "no sweep 'nosuch' in the database (it has: t)"), "%s", out);
+    cr_expect_neq(access(csv, F_OK), 0, "no file written");
+    snprintf(cmd, sizeof cmd, "export --db %s --sweep t --out %s", dbp, csv);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    fx_rmdir(dir);
+}

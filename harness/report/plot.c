@@ -66,7 +66,7 @@ static hx_status run_gnuplot(const char *out_dir, const pl_list *scripts, char *
 }
 
 /* The sweeps to draw: every sweep named in the database, or just `only`. */
-static hx_status list_sweeps(sqlite3 *db, const char *only, pl_list *out, char *err, size_t errlen) {
+hx_status pl_list_sweeps(sqlite3 *db, const char *only, pl_list *out, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     hx_status rc = HX_OK;
     if (sqlite3_prepare_v2(db,
@@ -141,7 +141,7 @@ hx_status pl_plot(const pl_opts *o, size_t *n_figs, size_t *n_sweeps, char *err,
     hx_status rc;
     *n_figs = *n_sweeps = 0;
     if ((rc = pl_db_open(o->db, &db, err, errlen)) != HX_OK) goto done;
-    if ((rc = list_sweeps(db, o->sweep, &sweeps, err, errlen)) != HX_OK) goto done;
+    if ((rc = pl_list_sweeps(db, o->sweep, &sweeps, err, errlen)) != HX_OK) goto done;
     static const char *const subdirs[] = {"", "/data"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(sub, sizeof sub, "%s%s", o->out_dir, subdirs[i]);

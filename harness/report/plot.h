@@ -108,6 +108,9 @@ void      pl_list_push(pl_list *l, const char *s);
 void      pl_list_free(pl_list *l);
 hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir,
                            pl_list *scripts, char *err, size_t errlen);
+/* pl_list_sweeps: every sweep named in the database into out, or only `only`;
+ * a name the database does not hold is HX_ERR_PARAM, listing the ones it has. */
+hx_status pl_list_sweeps(sqlite3 *db, const char *only, pl_list *out, char *err, size_t errlen);
 
 /* The figure kinds, in page order: stem suffix, caption. */
 typedef struct pl_figure { const char *suffix, *title, *caption; } pl_figure;

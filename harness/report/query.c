@@ -316,6 +316,12 @@ hx_status pl_export_csv(const char *db_path, const char *sweep, const char *out,
     hx_status rc;
     *rows = 0;
     if ((rc = pl_db_open(db_path, &db, err, errlen)) != HX_OK) return rc;
+    if (sweep) { /* a sweep the database does not hold is an error, not an empty file */
+        pl_list named = {0};
+        rc = pl_list_sweeps(db, sweep, &named, err, errlen);
+        pl_list_free(&named);
+        if (rc != HX_OK) goto done;
+    }
     if (sqlite3_prepare_v2(db,
                            "SELECT * FROM run_summary WHERE ?1 IS NULL OR sweep = ?1"
                            " ORDER BY sweep, dataset, dim, method, ratio_requested, seed, key",
