@@ -160,17 +160,17 @@ Test(config, missing_file_is_an_error) {
 
 Test(config, parse_bytes) {
     uint64_t b;
-    cr_expect_eq(cfg_parse_bytes("2GiB", &b), 0);
+    cr_expect_eq(key_parse_bytes("2GiB", &b), 0);
     cr_expect_eq(b, 2ull << 30);
-    cr_expect_eq(cfg_parse_bytes("512MiB", &b), 0);
+    cr_expect_eq(key_parse_bytes("512MiB", &b), 0);
     cr_expect_eq(b, 512ull << 20);
-    cr_expect_eq(cfg_parse_bytes("1.5G", &b), 0);
+    cr_expect_eq(key_parse_bytes("1.5G", &b), 0);
     cr_expect_eq(b, 1500000000ull);
-    cr_expect_eq(cfg_parse_bytes("1000", &b), 0);
+    cr_expect_eq(key_parse_bytes("1000", &b), 0);
     cr_expect_eq(b, 1000);
-    cr_expect_neq(cfg_parse_bytes("lots", &b), 0);
-    cr_expect_neq(cfg_parse_bytes("12 parsecs", &b), 0);
-    cr_expect_neq(cfg_parse_bytes("-1G", &b), 0);
+    cr_expect_neq(key_parse_bytes("lots", &b), 0);
+    cr_expect_neq(key_parse_bytes("12 parsecs", &b), 0);
+    cr_expect_neq(key_parse_bytes("-1G", &b), 0);
 }
 
 Test(config, emb_optimizer_follows_cell_optimizer) {

@@ -133,7 +133,7 @@ double key_get_num(const key_def *k, const void *base) {
 
 /* ---- parsing ---- */
 
-static int parse_bool(const char *s, double *out) {
+int key_parse_bool(const char *s, double *out) {
     static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no", "off", "0"};
     for (int i = 0; i < 4; i++) {
         if (!strcasecmp(s, t[i])) return *out = 1, 0;
@@ -172,7 +172,7 @@ static int is_integer_kind(key_kind kind) { return kind == KEY_INT || kind == KE
 static int parse_num(const key_def *k, const char *s, double *num, int check) {
     double x;
     switch (k->kind) {
-    case KEY_BOOL: return parse_bool(s, num);
+    case KEY_BOOL: return key_parse_bool(s, num);
     case KEY_ENUM:
         for (int i = 0; k->choices[i]; i++)
             if (!strcmp(k->choices[i], s)) return *num = i, 0;
@@ -194,10 +194,18 @@ int key_parse_num(const key_def *k, const char *text, double *num) {
     return parse_num(k, text, num, 1);
 }
 
+int32_t *key_widths(const key_def *k, void *base, int32_t **count, int *cap) {
+    HX_ASSERT(k->kind == KEY_WIDTHS);
+    *count = (int32_t *)((char *)base + k->aux);
+    *cap = (int)(k->size / sizeof(int32_t));
+    return field(k, base);
+}
+
 /* "64,16" into the widths and their count. */
 static int parse_widths(const key_def *k, const char *s, void *base, int check) {
-    int32_t *w = field(k, base), n = 0;
-    const int32_t cap = (int32_t)(k->size / sizeof(int32_t));
+    int32_t *count, n = 0;
+    int cap;
+    int32_t *w = key_widths(k, base, &count, &cap);
     for (const char *p = s; *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -212,7 +220,7 @@ static int parse_widths(const key_def *k, const char *s, void *base, int check) 
         if (end && !*p) return -1; /* a trailing comma */
     }
     if (n == 0) return -1;
-    *(int32_t *)((char *)base + k->aux) = n;
+    *count = n;
     return 0;
 }
 

@@ -127,12 +127,17 @@ void key_format(const key_def *k, const void *base, char *buf, size_t n);
 /* 1 when k's field holds the row's default. */
 int  key_is_default(const key_def *k, const void *base);
 
+/* KEY_WIDTHS: the widths of base, their count and their capacity. */
+int32_t *key_widths(const key_def *k, void *base, int32_t **count, int *cap);
+
 /* Every field of the table at its default (the other bytes of base untouched). */
 void key_defaults(const key_def *t, int n, void *base);
 /* Assert a table is well formed: field sizes fit the kinds, names and flags are
  * unique, defaults parse, ranges fit the types, JSON objects are contiguous. */
 void key_table_check(const key_def *t, int n, size_t struct_size);
 
+/* true/yes/on/1 -> 1, false/no/off/0 -> 0 (any case). 0 or -1. */
+int key_parse_bool(const char *s, double *out);
 /* Parse a size: "512MiB", "2GiB", "1.5G", "1000000" (bytes). 0 or -1. */
 int key_parse_bytes(const char *s, uint64_t *out);
 
