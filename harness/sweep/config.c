@@ -432,7 +432,12 @@ static hx_status parse_init(cfg_parse *p, cfg_errs *e, const char *file) {
         cfg_err(e, 1, 1, "(file)", "out of memory");
         return HX_ERR_NOMEM;
     }
-    for (int i = 0; i < N_TOP; i++) key_defaults(&k_top[i].k, 1, p->sw);
+    for (int i = 0; i < N_TOP; i++) {
+        key_table_check(&k_top[i].k, 1, sizeof *p->sw);
+        for (int j = 0; j < i; j++) HX_ASSERT(strcmp(k_top[i].k.name, k_top[j].k.name) != 0);
+        HX_ASSERT((k_top[i].k.kind == KEY_SECTION) == (k_top[i].section != NULL));
+        key_defaults(&k_top[i].k, 1, p->sw);
+    }
     snprintf(p->sw->file, sizeof p->sw->file, "%s", file);
     default_name(file, p->sw->name, sizeof p->sw->name);
     run_config_default(p->base);

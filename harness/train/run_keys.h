@@ -53,9 +53,8 @@ typedef enum {
 enum {
     KEY_MIN_OPEN = 1u << 0,     /* the lower bound is excluded: (min, max] */
     KEY_CAP = 1u << 1,          /* max is a sanity cap, named only to values above it */
-    KEY_OMIT_DEFAULT = 1u << 2, /* in the run key only away from its default (keys added
+    KEY_OMIT_DEFAULT = 1u << 2  /* in the run key only away from its default (keys added
                                  * after results exist: old run keys do not change) */
-    KEY_DEF_IN_HELP = 1u << 3   /* the help text states the default itself */
 };
 
 typedef struct key_def {
@@ -70,7 +69,8 @@ typedef struct key_def {
     const char *const *choices; /* KEY_ENUM: NULL-terminated */
     const char        *def;     /* the default as text, NULL = zero; not range-checked */
     const char        *flag;    /* `embsweep train --FLAG`, NULL if none */
-    const char        *help;    /* one phrase, for --help */
+    const char        *help;    /* one phrase, for --help; a second line, if any, says
+                                 * in words what the default is (printed instead of def) */
 } key_def;
 
 /* Row builders. The pointer comparison in KEY_TYPED_ makes a field of another C
@@ -130,10 +130,11 @@ int  key_is_default(const key_def *k, const void *base);
 /* KEY_WIDTHS: the widths of base, their count and their capacity. */
 int32_t *key_widths(const key_def *k, void *base, int32_t **count, int *cap);
 
-/* Every field of the table at its default (the other bytes of base untouched). */
+/* Every field of the table at its default (the other bytes of base untouched);
+ * asserts that each default parses. */
 void key_defaults(const key_def *t, int n, void *base);
-/* Assert a table is well formed: field sizes fit the kinds, names and flags are
- * unique, defaults parse, ranges fit the types, JSON objects are contiguous. */
+/* Assert a table is well formed: field sizes fit the kinds and the struct, names
+ * and flags are unique, ranges fit the types, JSON objects are contiguous. */
 void key_table_check(const key_def *t, int n, size_t struct_size);
 
 /* true/yes/on/1 -> 1, false/no/off/0 -> 0 (any case). 0 or -1. */
