@@ -1,7 +1,6 @@
 /* train_cli.c: `embsweep train` (one cell from flags, a one-screen summary) and
  * `embsweep methods` (the method registry with its parameter tables).
  * Exit status: 0 ok, 1 a run failure (divergence, I/O), 2 bad usage or values. */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
