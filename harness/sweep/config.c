@@ -365,9 +365,10 @@ static void parse_root(walk *w, yaml_node_t *root) {
             if (k_top[i].section) k_top[i].section(w, got[i]);
             else top_value(w, got[i], &k_top[i].k);
         }
-    if (!got[top_index("matrix")])
-        cfg_err(w->e, 1, 1, "matrix", "missing: a sweep needs matrix: {method: [...], ...}");
-    if (!got[top_index("datasets")])
+    int matrix = top_index("matrix"), datasets = top_index("datasets");
+    HX_ASSERT(matrix >= 0 && datasets >= 0);
+    if (!got[matrix]) cfg_err(w->e, 1, 1, "matrix", "missing: a sweep needs matrix: {method: [...], ...}");
+    if (!got[datasets])
         cfg_err(w->e, 1, 1, "datasets", "missing: define at least one dataset under datasets:");
 }
 

@@ -110,7 +110,7 @@ void key_set_num(const key_def *k, void *base, double num) {
         memcpy(p, &v, sizeof v);
         break;
     }
-    default: HX_ASSERT(!"key_set_num: not a scalar key");
+    default: HX_ASSERT(0 && "key_set_num: not a scalar key");
     }
 }
 
@@ -125,7 +125,7 @@ double key_get_num(const key_def *k, const void *base) {
         memcpy(&v, p, sizeof v);
         return v;
     }
-    default: HX_ASSERT(!"key_get_num: not a scalar key");
+    default: HX_ASSERT(0 && "key_get_num: not a scalar key");
     }
     return 0;
 }
@@ -255,7 +255,7 @@ static int parse_any(const key_def *k, const char *text, void *base, int check) 
         snprintf(d->kind, sizeof d->kind, "%s", text);
         return 0;
     }
-    default: HX_ASSERT(!"key_parse: the key has no field");
+    default: HX_ASSERT(0 && "key_parse: the key has no field");
     }
     return -1;
 }
@@ -413,7 +413,7 @@ void key_format(const key_def *k, const void *base, char *buf, size_t n) {
         break;
     }
     case KEY_DATASET: snprintf(buf, n, "%s", ((const ds_spec *)p)->name); break;
-    default: HX_ASSERT(!"key_format: the key has no field");
+    default: HX_ASSERT(0 && "key_format: the key has no field");
     }
 }
 
