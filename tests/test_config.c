@@ -1,6 +1,7 @@
 /* test_config.c: sweep files -> cells (harness/sweep/config.c, expand.c), in process.
  *   expansion   exact cell counts for grid, zip, exclude, include and params fixtures
- *   keys        stable across loads, 16 hex digits, unique; changing a value changes them
+ *   keys        stable across loads, 16 hex digits, unique; changing a value changes them;
+ *               the keys of every sweep file in the repository pinned (fixtures/run_keys.txt)
  *   errors      every problem of a file is reported at once with file:line:col
  *   bytes       the memory_limit size parser
  */
@@ -159,17 +160,17 @@ Test(config, missing_file_is_an_error) {
 
 Test(config, parse_bytes) {
     uint64_t b;
-    cr_expect_eq(cfg_parse_bytes("2GiB", &b), 0);
+    cr_expect_eq(key_parse_bytes("2GiB", &b), 0);
     cr_expect_eq(b, 2ull << 30);
-    cr_expect_eq(cfg_parse_bytes("512MiB", &b), 0);
+    cr_expect_eq(key_parse_bytes("512MiB", &b), 0);
     cr_expect_eq(b, 512ull << 20);
-    cr_expect_eq(cfg_parse_bytes("1.5G", &b), 0);
+    cr_expect_eq(key_parse_bytes("1.5G", &b), 0);
     cr_expect_eq(b, 1500000000ull);
-    cr_expect_eq(cfg_parse_bytes("1000", &b), 0);
+    cr_expect_eq(key_parse_bytes("1000", &b), 0);
     cr_expect_eq(b, 1000);
-    cr_expect_neq(cfg_parse_bytes("lots", &b), 0);
-    cr_expect_neq(cfg_parse_bytes("12 parsecs", &b), 0);
-    cr_expect_neq(cfg_parse_bytes("-1G", &b), 0);
+    cr_expect_neq(key_parse_bytes("lots", &b), 0);
+    cr_expect_neq(key_parse_bytes("12 parsecs", &b), 0);
+    cr_expect_neq(key_parse_bytes("-1G", &b), 0);
 }
 
 Test(config, emb_optimizer_follows_cell_optimizer) {
@@ -181,4 +182,39 @@ Test(config, emb_optimizer_follows_cell_optimizer) {
                      opt_kind_name(t->optimizer), opt_kind_name(t->emb_optimizer));
     }
     cfg_free(sw);
+}
+
+/* The run keys of the sweep files in the repository are those of
+ * tests/fixtures/run_keys.txt, computed before the config keys became table
+ * rows: every listed key is still produced, so an existing database resumes
+ * without rerunning anything (new methods may add cells to `method: all`). */
+static int cell_has_key(const cfg_sweep *sw, const char *key) {
+    for (int i = 0; i < sw->n_cells; i++)
+        if (!strcmp(sw->cells[i].key, key)) return 1;
+    return 0;
+}
+
+Test(config, run_keys_unchanged) {
+    FILE *f = fopen("tests/fixtures/run_keys.txt", "r");
+    cr_assert_not_null(f);
+    char line[1024], file[512] = "";
+    cfg_sweep *sw = NULL;
+    int n_keys = 0, n_files = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[512], key[64];
+        if (line[0] == '#' || sscanf(line, "%511s %63s", name, key) != 2) continue;
+        if (strcmp(name, file)) {
+            cfg_free(sw);
+            char *errs = NULL;
+            cr_assert_eq(cfg_load(name, CFG_NO_PLAN, &sw, &errs), HX_OK, "%s: %s", name, errs ? errs : "?");
+            snprintf(file, sizeof file, "%s", name);
+            n_files++;
+        }
+        cr_expect(cell_has_key(sw, key), "%s: run key %s is no longer produced", name, key);
+        n_keys++;
+    }
+    fclose(f);
+    cfg_free(sw);
+    cr_expect_geq(n_files, 11, "fixture files: %d", n_files);
+    cr_expect_geq(n_keys, 600, "fixture keys: %d", n_keys);
 }

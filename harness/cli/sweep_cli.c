@@ -42,82 +42,96 @@ static void print_plan(const cfg_sweep *sw) {
            skipped, sw->name);
 }
 
-int cmd_run(int argc, char **argv) {
-    const char *file = NULL, *db_path = "results/results.db";
-    int jobs = 0, dry = 0;
-    sweep_opts o = {0};
+typedef struct run_args {
+    const char *file, *db_path;
+    int         jobs, dry; /* jobs 0: the file's */
+    sweep_opts  o;
+} run_args;
+
+/* argv into a. Returns -1 after --help, 0, or the exit status (2). */
+static int run_parse_args(int argc, char **argv, run_args *a) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             run_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--db") && i + 1 < argc) db_path = argv[++i];
-        else if (!strcmp(a, "--jobs") && i + 1 < argc) {
-            int64_t x;
-            if (hx_parse_i64(argv[++i], &x) != 0 || x < 1 || x > 256) {
-                fprintf(stderr, "embsweep run: --jobs: expected an integer in [1, 256]\n");
+            return -1;
+        } else if (!strcmp(s, "--db") && i + 1 < argc) a->db_path = argv[++i];
+        else if (!strcmp(s, "--jobs") && i + 1 < argc) {
+            const key_def *k = cfg_top_key("jobs"); /* the range of the file's jobs: */
+            double x;
+            if (key_parse_num(k, argv[++i], &x) != 0) {
+                char ex[128];
+                key_expect(k, argv[i], ex, sizeof ex);
+                fprintf(stderr, "embsweep run: --jobs: expected %s\n", ex);
                 return 2;
             }
-            jobs = (int)x;
-        } else if (!strcmp(a, "--force")) o.force = 1;
-        else if (!strcmp(a, "--retry-failed")) o.retry_failed = 1;
-        else if (!strcmp(a, "--dry-run")) dry = 1;
-        else if (a[0] != '-' && !file) file = a;
+            a->jobs = (int)x;
+        } else if (!strcmp(s, "--force")) a->o.force = 1;
+        else if (!strcmp(s, "--retry-failed")) a->o.retry_failed = 1;
+        else if (!strcmp(s, "--dry-run")) a->dry = 1;
+        else if (s[0] != '-' && !a->file) a->file = s;
         else {
-            fprintf(stderr, "embsweep run: unexpected argument '%s'\n", a);
+            fprintf(stderr, "embsweep run: unexpected argument '%s'\n", s);
             run_usage(stderr);
             return 2;
         }
     }
-    if (!file) {
+    if (!a->file) {
         run_usage(stderr);
         return 2;
     }
+    return 0;
+}
+
+/* Load and expand the file; NULL after printing every error. */
+static cfg_sweep *run_load(const char *file) {
     cfg_sweep *sw = NULL;
     char *errors = NULL;
-    hx_status st = cfg_load(file, 0, &sw, &errors);
-    if (st != HX_OK) {
-        fputs(errors ? errors : "embsweep run: cannot load the sweep\n", stderr);
-        int n = 0;
-        for (const char *p = errors; p && *p; p++) n += *p == '\n';
-        fprintf(stderr, "embsweep run: %d error%s in %s; nothing was run\n", n, n == 1 ? "" : "s", file);
-        hx_free(errors);
-        return 2;
+    if (cfg_load(file, 0, &sw, &errors) == HX_OK) return sw;
+    fputs(errors ? errors : "embsweep run: cannot load the sweep\n", stderr);
+    int n = 0;
+    for (const char *p = errors; p && *p; p++) n += *p == '\n';
+    fprintf(stderr, "embsweep run: %d error%s in %s; nothing was run\n", n, n == 1 ? "" : "s", file);
+    hx_free(errors);
+    return NULL;
+}
+
+/* Workers and engine threads per worker, jobs x threads within the cores. */
+static void run_threads(const cfg_sweep *sw, int jobs, int cores, sweep_opts *o) {
+    o->jobs = jobs ? jobs : sw->jobs;
+    o->threads = sw->threads ? sw->threads : cores / o->jobs;
+    if (o->threads < 1) o->threads = 1;
+    if (o->jobs * o->threads > cores && o->threads > 1) {
+        o->threads = cores / o->jobs > 0 ? cores / o->jobs : 1;
+        fprintf(stderr, "embsweep run: threads lowered to %d so jobs x threads <= %d cores\n", o->threads, cores);
     }
-    if (dry) {
-        print_plan(sw);
-        cfg_free(sw);
-        return 0;
+}
+
+/* "embsweep run FILE ..." for the invocation row. */
+static void join_args(int argc, char **argv, char *buf, size_t n) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = -1; i < argc && used < n - 1; i++) {
+        int w = snprintf(buf + used, n - used, "%s%s", i < 0 ? "" : " ", i < 0 ? "embsweep" : argv[i]);
+        if (w < 0) break;
+        used += (size_t)w;
     }
-    o.jobs = jobs ? jobs : sw->jobs;
-    prov pv;
-    prov_collect(&pv);
-    int cores = pv.cores > 0 ? pv.cores : 1;
-    o.threads = sw->threads ? sw->threads : cores / o.jobs;
-    if (o.threads < 1) o.threads = 1;
-    if (o.jobs * o.threads > cores && o.threads > 1) {
-        o.threads = cores / o.jobs > 0 ? cores / o.jobs : 1;
-        fprintf(stderr, "embsweep run: threads lowered to %d so jobs x threads <= %d cores\n", o.threads, cores);
-    }
-    o.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+}
+
+/* Record the sweep and an invocation, run what is not done yet, report. Returns
+ * the exit status. */
+static int run_record_and_execute(cfg_sweep *sw, const run_args *a, const prov *pv, const char *args) {
     char err[1024];
     db *d = NULL;
     int code = 1;
     int64_t inv = 0;
-    char args[2048] = "";
-    size_t used = 0;
-    for (int i = -1; i < argc && used < sizeof args - 1; i++) {
-        int w = snprintf(args + used, sizeof args - used, "%s%s", i < 0 ? "" : " ", i < 0 ? "embsweep" : argv[i]);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-    if (db_open(db_path, &d, err, sizeof err) != HX_OK || db_sweep_prepare(d, sw, err, sizeof err) != HX_OK ||
-        db_invocation_start(d, sw->name, args, o.jobs, o.threads, &pv, &inv, err, sizeof err) != HX_OK) {
+    if (db_open(a->db_path, &d, err, sizeof err) != HX_OK || db_sweep_prepare(d, sw, err, sizeof err) != HX_OK ||
+        db_invocation_start(d, sw->name, args, a->o.jobs, a->o.threads, pv, &inv, err, sizeof err) != HX_OK) {
         fprintf(stderr, "embsweep run: %s\n", err);
         goto out;
     }
     sweep_counts c;
-    st = sweep_execute(sw, d, inv, &o, &c, err, sizeof err);
+    hx_status st = sweep_execute(sw, d, inv, &a->o, &c, err, sizeof err);
     db_invocation_finish(d, inv, c.interrupted ? "interrupted" : st == HX_OK ? "finished" : "failed");
     if (st != HX_OK) {
         fprintf(stderr, "embsweep run: %s\n", err);
@@ -125,15 +139,36 @@ int cmd_run(int argc, char **argv) {
     }
     printf("sweep %s: %d run, %d ok, %d not ok; %d already ok, %d kept as failed (--retry-failed reruns them), "
            "%d skipped as unreachable; database %s\n",
-           sw->name, c.done, c.ok, c.failed, c.skipped_done, c.kept_failed, c.skipped_unreachable, db_path);
+           sw->name, c.done, c.ok, c.failed, c.skipped_done, c.kept_failed, c.skipped_unreachable, a->db_path);
     if (c.interrupted) {
         fprintf(stderr, "embsweep run: interrupted; run the same command again to resume\n");
         code = 130;
     } else code = c.failed ? 1 : 0;
 out:
     db_close(d);
-    cfg_free(sw);
     return code;
+}
+
+int cmd_run(int argc, char **argv) {
+    run_args a = {.db_path = "results/results.db"};
+    int rc = run_parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    cfg_sweep *sw = run_load(a.file);
+    if (!sw) return 2;
+    if (a.dry) {
+        print_plan(sw);
+        cfg_free(sw);
+        return 0;
+    }
+    prov pv;
+    prov_collect(&pv);
+    run_threads(sw, a.jobs, pv.cores > 0 ? pv.cores : 1, &a.o);
+    a.o.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
+    char args[2048];
+    join_args(argc, argv, args, sizeof args);
+    rc = run_record_and_execute(sw, &a, &pv, args);
+    cfg_free(sw);
+    return rc;
 }
 
 /* ---- status ---- */

@@ -1,24 +1,82 @@
 /* train_cli.c: `embsweep train` (one cell from flags, a one-screen summary) and
  * `embsweep methods` (the method registry with its parameter tables).
  * Exit status: 0 ok, 1 a run failure (divergence, I/O), 2 bad usage or values. */
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "harness/core/pool.h"
 #include "harness/train/run.h"
+#include "harness/train/run_keys.h"
+
+/* ---- flags and --help: the rows of run_keys with a flag (harness/train/run_keys.c) ---- */
+
+#define HELP_COL 21
+#define HELP_WIDTH 79
+
+static const key_def *flag_key(const char *flag) {
+    for (int i = 0; i < run_keys_n; i++)
+        if (run_keys[i].flag && !strcmp(run_keys[i].flag, flag)) return &run_keys[i];
+    return NULL;
+}
+
+/* An unbreakable item at column col: on this line if it fits in HELP_WIDTH, else on
+ * the next, indented to indent. Returns the column after it. */
+static int put(FILE *f, int col, int indent, const char *item, int len) {
+    if (col > indent && col + 1 + len > HELP_WIDTH) col = fprintf(f, "\n%*s", indent, "") - 1;
+    else if (col != indent) col += fprintf(f, " ");
+    return col + fprintf(f, "%.*s", len, item);
+}
+
+/* The words of text, wrapped as put() does. */
+static int wrap(FILE *f, int col, int indent, const char *text) {
+    for (const char *p = text; *p;) {
+        while (*p == ' ') p++;
+        int len = (int)strcspn(p, " ");
+        if (len) col = put(f, col, indent, p, len);
+        p += len;
+    }
+    return col;
+}
+
+static void usage_line(FILE *f) {
+    char arg[96], item[160];
+    int col = fprintf(f, "usage: embsweep train");
+    for (int i = 0; i < run_keys_n; i++) {
+        const key_def *k = &run_keys[i];
+        if (!k->flag) continue;
+        key_arg(k, arg, sizeof arg);
+        col = put(f, col, 22, item, snprintf(item, sizeof item, "[--%s %s]", k->flag, arg));
+        if (k->kind == KEY_DATASET) col = put(f, col, 22, "[--KEY VALUE ...]", 17);
+        if (k->kind == KEY_METHOD) col = put(f, col, 22, "[--param K=V ...]", 17);
+    }
+    fprintf(f, "\n");
+}
+
+/* "  --dim N            embedding width: an integer in [1, 4096] (default 16)" */
+static void option_help(FILE *f, const key_def *k) {
+    char arg[96], text[768];
+    key_arg(k, arg, sizeof arg);
+    int col = fprintf(f, "  --%s %s", k->flag, arg);
+    if (col >= HELP_COL - 1) col = fprintf(f, "\n") - 1;
+    col += fprintf(f, "%*s", HELP_COL - col, "");
+    const char *words = strchr(k->help, '\n'); /* the default in words */
+    size_t n = (size_t)snprintf(text, sizeof text, "%.*s", words ? (int)(words - k->help) : 512, k->help);
+    if ((k->kind == KEY_INT || k->kind == KEY_U64 || k->kind == KEY_F64) && n < sizeof text - 2) {
+        n += (size_t)snprintf(text + n, sizeof text - n, ": ");
+        key_expect(k, NULL, text + n, sizeof text - n);
+        n = strlen(text);
+    }
+    if (n < sizeof text)
+        snprintf(text + n, sizeof text - n, " (default%s %s)", words ? ":" : "",
+                 words ? words + 1 : k->def ? k->def : "none");
+    wrap(f, col, HELP_COL, text);
+    fprintf(f, "\n");
+}
 
 static void train_usage(FILE *f, int full) {
-    fprintf(f,
-            "usage: embsweep train [--dataset KIND] [--KEY VALUE ...] [--method NAME] [--dim N]\n"
-            "                      [--ratio R] [--epochs E] [--seed S] [--param K=V ...]\n"
-            "                      [--batch N] [--eval-batch N] [--lr X] [--emb-lr X]\n"
-            "                      [--optimizer sgd|adagrad|adam]\n"
-            "                      [--emb-optimizer sgd|rowwise_adagrad|adagrad|adam]\n"
-            "                      [--bottom W,W,...] [--top W,W,...] [--interaction dot|cat]\n"
-            "                      [--threads N] [--log-every N] [--cache DIR]\n");
+    usage_line(f);
     if (!full) {
         fprintf(f, "(embsweep train --help for details)\n");
         return;
@@ -26,46 +84,26 @@ static void train_usage(FILE *f, int full) {
     fprintf(f,
             "\nTrain and evaluate one cell and print a summary: test AUC, logloss and the\n"
             "Bayes AUC, requested and achieved compression ratio, inference and training\n"
-            "bytes, peak RSS, training and inference samples/s.\n\n"
-            "  --dataset KIND     dataset kind (default synthetic); any other --KEY VALUE\n"
-            "                     is a dataset key, e.g. --rows 20000 --fields 8 --dense 4\n"
-            "  --method NAME      embedding method (default full; see `embsweep methods`)\n"
-            "  --dim N            embedding width (default 16)\n"
-            "  --ratio R          requested compression ratio (default 1)\n"
-            "  --epochs E         epochs, may be fractional (default 1)\n"
-            "  --seed S           seed for init, hashing and shuffling (default 1)\n"
-            "  --param K=V        a method parameter (`auto` where allowed)\n"
-            "  --batch N          training batch (default 256)\n"
-            "  --lr X             learning rate (default 0.003); --emb-lr X for embeddings\n"
-            "  --optimizer O      dense optimizer (default adam); embeddings default to\n"
-            "                     rowwise_adagrad for adagrad, else the same optimizer\n"
-            "  --bottom W,...     bottom MLP widths (default 64,DIM); last = dim for dot\n"
-            "  --top W,...        top MLP hidden widths (default 64,32); a final 1 is implied\n"
-            "  --interaction I    dot (default) or cat\n"
-            "  --threads N        engine threads (default 1): batch rows, weight-gradient\n"
-            "                     rows and embedding fields are split across them; the\n"
-            "                     same seed and thread count give the same bits\n");
+            "bytes, peak RSS, training and inference samples/s. The flags are the keys of\n"
+            "a sweep file (harness/sweep/README.md) with '-' for '_', same ranges.\n\n");
+    for (int i = 0; i < run_keys_n; i++) {
+        if (!run_keys[i].flag) continue;
+        option_help(f, &run_keys[i]);
+        if (run_keys[i].kind == KEY_METHOD)
+            fprintf(f, "  --param K=V%*sa method parameter (`auto` where allowed)\n", HELP_COL - 13, "");
+    }
 }
 
-static int bad(const char *fmt, const char *a, const char *b) {
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "embsweep train: ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n\n");
+    va_end(ap);
     train_usage(stderr, 0);
     return 2;
-}
-
-static int parse_widths(const char *s, int32_t *w, int32_t *n) {
-    char buf[256];
-    if (strlen(s) >= sizeof buf) return -1;
-    strcpy(buf, s);
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int64_t v;
-        if (*n >= RUN_MAX_LAYERS || hx_parse_i64(tok, &v) || v < 1 || v > 65536) return -1;
-        w[(*n)++] = (int32_t)v;
-    }
-    return *n > 0 ? 0 : -1;
 }
 
 /* parse_param: "k=v" against the method's parameter table into pv. */
@@ -146,110 +184,100 @@ static void print_summary(const run_config *cfg, const run_result *r) {
            r->final_train_loss);
 }
 
-int cmd_train(int argc, char **argv) {
-    run_config cfg;
-    run_config_default(&cfg);
-    const char *kind = "synthetic";
-    const char *params[EMB_MAX_PARAMS];
-    char *dskv[DS_MAX_KEYS];
-    int n_params = 0, n_dskv = 0, bottom_given = 0, emb_opt_given = 0, rc = 2;
-    char err[512];
+/* ---- embsweep train ---- */
+
+typedef struct train_args {
+    run_config    cfg;
+    unsigned char given[64];              /* per row of run_keys: set by a flag */
+    const char   *params[EMB_MAX_PARAMS]; /* --param K=V */
+    int           n_params;
+    char         *dskv[DS_MAX_KEYS];      /* any other --KEY VALUE: "KEY=VALUE" (owned) */
+    int           n_dskv;
+} train_args;
+
+/* One --FLAG VALUE. Returns 0 or the exit status (2) after the message. */
+static int parse_flag(train_args *a, const char *f, const char *v) {
+    const key_def *k = flag_key(f + 2);
+    if (k) {
+        if (key_parse(k, v, &a->cfg) != 0) {
+            char ex[256];
+            key_expect(k, v, ex, sizeof ex);
+            return bad("bad value '%s' for %s: expected %s%s", v, f,
+                       k->kind == KEY_WIDTHS ? "comma-separated widths, each " : "", ex);
+        }
+        a->given[k - run_keys] = 1;
+    } else if (!strcmp(f, "--param")) {
+        if (a->n_params >= EMB_MAX_PARAMS) return bad("too many --param (at most %d)", EMB_MAX_PARAMS);
+        a->params[a->n_params++] = v;
+    } else {
+        if (a->n_dskv >= DS_MAX_KEYS) return bad("too many dataset keys (at most %d)", DS_MAX_KEYS);
+        size_t n = strlen(f + 2) + strlen(v) + 2;
+        a->dskv[a->n_dskv] = hx_xmalloc(n);
+        snprintf(a->dskv[a->n_dskv++], n, "%s=%s", f + 2, v);
+    }
+    return 0;
+}
+
+/* argv into a. Returns -1 after --help, 0, or the exit status (2). */
+static int parse_args(int argc, char **argv, train_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             train_usage(stdout, 1);
-            rc = 0;
-            goto out;
+            return -1;
         }
-        if (strncmp(f, "--", 2) != 0 || !f[2]) {
-            rc = bad("unexpected argument '%s'%s", f, "");
-            goto out;
-        }
-        if (i + 1 >= argc) {
-            rc = bad("%s needs a value%s", f, "");
-            goto out;
-        }
-        const char *v = argv[++i];
-        int64_t iv = 0;
-        double dv = 0;
-        int ok = 1;
-        if (!strcmp(f, "--dataset")) kind = v;
-        else if (!strcmp(f, "--method")) {
-            cfg.method = emb_method_find(v);
-            if (!cfg.method) {
-                rc = bad("unknown method '%s'%s (see `embsweep methods`)", v, "");
-                goto out;
-            }
-            emb_params_default(cfg.method, cfg.pv);
-        } else if (!strcmp(f, "--dim")) ok = !hx_parse_i64(v, &iv) && iv >= 1 && iv <= 4096, cfg.dim = (int32_t)iv;
-        else if (!strcmp(f, "--ratio")) ok = !hx_parse_f64(v, &dv) && dv >= 1, cfg.ratio = dv;
-        else if (!strcmp(f, "--epochs")) ok = !hx_parse_f64(v, &dv) && dv > 0 && dv <= 1e4, cfg.train.epochs = dv;
-        else if (!strcmp(f, "--seed")) ok = !hx_parse_i64(v, &iv) && iv >= 0, cfg.seed = (uint64_t)iv;
-        else if (!strcmp(f, "--batch")) ok = !hx_parse_i64(v, &iv) && iv >= 1 && iv <= 1 << 20, cfg.train.batch = (int32_t)iv;
-        else if (!strcmp(f, "--eval-batch")) ok = !hx_parse_i64(v, &iv) && iv >= 1 && iv <= 1 << 20, cfg.train.eval_batch = (int32_t)iv;
-        else if (!strcmp(f, "--lr")) ok = !hx_parse_f64(v, &dv) && dv > 0, cfg.train.lr = dv;
-        else if (!strcmp(f, "--emb-lr")) ok = !hx_parse_f64(v, &dv) && dv > 0, cfg.train.emb_lr = dv;
-        else if (!strcmp(f, "--threads")) ok = !hx_parse_i64(v, &iv) && iv >= 0 && iv <= HX_POOL_MAX, cfg.train.threads = (int32_t)iv;
-        else if (!strcmp(f, "--log-every")) ok = !hx_parse_i64(v, &iv) && iv >= 1, cfg.train.log_every = (int32_t)iv;
-        else if (!strcmp(f, "--cache")) cfg.cache_dir = v;
-        else if (!strcmp(f, "--optimizer"))
-            ok = !opt_kind_parse(v, &cfg.train.optimizer) && cfg.train.optimizer != OPT_ROWWISE_ADAGRAD;
-        else if (!strcmp(f, "--emb-optimizer")) ok = !opt_kind_parse(v, &cfg.train.emb_optimizer), emb_opt_given = 1;
-        else if (!strcmp(f, "--bottom")) ok = !parse_widths(v, cfg.model.bottom, &cfg.model.n_bottom), bottom_given = 1;
-        else if (!strcmp(f, "--top")) ok = !parse_widths(v, cfg.model.top, &cfg.model.n_top);
-        else if (!strcmp(f, "--interaction")) {
-            if (!strcmp(v, "dot")) cfg.model.interaction = INTERACT_DOT;
-            else if (!strcmp(v, "cat")) cfg.model.interaction = INTERACT_CAT;
-            else ok = 0;
-        } else if (!strcmp(f, "--param")) {
-            if (n_params >= EMB_MAX_PARAMS) ok = 0;
-            else params[n_params++] = v;
-        } else {
-            if (n_dskv >= DS_MAX_KEYS) {
-                rc = bad("too many dataset keys (at most %d)%s", "32", "");
-                goto out;
-            }
-            size_t n = strlen(f + 2) + strlen(v) + 2;
-            dskv[n_dskv] = hx_xmalloc(n);
-            snprintf(dskv[n_dskv++], n, "%s=%s", f + 2, v);
-        }
-        if (!ok) {
-            rc = bad("bad value '%s' for %s", v, f);
-            goto out;
-        }
+        if (strncmp(f, "--", 2) != 0 || !f[2]) return bad("unexpected argument '%s'", f);
+        if (i + 1 >= argc) return bad("%s needs a value", f);
+        int rc = parse_flag(a, f, argv[++i]);
+        if (rc) return rc;
     }
-    if (!cfg.method) {
+    return 0;
+}
+
+/* The method's parameters, the defaults that follow other keys, the dataset spec. */
+static int resolve(train_args *a) {
+    run_config *cfg = &a->cfg;
+    char err[512];
+    if (!cfg->method) {
         fprintf(stderr, "embsweep train: method 'full' is not built\n");
-        goto out;
+        return 2;
     }
-    for (int k = 0; k < n_params; k++)
-        if (parse_param(cfg.method, params[k], cfg.pv, err, sizeof err) != HX_OK) {
-            rc = bad("%s%s", err, "");
-            goto out;
-        }
-    if (emb_params_check(cfg.method, cfg.pv, err, sizeof err) != HX_OK) {
-        rc = bad("%s%s", err, "");
-        goto out;
+    emb_params_default(cfg->method, cfg->pv);
+    for (int k = 0; k < a->n_params; k++)
+        if (parse_param(cfg->method, a->params[k], cfg->pv, err, sizeof err) != HX_OK) return bad("%s", err);
+    if (emb_params_check(cfg->method, cfg->pv, err, sizeof err) != HX_OK) return bad("%s", err);
+    if (!a->given[run_key_find("emb_optimizer") - run_keys])
+        cfg->train.emb_optimizer = run_default_emb_optimizer(cfg->train.optimizer);
+    if (!a->given[run_key_find("bottom_mlp") - run_keys]) cfg->model.bottom[cfg->model.n_bottom - 1] = cfg->dim;
+    char kind[sizeof cfg->dataset.kind];
+    snprintf(kind, sizeof kind, "%s", cfg->dataset.kind);
+    if (ds_spec_from_args(&cfg->dataset, kind, kind, a->n_dskv, a->dskv, err, sizeof err) != HX_OK ||
+        ds_spec_validate(&cfg->dataset, "command line", err, sizeof err) != HX_OK)
+        return bad("dataset: %s", err);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_args *a = hx_calloc(1, sizeof *a);
+    if (!a) {
+        fprintf(stderr, "embsweep train: out of memory\n");
+        return 1;
     }
-    if (!emb_opt_given) cfg.train.emb_optimizer = run_default_emb_optimizer(cfg.train.optimizer);
-    if (!bottom_given) cfg.model.bottom[cfg.model.n_bottom - 1] = cfg.dim;
-    if (ds_spec_from_args(&cfg.dataset, kind, kind, n_dskv, dskv, err, sizeof err) != HX_OK ||
-        ds_spec_validate(&cfg.dataset, "command line", err, sizeof err) != HX_OK) {
-        rc = bad("dataset: %s%s", err, "");
-        goto out;
+    HX_ASSERT(run_keys_n <= (int)sizeof a->given);
+    run_config_default(&a->cfg);
+    int rc = parse_args(argc, argv, a);
+    if (rc == 0) rc = resolve(a);
+    if (rc == 0) {
+        char err[512];
+        run_result res;
+        hx_status st = run_execute(&a->cfg, NULL, &res, err, sizeof err);
+        if (st == HX_OK) print_summary(&a->cfg, &res);
+        else fprintf(stderr, "embsweep train: %s: %s\n", hx_status_str(st), err);
+        rc = st == HX_OK ? 0 : st == HX_ERR_PARAM ? 2 : 1;
     }
-    run_result res;
-    hx_status st = run_execute(&cfg, NULL, &res, err, sizeof err);
-    if (st != HX_OK) {
-        fprintf(stderr, "embsweep train: %s: %s\n", hx_status_str(st), err);
-        rc = st == HX_ERR_PARAM ? 2 : 1;
-        goto out;
-    }
-    print_summary(&cfg, &res);
-    rc = 0;
-out:
-    for (int k = 0; k < n_dskv; k++) hx_free(dskv[k]);
-    return rc;
+    for (int k = 0; k < a->n_dskv; k++) hx_free(a->dskv[k]);
+    hx_free(a);
+    return rc < 0 ? 0 : rc;
 }
 
 static const char *param_type_name(emb_param_type t) {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "harness/train/run.h"
+#include "harness/train/run_keys.h"
 
 #define CFG_KEY_LEN 17 /* 16 hex + NUL */
 
@@ -76,8 +77,9 @@ enum {
 hx_status cfg_load(const char *file, unsigned flags, cfg_sweep **out, char **errors);
 void      cfg_free(cfg_sweep *s);
 
-/* Parse a byte size: "512MiB", "2GiB", "1.5G", "1000000" (bytes). 0 on success. */
-int cfg_parse_bytes(const char *s, uint64_t *out);
+/* The row of a top-level key (jobs, timeout, ...), NULL if none: its range and
+ * "expected" text (harness/train/run_keys.h), e.g. for `embsweep run --jobs`. */
+const key_def *cfg_top_key(const char *name);
 
 /* Canonical JSON of a resolved cell config into a new string (owned by caller). */
 char *cfg_cell_json(const run_config *rc, const char *recipe);

@@ -1,5 +1,6 @@
-/* config_int.h: state shared by config.c (parse + validate) and expand.c
- * (matrix expansion, planning, canonical JSON). Not for other modules. */
+/* config_int.h: state shared by config.c (parse + validate), config_datasets.c,
+ * config_keys.c and expand.c (matrix expansion, planning, canonical JSON). Not
+ * for other modules. */
 #ifndef EMBSWEEP_CONFIG_INT_H
 #define EMBSWEEP_CONFIG_INT_H
 
@@ -7,6 +8,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "harness/train/run_keys.h"
 
 #define CFG_MAX_AXES 64
 #define CFG_MAX_VALS 128
@@ -14,30 +16,30 @@
 #define CFG_MAX_CELLS 50000
 #define CFG_AXIS_KEY 96
 
-/* The type of a matrix / train / rule key. */
-typedef enum { KT_DATASET, KT_METHOD, KT_INT, KT_FLOAT, KT_OPT, KT_EMBOPT, KT_BOOL, KT_PARAM } cfg_ktype;
-
 /* One value of an axis or rule, parsed. */
 typedef struct cfg_val {
     const char       *text;   /* as written (points into the YAML document) */
     int               line, col;
-    double            num;    /* numbers, enums (index), bools, params (EMB_AUTO) */
-    const emb_method *m;      /* KT_METHOD */
-    int               ds;     /* KT_DATASET: index into datasets */
+    double            num;    /* scalar keys (key_parse_num), params (EMB_AUTO where auto) */
+    const emb_method *m;      /* a method key */
+    int               ds;     /* a dataset key: index into datasets */
     char              canon[64]; /* canonical text, compared by rules */
 } cfg_val;
 
 /* An axis: a key and its values. Settings written as a scalar are 1-value axes. */
 typedef struct cfg_axis {
     char              key[CFG_AXIS_KEY]; /* "dim", "lr", "params.hash.rows" */
-    cfg_ktype         type;
-    const emb_method *pm;     /* KT_PARAM: the method */
-    int               pi;     /* KT_PARAM: index in pm->params */
+    const key_def    *k;      /* the row of run_keys; NULL for params.M.P */
+    const emb_method *pm;     /* params.M.P: the method */
+    int               pi;     /* params.M.P: index in pm->params */
     int               group;  /* zip group, -1 when its own unit */
     int               line, col; /* of the key */
     int               n;
     cfg_val          *v;      /* (CFG_MAX_VALS), owned */
 } cfg_axis;
+
+static inline int axis_is_param(const cfg_axis *a) { return a->k == NULL; }
+static inline int axis_is(const cfg_axis *a, key_kind kind) { return a->k && a->k->kind == kind; }
 
 /* An exclude/include rule: key -> allowed values. */
 typedef struct cfg_rule {
@@ -57,7 +59,7 @@ typedef struct cfg_errs {
 typedef struct cfg_parse {
     cfg_sweep *sw;
     cfg_errs  *errs;
-    model_cfg  model;
+    run_config *base;         /* defaults with model: applied; every cell starts here */
     int        n_axes;
     cfg_axis  *axes;          /* (CFG_MAX_AXES) */
     int        n_groups;
@@ -94,6 +96,15 @@ static inline const char *ntype(const yaml_node_t *n) {
     }
 }
 
+/* config.c: mapping checks. cfg_map_check: duplicate and non-scalar keys of a
+ * mapping, 0 (after reporting) if n is not one. cfg_first_of_key: 1 if pair a is
+ * the first with its key (duplicates are skipped). */
+int cfg_map_check(walk *w, yaml_node_t *n, const char *path);
+int cfg_first_of_key(walk *w, yaml_node_t *map, yaml_node_pair_t *a);
+
+/* config_datasets.c: the datasets: section into p->sw->datasets. */
+void cfg_sec_datasets(walk *w, yaml_node_t *n);
+
 /* config_keys.c: suggestions and typed values. */
 void cfg_suggest(const char *word, const char *const *cands, int n, char *buf, size_t len);
 void cfg_list_names(const char *const *names, int n, char *buf, size_t len);
@@ -110,6 +121,6 @@ void cfg_expand(cfg_parse *p, unsigned flags);
 
 /* Canonical text of a resolved config's value for key (rules compare these).
  * Returns 0 when the key does not apply to this config (other method's param). */
-int cfg_value_canon(const run_config *rc, const cfg_parse *p, const char *key, char *buf, size_t n);
+int cfg_value_canon(const run_config *rc, const char *key, char *buf, size_t n);
 
 #endif

@@ -1,16 +1,14 @@
 /* config_keys.c: the value side of sweep-file validation: the error list, name
- * suggestions (hx_levenshtein), and the table of matrix/train keys with their
- * types and ranges (Redis config.c style: one row per key), which turns YAML
- * scalars into typed, canonical axis values. config.c walks the document. */
+ * suggestions (hx_levenshtein), and YAML scalars turned into typed, canonical
+ * axis values by the rows of the matrix/train keys (run_keys[] of
+ * harness/train/run_keys.c: one row per key, Redis config.c style). config.c
+ * walks the document. */
 #include "config_int.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- error list ---- */
 
@@ -106,259 +104,192 @@ void cfg_list_names(const char *const *names, int n, char *buf, size_t len) {
     }
 }
 
-/* ---- scalar parsing ---- */
+/* ---- matrix / train keys: rows of run_keys (harness/train/run_keys.c) ---- */
 
-static int parse_bool(const char *s, double *out) {
-    static const char *const t[] = {"true", "yes", "on", "1"}, *const f[] = {"false", "no", "off", "0"};
-    for (int i = 0; i < 4; i++) {
-        if (!strcasecmp(s, t[i])) return *out = 1, 0;
-        if (!strcasecmp(s, f[i])) return *out = 0, 0;
+/* Matrix axes may be matrix or train keys; train: takes only train keys. */
+static int axis_key_ok(const key_def *k, int train_only) {
+    return k->where == KEY_TRAIN || (!train_only && k->where == KEY_MATRIX);
+}
+
+/* "params.METHOD.PARAM" into a parameter axis. */
+static int header_param(walk *w, cfg_axis *a, const char *key, int line, int col, const char *path) {
+    char mname[64], pname[64];
+    const char *dot = strchr(key + 7, '.');
+    if (!dot || dot == key + 7 || !dot[1] || (size_t)(dot - key - 7) >= sizeof mname ||
+        strlen(dot + 1) >= sizeof pname) {
+        cfg_err(w->e, line, col, path, "'%s': expected params.METHOD.PARAM", key);
+        return -1;
     }
-    return -1;
+    memcpy(mname, key + 7, (size_t)(dot - key - 7));
+    mname[dot - key - 7] = 0;
+    snprintf(pname, sizeof pname, "%s", dot + 1);
+    const emb_method *m = emb_method_find(mname);
+    if (!m) {
+        const char *c[64] = {0};
+        int n = 0;
+        for (size_t i = 0; i < emb_method_count() && n < 64; i++) c[n++] = emb_method_at(i)->name;
+        char sg[128];
+        cfg_suggest(mname, c, n, sg, sizeof sg);
+        cfg_err(w->e, line, col, path, "unknown method '%s'%s", mname, sg);
+        return -1;
+    }
+    int pi = emb_param_index(m, pname);
+    if (pi < 0) {
+        const char *c[EMB_MAX_PARAMS + 1] = {0};
+        int n = 0;
+        for (; m->params[n].name; n++) c[n] = m->params[n].name;
+        char sg[128], all[512];
+        cfg_suggest(pname, c, n, sg, sizeof sg);
+        cfg_list_names(c, n, all, sizeof all);
+        cfg_err(w->e, line, col, path, "unknown parameter '%s' of method %s%s; expected one of: %s", pname,
+                m->name, sg, n ? all : "(none: it has no parameters)");
+        return -1;
+    }
+    snprintf(a->key, sizeof a->key, "params.%s.%s", m->name, pname);
+    a->pm = m, a->pi = pi;
+    return 0;
 }
 
-int cfg_parse_bytes(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v) || v < 0) return -1;
-    while (*end == ' ') end++;
-    static const struct { const char *suf; double mul; } k[] = {
-        {"", 1}, {"B", 1}, {"K", 1e3}, {"KB", 1e3}, {"KiB", 1024.0}, {"M", 1e6}, {"MB", 1e6},
-        {"MiB", 1048576.0}, {"G", 1e9}, {"GB", 1e9}, {"GiB", 1073741824.0},
-        {"T", 1e12}, {"TB", 1e12}, {"TiB", 1099511627776.0}};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(end, k[i].suf)) {
-            double b = v * k[i].mul;
-            if (b >= 1.8e19) return -1;
-            *out = (uint64_t)b;
-            return 0;
-        }
-    return -1;
-}
-
-/* ---- the matrix / train key table ---- */
-
-typedef struct keydef {
-    const char *name;
-    cfg_ktype   type;
-    double      min, max;
-    int         train;    /* allowed under train: */
-    const char *expect;   /* for messages */
-} keydef;
-
-static const keydef k_keys[] = {
-    {"dataset", KT_DATASET, 0, 0, 0, "a name defined under datasets:"},
-    {"method", KT_METHOD, 0, 0, 0, "a method name (embsweep methods lists them)"},
-    {"dim", KT_INT, 1, 4096, 0, "an integer in [1, 4096]"},
-    {"ratio", KT_FLOAT, 1, 1e9, 0, "a number >= 1"},
-    {"seed", KT_INT, 0, 9007199254740992.0, 0, "an integer >= 0"},
-    {"epochs", KT_FLOAT, 1e-9, 1e4, 1, "a number in (0, 10000]"},
-    {"batch", KT_INT, 1, 1 << 20, 1, "an integer in [1, 1048576]"},
-    {"eval_batch", KT_INT, 1, 1 << 22, 1, "an integer in [1, 4194304]"},
-    {"optimizer", KT_OPT, 0, 0, 1, "one of sgd, adagrad, adam"},
-    {"lr", KT_FLOAT, 1e-12, 1e3, 1, "a number in (0, 1000]"},
-    {"emb_optimizer", KT_EMBOPT, 0, 0, 1, "one of sgd, adagrad, adam, rowwise_adagrad"},
-    {"emb_lr", KT_FLOAT, 1e-12, 1e3, 1, "a number in (0, 1000]"},
-    {"log_every", KT_INT, 1, 1e9, 1, "an integer >= 1"},
-    {"eval_every_epoch", KT_BOOL, 0, 1, 1, "true or false"},
-};
-#define N_KEYS ((int)(sizeof k_keys / sizeof k_keys[0]))
-
-static const keydef *keydef_find(const char *name) {
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(k_keys[i].name, name)) return &k_keys[i];
-    return NULL;
+static void header_unknown(walk *w, const char *key, int line, int col, const char *path, int train_only) {
+    const char *c[64] = {0};
+    int n = 0;
+    for (int i = 0; i < run_keys_n && n < 64; i++)
+        if (axis_key_ok(&run_keys[i], train_only)) c[n++] = run_keys[i].name;
+    char sg[128], all[1024];
+    cfg_suggest(key, c, n, sg, sizeof sg);
+    cfg_list_names(c, n, all, sizeof all);
+    cfg_err(w->e, line, col, path, "unknown key '%s'%s; expected one of: %s%s", key, sg, all,
+            train_only ? "" : ", params.METHOD.PARAM");
 }
 
 /* Resolve a key ("lr", "params.hash.rows") into an axis header. train_only: the
  * key is under train:. Reports and returns -1 on error. */
-int cfg_axis_header(walk *w, cfg_axis *a, const char *key, int line, int col, const char *path,
-                       int train_only) {
+int cfg_axis_header(walk *w, cfg_axis *a, const char *key, int line, int col, const char *path, int train_only) {
     memset(a, 0, sizeof *a);
     a->group = -1;
     a->line = line, a->col = col;
-    if (!train_only && !strncmp(key, "params.", 7)) {
-        char mname[64], pname[64];
-        const char *dot = strchr(key + 7, '.');
-        if (!dot || dot == key + 7 || !dot[1] || (size_t)(dot - key - 7) >= sizeof mname ||
-            strlen(dot + 1) >= sizeof pname) {
-            cfg_err(w->e, line, col, path, "'%s': expected params.METHOD.PARAM", key);
-            return -1;
-        }
-        memcpy(mname, key + 7, (size_t)(dot - key - 7));
-        mname[dot - key - 7] = 0;
-        snprintf(pname, sizeof pname, "%s", dot + 1);
-        const emb_method *m = emb_method_find(mname);
-        if (!m) {
-            const char *c[64] = {0};
-            int n = 0;
-            for (size_t i = 0; i < emb_method_count() && n < 64; i++) c[n++] = emb_method_at(i)->name;
-            char sg[128];
-            cfg_suggest(mname, c, n, sg, sizeof sg);
-            cfg_err(w->e, line, col, path, "unknown method '%s'%s", mname, sg);
-            return -1;
-        }
-        int pi = emb_param_index(m, pname);
-        if (pi < 0) {
-            const char *c[EMB_MAX_PARAMS + 1] = {0};
-            int n = 0;
-            for (; m->params[n].name; n++) c[n] = m->params[n].name;
-            char sg[128], all[512];
-            cfg_suggest(pname, c, n, sg, sizeof sg);
-            cfg_list_names(c, n, all, sizeof all);
-            cfg_err(w->e, line, col, path, "unknown parameter '%s' of method %s%s; expected one of: %s",
-                    pname, m->name, sg, n ? all : "(none: it has no parameters)");
-            return -1;
-        }
-        snprintf(a->key, sizeof a->key, "params.%s.%s", m->name, pname);
-        a->type = KT_PARAM, a->pm = m, a->pi = pi;
-        return 0;
-    }
-    const keydef *kd = keydef_find(key);
-    if (!kd || (train_only && !kd->train)) {
-        const char *c[N_KEYS] = {0};
-        int n = 0;
-        for (int i = 0; i < N_KEYS; i++)
-            if (!train_only || k_keys[i].train) c[n++] = k_keys[i].name;
-        char sg[128], all[512];
-        cfg_suggest(key, c, n, sg, sizeof sg);
-        cfg_list_names(c, n, all, sizeof all);
-        cfg_err(w->e, line, col, path, "unknown key '%s'%s; expected one of: %s%s", key, sg, all,
-                train_only ? "" : ", params.METHOD.PARAM");
+    if (!train_only && !strncmp(key, "params.", 7)) return header_param(w, a, key, line, col, path);
+    const key_def *k = run_key_find(key);
+    if (!k || !axis_key_ok(k, train_only)) {
+        header_unknown(w, key, line, col, path, train_only);
         return -1;
     }
     snprintf(a->key, sizeof a->key, "%s", key);
-    a->type = kd->type;
+    a->k = k;
     return 0;
 }
 
-/* Parse one value text for axis a into v. Reports and returns -1 on error. */
-static int value_parse(walk *w, const cfg_axis *a, cfg_val *v, const char *path) {
+/* ---- values ---- */
+
+static int value_dataset(walk *w, cfg_val *v, const char *path) {
+    const cfg_sweep *sw = w->p->sw;
     const char *s = v->text;
-    cfg_sweep *sw = w->p->sw;
-    v->canon[0] = 0;
-    switch (a->type) {
-    case KT_DATASET:
-        for (int i = 0; i < sw->n_datasets; i++)
-            if (!strcmp(sw->datasets[i].spec.name, s)) {
-                v->ds = i;
+    for (int i = 0; i < sw->n_datasets; i++)
+        if (!strcmp(sw->datasets[i].spec.name, s)) {
+            v->ds = i;
+            snprintf(v->canon, sizeof v->canon, "%s", s);
+            return 0;
+        }
+    const char *c[64] = {0};
+    int n = 0;
+    for (int i = 0; i < sw->n_datasets && n < 64; i++) c[n++] = sw->datasets[i].spec.name;
+    char sg[128], all[512];
+    cfg_suggest(s, c, n, sg, sizeof sg);
+    cfg_list_names(c, n, all, sizeof all);
+    cfg_err(w->e, v->line, v->col, path, "unknown dataset '%s'%s; expected one of: %s", s, sg,
+            n ? all : "(none: define it under datasets:)");
+    return -1;
+}
+
+static int value_method(walk *w, cfg_val *v, const char *path) {
+    const char *s = v->text;
+    v->m = emb_method_find(s);
+    if (v->m) {
+        snprintf(v->canon, sizeof v->canon, "%s", v->m->name);
+        return 0;
+    }
+    const char *c[128] = {0}, *lc[64];
+    int n = 0, ln = 0;
+    for (size_t i = 0; i < emb_method_count() && n < 126; i++) {
+        const emb_method *m = emb_method_at(i);
+        c[n++] = m->name;
+        if (m->alias) c[n++] = m->alias;
+    }
+    for (size_t i = 0; i < emb_method_count() && ln < 64; i++)
+        if (!(emb_method_at(i)->caps & EMB_CAP_TEST_ONLY)) lc[ln++] = emb_method_at(i)->name;
+    char sg[128], all[1024];
+    cfg_suggest(s, c, n, sg, sizeof sg);
+    cfg_list_names(lc, ln, all, sizeof all);
+    cfg_err(w->e, v->line, v->col, path, "unknown method '%s'%s; expected one of: %s", s, sg, all);
+    return -1;
+}
+
+static int value_param(walk *w, const cfg_axis *a, cfg_val *v, const char *path) {
+    const emb_param_desc *d = &a->pm->params[a->pi];
+    const char *s = v->text;
+    if (!strcmp(s, "auto")) {
+        if (!d->auto_ok) {
+            cfg_err(w->e, v->line, v->col, path, "'auto' is not allowed for %s.%s", a->pm->name, d->name);
+            return -1;
+        }
+        v->num = EMB_AUTO;
+        snprintf(v->canon, sizeof v->canon, "auto");
+        return 0;
+    }
+    if (d->type == EMB_P_ENUM) {
+        int n = 0;
+        for (; d->choices[n]; n++)
+            if (!strcmp(d->choices[n], s)) {
+                v->num = n;
                 snprintf(v->canon, sizeof v->canon, "%s", s);
                 return 0;
             }
-        {
-            const char *c[64] = {0};
-            int n = 0;
-            for (int i = 0; i < sw->n_datasets && n < 64; i++) c[n++] = sw->datasets[i].spec.name;
-            char sg[128], all[512];
-            cfg_suggest(s, c, n, sg, sizeof sg);
-            cfg_list_names(c, n, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "unknown dataset '%s'%s; expected one of: %s", s, sg,
-                    n ? all : "(none: define it under datasets:)");
-        }
-        return -1;
-    case KT_METHOD:
-        v->m = emb_method_find(s);
-        if (v->m) {
-            snprintf(v->canon, sizeof v->canon, "%s", v->m->name);
-            return 0;
-        }
-        {
-            const char *c[128] = {0};
-            int n = 0;
-            for (size_t i = 0; i < emb_method_count() && n < 126; i++) {
-                const emb_method *m = emb_method_at(i);
-                c[n++] = m->name;
-                if (m->alias) c[n++] = m->alias;
-            }
-            char sg[128], all[1024];
-            cfg_suggest(s, c, n, sg, sizeof sg);
-            const char *lc[64];
-            int ln = 0;
-            for (size_t i = 0; i < emb_method_count() && ln < 64; i++)
-                if (!(emb_method_at(i)->caps & EMB_CAP_TEST_ONLY)) lc[ln++] = emb_method_at(i)->name;
-            cfg_list_names(lc, ln, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "unknown method '%s'%s; expected one of: %s", s, sg, all);
-        }
-        return -1;
-    case KT_OPT:
-    case KT_EMBOPT: {
-        opt_kind k;
-        if (opt_kind_parse(s, &k) == 0 && (a->type == KT_EMBOPT || k != OPT_ROWWISE_ADAGRAD)) {
-            v->num = (double)k;
-            snprintf(v->canon, sizeof v->canon, "%s", opt_kind_name(k));
-            return 0;
-        }
-        cfg_err(w->e, v->line, v->col, path, "'%s': expected %s", s, keydef_find(a->key)->expect);
+        char sg[128], all[512];
+        cfg_suggest(s, (const char *const *)d->choices, n, sg, sizeof sg);
+        cfg_list_names((const char *const *)d->choices, n, all, sizeof all);
+        cfg_err(w->e, v->line, v->col, path, "'%s'%s: expected one of: %s", s, sg, all);
         return -1;
     }
-    case KT_BOOL:
-        if (parse_bool(s, &v->num) == 0) {
+    if (d->type == EMB_P_BOOL) {
+        if (key_parse_bool(s, &v->num) == 0) {
             snprintf(v->canon, sizeof v->canon, "%.0f", v->num);
             return 0;
         }
         cfg_err(w->e, v->line, v->col, path, "'%s': expected true or false", s);
         return -1;
-    case KT_INT:
-    case KT_FLOAT: {
-        const keydef *kd = keydef_find(a->key);
-        double x;
-        if (hx_parse_f64(s, &x) != 0 || (a->type == KT_INT && x != floor(x)) || x < kd->min ||
-            x > kd->max) {
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected %s", s, kd->expect);
-            return -1;
-        }
-        v->num = x;
-        snprintf(v->canon, sizeof v->canon, "%.17g", x);
-        return 0;
     }
-    case KT_PARAM: {
-        const emb_param_desc *d = &a->pm->params[a->pi];
-        if (!strcmp(s, "auto")) {
-            if (!d->auto_ok) {
-                cfg_err(w->e, v->line, v->col, path, "'auto' is not allowed for %s.%s", a->pm->name, d->name);
-                return -1;
-            }
-            v->num = EMB_AUTO;
-            snprintf(v->canon, sizeof v->canon, "auto");
-            return 0;
-        }
-        if (d->type == EMB_P_ENUM) {
-            int n = 0;
-            for (; d->choices[n]; n++)
-                if (!strcmp(d->choices[n], s)) {
-                    v->num = n;
-                    snprintf(v->canon, sizeof v->canon, "%s", s);
-                    return 0;
-                }
-            char sg[128], all[512];
-            cfg_suggest(s, (const char *const *)d->choices, n, sg, sizeof sg);
-            cfg_list_names((const char *const *)d->choices, n, all, sizeof all);
-            cfg_err(w->e, v->line, v->col, path, "'%s'%s: expected one of: %s", s, sg, all);
-            return -1;
-        }
-        if (d->type == EMB_P_BOOL) {
-            if (parse_bool(s, &v->num) == 0) {
-                snprintf(v->canon, sizeof v->canon, "%.0f", v->num);
-                return 0;
-            }
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected true or false", s);
-            return -1;
-        }
-        double x;
-        int bad = hx_parse_f64(s, &x) != 0 || (d->type == EMB_P_INT && x != floor(x));
-        if (bad || x < d->min || x > d->max) {
-            cfg_err(w->e, v->line, v->col, path, "'%s': expected %s in [%g, %g]%s", s,
-                    d->type == EMB_P_INT ? "an integer" : "a number", d->min, d->max,
-                    d->auto_ok ? " or auto" : "");
-            return -1;
-        }
-        v->num = x;
-        snprintf(v->canon, sizeof v->canon, "%.17g", x);
-        return 0;
+    double x;
+    int bad = hx_parse_f64(s, &x) != 0 || (d->type == EMB_P_INT && x != floor(x));
+    if (bad || x < d->min || x > d->max) {
+        cfg_err(w->e, v->line, v->col, path, "'%s': expected %s in [%g, %g]%s", s,
+                d->type == EMB_P_INT ? "an integer" : "a number", d->min, d->max, d->auto_ok ? " or auto" : "");
+        return -1;
     }
+    v->num = x;
+    snprintf(v->canon, sizeof v->canon, "%.17g", x);
+    return 0;
+}
+
+/* A scalar key: parsed, range-checked and made canonical by its row. */
+static int value_key(walk *w, const cfg_axis *a, cfg_val *v, const char *path) {
+    if (key_parse_num(a->k, v->text, &v->num) != 0) {
+        char ex[256];
+        key_expect(a->k, v->text, ex, sizeof ex);
+        cfg_err(w->e, v->line, v->col, path, "'%s': expected %s", v->text, ex);
+        return -1;
     }
-    return -1;
+    key_format_num(a->k, v->num, v->canon, sizeof v->canon);
+    return 0;
+}
+
+/* Parse one value text for axis a into v. Reports and returns -1 on error. */
+static int value_parse(walk *w, const cfg_axis *a, cfg_val *v, const char *path) {
+    v->canon[0] = 0;
+    if (axis_is_param(a)) return value_param(w, a, v, path);
+    if (axis_is(a, KEY_DATASET)) return value_dataset(w, v, path);
+    if (axis_is(a, KEY_METHOD)) return value_method(w, v, path);
+    HX_ASSERT(key_is_scalar(a->k));
+    return value_key(w, a, v, path);
 }
 
 /* `method: all`: every listed (not test-only) registered method, registry order. */
@@ -379,12 +310,12 @@ int cfg_axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int 
     if (!a->v) return -1;
     a->n = 0;
     int bad = 0;
-    if (n->type == YAML_SCALAR_NODE && !(a->type == KT_METHOD && !strcmp(stext(n), "all"))) {
+    if (n->type == YAML_SCALAR_NODE && !(axis_is(a, KEY_METHOD) && !strcmp(stext(n), "all"))) {
         cfg_val *v = &a->v[a->n++];
         v->text = stext(n), v->line = nline(n), v->col = ncol(n);
         if (!v->text[0]) {
             cfg_err(w->e, v->line, v->col, path, "empty value: expected %s",
-                    a->type == KT_PARAM ? "a parameter value" : "a value");
+                    axis_is_param(a) ? "a parameter value" : "a value");
             return -1;
         }
         return value_parse(w, a, v, path) == 0 ? 1 : -1;
@@ -413,7 +344,7 @@ int cfg_axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int 
             cfg_err(w->e, nline(c), ncol(c), path, "too many values (at most %d)", CFG_MAX_VALS);
             return -1;
         }
-        if (a->type == KT_METHOD && !strcmp(stext(c), "all")) {
+        if (axis_is(a, KEY_METHOD) && !strcmp(stext(c), "all")) {
             method_all(a, nline(c), ncol(c));
             continue;
         }

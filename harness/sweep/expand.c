@@ -58,12 +58,6 @@ static void sb_str(sbuf *b, const char *s) {
     sb_add(b, "\"");
 }
 
-static void sb_ints(sbuf *b, const int32_t *v, int n) {
-    sb_add(b, "[");
-    for (int i = 0; i < n; i++) sb_add(b, "%s%d", i ? "," : "", v[i]);
-    sb_add(b, "]");
-}
-
 /* ---- canonical JSON and values ---- */
 
 static void param_text(const emb_param_desc *d, double v, char *buf, size_t n) {
@@ -73,32 +67,57 @@ static void param_text(const emb_param_desc *d, double v, char *buf, size_t n) {
     else snprintf(buf, n, "%.17g", v);
 }
 
-char *cfg_cell_json(const run_config *rc, const char *recipe) {
-    sbuf b = {0};
+/* The method's parameters, every one incl. defaults: "params":{"rows":"auto",...} */
+static void json_params(sbuf *b, const run_config *rc) {
     const emb_method *m = rc->method;
-    sb_add(&b, "{\"dataset\":");
-    sb_str(&b, recipe);
-    sb_add(&b, ",\"method\":\"%s\",\"params\":{", m->name);
+    sb_add(b, ",\"params\":{");
     for (int i = 0; m->params[i].name; i++) {
         const emb_param_desc *d = &m->params[i];
         char t[64];
         param_text(d, rc->pv[i], t, sizeof t);
         int quoted = d->type == EMB_P_ENUM || (d->auto_ok && rc->pv[i] == EMB_AUTO);
-        sb_add(&b, "%s\"%s\":%s%s%s", i ? "," : "", d->name, quoted ? "\"" : "", t, quoted ? "\"" : "");
+        sb_add(b, "%s\"%s\":%s%s%s", i ? "," : "", d->name, quoted ? "\"" : "", t, quoted ? "\"" : "");
     }
-    sb_add(&b, "},\"dim\":%d,\"ratio\":%.17g,\"seed\":%llu,\"model\":{\"bottom_mlp\":", rc->dim, rc->ratio,
-           (unsigned long long)rc->seed);
-    sb_ints(&b, rc->model.bottom, rc->model.n_bottom);
-    sb_add(&b, ",\"top_mlp\":");
-    sb_ints(&b, rc->model.top, rc->model.n_top);
-    const train_cfg *t = &rc->train;
-    sb_add(&b,
-           ",\"interaction\":\"%s\"},\"train\":{\"epochs\":%.17g,\"batch\":%d,\"eval_batch\":%d,"
-           "\"optimizer\":\"%s\",\"lr\":%.17g,\"emb_optimizer\":\"%s\",\"emb_lr\":%.17g,"
-           "\"log_every\":%d,\"eval_every_epoch\":%d}}",
-           rc->model.interaction == INTERACT_CAT ? "cat" : "dot", t->epochs, t->batch, t->eval_batch,
-           opt_kind_name(t->optimizer), t->lr, opt_kind_name(t->emb_optimizer), t->emb_lr, t->log_every,
-           t->eval_every_epoch);
+    sb_add(b, "}");
+}
+
+/* One row's value as JSON: strings and enums quoted, the dataset as its recipe. */
+static void json_value(sbuf *b, const key_def *k, const run_config *rc, const char *recipe) {
+    char t[512];
+    if (k->kind == KEY_DATASET) {
+        sb_str(b, recipe);
+        return;
+    }
+    key_format(k, rc, t, sizeof t);
+    if (k->kind == KEY_ENUM || k->kind == KEY_METHOD) sb_str(b, t);
+    else sb_add(b, "%s", t);
+}
+
+/* The canonical JSON: the rows of run_keys in table order, each object
+ * ("model", "train") from its rows' `where`, the method's parameters after
+ * the method. Keys flagged KEY_OMIT_DEFAULT appear only away from their default. */
+char *cfg_cell_json(const run_config *rc, const char *recipe) {
+    static const char *const obj[KEY_MODEL + 1] = {[KEY_TRAIN] = "train", [KEY_MODEL] = "model"};
+    sbuf b = {0};
+    key_where in = KEY_MATRIX;
+    int first = 1;
+    sb_add(&b, "{");
+    for (int i = 0; i < run_keys_n; i++) {
+        const key_def *k = &run_keys[i];
+        if (k->where == KEY_CLI || ((k->flags & KEY_OMIT_DEFAULT) && key_is_default(k, rc))) continue;
+        if (k->where != in) {
+            HX_ASSERT(k->where <= KEY_MODEL && obj[k->where]);
+            if (in != KEY_MATRIX) sb_add(&b, "}");
+            in = k->where;
+            sb_add(&b, ",\"%s\":{", obj[in]);
+            first = 1;
+        }
+        sb_add(&b, "%s\"%s\":", first ? "" : ",", k->name);
+        json_value(&b, k, rc, recipe);
+        if (k->kind == KEY_METHOD) json_params(&b, rc);
+        first = 0;
+    }
+    sb_add(&b, "%s}", in != KEY_MATRIX ? "}" : "");
     if (b.oom) {
         hx_free(b.s);
         return NULL;
@@ -106,14 +125,7 @@ char *cfg_cell_json(const run_config *rc, const char *recipe) {
     return b.s;
 }
 
-int cfg_value_canon(const run_config *rc, const cfg_parse *p, const char *key, char *buf, size_t n) {
-    (void)p;
-    const train_cfg *t = &rc->train;
-    double x;
-    if (!strcmp(key, "dataset")) return snprintf(buf, n, "%s", rc->dataset.name), 1;
-    if (!strcmp(key, "method")) return snprintf(buf, n, "%s", rc->method->name), 1;
-    if (!strcmp(key, "optimizer")) return snprintf(buf, n, "%s", opt_kind_name(t->optimizer)), 1;
-    if (!strcmp(key, "emb_optimizer")) return snprintf(buf, n, "%s", opt_kind_name(t->emb_optimizer)), 1;
+int cfg_value_canon(const run_config *rc, const char *key, char *buf, size_t n) {
     if (!strncmp(key, "params.", 7)) {
         size_t ml = strlen(rc->method->name);
         if (strncmp(key + 7, rc->method->name, ml) || key[7 + ml] != '.') return 0;
@@ -124,52 +136,20 @@ int cfg_value_canon(const run_config *rc, const cfg_parse *p, const char *key, c
         else param_text(d, rc->pv[i], buf, n);
         return 1;
     }
-    if (!strcmp(key, "dim")) x = rc->dim;
-    else if (!strcmp(key, "ratio")) x = rc->ratio;
-    else if (!strcmp(key, "seed")) x = (double)rc->seed;
-    else if (!strcmp(key, "epochs")) x = t->epochs;
-    else if (!strcmp(key, "batch")) x = t->batch;
-    else if (!strcmp(key, "eval_batch")) x = t->eval_batch;
-    else if (!strcmp(key, "lr")) x = t->lr;
-    else if (!strcmp(key, "emb_lr")) x = t->emb_lr;
-    else if (!strcmp(key, "log_every")) x = t->log_every;
-    else if (!strcmp(key, "eval_every_epoch")) return snprintf(buf, n, "%d", t->eval_every_epoch != 0), 1;
-    else return 0;
-    snprintf(buf, n, "%.17g", x);
+    const key_def *k = run_key_find(key);
+    if (!k || k->where == KEY_CLI || k->where == KEY_MODEL) return 0;
+    key_format(k, rc, buf, n);
     return 1;
 }
 
 /* ---- resolving one cell ---- */
 
-/* Defaults when run_config_default leaves a training field unset [R]. */
-static void train_fill(train_cfg *t) {
-    if (t->epochs <= 0) t->epochs = 1;
-    if (t->batch <= 0) t->batch = 256;
-    if (t->eval_batch <= 0) t->eval_batch = 4096;
-    if (t->lr <= 0) t->lr = 0.05;
-    if (t->log_every <= 0) t->log_every = 50;
-}
-
 static void apply_value(run_config *rc, const cfg_axis *a, const cfg_val *v, const cfg_sweep *sw) {
-    train_cfg *t = &rc->train;
-    const char *k = a->key;
-    if (a->type == KT_PARAM) {
+    if (axis_is_param(a)) {
         if (rc->method == a->pm) rc->pv[a->pi] = v->num;
-    } else if (!strcmp(k, "dataset")) rc->dataset = sw->datasets[v->ds].spec;
-    else if (!strcmp(k, "method")) rc->method = v->m;
-    else if (!strcmp(k, "dim")) rc->dim = (int32_t)v->num;
-    else if (!strcmp(k, "ratio")) rc->ratio = v->num;
-    else if (!strcmp(k, "seed")) rc->seed = (uint64_t)v->num;
-    else if (!strcmp(k, "epochs")) t->epochs = v->num;
-    else if (!strcmp(k, "batch")) t->batch = (int32_t)v->num;
-    else if (!strcmp(k, "eval_batch")) t->eval_batch = (int32_t)v->num;
-    else if (!strcmp(k, "optimizer")) t->optimizer = (opt_kind)v->num;
-    else if (!strcmp(k, "lr")) t->lr = v->num;
-    else if (!strcmp(k, "emb_optimizer")) t->emb_optimizer = (opt_kind)v->num;
-    else if (!strcmp(k, "emb_lr")) t->emb_lr = v->num;
-    else if (!strcmp(k, "log_every")) t->log_every = (int32_t)v->num;
-    else if (!strcmp(k, "eval_every_epoch")) t->eval_every_epoch = (int32_t)v->num;
-    else HX_ASSERT(0);
+    } else if (axis_is(a, KEY_DATASET)) rc->dataset = sw->datasets[v->ds].spec;
+    else if (axis_is(a, KEY_METHOD)) rc->method = v->m;
+    else key_set_num(a->k, rc, v->num);
 }
 
 typedef struct expander {
@@ -185,10 +165,10 @@ typedef struct expander {
     int        too_many;
 } expander;
 
-static int rule_match(const cfg_rule *r, const run_config *rc, const cfg_parse *p) {
+static int rule_match(const cfg_rule *r, const run_config *rc) {
     for (int k = 0; k < r->n; k++) {
         char buf[96];
-        if (!cfg_value_canon(rc, p, r->k[k].key, buf, sizeof buf)) return 0;
+        if (!cfg_value_canon(rc, r->k[k].key, buf, sizeof buf)) return 0;
         int any = 0;
         for (int j = 0; j < r->k[k].n && !any; j++) any = !strcmp(buf, r->k[k].v[j].canon);
         if (!any) return 0;
@@ -210,10 +190,7 @@ static int seen_insert(expander *x, uint64_t h) {
 static void emit(expander *x, const int *idx, int *excl_hits) {
     cfg_parse *p = x->p;
     cfg_sweep *sw = p->sw;
-    run_config rc;
-    run_config_default(&rc);
-    train_fill(&rc.train);
-    rc.model = p->model;
+    run_config rc = *p->base;
     rc.cache_dir = NULL;
     int ds = sw->n_datasets == 1 ? 0 : -1;
     if (ds == 0) rc.dataset = sw->datasets[0].spec;
@@ -221,7 +198,7 @@ static void emit(expander *x, const int *idx, int *excl_hits) {
     rc.method = NULL;
     for (int a = 0; a < x->n_axes; a++) {
         const cfg_axis *ax = &x->axes[a];
-        if (ax->type == KT_PARAM) continue;
+        if (axis_is_param(ax)) continue;
         apply_value(&rc, ax, &ax->v[idx[a]], sw);
         if (!strcmp(ax->key, "dataset")) ds = ax->v[idx[a]].ds;
         if (!strcmp(ax->key, "ratio")) rl = ax->v[idx[a]].line, rcol = ax->v[idx[a]].col;
@@ -239,10 +216,10 @@ static void emit(expander *x, const int *idx, int *excl_hits) {
         mc->bottom[mc->n_bottom++] = rc.dim;
     emb_params_default(rc.method, rc.pv);
     for (int a = 0; a < x->n_axes; a++)
-        if (x->axes[a].type == KT_PARAM) apply_value(&rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);
+        if (axis_is_param(&x->axes[a])) apply_value(&rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);
     if (!x->is_include)
         for (int r = 0; r < p->n_excl; r++)
-            if (rule_match(&p->excl[r], &rc, p)) {
+            if (rule_match(&p->excl[r], &rc)) {
                 excl_hits[r]++;
                 return;
             }
@@ -305,14 +282,14 @@ static void expand_axes(expander *x, int *excl_hits) {
         /* the cell's method, to collapse param-only units of other methods */
         const emb_method *m = NULL;
         for (int a = 0; a < x->n_axes; a++)
-            if (x->axes[a].type == KT_METHOD) m = x->axes[a].v[idx[a]].m;
+            if (axis_is(&x->axes[a], KEY_METHOD)) m = x->axes[a].v[idx[a]].m;
         int keep = 1;
         for (int u = 0; u < n_units && keep; u++) {
             if (ctr[u] == 0) continue;
             int param_only = 1, relevant = 0;
             for (int a = 0; a < x->n_axes; a++) {
                 if (unit_of[a] != u) continue;
-                if (x->axes[a].type != KT_PARAM) param_only = 0;
+                if (!axis_is_param(&x->axes[a])) param_only = 0;
                 else if (x->axes[a].pm == m) relevant = 1;
             }
             if (param_only && !relevant) keep = 0;
@@ -411,8 +388,8 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
     cfg_errs *e = p->errs;
     int has_method = 0, has_dataset = 0;
     for (int a = 0; a < p->n_axes; a++) {
-        has_method |= p->axes[a].type == KT_METHOD;
-        has_dataset |= p->axes[a].type == KT_DATASET;
+        has_method |= axis_is(&p->axes[a], KEY_METHOD);
+        has_dataset |= axis_is(&p->axes[a], KEY_DATASET);
     }
     if (!has_method) cfg_err(e, p->matrix_line ? p->matrix_line : 1, p->matrix_line ? p->matrix_col : 1,
                              "matrix.method", "missing: list the methods to run, e.g. method: [full, hash]");
@@ -447,7 +424,7 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
             tmp[a].group = -1;
         }
         int method_ok = 0;
-        for (int a = 0; a < n; a++) method_ok |= tmp[a].type == KT_METHOD;
+        for (int a = 0; a < n; a++) method_ok |= axis_is(&tmp[a], KEY_METHOD);
         if (!method_ok) continue;
         x.axes = tmp, x.n_axes = n, x.is_include = 1;
         int before = x.n;

@@ -71,7 +71,8 @@ typedef struct run_observer {
     void (*progress)(void *ctx, double frac);
 } run_observer;
 
-/* Defaults for every field (synthetic default dataset, full method, dim 16). */
+/* Defaults for every field (synthetic default dataset, full method, dim 16): the
+ * defaults of the key table, run_keys.c, and the method's parameter defaults. */
 void run_config_default(run_config *cfg);
 
 /* The embedding-row optimizer that goes with a dense optimizer (core addition):

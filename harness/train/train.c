@@ -1,4 +1,5 @@
-/* train.c: one training cell, run_execute() and run_config_default() of run.h.
+/* train.c: one training cell, run_execute() of run.h (its defaults, run_config_default,
+ * come from the key table in run_keys.c).
  *
  * Load the dataset, plan the method for the requested ratio, build the model,
  * train `epochs` (fractional allowed) on shuffled minibatches of the train split,
@@ -38,24 +39,6 @@ opt_kind run_default_emb_optimizer(opt_kind dense) {
     case OPT_ADAM: return OPT_ADAM;
     default: return OPT_ROWWISE_ADAGRAD;
     }
-}
-
-void run_config_default(run_config *cfg) {
-    memset(cfg, 0, sizeof *cfg);
-    snprintf(cfg->dataset.name, sizeof cfg->dataset.name, "synthetic");
-    snprintf(cfg->dataset.kind, sizeof cfg->dataset.kind, "synthetic");
-    cfg->method = emb_method_find("full");
-    if (cfg->method) emb_params_default(cfg->method, cfg->pv);
-    cfg->dim = 16;
-    cfg->ratio = 1.0;
-    cfg->seed = 1;
-    cfg->model = (model_cfg){.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2,
-                             .interaction = INTERACT_DOT};
-    cfg->train = (train_cfg){.epochs = 1, .batch = 256, .eval_batch = 4096,
-                             .optimizer = OPT_ADAM, .lr = 0.003,
-                             .emb_optimizer = OPT_ADAM, .emb_lr = 0,
-                             .log_every = 100, .threads = 0, .eval_every_epoch = 1};
-    cfg->cache_dir = NULL;
 }
 
 /* Batch buffers, gathered from the dataset rows listed in rows[]. */
