@@ -52,17 +52,16 @@ static int cmp_scored(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-double ds_auc(const float *score, const float *label, int64_t n) {
-    if (n <= 0) return NAN;
+/* The AUC into *auc (NaN for no rows, a NaN score or a single class);
+ * HX_ERR_NOMEM when the sort's scratch cannot be had. */
+static hx_status auc_of(const float *score, const float *label, int64_t n, double *auc) {
+    *auc = NAN;
+    if (n <= 0) return HX_OK;
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(score[i])) return HX_OK;
     scored *v = hx_malloc((size_t)n * sizeof *v);
-    if (!v) return NAN;
-    for (int64_t i = 0; i < n; i++) {
-        if (isnan(score[i])) {
-            hx_free(v);
-            return NAN;
-        }
-        v[i] = (scored){score[i], label[i]};
-    }
+    if (!v) return HX_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) v[i] = (scored){score[i], label[i]};
     qsort(v, (size_t)n, sizeof *v, cmp_scored);
     /* Sum of the (average, 1-based) ranks of the positives. */
     double rank_sum = 0, npos = 0;
@@ -77,8 +76,13 @@ double ds_auc(const float *score, const float *label, int64_t n) {
     }
     hx_free(v);
     double nneg = (double)n - npos;
-    if (npos == 0 || nneg == 0) return NAN;
-    return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+    if (npos > 0 && nneg > 0) *auc = (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+    return HX_OK;
+}
+
+double ds_auc(const float *score, const float *label, int64_t n) {
+    double auc;
+    return auc_of(score, label, n, &auc) == HX_OK ? auc : NAN;
 }
 
 double ds_logloss(const float *p, const float *label, int64_t n) {
@@ -100,14 +104,12 @@ static double mean_label(const float *y, int64_t n) {
     return s / (double)n;
 }
 
-void ds_fill_stats(ds_data *d) {
+hx_status ds_fill_stats(ds_data *d) {
     int64_t t0 = d->n_train + d->n_val;
     d->pos_rate_train = mean_label(d->label, d->n_train);
     d->pos_rate_test = mean_label(d->label + t0, d->n_test);
-    if (d->prob) {
-        d->bayes_auc = ds_auc(d->prob + t0, d->label + t0, d->n_test);
-        d->bayes_logloss = ds_logloss(d->prob + t0, d->label + t0, d->n_test);
-    } else {
-        d->bayes_auc = d->bayes_logloss = NAN;
-    }
+    d->bayes_auc = d->bayes_logloss = NAN;
+    if (!d->prob) return HX_OK;
+    d->bayes_logloss = ds_logloss(d->prob + t0, d->label + t0, d->n_test);
+    return auc_of(d->prob + t0, d->label + t0, d->n_test, &d->bayes_auc);
 }

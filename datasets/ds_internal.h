@@ -70,8 +70,9 @@ void ds_split_sizes(ds_data *d, double val_frac, double test_frac);
 double ds_auc(const float *score, const float *label, int64_t n);
 /* Mean binary cross-entropy of probabilities p (clamped to [1e-7, 1-1e-7]). */
 double ds_logloss(const float *p, const float *label, int64_t n);
-/* Fill pos_rate_train/test, and bayes_auc/logloss on the test split from prob (or NAN). */
-void ds_fill_stats(ds_data *d);
+/* Fill pos_rate_train/test, and bayes_auc/logloss on the test split from prob (or
+ * NAN); HX_ERR_NOMEM when the AUC's scratch could not be had. */
+hx_status ds_fill_stats(ds_data *d);
 
 /* The kinds' entry points (one file each). */
 hx_status ds_synthetic_canon(const ds_spec *s, const ds_kind *k, char *buf, size_t n);

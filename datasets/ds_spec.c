@@ -358,7 +358,10 @@ hx_status ds_load(const ds_spec *s, const char *cache_dir, ds_data **out, char *
         ds_free(d);
         return st;
     }
-    ds_fill_stats(d);
+    if ((st = ds_fill_stats(d)) != HX_OK) {
+        ds_free(d);
+        return hx_error(st, err, errlen, "out of memory computing the Bayes AUC of '%s'", s->name);
+    }
     *out = d;
     return HX_OK;
 }

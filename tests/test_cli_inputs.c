@@ -140,3 +140,37 @@ Test(cli_inputs, export_of_an_unknown_sweep_is_an_error) {
     cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
     fx_rmdir(dir);
 }
+
+/* Inputs that would cost too much are refused before the work: a file over the
+ * size cap before libyaml reads it (its scanner is quadratic in the nesting
+ * depth), and a matrix whose cell count is computed, not built. */
+Test(cli_inputs, costly_sweep_files_refused_up_front) {
+    char dir[64], path[128], out[8192], cmd[400];
+    fx_tmpdir(dir);
+    size_t n = (4u << 20) + 100;
+    char *big = malloc(n + 1);
+    cr_assert_not_null(big);
+    memset(big, '#', n);
+    for (size_t i = 79; i < n; i += 80) big[i] = '\n';
+    big[n] = 0;
+    fx_write(dir, "big.yaml", big, path);
+    free(big);
+    snprintf(cmd, sizeof cmd, "run %s --dry-run", path);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "a sweep file is at most 4194304 bytes"), "%s", out);
+    static char text[8192];
+    size_t u = (size_t)snprintf(text, sizeof text, "name: x\ndatasets:\n  syn: {kind: synthetic}\nmatrix:\n"
+                                                   "  method: [full]\n");
+    const char *axes[] = {"dim", "seed", "batch", "lr", "epochs"};
+    for (int a = 0; a < 5; a++) {
+        u += (size_t)snprintf(text + u, sizeof text - u, "  %s: [", axes[a]);
+        for (int v = 1; v <= 100; v++)
+            u += (size_t)snprintf(text + u, sizeof text - u, "%s%d%s", v > 1 ? ", " : "", v, a == 3 ? "e-4" : "");
+        u += (size_t)snprintf(text + u, sizeof text - u, "]\n");
+    }
+    fx_write(dir, "cells.yaml", text, path);
+    snprintf(cmd, sizeof cmd, "run %s --dry-run", path);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "the axes make 1e+10 cells; at most 50000"), "counted, not built: %s", out);
+    fx_rmdir(dir);
+}

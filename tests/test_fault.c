@@ -15,6 +15,31 @@
 #include "harness/core/util.h"
 #include "harness/sweep/config.h"
 
+/* Sweep file loading: parse, validate, plan (datasets built) and expand. */
+Test(fault, config_load_fails_cleanly_at_every_allocation) {
+    long n = 1;
+    for (;; n++) {
+        cfg_sweep *sw = NULL;
+        char *errs = NULL;
+        hx_fault_alloc(n);
+        hx_status rc = cfg_load("tests/sweeps/grid.yaml", 0, &sw, &errs);
+        long seen = hx_fault_alloc_seen();
+        hx_fault_alloc(0);
+        if (seen < n) { /* the failure was never reached: the load is whole */
+            cr_assert_eq(rc, HX_OK, "%s", errs ? errs : "");
+            cfg_free(sw);
+            break;
+        }
+        cr_expect_neq(rc, HX_OK, "allocation %ld failed, yet the load succeeded", n);
+        cr_expect_null(sw, "allocation %ld: no half-built sweep is returned", n);
+        cr_expect(errs && *errs, "allocation %ld: the failure says why", n);
+        cfg_free(sw);
+        hx_free(errs);
+    }
+    cr_log_info("config load: %ld allocation sites failed in turn", n - 1);
+    cr_expect_gt(n, 10, "the loop reached the allocations");
+}
+
 static int count_entries(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -166,4 +191,10 @@ Test(fault, sweep_fails_cleanly_at_every_write) {
     long n = sweep_loop("IO");
     cr_log_info("sweep: %ld write sites failed in turn", n);
     cr_expect_gt(n, 20, "the loop reached the writes");
+}
+
+Test(fault, sweep_fails_cleanly_at_every_allocation) {
+    long n = sweep_loop("ALLOC");
+    cr_log_info("sweep: %ld allocation sites failed in turn", n);
+    cr_expect_gt(n, 20, "the loop reached the allocations");
 }

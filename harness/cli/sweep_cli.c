@@ -84,15 +84,19 @@ static int run_parse_args(int argc, char **argv, run_args *a) {
 }
 
 /* Load and expand the file; NULL after printing every error. */
-static cfg_sweep *run_load(const char *file) {
+/* The sweep, or NULL with the errors printed and *code the exit status: 2 for
+ * a problem in the file, 1 for one of the machine (I/O, memory). */
+static cfg_sweep *run_load(const char *file, int *code) {
     cfg_sweep *sw = NULL;
     char *errors = NULL;
-    if (cfg_load(file, 0, &sw, &errors) == HX_OK) return sw;
+    hx_status st = cfg_load(file, 0, &sw, &errors);
+    if (st == HX_OK) return sw;
     fputs(errors ? errors : "embsweep run: cannot load the sweep\n", stderr);
     int n = 0;
     for (const char *p = errors; p && *p; p++) n += *p == '\n';
     fprintf(stderr, "embsweep run: %d error%s in %s; nothing was run\n", n, n == 1 ? "" : "s", file);
     hx_free(errors);
+    *code = st == HX_ERR_FORMAT || st == HX_ERR_PARAM ? 2 : 1;
     return NULL;
 }
 
@@ -153,8 +157,9 @@ int cmd_run(int argc, char **argv) {
     run_args a = {.db_path = "results/results.db"};
     int rc = run_parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
-    cfg_sweep *sw = run_load(a.file);
-    if (!sw) return 2;
+    int code = 2;
+    cfg_sweep *sw = run_load(a.file, &code);
+    if (!sw) return code;
     if (a.dry) {
         print_plan(sw);
         cfg_free(sw);

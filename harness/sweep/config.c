@@ -380,12 +380,16 @@ static char *read_file(const char *path, size_t *len) {
     size_t cap = 1 << 14, n = 0;
     char *buf = hx_malloc(cap);
     for (;;) {
-        if (!buf) break;
+        if (!buf) {
+            errno = ENOMEM;
+            break;
+        }
         if (n + 4096 + 1 > cap) {
             char *nb = hx_realloc(buf, cap * 2);
             if (!nb) {
                 hx_free(buf);
                 buf = NULL;
+                errno = ENOMEM;
                 break;
             }
             buf = nb, cap *= 2;
@@ -431,6 +435,7 @@ static hx_status parse_init(cfg_parse *p, cfg_errs *e, const char *file) {
     p->incl = hx_calloc(CFG_MAX_RULES, sizeof(cfg_rule));
     if (!p->sw || !p->base || !p->axes || !p->excl || !p->incl) {
         cfg_err(e, 1, 1, "(file)", "out of memory");
+        e->status = HX_ERR_NOMEM;
         return HX_ERR_NOMEM;
     }
     for (int i = 0; i < N_TOP; i++) {
@@ -478,7 +483,49 @@ static void parse_yaml(cfg_parse *p, size_t len) {
     walk w = {.doc = &doc, .p = p, .e = e};
     parse_root(&w, yaml_document_get_root_node(&doc));
     yaml_document_delete(&doc);
+    /* a second document (after ---) would be ignored: refuse it */
+    if (yaml_parser_load(&parser, &doc)) {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (root)
+            cfg_err(e, (int)root->start_mark.line + 1, (int)root->start_mark.column + 1, "(file)",
+                    "a second YAML document: a sweep file holds one (remove the --- and what follows it)");
+        yaml_document_delete(&doc);
+    }
     yaml_parser_delete(&parser);
+}
+
+/* Caps checked on the raw text before libyaml sees it: its scanner's time grows
+ * with the square of the flow nesting depth ([[[[...). Returns 0 when the text
+ * fits, else records the error (at the first bracket too deep). */
+static int check_caps(cfg_errs *e, const char *s, size_t len) {
+    if (len > CFG_MAX_FILE_BYTES) {
+        cfg_err(e, 1, 1, "(file)", "%zu bytes: a sweep file is at most %d bytes", len, CFG_MAX_FILE_BYTES);
+        return -1;
+    }
+    int depth = 0, line = 1, col = 0;
+    char quote = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char c = s[i];
+        col++;
+        if (c == '\n') {
+            line++, col = 0;
+            if (quote == '#') quote = 0;
+            continue;
+        }
+        if (quote) { /* inside a quoted scalar or a comment */
+            if (c == quote && quote != '#' && !(quote == '"' && i && s[i - 1] == '\\')) quote = 0;
+            continue;
+        }
+        if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n')) quote = '#';
+        else if (c == '"' || c == '\'') quote = c;
+        else if (c == '[' || c == '{') {
+            if (++depth > CFG_MAX_DEPTH) {
+                cfg_err(e, line, col, "(file)", "lists and maps nested more than %d deep", CFG_MAX_DEPTH);
+                return -1;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) depth--;
+    }
+    return 0;
 }
 
 static void check_name(cfg_errs *e, const char *name) {
@@ -502,10 +549,10 @@ hx_status cfg_load(const char *file, unsigned flags, cfg_sweep **out, char **err
             cfg_err(&e, 0, 0, "(file)", "cannot read: %s", strerror(errno));
             rc = HX_ERR_IO;
         } else {
-            parse_yaml(&p, len);
+            if (check_caps(&e, p.sw->yaml, len) == 0) parse_yaml(&p, len);
             check_name(&e, p.sw->name);
             if (e.count == 0) cfg_expand(&p, flags);
-            rc = e.count ? HX_ERR_FORMAT : HX_OK;
+            rc = !e.count ? HX_OK : e.status ? e.status : HX_ERR_FORMAT;
         }
     }
     parse_free(&p);
@@ -516,6 +563,10 @@ hx_status cfg_load(const char *file, unsigned flags, cfg_sweep **out, char **err
     }
     cfg_free(p.sw);
     cfg_errs_sort(&e);
+    if (e.oom) { /* some message was lost: say why, in memory that cannot fail */
+        hx_free(e.s);
+        e.s = hx_strdup("out of memory while checking the sweep file\n");
+    }
     if (!e.s) cfg_err(&e, 1, 1, "(file)", "%s", hx_status_str(rc));
     *errors = e.s;
     return rc;

@@ -92,7 +92,11 @@ void cfg_sec_datasets(walk *w, yaml_node_t *n) {
         return;
     }
     sw->datasets = hx_calloc((size_t)cnt, sizeof(cfg_dataset));
-    if (!sw->datasets) return;
+    if (!sw->datasets) {
+        cfg_err(w->e, nline(n), ncol(n), "datasets", "out of memory");
+        w->e->status = HX_ERR_NOMEM;
+        return;
+    }
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
         if (!cfg_first_of_key(w, n, pr)) continue;
         yaml_node_t *kn = node(w, pr->key), *vn = node(w, pr->value);

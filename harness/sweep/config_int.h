@@ -14,6 +14,9 @@
 #define CFG_MAX_VALS 128
 #define CFG_MAX_RULES 64
 #define CFG_MAX_CELLS 50000
+#define CFG_MAX_COMBINATIONS 10000000
+#define CFG_MAX_FILE_BYTES (4 << 20) /* a sweep file, before libyaml reads it */
+#define CFG_MAX_DEPTH 64             /* [ and { nesting, likewise */ /* axis combinations walked, before exclude rules */
 #define CFG_AXIS_KEY 96
 
 /* One value of an axis or rule, parsed. */
@@ -51,7 +54,9 @@ typedef struct cfg_rule {
 typedef struct cfg_errs {
     char  *s;
     size_t n, cap;
-    int    count;
+    int    count;                  /* messages, or problems when out of memory */
+    int    oom;                    /* a message was lost to a failed allocation */
+    hx_status status;              /* what cfg_load returns when count > 0; 0 = HX_ERR_FORMAT */
     const char *file;
 } cfg_errs;
 

@@ -22,7 +22,12 @@ void cfg_err_raw(cfg_errs *e, const char *line) {
     if (e->n + len + 1 > e->cap) {
         size_t cap = (e->cap ? e->cap * 2 : 4096) + len;
         char *ns = hx_realloc(e->s, cap);
-        if (!ns) return;
+        if (!ns) { /* the problem still counts: the load fails, saying out of memory */
+            e->oom = 1;
+            e->count++;
+            e->status = HX_ERR_NOMEM;
+            return;
+        }
         e->s = ns;
         e->cap = cap;
     }
@@ -307,7 +312,11 @@ static void method_all(cfg_axis *a, int line, int col) {
 /* Fill axis values from a scalar or a list of scalars. Returns the count or -1. */
 int cfg_axis_values(walk *w, cfg_axis *a, yaml_node_t *n, const char *path, int allow_list) {
     if (!a->v) a->v = hx_calloc(CFG_MAX_VALS, sizeof(cfg_val));
-    if (!a->v) return -1;
+    if (!a->v) {
+        cfg_err(w->e, nline(n), ncol(n), path, "out of memory");
+        w->e->status = HX_ERR_NOMEM;
+        return -1;
+    }
     a->n = 0;
     int bad = 0;
     if (n->type == YAML_SCALAR_NODE && !(axis_is(a, KEY_METHOD) && !strcmp(stext(n), "all"))) {

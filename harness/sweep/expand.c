@@ -262,6 +262,49 @@ static void emit(expander *x, const int *idx, int *excl_hits) {
 }
 
 /* Run the odometer over the units of x->axes. */
+/* Combinations expand_axes walks: the product of its units' lengths (an axis
+ * alone, or a zip group). */
+static double n_combinations(const expander *x) {
+    int seen[CFG_MAX_AXES + 8] = {0};
+    double n = 1;
+    for (int a = 0; a < x->n_axes; a++) {
+        int g = x->axes[a].group;
+        if (g >= 0 && g < CFG_MAX_AXES + 8) {
+            if (seen[g]) continue;
+            seen[g] = 1;
+        }
+        n *= x->axes[a].n;
+    }
+    return n;
+}
+
+/* Cells expand_axes keeps before exclude rules and duplicates, when the method
+ * is an axis of its own: per method, the product of the other axes' lengths,
+ * where a param axis of another method counts once. -1 when the method is
+ * zipped with another axis (then only the walk tells). */
+static double n_cells_before_rules(const expander *x) {
+    int ma = -1;
+    for (int a = 0; a < x->n_axes; a++)
+        if (axis_is(&x->axes[a], KEY_METHOD)) {
+            if (ma >= 0 || x->axes[a].group >= 0) return -1;
+            ma = a;
+        }
+    if (ma < 0) return -1;
+    double total = 0;
+    for (int i = 0; i < x->axes[ma].n; i++) {
+        const emb_method *m = x->axes[ma].v[i].m;
+        double n = 1;
+        for (int a = 0; a < x->n_axes; a++) {
+            const cfg_axis *ax = &x->axes[a];
+            if (a == ma || (axis_is_param(ax) && ax->pm != m)) continue;
+            if (ax->group >= 0) return -1; /* zip groups: only the walk tells */
+            n *= ax->n;
+        }
+        total += n;
+    }
+    return total;
+}
+
 static void expand_axes(expander *x, int *excl_hits) {
     int unit_of[CFG_MAX_AXES + 8], n_units = 0, len[CFG_MAX_AXES + 8], grp_unit[CFG_MAX_AXES + 8];
     for (int g = 0; g < CFG_MAX_AXES + 8; g++) grp_unit[g] = -1;
@@ -333,8 +376,11 @@ static void plan_cells(cfg_parse *p) {
         cfg_dataset *d = &sw->datasets[i];
         if (!d->used) continue;
         char err[1024];
-        if (load_dataset(d, sw->cache_dir, err, sizeof err) != HX_OK)
+        hx_status st = load_dataset(d, sw->cache_dir, err, sizeof err);
+        if (st != HX_OK) {
             cfg_err(e, d->spec.kind_line, d->spec.kind_col, d->spec.name, "cannot load the dataset: %s", err);
+            if (st == HX_ERR_IO || st == HX_ERR_NOMEM) e->status = st; /* not the file's fault */
+        }
     }
     for (int i = 0; i < sw->n_cells; i++) {
         cfg_cell *c = &sw->cells[i];
@@ -366,7 +412,13 @@ static void plan_cells(cfg_parse *p) {
         }
         emb_plan plan;
         memset(&plan, 0, sizeof plan);
-        if (m->plan(&spec, &plan, err, sizeof err) != HX_OK) {
+        const hx_status pst = m->plan(&spec, &plan, err, sizeof err);
+        if (pst == HX_ERR_NOMEM) { /* not an unreachable ratio: the whole load fails */
+            cfg_err(e, c->ratio_line, c->ratio_col, "matrix", "%s: %s", cell, err);
+            e->status = HX_ERR_NOMEM;
+            continue;
+        }
+        if (pst != HX_OK) {
             if (sw->unreachable_skip) {
                 c->skipped = 1;
                 snprintf(c->reason, sizeof c->reason, "unreachable: %.600s", err);
@@ -404,6 +456,21 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
     int excl_hits[CFG_MAX_RULES] = {0};
     if (!x.seen || !tmp) {
         cfg_err(e, 1, 1, "(file)", "out of memory");
+        e->status = HX_ERR_NOMEM;
+        goto out;
+    }
+    const double combos = n_combinations(&x);
+    const double cells = p->n_excl ? -1 : n_cells_before_rules(&x);
+    if (cells > CFG_MAX_CELLS) { /* refused before any cell is built */
+        cfg_err(e, p->matrix_line, p->matrix_col, "matrix", "the axes make %.4g cells; at most %d are allowed: "
+                "split the sweep or shorten a list", cells, CFG_MAX_CELLS);
+        goto out;
+    }
+    if (combos > CFG_MAX_COMBINATIONS) { /* likewise, when exclude rules may thin them */
+        cfg_err(e, p->matrix_line, p->matrix_col, "matrix",
+                "the axes cross %.4g combinations; at most %.0e are walked (and %d cells kept): split the "
+                "sweep or shorten a list",
+                combos, (double)CFG_MAX_COMBINATIONS, CFG_MAX_CELLS);
         goto out;
     }
     expand_axes(&x, excl_hits);
