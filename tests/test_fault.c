@@ -10,6 +10,17 @@
 #include <dirent.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+/* Under ASan a leak only shows when the test's process exits, after its
+ * verdict: ask LeakSanitizer now. */
+static void expect_no_leaks(const char *what) {
+    cr_expect_eq(__lsan_do_recoverable_leak_check(), 0, "%s: memory leaked (the report is above)", what);
+}
+#else
+static void expect_no_leaks(const char *what) { (void)what; }
+#endif
+
 #include "datasets/dataset.h"
 #include "fixtures.h"
 #include "harness/core/util.h"
@@ -37,6 +48,7 @@ Test(fault, config_load_fails_cleanly_at_every_allocation) {
         hx_free(errs);
     }
     cr_log_info("config load: %ld allocation sites failed in turn", n - 1);
+    expect_no_leaks("config load");
     cr_expect_gt(n, 10, "the loop reached the allocations");
 }
 
@@ -89,6 +101,7 @@ static long build_loop(int io) {
         ds_free(d);
     }
     fx_rmdir(dir);
+    expect_no_leaks(io ? "dataset build, writes" : "dataset build, allocations");
     return n - 1;
 }
 
@@ -172,6 +185,7 @@ static long sweep_loop(const char *what) {
         snprintf(dbp, sizeof dbp, "%s/r%ld.db", dir, n);
         int rc = run_faulted(yaml, dbp, what, n, out, sizeof out, &reached);
         cr_assert(rc >= 0 && rc < 128, "site %ld: the process died on a signal:\n%s", n, out);
+        cr_assert(!strstr(out, "Sanitizer"), "site %ld: a sanitizer report (leak or memory error):\n%s", n, out);
         cr_assert_geq(reached, 0, "site %ld: no fault report:\n%s", n, out);
         if (reached < n) {
             cr_assert_eq(rc, 0, "%s", out);

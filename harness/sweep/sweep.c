@@ -371,9 +371,11 @@ static hx_status slot_start(sched *x, slot *s, const cfg_cell *cell, char *err, 
     s->phase = -1;
     s->t0 = hx_now();
     s->wall0 = db_wall_now();
-    if (db_run_started(x->d, cell->key, x->inv, s->wall0) != HX_OK)
+    if (db_run_started(x->d, cell->key, x->inv, s->wall0) != HX_OK) {
+        hx_free(job);
         return hx_error(HX_ERR_IO, err, errlen, "cannot mark run %s as running: %s", cell->key,
                         sqlite3_errmsg(db_handle(x->d)));
+    }
     char serr[256];
     s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, serr, sizeof serr);
     hx_free(job);
