@@ -433,6 +433,23 @@ static void plan_cells(cfg_parse *p) {
     }
 }
 
+/* A matrix refused before any cell is built: its cell count (computable when
+ * no exclude rule may thin it) or the combinations the walk would visit. */
+static int too_big(cfg_parse *p, const expander *x) {
+    const double combos = n_combinations(x), cells = p->n_excl ? -1 : n_cells_before_rules(x);
+    if (cells > CFG_MAX_CELLS)
+        cfg_err(p->errs, p->matrix_line, p->matrix_col, "matrix",
+                "the axes make %.4g cells; at most %d are allowed: split the sweep or shorten a list", cells,
+                CFG_MAX_CELLS);
+    else if (combos > CFG_MAX_COMBINATIONS)
+        cfg_err(p->errs, p->matrix_line, p->matrix_col, "matrix",
+                "the axes cross %.4g combinations; at most %.0e are walked (and %d cells kept): split the "
+                "sweep or shorten a list",
+                combos, (double)CFG_MAX_COMBINATIONS, CFG_MAX_CELLS);
+    else return 0;
+    return 1;
+}
+
 /* ---- entry ---- */
 
 void cfg_expand(cfg_parse *p, unsigned flags) {
@@ -459,20 +476,7 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
         e->status = HX_ERR_NOMEM;
         goto out;
     }
-    const double combos = n_combinations(&x);
-    const double cells = p->n_excl ? -1 : n_cells_before_rules(&x);
-    if (cells > CFG_MAX_CELLS) { /* refused before any cell is built */
-        cfg_err(e, p->matrix_line, p->matrix_col, "matrix", "the axes make %.4g cells; at most %d are allowed: "
-                "split the sweep or shorten a list", cells, CFG_MAX_CELLS);
-        goto out;
-    }
-    if (combos > CFG_MAX_COMBINATIONS) { /* likewise, when exclude rules may thin them */
-        cfg_err(e, p->matrix_line, p->matrix_col, "matrix",
-                "the axes cross %.4g combinations; at most %.0e are walked (and %d cells kept): split the "
-                "sweep or shorten a list",
-                combos, (double)CFG_MAX_COMBINATIONS, CFG_MAX_CELLS);
-        goto out;
-    }
+    if (too_big(p, &x)) goto out;
     expand_axes(&x, excl_hits);
     for (int r = 0; r < p->n_excl; r++)
         if (!excl_hits[r])
