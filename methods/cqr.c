@@ -3,7 +3,7 @@
  * Paper: Tsang & Ahle, "Clustering the Sketch: Dynamic Compression for Embedding
  * Tables", NeurIPS 2023 (arXiv 2210.05974; called CQR in the ICLR'23 draft).
  * Authors' code read (not copied): thomasahle/cce cce/cce.py, cce/_tools.py,
- * examples/movielens.py. methods.md section 3.
+ * examples/movielens.py.
  *
  * Structure per compressed field (follows the code exactly):
  *   c columns (`columns`, default 4 as the README), each d/c wide, each with a
@@ -50,34 +50,39 @@
 #include "methods/common/kmeans.h"
 #include "methods/common/table.h"
 
-static const char *const cqr_sketch_kinds[] = {"hash", "stored", NULL};
+enum { SKETCH_HASH, SKETCH_STORED, SKETCH_KINDS };
+static const char *const cqr_sketch_kinds[] = {[SKETCH_HASH] = "hash", [SKETCH_STORED] = "stored",
+                                               [SKETCH_KINDS] = NULL};
 
-enum { P_K, P_COLUMNS, P_THRESHOLD, P_SKETCH, P_PACKED, P_EVERY, P_UNTIL, P_NITER, P_SAMPLE, P_MAXS, P_RESET };
+enum { P_K, P_COLUMNS, P_THRESHOLD, P_SKETCH, P_PACKED, P_EVERY, P_UNTIL, P_NITER, P_SAMPLE, P_MAXS, P_RESET, P_COUNT };
 static const emb_param_desc cqr_params[] = {
-    {.name = "k", .type = EMB_P_INT, .min = 1, .max = 1e9, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "rows per codebook (auto: from the ratio, pointers counted)"},
-    {.name = "columns", .type = EMB_P_INT, .min = 1, .max = 1024, .def = 4,
-     .help = "columns c (n_chunks); the dim must be divisible by c"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = "sketch", .type = EMB_P_ENUM, .def = 0, .choices = cqr_sketch_kinds,
-     .help = "random pointers b: seeded hash (0 bytes) or stored arrays"},
-    {.name = "packed", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 1,
-     .help = "bit-pack pointers at ceil(log2 k) bits (0: uint16/uint32)"},
-    {.name = "cluster_every", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = 0,
-     .help = "cluster every this many steps (0: every epoch)"},
-    {.name = "cluster_until", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.75,
-     .help = "last clustering at this fraction of the total steps"},
-    {.name = "niter", .type = EMB_P_INT, .min = 0, .max = 1000, .def = 25,
-     .help = "Lloyd iterations per k-means"},
-    {.name = "sample_factor", .type = EMB_P_INT, .min = 1, .max = 1e6, .def = 200,
-     .help = "k-means sample: min(n, sample_factor * k) ids per column"},
-    {.name = "max_sample", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 65536,
-     .help = "cap on the k-means sample (0: none; never below k)"},
-    {.name = "reset_optim", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "zero the optimizer state of rewritten codebook rows"},
-    {.name = NULL},
+    [P_K] = {.name = "k", .type = EMB_P_INT, .min = 1, .max = 1e9, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "rows per codebook (auto: from the ratio, pointers counted)"},
+    [P_COLUMNS] = {.name = "columns", .type = EMB_P_INT, .min = 1, .max = 1024, .def = 4,
+                   .help = "columns c (n_chunks); the dim must be divisible by c"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_SKETCH] = {.name = "sketch", .type = EMB_P_ENUM, .def = SKETCH_HASH, .choices = cqr_sketch_kinds,
+                  .help = "random pointers b: seeded hash (0 bytes) or stored arrays"},
+    [P_PACKED] = {.name = "packed", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 1,
+                  .help = "bit-pack pointers at ceil(log2 k) bits (0: uint16/uint32)"},
+    [P_EVERY] = {.name = "cluster_every", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = 0,
+                 .help = "cluster every this many steps (0: every epoch)"},
+    [P_UNTIL] = {.name = "cluster_until", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.75,
+                 .help = "last clustering at this fraction of the total steps"},
+    [P_NITER] = {.name = "niter", .type = EMB_P_INT, .min = 0, .max = 1000, .def = 25,
+                 .help = "Lloyd iterations per k-means"},
+    [P_SAMPLE] = {.name = "sample_factor", .type = EMB_P_INT, .min = 1, .max = 1e6, .def = 200,
+                  .help = "k-means sample: min(n, sample_factor * k) ids per column"},
+    [P_MAXS] = {.name = "max_sample", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 65536,
+                .help = "cap on the k-means sample (0: none; never below k)"},
+    [P_RESET] = {.name = "reset_optim", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                 .help = "zero the optimizer state of rewritten codebook rows"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(cqr_params, P_COUNT);
+
+static int sketch_stored(const emb_spec *spec) { return (int)spec->pv[P_SKETCH] == SKETCH_STORED; }
 
 typedef struct cqr_field {
     int64_t   n;      /* N_f ids */
@@ -139,7 +144,7 @@ static int64_t big_rows_for(int64_t n, double s, int64_t fixed) {
 static double field_infer_bytes(const emb_spec *spec, int64_t n, int64_t k) {
     int32_t c = (int32_t)spec->pv[P_COLUMNS];
     int bits = ptr_bits(k, spec->pv[P_PACKED] != 0);
-    double ptr = 8.0 * (double)ptr_words(n, c, bits) * (spec->pv[P_SKETCH] == 1 ? 2 : 1);
+    double ptr = 8.0 * (double)ptr_words(n, c, bits) * (sketch_stored(spec) ? 2 : 1);
     return 8.0 * (double)k * spec->dim + ptr;
 }
 
@@ -221,7 +226,7 @@ static int64_t table_cap(const emb_spec *spec, int64_t rows, int32_t per_row) {
 
 /* Predicted bytes for layout k (plan) - the same formulas create() allocates. */
 static void cqr_predict(const emb_spec *spec, const int64_t *k, emb_bytes *out) {
-    int32_t c = (int32_t)spec->pv[P_COLUMNS], dc = spec->dim / c, stored = spec->pv[P_SKETCH] == 1;
+    int32_t c = (int32_t)spec->pv[P_COLUMNS], dc = spec->dim / c, stored = sketch_stored(spec);
     uint64_t scratch = 0;
     size_t sw = opt_state_floats(spec->opt.kind, (size_t)dc);
     memset(out, 0, sizeof *out);
@@ -255,10 +260,10 @@ static void cqr_index_desc(const emb_spec *spec, const int64_t *k, char *buf, si
             int b = ptr_bits(k[f], spec->pv[P_PACKED] != 0);
             if (b > bits) bits = b;
         }
-    const char *b = spec->pv[P_SKETCH] == 1 ? "a,b" : "a";
+    const char *b = sketch_stored(spec) ? "a,b" : "a";
     if (!bits) snprintf(buf, n, "none (no field compressed)");
-    else if (spec->pv[P_PACKED] != 0) snprintf(buf, n, "%s ptrs packed <=%d-bit%s", b, bits, spec->pv[P_SKETCH] == 1 ? "" : "; b hashed");
-    else snprintf(buf, n, "%s ptrs uint%d%s", b, bits, spec->pv[P_SKETCH] == 1 ? "" : "; b hashed");
+    else if (spec->pv[P_PACKED] != 0) snprintf(buf, n, "%s ptrs packed <=%d-bit%s", b, bits, sketch_stored(spec) ? "" : "; b hashed");
+    else snprintf(buf, n, "%s ptrs uint%d%s", b, bits, sketch_stored(spec) ? "" : "; b hashed");
 }
 
 static hx_status cqr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -329,7 +334,7 @@ static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_
     s->D = spec->dim;
     s->c = (int32_t)spec->pv[P_COLUMNS];
     s->dc = s->D / s->c;
-    s->stored = spec->pv[P_SKETCH] == 1;
+    s->stored = sketch_stored(spec);
     s->reset = spec->pv[P_RESET] != 0;
     s->every = spec->pv[P_EVERY] > 0 ? (int64_t)spec->pv[P_EVERY] : spec->steps_per_epoch;
     s->until = clustering_enabled(spec) ? (int64_t)floor(spec->pv[P_UNTIL] * (double)spec->total_steps) : 0;
@@ -627,6 +632,7 @@ const emb_method emb_method_cqr = {
     .desc = "clustered compositional embeddings: per column clustered + hashed codebooks, re-clustered in training",
     .cite = "Tsang & Ahle, Clustering the Sketch: Dynamic Compression for Embedding Tables, NeurIPS 2023",
     .params = cqr_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE, /* bytes are static: clustering rewrites values only */
     .plan = cqr_plan,
     .create = cqr_create,

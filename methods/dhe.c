@@ -1,6 +1,6 @@
 /* dhe.c: Deep Hash Embedding (Kang, Cheng, Yao, Chen, Hong, Chi, "Learning to
  * Embed Categorical Features without Embedding Tables for Recommendation", KDD
- * 2021, arXiv 2010.10784); methods.md section 12.
+ * 2021, arXiv 2010.10784).
  *
  * Follows the paper / Hetu benchmark configuration: no table; id x is encoded by
  * k hashes h_j(x) = ((a_j x + b_j) mod p) mod m (k = 1024, m = 10^6 buckets), each
@@ -29,20 +29,21 @@
 
 #define DHE_P 2147483647ull
 
-enum { P_WIDTH, P_HASHES, P_HIDDEN, P_BUCKETS, P_THRESHOLD };
+enum { P_WIDTH, P_HASHES, P_HIDDEN, P_BUCKETS, P_THRESHOLD, P_COUNT };
 static const emb_param_desc dhe_params[] = {
-    {.name = "width", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "hidden width w of each field's network (auto: from the ratio)"},
-    {.name = "hashes", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1024,
-     .help = "k hash functions, the encoding width (paper: 1024)"},
-    {.name = "hidden", .type = EMB_P_INT, .min = 1, .max = MLP_MAX_LAYERS - 1, .def = 5,
-     .help = "hidden layers of width w (Hetu: 5)"},
-    {.name = "buckets", .type = EMB_P_INT, .min = 2, .max = 2e9, .def = 1e6,
-     .help = "m, the range of each hash before scaling to [-1, 1]"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = NULL},
+    [P_WIDTH] = {.name = "width", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+                 .help = "hidden width w of each field's network (auto: from the ratio)"},
+    [P_HASHES] = {.name = "hashes", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1024,
+                  .help = "k hash functions, the encoding width (paper: 1024)"},
+    [P_HIDDEN] = {.name = "hidden", .type = EMB_P_INT, .min = 1, .max = MLP_MAX_LAYERS - 1, .def = 5,
+                  .help = "hidden layers of width w (Hetu: 5)"},
+    [P_BUCKETS] = {.name = "buckets", .type = EMB_P_INT, .min = 2, .max = 2e9, .def = 1e6,
+                   .help = "m, the range of each hash before scaling to [-1, 1]"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(dhe_params, P_COUNT);
 
 typedef struct dhe_state {
     int32_t    F, D, k, batch;
@@ -311,6 +312,7 @@ const emb_method emb_method_dhe = {
     .desc = "deep hash embedding: k hashes of the id through an MLP, no table",
     .cite = "Kang et al., Learning to Embed Categorical Features without Embedding Tables, KDD 2021",
     .params = dhe_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = dhe_plan,
     .create = dhe_create,

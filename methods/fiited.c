@@ -2,7 +2,7 @@
  *
  * Paper: Luo, Wang, Zhang, Lai, Mao, Wei, Song, Tsai, Yang, Hu, Qian, "Fine-Grained
  * Embedding Dimension Optimization During Training for Recommender Systems",
- * arXiv 2401.04408. No public code exists; methods.md section 4.
+ * arXiv 2401.04408. No public code exists.
  *
  * What the paper states (abstract) and this file follows:
  *   - each embedding VECTOR's dimension is adjusted during training, important
@@ -50,18 +50,19 @@
 #include "methods/common/table.h"
 #include "methods/common/vhpi.h"
 
-enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA };
+enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA, P_COUNT };
 static const emb_param_desc fiited_params[] = {
-    {.name = "chunk", .type = EMB_P_INT, .min = 1, .max = 4096, .def = 4,
-     .help = "dims per chunk s; the dim must be divisible by s"},
-    {.name = "interval", .type = EMB_P_INT, .min = 1, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "steps between prune/grow rounds (auto: total_steps/20 in [1, 1024])"},
-    {.name = "warmup", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "steps before the first prune/grow (auto: 10% of an epoch)"},
-    {.name = "gamma", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.9,
-     .help = "utility decay per interval"},
-    {.name = NULL},
+    [P_CHUNK] = {.name = "chunk", .type = EMB_P_INT, .min = 1, .max = 4096, .def = 4,
+                 .help = "dims per chunk s; the dim must be divisible by s"},
+    [P_INTERVAL] = {.name = "interval", .type = EMB_P_INT, .min = 1, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
+                    .help = "steps between prune/grow rounds (auto: total_steps/20 in [1, 1024])"},
+    [P_WARMUP] = {.name = "warmup", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
+                  .help = "steps before the first prune/grow (auto: 10% of an epoch)"},
+    [P_GAMMA] = {.name = "gamma", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.9,
+                 .help = "utility decay per interval"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(fiited_params, P_COUNT);
 
 #define PERM_PRIME 2654435761ull /* prime > any N we index: q -> q*P mod N is a bijection */
 
@@ -582,6 +583,7 @@ const emb_method emb_method_fiited = {
     .desc = "per-vector dimension pruning/growth in training, chunked, VHPI hash storage (our reconstruction)",
     .cite = "Luo et al., Fine-Grained Embedding Dimension Optimization During Training for Recommender Systems, arXiv 2401.04408",
     .params = fiited_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE | EMB_CAP_DYNAMIC,
     .plan = fiited_plan,
     .create = fiited_create,

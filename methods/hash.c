@@ -2,7 +2,7 @@
  * "Feature Hashing for Large Scale Multitask Learning", ICML 2009), applied to
  * embedding tables: id i of field f reads row h_f(i) of an m_f x D table.
  *
- * Follows the paper / methods.md section 6:
+ * Follows the paper:
  *   - h is a seeded universal-style hash (default) or i mod m (option);
  *   - colliding ids sum their gradients into the shared row;
  *   - the optional sign s(i) in {+1,-1} (Weinberger's unbiasing device) is off by
@@ -18,20 +18,23 @@
 
 #include "methods/common/table.h"
 
-static const char *const hash_kinds[] = {"universal", "modulo", NULL};
+enum { HASH_UNIVERSAL, HASH_MODULO, HASH_KINDS };
+static const char *const hash_kinds[] = {[HASH_UNIVERSAL] = "universal", [HASH_MODULO] = "modulo",
+                                         [HASH_KINDS] = NULL};
 
-enum { P_ROWS, P_THRESHOLD, P_HASH, P_SIGN };
+enum { P_ROWS, P_THRESHOLD, P_HASH, P_SIGN, P_COUNT };
 static const emb_param_desc hash_params[] = {
-    {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "rows per compressed field (auto: from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = "hash", .type = EMB_P_ENUM, .def = 0, .choices = hash_kinds,
-     .help = "universal (seeded) or modulo"},
-    {.name = "sign", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "multiply by a hashed sign s(i) in {+1,-1}"},
-    {.name = NULL},
+    [P_ROWS] = {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "rows per compressed field (auto: from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_HASH] = {.name = "hash", .type = EMB_P_ENUM, .def = HASH_UNIVERSAL, .choices = hash_kinds,
+                .help = "universal (seeded) or modulo"},
+    [P_SIGN] = {.name = "sign", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                .help = "multiply by a hashed sign s(i) in {+1,-1}"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(hash_params, P_COUNT);
 
 typedef struct hash_state {
     emb_fields fs;
@@ -127,7 +130,7 @@ static hx_status hash_create(const emb_spec *spec, void **state, char *err, size
     rc = hash_layout(spec, s->m, err, errlen);
     if (rc != HX_OK) goto fail;
     for (int32_t f = 0; f < spec->n_fields; f++) s->hashed[f] = s->m[f] < spec->card[f];
-    s->modulo = (int)spec->pv[P_HASH] == 1;
+    s->modulo = (int)spec->pv[P_HASH] == HASH_MODULO;
     s->sign = spec->pv[P_SIGN] != 0;
     s->seed = spec->seed;
     hx_rng rng;
@@ -208,6 +211,7 @@ const emb_method emb_method_hash = {
     .desc = "hashing trick: ids hashed into m_f shared rows per field",
     .cite = "Weinberger et al., Feature Hashing for Large Scale Multitask Learning, ICML 2009",
     .params = hash_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = hash_plan,
     .create = hash_create,

@@ -1,7 +1,7 @@
 /* int4.c: row-wise int4 post-training quantization, the DLRM inference path
  * (facebookresearch/dlrm dlrm_s_pytorch.py quantize_embedding with
- * --quantize-emb-with-bit 4, calling fbgemm's embedding_bag_4bit_prepack); methods.md
- * section 11. Trains exactly `full`; finalize() quantizes every row
+ * --quantize-emb-with-bit 4, calling fbgemm's embedding_bag_4bit_prepack).
+ * Trains exactly `full`; finalize() quantizes every row
  * (two codes per byte + fp16 scale + fp16 bias: ceil(d/2) + 4 bytes). The formats and
  * our choices [R] are in rowquant.c.
  */

@@ -1,7 +1,7 @@
 /* int8.c: row-wise int8 post-training quantization, the DLRM inference path
  * (facebookresearch/dlrm dlrm_s_pytorch.py quantize_embedding with
- * --quantize-emb-with-bit 8, calling fbgemm's embedding_bag_byte_prepack); methods.md
- * section 11. Trains exactly `full`; finalize() quantizes every row
+ * --quantize-emb-with-bit 8, calling fbgemm's embedding_bag_byte_prepack).
+ * Trains exactly `full`; finalize() quantizes every row
  * (d uint8 + fp32 scale + fp32 bias: d + 8 bytes). The formats and
  * our choices [R] are in rowquant.c.
  */

@@ -2,7 +2,7 @@
  * "Mixed Dimension Embeddings with Application to Memory-Efficient Recommendation
  * Systems", arXiv 1909.11810, ISIT 2021), with the per-table semantics of the
  * reference facebookresearch/dlrm tricks/md_embedding_bag.py (md_solver,
- * PrEmbeddingBag) and its driver; methods.md section 8.
+ * PrEmbeddingBag) and its driver.
  *
  * Follows the reference:
  *   - md_solver with d0: fields sorted by N ascending, d_t = lambda * N_t^-alpha with
@@ -31,18 +31,20 @@
 
 #include "methods/common/baseline.h"
 
-enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE };
+enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE, P_COUNT };
 static const emb_param_desc md_params[] = {
-    {.name = "alpha", .type = EMB_P_FLOAT, .min = 0, .max = 64, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "temperature of d_t = lambda * N_t^-alpha (auto: bisection to the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows keep width D (DLRM --md-threshold)"},
-    {.name = "round_dims", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "round each d_t to the nearest power of two (DLRM --md-round-dims)"},
-    {.name = "base", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "d0, the width of the smallest field (auto: D if it reaches the ratio, else the largest d0 < D that does)"},
-    {.name = NULL},
+    [P_ALPHA] = {.name = "alpha", .type = EMB_P_FLOAT, .min = 0, .max = 64, .def = EMB_AUTO, .auto_ok = 1,
+                 .help = "temperature of d_t = lambda * N_t^-alpha (auto: bisection to the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows keep width D (DLRM --md-threshold)"},
+    [P_ROUND] = {.name = "round_dims", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                 .help = "round each d_t to the nearest power of two (DLRM --md-round-dims)"},
+    [P_BASE] = {.name = "base", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "d0, the width of the smallest field (auto: D if it reaches the ratio, else the largest "
+                        "d0 < D that does)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(md_params, P_COUNT);
 
 typedef struct md_state {
     int32_t    F, D;
@@ -298,6 +300,7 @@ const emb_method emb_method_md = {
     .desc = "mixed-dimension: width d_t = lambda*N_t^-alpha per field, projected up to D",
     .cite = "Ginart et al., Mixed Dimension Embeddings with Application to Memory-Efficient Recommendation Systems, arXiv 1909.11810",
     .params = md_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = md_plan,
     .create = md_create,

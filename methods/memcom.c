@@ -2,7 +2,7 @@
  *
  * Paper: Pansare, Katukuri, Arora, Cipollone, Shaik, Tokgozoglu, Venkataraman,
  * "Learning Compressed Embeddings for On-Device Inference", MLSys 2022
- * (arXiv 2203.10135). No public code exists; methods.md section 2.
+ * (arXiv 2203.10135). No public code exists.
  *
  * Follows the paper (abstract, verified):
  *   - each entity's embedding is built from two tables trained jointly: a
@@ -14,7 +14,7 @@
  *       e_i = w_i * T[h(i)] + b_i * 1                        (1, d)
  *   - backward: dT[h(i)] += w_i g_i (colliding ids sum), dw_i = <T[h(i)], g_i>,
  *     db_i = sum_j g_ij; all sparse, coalesced by emb_table;
- *   - h(i) = i mod m_f by default (methods.md: "as the brief states"); a seeded
+ *   - h(i) = i mod m_f by default; a seeded
  *     universal hash, the same function as methods/hash.c, is an option;
  *   - init: T as the hash method (U(+-sqrt(1/m_f)), same RNG stream), w = 1,
  *     b = 0, so at step 0 MEmCom equals the hashing trick exactly;
@@ -31,20 +31,23 @@
 
 #include "methods/common/table.h"
 
-static const char *const memcom_hashes[] = {"modulo", "universal", NULL};
+enum { HASH_MODULO, HASH_UNIVERSAL, HASH_KINDS };
+static const char *const memcom_hashes[] = {[HASH_MODULO] = "modulo", [HASH_UNIVERSAL] = "universal",
+                                            [HASH_KINDS] = NULL};
 
-enum { P_ROWS, P_THRESHOLD, P_HASH, P_BIAS };
+enum { P_ROWS, P_THRESHOLD, P_HASH, P_BIAS, P_COUNT };
 static const emb_param_desc memcom_params[] = {
-    {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "rows m of the shared table per compressed field (auto: from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = "hash", .type = EMB_P_ENUM, .def = 0, .choices = memcom_hashes,
-     .help = "modulo (i mod m) or universal (seeded, as method hash)"},
-    {.name = "bias", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "add a per-entity scalar bias b_i (4n more bytes)"},
-    {.name = NULL},
+    [P_ROWS] = {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "rows m of the shared table per compressed field (auto: from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_HASH] = {.name = "hash", .type = EMB_P_ENUM, .def = HASH_MODULO, .choices = memcom_hashes,
+                .help = "modulo (i mod m) or universal (seeded, as method hash)"},
+    [P_BIAS] = {.name = "bias", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                .help = "add a per-entity scalar bias b_i (4n more bytes)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(memcom_params, P_COUNT);
 
 typedef struct memcom_state {
     emb_fields fs;      /* T_f (m_f, D); uncompressed fields have m_f = N_f */
@@ -161,7 +164,7 @@ static hx_status memcom_create(const emb_spec *spec, void **state, char *err, si
     }
     rc = memcom_layout(spec, s->m, s->comp, err, errlen);
     if (rc != HX_OK) goto fail;
-    s->modulo = (int)spec->pv[P_HASH] == 0;
+    s->modulo = (int)spec->pv[P_HASH] == HASH_MODULO;
     s->bias = spec->pv[P_BIAS] != 0;
     s->seed = spec->seed;
     s->opt = spec->opt;
@@ -309,6 +312,7 @@ const emb_method emb_method_memcom = {
     .desc = "shared hashed table scaled by a per-entity weight: e = w_i * T[h(i)] (+ b_i)",
     .cite = "Pansare et al., Learning Compressed Embeddings for On-Device Inference, MLSys 2022 (arXiv 2203.10135)",
     .params = memcom_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = memcom_plan,
     .create = memcom_create,

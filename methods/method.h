@@ -16,7 +16,7 @@
  *   bytes()                    accounting, valid at any time
  *   destroy(state)
  *
- * Rules (style.md): methods hold no globals and no static mutable state, never
+ * Rules: methods hold no globals and no static mutable state, never
  * print to stdout, never exit. Expected failures return hx_status with a message;
  * programmer bugs hit HX_ASSERT.
  *
@@ -51,6 +51,21 @@ typedef struct emb_param_desc {
     const char *const  *choices;  /* ENUM: NULL-terminated names; else NULL */
     const char         *help;     /* one line, shown by `embsweep methods` */
 } emb_param_desc;                 /* arrays end with { .name = NULL } */
+
+/* A method writes its parameter table by designated index from an enum that ends
+ * in a count, so the enum and the array cannot drift apart:
+ *     enum { P_ROWS, P_SEED, P_COUNT };
+ *     static const emb_param_desc x_params[] = {[P_ROWS] = {...}, [P_SEED] = {...},
+ *                                               [P_COUNT] = {.name = NULL}};
+ *     EMB_PARAMS_CHECK(x_params, P_COUNT);
+ * and sets .n_params = P_COUNT in its descriptor. The static check pins the size
+ * (one entry per index, then the terminator); that no index was left out (a
+ * nameless hole ends the table early) is checked through n_params by the registry
+ * and the conformance suite. Choice (ENUM) values get named constants too. */
+#define EMB_PARAMS_CHECK(table, count)                                                          \
+    _Static_assert(sizeof(table) / sizeof((table)[0]) == (size_t)(count) + 1 &&                 \
+                       (count) <= EMB_MAX_PARAMS,                                               \
+                   #table ": one entry per parameter index, then the terminator")
 
 #define EMB_AUTO (-1.0e300)
 
@@ -116,6 +131,7 @@ typedef struct emb_method {
     const char           *desc;          /* one line */
     const char           *cite;          /* paper reference, one line */
     const emb_param_desc *params;        /* terminated by {.name = NULL} */
+    int                   n_params;      /* entries before the terminator, all named */
     unsigned              caps;
 
     /* plan: fill spec->pv entries that are EMB_AUTO from spec->ratio, check that the

@@ -49,20 +49,22 @@
 #include "harness/core/mlp.h"
 #include "methods/common/table.h"
 
-static const char *const mlet_inits[] = {"normal", "xavier", NULL};
+enum { INIT_NORMAL, INIT_XAVIER, INIT_KINDS };
+static const char *const mlet_inits[] = {[INIT_NORMAL] = "normal", [INIT_XAVIER] = "xavier", [INIT_KINDS] = NULL};
 
-enum { P_K, P_K_FACTOR, P_INIT, P_STD };
+enum { P_K, P_K_FACTOR, P_INIT, P_STD, P_COUNT };
 static const emb_param_desc mlet_params[] = {
-    {.name = "k", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "inner (wide) width k >= dim (auto: k_factor*dim if set, else max(64, 4*dim))"},
-    {.name = "k_factor", .type = EMB_P_FLOAT, .min = 0, .max = 1024, .def = 0,
-     .help = "k = round(k_factor*dim); 0: unused"},
-    {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = mlet_inits,
-     .help = "projection init: normal N(0,std^2) or xavier normal"},
-    {.name = "std", .type = EMB_P_FLOAT, .min = 1e-6, .max = 10, .def = 0.25,
-     .help = "std of the normal projection init (reference default 0.25)"},
-    {.name = NULL},
+    [P_K] = {.name = "k", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "inner (wide) width k >= dim (auto: k_factor*dim if set, else max(64, 4*dim))"},
+    [P_K_FACTOR] = {.name = "k_factor", .type = EMB_P_FLOAT, .min = 0, .max = 1024, .def = 0,
+                    .help = "k = round(k_factor*dim); 0: unused"},
+    [P_INIT] = {.name = "init", .type = EMB_P_ENUM, .def = INIT_NORMAL, .choices = mlet_inits,
+                .help = "projection init: normal N(0,std^2) or xavier normal"},
+    [P_STD] = {.name = "std", .type = EMB_P_FLOAT, .min = 1e-6, .max = 10, .def = 0.25,
+               .help = "std of the normal projection init (reference default 0.25)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(mlet_params, P_COUNT);
 
 typedef struct mlet_state {
     int32_t    F, D, K;
@@ -197,7 +199,7 @@ static hx_status mlet_create(const emb_spec *spec_in, void **state, char *err, s
         float a = sqrtf(1.0f / (float)n);
         emb_table_fill_uniform(&s->wide[f], &rng, -a, a);
     }
-    double std = (int)spec.pv[P_INIT] == 1 ? sqrt(2.0 / (K + s->D)) : spec.pv[P_STD];
+    double std = (int)spec.pv[P_INIT] == INIT_XAVIER ? sqrt(2.0 / (K + s->D)) : spec.pv[P_STD];
     for (size_t j = 0; j < nP; j++) s->proj[j] = (float)(std * hx_rng_normal(&rng));
     mlet_predict(&spec, K, &s->train);
     *state = s;
@@ -336,6 +338,7 @@ const emb_method emb_method_mlet = {
     .desc = "multi-layer embedding training: wide n x k table times k x d projection, collapsed after training",
     .cite = "Ghaemmaghami et al., Training with Multi-Layer Embeddings for Model Reduction, arXiv 2006.05623",
     .params = mlet_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = mlet_plan,
     .create = mlet_create,

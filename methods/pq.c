@@ -1,6 +1,6 @@
 /* pq.c: post-training product quantization (Jegou, Douze, Schmid, "Product
  * Quantization for Nearest Neighbor Search", IEEE TPAMI 2011), the post-training
- * reference curve of the CCE paper; methods.md section 11.
+ * reference curve of the CCE paper.
  *
  * Follows the paper: after training `full` (methods/full.c), each row of a table is
  * split into M sub-vectors of D/M dims; per sub-space a k-means codebook of K
@@ -26,16 +26,17 @@
 #include "methods/common/kmeans.h"
 #include "methods/common/baseline.h"
 
-enum { P_M, P_K, P_THRESHOLD };
+enum { P_M, P_K, P_THRESHOLD, P_COUNT };
 static const emb_param_desc pq_params[] = {
-    {.name = "subspaces", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "M sub-vectors per row, a divisor of D (auto: from the ratio)"},
-    {.name = "centroids", .type = EMB_P_INT, .min = 2, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "K centroids per sub-space (auto: 256 if it reaches the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay fp32"},
-    {.name = NULL},
+    [P_M] = {.name = "subspaces", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "M sub-vectors per row, a divisor of D (auto: from the ratio)"},
+    [P_K] = {.name = "centroids", .type = EMB_P_INT, .min = 2, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "K centroids per sub-space (auto: 256 if it reaches the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay fp32"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(pq_params, P_COUNT);
 
 typedef struct pq_field {
     int32_t  k, bits;   /* 0 = field kept fp32 */
@@ -253,6 +254,7 @@ const emb_method emb_method_pq = {
     .desc = "train full, then product quantization: M sub-spaces x K k-means centroids (post-training)",
     .cite = "Jegou, Douze, Schmid, Product Quantization for Nearest Neighbor Search, TPAMI 2011",
     .params = pq_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_POST_TRAIN,
     .plan = pq_plan,
     .create = pq_create,

@@ -2,7 +2,7 @@
  * "Compositional Embeddings Using Complementary Partitions for Memory-Efficient
  * Recommendation Systems", KDD 2020, arXiv 1909.02107), with the semantics of the
  * reference facebookresearch/dlrm tricks/qr_embedding_bag.py (QREmbeddingBag) and
- * its driver (dlrm_s_pytorch.py create_emb); methods.md section 7.
+ * its driver (dlrm_s_pytorch.py create_emb).
  *
  * Follows the reference exactly:
  *   - id i of a field with n rows and c collisions reads Q[i / c] from a
@@ -35,23 +35,26 @@
 
 #include "methods/common/baseline.h"
 
-static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
-static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};
-enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED };
-enum { OP_MULT, OP_ADD, OP_CONCAT };
-enum { P_COLL, P_OP, P_THRESHOLD, P_INIT };
+enum { OP_MULT, OP_ADD, OP_CONCAT, OP_KINDS };
+static const char *const qr_ops[] = {[OP_MULT] = "mult", [OP_ADD] = "add", [OP_CONCAT] = "concat", [OP_KINDS] = NULL};
+enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED, INIT_KINDS };
+static const char *const qr_inits[] = {[INIT_UNIFORM] = "uniform", [INIT_DLRM] = "dlrm", [INIT_MATCHED] = "matched",
+                                       [INIT_KINDS] = NULL};
 
+enum { P_COLL, P_OP, P_THRESHOLD, P_INIT, P_COUNT };
 static const emb_param_desc qr_params[] = {
-    {.name = "collisions", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "ids per quotient row c (auto: per field from the ratio)"},
-    {.name = "operation", .type = EMB_P_ENUM, .def = OP_MULT, .choices = qr_ops,
-     .help = "combine Q and R rows: mult (DLRM default), add, concat (d/2 each)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
-    {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = qr_inits,
-     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult product variance 1/(3n)"},
-    {.name = NULL},
+    [P_COLL] = {.name = "collisions", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "ids per quotient row c (auto: per field from the ratio)"},
+    [P_OP] = {.name = "operation", .type = EMB_P_ENUM, .def = OP_MULT, .choices = qr_ops,
+              .help = "combine Q and R rows: mult (DLRM default), add, concat (d/2 each)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
+    [P_INIT] = {.name = "init", .type = EMB_P_ENUM, .def = INIT_UNIFORM, .choices = qr_inits,
+                .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult "
+                        "product variance 1/(3n)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(qr_params, P_COUNT);
 
 typedef struct qr_state {
     int32_t    F, D, wq, wr;
@@ -341,6 +344,7 @@ const emb_method emb_method_qr = {
     .desc = "quotient-remainder trick: Q[i/c] (x|+|concat) R[i mod c] per field",
     .cite = "Shi et al., Compositional Embeddings Using Complementary Partitions, KDD 2020",
     .params = qr_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = qr_plan,
     .create = qr_create,

@@ -3,7 +3,7 @@
  * learning recommendation systems", MLSys 2022, arXiv 2108.02191), with the
  * semantics of the reference kernel (apd10/universal_memory_allocation
  * hashed_embedding_bag_kernel.cu) and driver (apd10/dlrm create_emb, --rma-size,
- * --rma-chunk-size); methods.md section 10.
+ * --rma-chunk-size).
  *
  * Follows the reference:
  *   - ONE parameter array M (`size` floats) shared by all fields; every field is
@@ -27,14 +27,15 @@
 
 #define ROBE_P 2038074743ull
 
-enum { P_SIZE, P_BLOCK };
+enum { P_SIZE, P_BLOCK, P_COUNT };
 static const emb_param_desc robe_params[] = {
-    {.name = "size", .type = EMB_P_INT, .min = 1, .max = 1e13, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "floats in the shared array (auto: sum N_f*D / ratio)"},
-    {.name = "block", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1,
-     .help = "block size Z: dims read as runs of Z consecutive cells (reference default 1)"},
-    {.name = NULL},
+    [P_SIZE] = {.name = "size", .type = EMB_P_INT, .min = 1, .max = 1e13, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "floats in the shared array (auto: sum N_f*D / ratio)"},
+    [P_BLOCK] = {.name = "block", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1,
+                 .help = "block size Z: dims read as runs of Z consecutive cells (reference default 1)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(robe_params, P_COUNT);
 
 typedef struct robe_state {
     int32_t   F, D, Z;
@@ -183,6 +184,7 @@ const emb_method emb_method_robe = {
     .desc = "ROBE: one shared array, rows read as blocks of Z cells at hashed offsets",
     .cite = "Desai, Chou, Shrivastava, Random Offset Block Embedding (ROBE), MLSys 2022",
     .params = robe_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = robe_plan,
     .create = robe_create,

@@ -1,7 +1,6 @@
 /* tt.c: TT-Rec, tensor-train embedding tables (Yin, Acun, Wu, Liu, "TT-Rec: Tensor
  * Train Compression for Deep Learning Recommendation Model Embeddings", MLSys 2021,
- * arXiv 2101.11714; reference facebookresearch/FBTT-Embedding tt_embeddings_ops.py);
- * methods.md section 9.
+ * arXiv 2101.11714; reference facebookresearch/FBTT-Embedding tt_embeddings_ops.py).
  *
  * Follows the paper / reference:
  *   - 3 cores G_k of shape r_{k-1} x p_k x q_k x r_k (r_0 = r_3 = 1), with
@@ -29,21 +28,22 @@
  *     products of three entries) has variance 1/(3N), that of DLRM's
  *     U(+-sqrt(1/N)). FBTT's default "approx-normal" (N(0,1) redrawn while |x| < 2,
  *     times (3N)^(-1/6)) is not used: it ignores the rank and its redraw loop looks
- *     inverted (methods.md).
+ *     inverted (a truncated normal redraws while |x| >= 2).
  * Bytes per TT field: 4 * (p_1 q_1 r_1 + p_2 r_1 q_2 r_2 + p_3 r_2 q_3).
  */
 #include <math.h>
 
 #include "tt.h"
 
-enum { P_RANK, P_THRESHOLD };
+enum { P_RANK, P_THRESHOLD, P_COUNT };
 static const emb_param_desc tt_params[] = {
-    {.name = "rank", .type = EMB_P_INT, .min = 1, .max = 4096, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "TT rank r of every compressed field (auto: per field from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = NULL},
+    [P_RANK] = {.name = "rank", .type = EMB_P_INT, .min = 1, .max = 4096, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "TT rank r of every compressed field (auto: per field from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(tt_params, P_COUNT);
 
 typedef struct tt_field {
     int32_t   rank;    /* 0: full table in core[0] */
@@ -417,6 +417,7 @@ const emb_method emb_method_tt = {
     .desc = "TT-Rec: 3 tensor-train cores per field, rank from the ratio",
     .cite = "Yin et al., TT-Rec: Tensor Train Compression for DLRM Embeddings, MLSys 2021",
     .params = tt_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = tt_plan,
     .create = tt_create,

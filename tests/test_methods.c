@@ -86,6 +86,15 @@ Test(methods, registry_is_consistent) {
         const emb_method *m = emb_method_at(i);
         cr_expect_eq(emb_method_find(m->name), m, "%s: find by name", m->name);
         if (m->alias) cr_expect_eq(emb_method_find(m->alias), m, "%s: find by alias", m->name);
+        /* the table written by designated index: n_params named entries (no hole
+         * left by a forgotten index), distinct names, then the terminator */
+        cr_assert_leq(m->n_params, EMB_MAX_PARAMS, "%s", m->name);
+        for (int p = 0; p < m->n_params; p++) {
+            cr_assert_not_null(m->params[p].name, "%s: parameter %d has no entry", m->name, p);
+            cr_expect_eq(emb_param_index(m, m->params[p].name), p, "%s: %s named twice", m->name, m->params[p].name);
+            if (m->params[p].type == EMB_P_ENUM) cr_expect_not_null(m->params[p].choices, "%s.%s", m->name, m->params[p].name);
+        }
+        cr_expect_null(m->params[m->n_params].name, "%s: more parameters than n_params", m->name);
         double pv[EMB_MAX_PARAMS];
         char err[256];
         emb_params_default(m, pv);

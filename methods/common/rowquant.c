@@ -1,5 +1,5 @@
 /* rowquant.c: see rowquant.h. The quantization steps follow fbgemm's row-wise
- * prepack as described in methods.md section 11 (our reading of its semantics):
+ * prepack (our reading of its semantics):
  *   8 bit: scale = (max - min) / 255, bias = min,
  *          q = round((x - min) * 255 / (max - min + 1e-8));
  *   4 bit: bias = fp16(min); scale = fp16((max - bias) / 15) (1 if the range or the

@@ -1,7 +1,7 @@
 /* rowquant.h: row-wise post-training quantization shared by int8.c and int4.c,
  * with the row formats of fbgemm's embedding_bag_byte_prepack (8 bit) and
  * embedding_bag_4bit_prepack (4 bit), which facebookresearch/dlrm calls from
- * quantize_embedding (--quantize-emb-with-bit); methods.md section 11.
+ * quantize_embedding (--quantize-emb-with-bit).
  *
  *   8 bit: d uint8 codes, then fp32 scale, fp32 bias        d + 8 bytes per row
  *   4 bit: ceil(d/2) bytes (two codes per byte, element j in byte j/2, low nibble

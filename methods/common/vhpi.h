@@ -1,7 +1,7 @@
 /* vhpi.h: the "virtually-hashed, physically-indexed" table of FIITED (methods/fiited.c).
  *
  * FIITED (Luo et al., arXiv 2401.04408) names a VHPI hash table as its storage but
- * publishes no code; this structure is our interpretation [R] (methods.md section 4):
+ * publishes no code; this structure is our interpretation [R]:
  * an open-addressing hash table keyed by the virtual address of an embedding (a
  * 64-bit key; fiited uses the global id off_f + i, a bijection of (field, id)),
  * whose entry holds C physical slot indices into a chunk pool, VHPI_NONE for a
