@@ -597,33 +597,25 @@ static void cqr_bytes(const void *state, emb_bytes *out) {
         snprintf(out->index_desc, sizeof out->index_desc, "%s ptrs packed <=%d-bit%s", b, bits, s->stored ? "" : "; b hashed");
 }
 
-static int cqr_tensors(void *state, emb_tensor *out, int max) {
-    cqr_state *s = state;
-    int n = 0;
-    for (int32_t f = 0; f < s->F && n < max; f++) {
-        cqr_field *fl = &s->fl[f];
-        out[n++] = (emb_tensor){fl->k ? "A" : "full", fl->A.w, (size_t)fl->A.rows * (size_t)fl->A.width};
-        if (fl->k && n < max) out[n++] = (emb_tensor){"B", fl->B.w, (size_t)fl->B.rows * (size_t)fl->B.width};
-    }
-    return n;
-}
-
-static void cqr_grad(void *state, int i, float *dense) {
+/* The i-th trainable table: per field A (the full table of an uncompressed
+ * field), then B if the field is compressed. */
+static emb_table *cqr_table_at(void *state, int i, const char **name) {
     cqr_state *s = state;
     for (int32_t f = 0; f < s->F; f++) {
         cqr_field *fl = &s->fl[f];
         if (i-- == 0) {
-            emb_table_grad_dense(&fl->A, dense);
-            return;
+            *name = fl->k ? "A" : "full";
+            return &fl->A;
         }
-        if (!fl->k) continue;
-        if (i-- == 0) {
-            emb_table_grad_dense(&fl->B, dense);
-            return;
+        if (fl->k && i-- == 0) {
+            *name = "B";
+            return &fl->B;
         }
     }
-    HX_ASSERT(0);
+    return NULL;
 }
+
+EMB_TABLES_TENSORS(cqr, cqr_table_at)
 
 const emb_method emb_method_cqr = {
     .api_version = EMB_API_VERSION,

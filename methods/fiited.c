@@ -536,18 +536,13 @@ static void fiited_bytes(const void *state, emb_bytes *out) {
     snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * st->C);
 }
 
-static int fiited_tensors(void *state, emb_tensor *out, int max) {
-    fiited_state *st = state;
-    if (max < 1) return 0;
-    out[0] = (emb_tensor){"pool", st->pool.w, (size_t)st->pool.rows * (size_t)st->s};
-    return 1;
+/* One tensor: the chunk pool, (live chunks, s). */
+static emb_table *fiited_table_at(void *state, int i, const char **name) {
+    *name = "pool";
+    return i == 0 ? &((fiited_state *)state)->pool : NULL;
 }
 
-static void fiited_grad(void *state, int i, float *dense) {
-    fiited_state *st = state;
-    HX_ASSERT(i == 0);
-    emb_table_grad_dense(&st->pool, dense);
-}
+EMB_TABLES_TENSORS(fiited, fiited_table_at)
 
 /* ---- test hooks (fiited.h) ---- */
 

@@ -11,6 +11,7 @@
 typedef struct full_state {
     emb_fields fs;
 } full_state;
+EMB_FIELDS_FIRST(full_state);
 
 static const emb_param_desc full_params[] = {{.name = NULL}};
 
@@ -54,18 +55,10 @@ static void full_backward(void *state, const int64_t *idx, int64_t B, const floa
     emb_fields_backward(&s->fs, idx, B, dout);
 }
 
-static void full_step(void *state, int64_t t) { emb_fields_step(&((full_state *)state)->fs, t); }
-
 static void full_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     emb_fields_bytes_add(&((const full_state *)state)->fs, out);
 }
-
-static int full_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((full_state *)state)->fs, out, max);
-}
-
-static void full_grad(void *state, int i, float *dense) { emb_fields_grad(&((full_state *)state)->fs, i, dense); }
 
 const emb_method emb_method_full = {
     .api_version = EMB_API_VERSION,
@@ -79,8 +72,8 @@ const emb_method emb_method_full = {
     .destroy = full_destroy,
     .forward = full_forward,
     .backward = full_backward,
-    .step = full_step,
+    .step = emb_fields_state_step,
     .bytes = full_bytes,
-    .tensors = full_tensors,
-    .grad = full_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -44,6 +44,7 @@ typedef struct hash_state {
     uint64_t   seed;
     float     *signs;   /* (batch, F) scratch: s(i) for the last forward */
 } hash_state;
+EMB_FIELDS_FIRST(hash_state);
 
 /* Rows per field for a given big-field factor r (>= 1). */
 static void hash_rows(const emb_spec *spec, double r, int64_t threshold, int64_t fixed, int64_t *m) {
@@ -191,19 +192,11 @@ static void hash_backward(void *state, const int64_t *idx, int64_t B, const floa
         }
 }
 
-static void hash_step(void *state, int64_t t) { emb_fields_step(&((hash_state *)state)->fs, t); }
-
 static void hash_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     emb_fields_bytes_add(&((const hash_state *)state)->fs, out);
     snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
 }
-
-static int hash_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((hash_state *)state)->fs, out, max);
-}
-
-static void hash_grad(void *state, int i, float *dense) { emb_fields_grad(&((hash_state *)state)->fs, i, dense); }
 
 const emb_method emb_method_hash = {
     .api_version = EMB_API_VERSION,
@@ -218,8 +211,8 @@ const emb_method emb_method_hash = {
     .destroy = hash_destroy,
     .forward = hash_forward,
     .backward = hash_backward,
-    .step = hash_step,
+    .step = emb_fields_state_step,
     .bytes = hash_bytes,
-    .tensors = hash_tensors,
-    .grad = hash_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -270,7 +270,8 @@ static void memcom_bytes(const void *state, emb_bytes *out) {
 
 /* The emb_table behind tensor i: T_0..T_{F-1}, then w_f, then b_f of the
  * compressed fields in field order. */
-static emb_table *memcom_tensor_table(memcom_state *s, int i, const char **name) {
+static emb_table *memcom_table_at(void *state, int i, const char **name) {
+    memcom_state *s = state;
     if (i < s->fs.F) {
         *name = "table";
         return &s->fs.tabs[i];
@@ -285,26 +286,7 @@ static emb_table *memcom_tensor_table(memcom_state *s, int i, const char **name)
     return NULL;
 }
 
-static int memcom_tensors(void *state, emb_tensor *out, int max) {
-    memcom_state *s = state;
-    int n = 0;
-    emb_table *t;
-    const char *name;
-    while (n < max && (t = memcom_tensor_table(s, n, &name)) != NULL) {
-        out[n].name = name;
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void memcom_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = memcom_tensor_table(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(memcom, memcom_table_at)
 
 const emb_method emb_method_memcom = {
     .api_version = EMB_API_VERSION,

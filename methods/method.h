@@ -161,10 +161,12 @@ typedef struct emb_method {
     /* bytes: current accounting (training peaks so far; inference after finalize). */
     void (*bytes)(const void *state, emb_bytes *out);
 
-    /* tensors: list up to max trainable tensors; returns the count. */
+    /* (optional, test use only; both or neither) tensors: list up to max trainable
+     * tensors; returns the count. grad: write the gradient accumulated since the
+     * last step for tensor i into dense (tensor-sized, overwritten). The
+     * conformance suite's gradient check skips a method without them, saying so.
+     * methods/common/table.h implements both for table-backed methods. */
     int  (*tensors)(void *state, emb_tensor *out, int max);
-    /* grad: write the gradient accumulated since the last step for tensor i into
-     * dense (tensor-sized, overwritten). Test use only. */
     void (*grad)(void *state, int i, float *dense);
 } emb_method;
 

@@ -300,7 +300,8 @@ static void qr_bytes_fn(const void *state, emb_bytes *out) {
 }
 
 /* The i-th trainable table: per field Q (or the full table), then R if QR. */
-static emb_table *qr_tensor_table(qr_state *s, int i, const char **name) {
+static emb_table *qr_table_at(void *state, int i, const char **name) {
+    qr_state *s = state;
     for (int32_t f = 0; f < s->F; f++) {
         if (i == 0) {
             *name = s->c[f] ? "quotient" : "table";
@@ -317,26 +318,7 @@ static emb_table *qr_tensor_table(qr_state *s, int i, const char **name) {
     return NULL;
 }
 
-static int qr_tensors(void *state, emb_tensor *out, int max) {
-    qr_state *s = state;
-    int n = 0;
-    const char *name;
-    emb_table *t;
-    while (n < max && (t = qr_tensor_table(s, n, &name)) != NULL) {
-        out[n].name = name;
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void qr_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = qr_tensor_table(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(qr, qr_table_at)
 
 const emb_method emb_method_qr = {
     .api_version = EMB_API_VERSION,

@@ -19,15 +19,17 @@ static const emb_method *const k_all[] = {
 
 #define N_ALL (sizeof k_all / sizeof k_all[0])
 
-/* The descriptor rules of method.h: every required pointer is set, and the
- * parameter table has n_params named entries, then its terminator. */
+/* The descriptor rules of method.h: every required pointer is set (tensors and
+ * grad, for tests only, come as a pair or not at all), and the parameter table
+ * has n_params named entries, then its terminator. */
 static void check_descriptor(const emb_method *m) {
     HX_ASSERT(m->api_version == EMB_API_VERSION);
     HX_ASSERT(m->name && m->desc && m->params && m->plan && m->create && m->destroy);
     HX_ASSERT(m->n_params >= 0 && m->n_params <= EMB_MAX_PARAMS);
     for (int i = 0; i < m->n_params; i++) HX_ASSERT(m->params[i].name != NULL);
     HX_ASSERT(m->params[m->n_params].name == NULL);
-    HX_ASSERT(m->forward && m->backward && m->step && m->bytes && m->tensors && m->grad);
+    HX_ASSERT(m->forward && m->backward && m->step && m->bytes);
+    HX_ASSERT((m->tensors == NULL) == (m->grad == NULL));
 }
 
 size_t emb_method_count(void) { return N_ALL; }

@@ -164,19 +164,13 @@ static void robe_bytes(const void *state, emb_bytes *out) {
     snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
 }
 
-static int robe_tensors(void *state, emb_tensor *out, int max) {
-    robe_state *s = state;
-    if (max < 1) return 0;
-    out[0].name = "array";
-    out[0].data = s->arr.w;
-    out[0].n = (size_t)s->size;
-    return 1;
+/* One tensor: the shared array, a (size, 1) table. */
+static emb_table *robe_table_at(void *state, int i, const char **name) {
+    *name = "array";
+    return i == 0 ? &((robe_state *)state)->arr : NULL;
 }
 
-static void robe_grad(void *state, int i, float *dense) {
-    HX_ASSERT(i == 0);
-    emb_table_grad_dense(&((robe_state *)state)->arr, dense);
-}
+EMB_TABLES_TENSORS(robe, robe_table_at)
 
 const emb_method emb_method_robe = {
     .api_version = EMB_API_VERSION,

@@ -380,7 +380,8 @@ static void tt_bytes(const void *state, emb_bytes *out) {
 }
 
 /* Tensor i: per field its full table, or its three cores. */
-static emb_table *tt_tensor(tt_state *s, int i, const char **name) {
+static emb_table *tt_table_at(void *state, int i, const char **name) {
+    tt_state *s = state;
     for (int32_t f = 0; f < s->F; f++) {
         int nk = s->fl[f].rank ? 3 : 1;
         if (i < nk) {
@@ -392,24 +393,7 @@ static emb_table *tt_tensor(tt_state *s, int i, const char **name) {
     return NULL;
 }
 
-static int tt_tensors(void *state, emb_tensor *out, int max) {
-    tt_state *s = state;
-    int n = 0;
-    emb_table *t;
-    while (n < max && (t = tt_tensor(s, n, &out[n].name)) != NULL) {
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void tt_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = tt_tensor(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(tt, tt_table_at)
 
 const emb_method emb_method_tt = {
     .api_version = EMB_API_VERSION,

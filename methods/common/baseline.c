@@ -103,8 +103,6 @@ void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *d
     emb_fields_backward(&s->fs, idx, B, dout);
 }
 
-void bl_post_step(void *state, int64_t t) { emb_fields_step(&((bl_post *)state)->fs, t); }
-
 void bl_post_bytes(const void *state, emb_bytes *out) {
     const bl_post *s = state;
     emb_bytes full = {0};
@@ -114,9 +112,3 @@ void bl_post_bytes(const void *state, emb_bytes *out) {
     out->train_optim = full.train_optim;
     out->train_other = full.train_other;
 }
-
-int bl_post_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((bl_post *)state)->fs, out, max);
-}
-
-void bl_post_grad(void *state, int i, float *dense) { emb_fields_grad(&((bl_post *)state)->fs, i, dense); }

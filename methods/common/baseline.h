@@ -50,6 +50,7 @@ typedef struct bl_post {
     emb_bytes  infer;  /* the compressed form's infer_params / infer_index / desc */
     void      *q;      /* the method's compressed form */
 } bl_post;
+EMB_FIELDS_FIRST(bl_post); /* step, tensors and grad are emb_fields_state_* */
 
 /* Allocates a bl_post with its full tables initialised from spec->seed. */
 hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t errlen);
@@ -58,9 +59,6 @@ void      bl_post_free(bl_post *s);  /* frees fs and s (not q) */
 void      bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out);
 
 void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout);
-void bl_post_step(void *state, int64_t t);
 void bl_post_bytes(const void *state, emb_bytes *out);
-int  bl_post_tensors(void *state, emb_tensor *out, int max);
-void bl_post_grad(void *state, int i, float *dense);
 
 #endif

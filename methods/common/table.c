@@ -258,20 +258,6 @@ void emb_fields_step(emb_fields *fs, int64_t t) {
     hx_pool_for(fs->pool, fs->F, field_pieces(fs), step_range, &j);
 }
 
-int emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max) {
-    int n = 0;
-    for (int32_t f = 0; f < fs->F && n < max; f++, n++) {
-        out[n].name = "table";
-        out[n].data = fs->tabs[f].w;
-        out[n].n = (size_t)fs->tabs[f].rows * (size_t)fs->D;
-    }
-    return n;
-}
-
-void emb_fields_grad(emb_fields *fs, int i, float *dense) {
-    HX_ASSERT(i >= 0 && i < fs->F);
-    emb_table_grad_dense(&fs->tabs[i], dense);
-}
 
 void emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out) {
     for (int32_t f = 0; f < fs->F; f++) {
@@ -282,6 +268,39 @@ void emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out) {
         out->train_other += emb_table_bytes_grad(&fs->tabs[f]);
     }
 }
+
+int emb_tables_tensors(void *state, emb_table_at at, emb_tensor *out, int max) {
+    int n = 0;
+    const char *name;
+    emb_table *t;
+    while (n < max && (t = at(state, n, &name)) != NULL) {
+        out[n] = (emb_tensor){.name = name, .data = t->w, .n = (size_t)t->rows * (size_t)t->width};
+        n++;
+    }
+    return n;
+}
+
+void emb_tables_grad(void *state, emb_table_at at, int i, float *dense) {
+    const char *name;
+    emb_table *t = at(state, i, &name);
+    HX_ASSERT(t != NULL);
+    emb_table_grad_dense(t, dense);
+}
+
+static emb_table *fields_table_at(void *state, int i, const char **name) {
+    emb_fields *fs = state; /* the state begins with it (EMB_FIELDS_FIRST) */
+    if (i < 0 || i >= fs->F) return NULL;
+    *name = "table";
+    return &fs->tabs[i];
+}
+
+void emb_fields_state_step(void *state, int64_t t) { emb_fields_step(state, t); }
+
+int emb_fields_state_tensors(void *state, emb_tensor *out, int max) {
+    return emb_tables_tensors(state, fields_table_at, out, max);
+}
+
+void emb_fields_state_grad(void *state, int i, float *dense) { emb_tables_grad(state, fields_table_at, i, dense); }
 
 void emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out) {
     for (int32_t f = 0; f < spec->n_fields; f++) {

@@ -15,6 +15,7 @@
 #ifndef EMBSWEEP_TABLE_H
 #define EMBSWEEP_TABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,10 +111,32 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
                           hx_rng *rng, char *err, size_t errlen);
 void      emb_fields_free(emb_fields *fs);
 void      emb_fields_step(emb_fields *fs, int64_t t);
-int       emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max);
-void      emb_fields_grad(emb_fields *fs, int i, float *dense);
 /* Adds this object's bytes into out (params count as inference parameters). */
 void      emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out);
 /* Predicted bytes of emb_fields_init with these rows (for plan()). */
 void      emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out);
+
+/* ---- tensors() and grad() (optional in method.h, test use) for the common cases ---- */
+
+/* A method whose trainable tensors are all emb_tables names them with one
+ * function: at(state, i, &name) is the i-th table (and its name), NULL past the
+ * last. Tensor i is that table's parameters; its gradient the pending slots. */
+typedef emb_table *(*emb_table_at)(void *state, int i, const char **name);
+int  emb_tables_tensors(void *state, emb_table_at at, emb_tensor *out, int max);
+void emb_tables_grad(void *state, emb_table_at at, int i, float *dense);
+/* Defines the descriptor entries prefix_tensors and prefix_grad from such an at. */
+#define EMB_TABLES_TENSORS(prefix, at)                                                          \
+    static int prefix##_tensors(void *state, emb_tensor *out, int max) {                        \
+        return emb_tables_tensors(state, at, out, max);                                         \
+    }                                                                                           \
+    static void prefix##_grad(void *state, int i, float *dense) { emb_tables_grad(state, at, i, dense); }
+
+/* Descriptor entries for a method whose state struct begins with its emb_fields
+ * (full, hash, the post-training methods while they train): step, and tensors /
+ * grad listing one "table" per field. EMB_FIELDS_FIRST(type) checks the layout. */
+void emb_fields_state_step(void *state, int64_t t);
+int  emb_fields_state_tensors(void *state, emb_tensor *out, int max);
+void emb_fields_state_grad(void *state, int i, float *dense);
+#define EMB_FIELDS_FIRST(type) \
+    _Static_assert(offsetof(type, fs) == 0, #type ": emb_fields_state_* need the emb_fields first")
 #endif

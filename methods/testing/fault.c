@@ -27,6 +27,7 @@ typedef struct fault_state {
     int        armed;  /* EMBSWEEP_FAULTS=1 was set at create() */
     fault_kind kind;
 } fault_state;
+EMB_FIELDS_FIRST(fault_state);
 
 static const emb_param_desc fault_params[] = {{.name = NULL}};
 
@@ -136,18 +137,10 @@ static void fault_backward(void *state, const int64_t *idx, int64_t B, const flo
     emb_fields_backward(&s->fs, s->fs.rows, B, dout);
 }
 
-static void fault_step(void *state, int64_t t) { emb_fields_step(&((fault_state *)state)->fs, t); }
-
 static void fault_bytes(const void *state, emb_bytes *out) {
     memset(out, 0, sizeof *out);
     emb_fields_bytes_add(&((const fault_state *)state)->fs, out);
 }
-
-static int fault_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((fault_state *)state)->fs, out, max);
-}
-
-static void fault_grad(void *state, int i, float *dense) { emb_fields_grad(&((fault_state *)state)->fs, i, dense); }
 
 #define FAULT_METHOD(NAME, KIND, DESC)                                                              \
     static hx_status NAME##_create(const emb_spec *spec, void **state, char *err, size_t errlen) { \
@@ -165,10 +158,8 @@ static void fault_grad(void *state, int i, float *dense) { emb_fields_grad(&((fa
         .destroy = fault_destroy,                                                                   \
         .forward = fault_forward,                                                                   \
         .backward = fault_backward,                                                                 \
-        .step = fault_step,                                                                         \
+        .step = emb_fields_state_step,                                                              \
         .bytes = fault_bytes,                                                                       \
-        .tensors = fault_tensors,                                                                   \
-        .grad = fault_grad,                                                                         \
     };
 
 FAULT_METHOD(fault_segv, FAULT_SEGV, "test-only: SIGSEGV in the first forward")
