@@ -102,7 +102,8 @@ typedef struct cqr_state {
     uint64_t   seed;
     opt_cfg    opt;
     cqr_field *fl;          /* (F) */
-    uint64_t   scratch;     /* planned clustering scratch peak */
+    int64_t   *k;           /* (F) the layout: fl[f].k */
+    emb_spec   spec;        /* kept for cqr_account */
 } cqr_state;
 
 /* ---- packed pointers ---- */
@@ -224,8 +225,12 @@ static int64_t table_cap(const emb_spec *spec, int64_t rows, int32_t per_row) {
     return cap < rows ? cap : rows;
 }
 
-/* Predicted bytes for layout k (plan) - the same formulas create() allocates. */
-static void cqr_predict(const emb_spec *spec, const int64_t *k, emb_bytes *out) {
+static void cqr_index_desc(const emb_spec *spec, const int64_t *k, char *buf, size_t n);
+
+/* The accounting of plan() and bytes() for layout k: what create() allocates
+ * (bytes are static: clustering rewrites values only), plus the clustering
+ * scratch peak (the largest field's) when clustering is on. */
+static void cqr_account(const emb_spec *spec, const int64_t *k, emb_bytes *out) {
     int32_t c = (int32_t)spec->pv[P_COLUMNS], dc = spec->dim / c, stored = sketch_stored(spec);
     uint64_t scratch = 0;
     size_t sw = opt_state_floats(spec->opt.kind, (size_t)dc);
@@ -251,6 +256,7 @@ static void cqr_predict(const emb_spec *spec, const int64_t *k, emb_bytes *out) 
         if (sc > scratch) scratch = sc;
     }
     if (clustering_enabled(spec)) out->train_other += scratch;
+    cqr_index_desc(spec, k, out->index_desc, sizeof out->index_desc);
 }
 
 static void cqr_index_desc(const emb_spec *spec, const int64_t *k, char *buf, size_t n) {
@@ -272,8 +278,7 @@ static hx_status cqr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errle
     if (!k) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = cqr_layout(spec, k, err, errlen);
     if (rc == HX_OK) {
-        cqr_predict(spec, k, &out->bytes);
-        cqr_index_desc(spec, k, out->bytes.index_desc, sizeof out->bytes.index_desc);
+        cqr_account(spec, k, &out->bytes);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         int64_t maxk = 0;
         int nbig = 0;
@@ -304,6 +309,8 @@ static void cqr_destroy(void *state) {
             hx_free(s->fl[f].bseed);
         }
     hx_free(s->fl);
+    hx_free(s->k);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -320,17 +327,55 @@ static inline uint32_t cqr_a(const cqr_state *s, const cqr_field *fl, int64_t i,
     return ptr_get(fl->pa, fl->bits, (uint64_t)i * (uint64_t)s->c + (uint64_t)j);
 }
 
+/* Field f of layout k: an uncompressed table (k = 0, DLRM init as full.c [R]), or
+ * codebooks A, B U(+-d^-1/2) (cce.py reset_parameters) and uniform pointers. */
+static hx_status cqr_field_init(cqr_state *s, const emb_spec *spec, int32_t f, hx_rng *rng, char *err, size_t errlen) {
+    cqr_field *fl = &s->fl[f];
+    fl->n = spec->card[f];
+    fl->k = s->k[f];
+    hx_status rc;
+    if (!fl->k) {
+        rc = emb_table_init(&fl->A, fl->n, s->D, table_cap(spec, fl->n, 1), spec->opt.kind, err, errlen);
+        if (rc != HX_OK) return rc;
+        float r = sqrtf(1.0f / (float)fl->n);
+        emb_table_fill_uniform(&fl->A, rng, -r, r);
+        return HX_OK;
+    }
+    int64_t rows = (int64_t)s->c * fl->k;
+    fl->bits = ptr_bits(fl->k, spec->pv[P_PACKED] != 0);
+    uint64_t words = ptr_words(fl->n, s->c, fl->bits);
+    rc = emb_table_init(&fl->A, rows, s->dc, table_cap(spec, rows, s->c), spec->opt.kind, err, errlen);
+    if (rc == HX_OK) rc = emb_table_init(&fl->B, rows, s->dc, table_cap(spec, rows, s->c), spec->opt.kind, err, errlen);
+    if (rc != HX_OK) return rc;
+    float a = 1.0f / sqrtf((float)s->D);
+    emb_table_fill_uniform(&fl->A, rng, -a, a);
+    emb_table_fill_uniform(&fl->B, rng, -a, a);
+    fl->pa = hx_calloc(words, sizeof(uint64_t));
+    fl->bseed = hx_calloc((size_t)s->c, sizeof(uint64_t));
+    if (s->stored) fl->pb = hx_calloc(words, sizeof(uint64_t));
+    if (!fl->pa || !fl->bseed || (s->stored && !fl->pb))
+        return hx_error(HX_ERR_NOMEM, err, errlen, "cqr: out of memory for the pointers of field %d", f);
+    for (uint64_t q = 0; q < (uint64_t)fl->n * (uint64_t)s->c; q++) {
+        ptr_set(fl->pa, fl->bits, q, (uint32_t)hx_rng_below(rng, (uint64_t)fl->k));
+        if (fl->pb) ptr_set(fl->pb, fl->bits, q, (uint32_t)hx_rng_below(rng, (uint64_t)fl->k));
+    }
+    for (int32_t j = 0; j < s->c; j++) fl->bseed[j] = column_seed(spec->seed, f, j, 0);
+    return HX_OK;
+}
+
 static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_t errlen) {
     cqr_state *s = hx_calloc(1, sizeof *s);
-    int64_t *k = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
+    if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = HX_OK;
-    if (!s || !k) {
+    s->F = spec->n_fields;
+    s->k = hx_calloc((size_t)s->F, sizeof(int64_t));
+    s->fl = hx_calloc((size_t)s->F, sizeof(cqr_field));
+    if (!s->k || !s->fl) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    rc = cqr_layout(spec, k, err, errlen);
-    if (rc != HX_OK) goto fail;
-    s->F = spec->n_fields;
+    if ((rc = cqr_layout(spec, s->k, err, errlen)) != HX_OK || (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     s->D = spec->dim;
     s->c = (int32_t)spec->pv[P_COLUMNS];
     s->dc = s->D / s->c;
@@ -343,54 +388,13 @@ static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_
     s->max_sample = (int64_t)spec->pv[P_MAXS];
     s->seed = spec->seed;
     s->opt = spec->opt;
-    s->fl = hx_calloc((size_t)s->F, sizeof(cqr_field));
-    if (!s->fl) {
-        rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-        goto fail;
-    }
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
-    float a = 1.0f / sqrtf((float)s->D); /* U(+-d^-1/2), cce.py reset_parameters */
-    for (int32_t f = 0; f < s->F; f++) {
-        cqr_field *fl = &s->fl[f];
-        fl->n = spec->card[f];
-        fl->k = k[f];
-        if (!fl->k) { /* uncompressed field, DLRM init as full.c [R] */
-            rc = emb_table_init(&fl->A, fl->n, s->D, table_cap(spec, fl->n, 1), spec->opt.kind, err, errlen);
-            if (rc != HX_OK) goto fail;
-            float r = sqrtf(1.0f / (float)fl->n);
-            emb_table_fill_uniform(&fl->A, &rng, -r, r);
-            continue;
-        }
-        int64_t rows = (int64_t)s->c * fl->k;
-        fl->bits = ptr_bits(fl->k, spec->pv[P_PACKED] != 0);
-        uint64_t words = ptr_words(fl->n, s->c, fl->bits);
-        rc = emb_table_init(&fl->A, rows, s->dc, table_cap(spec, rows, s->c), spec->opt.kind, err, errlen);
-        if (rc == HX_OK) rc = emb_table_init(&fl->B, rows, s->dc, table_cap(spec, rows, s->c), spec->opt.kind, err, errlen);
-        if (rc != HX_OK) goto fail;
-        emb_table_fill_uniform(&fl->A, &rng, -a, a);
-        emb_table_fill_uniform(&fl->B, &rng, -a, a);
-        fl->pa = hx_calloc(words, sizeof(uint64_t));
-        fl->bseed = hx_calloc((size_t)s->c, sizeof(uint64_t));
-        if (s->stored) fl->pb = hx_calloc(words, sizeof(uint64_t));
-        if (!fl->pa || !fl->bseed || (s->stored && !fl->pb)) {
-            rc = hx_error(HX_ERR_NOMEM, err, errlen, "cqr: out of memory for the pointers of field %d", f);
-            goto fail;
-        }
-        for (uint64_t q = 0; q < (uint64_t)fl->n * (uint64_t)s->c; q++) {
-            ptr_set(fl->pa, fl->bits, q, (uint32_t)hx_rng_below(&rng, (uint64_t)fl->k));
-            if (fl->pb) ptr_set(fl->pb, fl->bits, q, (uint32_t)hx_rng_below(&rng, (uint64_t)fl->k));
-        }
-        for (int32_t j = 0; j < s->c; j++) fl->bseed[j] = column_seed(spec->seed, f, j, 0);
-        uint64_t sc = cqr_scratch_bytes(fl->n, fl->k, s->dc, fl->bits, s->c, s->stored, s->sample_factor, s->max_sample);
-        if (sc > s->scratch) s->scratch = sc;
-    }
-    if (!clustering_enabled(spec)) s->scratch = 0;
-    hx_free(k);
+    for (int32_t f = 0; f < s->F; f++)
+        if ((rc = cqr_field_init(s, spec, f, &rng, err, errlen)) != HX_OK) goto fail;
     *state = s;
     return HX_OK;
 fail:
-    hx_free(k);
     cqr_destroy(s);
     return rc;
 }
@@ -573,28 +577,7 @@ uint32_t cqr_pointer_a(const void *state, int32_t f, int64_t i, int32_t j) {
 
 static void cqr_bytes(const void *state, emb_bytes *out) {
     const cqr_state *s = state;
-    memset(out, 0, sizeof *out);
-    int bits = 0;
-    for (int32_t f = 0; f < s->F; f++) {
-        const cqr_field *fl = &s->fl[f];
-        uint64_t p = emb_table_bytes_params(&fl->A) + (fl->k ? emb_table_bytes_params(&fl->B) : 0);
-        out->infer_params += p;
-        out->train_params += p;
-        out->train_optim += emb_table_bytes_optim(&fl->A) + (fl->k ? emb_table_bytes_optim(&fl->B) : 0);
-        out->train_other += emb_table_bytes_grad(&fl->A) + (fl->k ? emb_table_bytes_grad(&fl->B) : 0);
-        if (!fl->k) continue;
-        uint64_t ptr = 8ull * ptr_words(fl->n, s->c, fl->bits) * (fl->pb ? 2 : 1);
-        out->infer_index += ptr;
-        out->train_other += ptr;
-        if (fl->bits > bits) bits = fl->bits;
-    }
-    out->train_other += s->scratch;
-    const char *b = s->stored ? "a,b" : "a";
-    if (!bits) snprintf(out->index_desc, sizeof out->index_desc, "none (no field compressed)");
-    else if (bits == 16 || bits == 32)
-        snprintf(out->index_desc, sizeof out->index_desc, "%s ptrs uint%d%s", b, bits, s->stored ? "" : "; b hashed");
-    else
-        snprintf(out->index_desc, sizeof out->index_desc, "%s ptrs packed <=%d-bit%s", b, bits, s->stored ? "" : "; b hashed");
+    cqr_account(&s->spec, s->k, out);
 }
 
 /* The i-th trainable table: per field A (the full table of an uncompressed

@@ -141,6 +141,31 @@ static void fiited_auto(emb_spec *spec) {
     if (spec->pv[P_WARMUP] == EMB_AUTO) spec->pv[P_WARMUP] = (double)(spec->steps_per_epoch / 10);
 }
 
+/* What the accounting reads: the sizes now (inference) and the peaks so far
+ * (training). Right after create(), every peak is the current size. */
+typedef struct fiited_usage {
+    uint64_t rows, ht;                   /* live pool rows; hash table bytes */
+    uint64_t peak_rows, peak_ht, peak_free; /* largest pool, table(s), free list */
+} fiited_usage;
+
+/* Gradient-slot capacity of the pool: every lookup's C chunks may be distinct. */
+static int64_t pool_cap(const emb_spec *spec, int32_t C) { return (int64_t)spec->batch * spec->n_fields * C; }
+
+/* The accounting of plan() and bytes(): the pool (chunk s floats per row), the
+ * VHPI table, and in training the optimizer state, gradient slots, utility
+ * counters 4 N C, the per-id scratch byte and the free list. */
+static void fiited_account(int32_t s, int32_t C, int64_t N, int64_t cap, opt_kind kind, const fiited_usage *u,
+                           emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    out->infer_params = 4ull * (uint64_t)s * u->rows;
+    out->infer_index = u->ht;
+    out->train_params = 4ull * (uint64_t)s * u->peak_rows;
+    out->train_optim = 4ull * (uint64_t)opt_state_floats(kind, (size_t)s) * u->peak_rows;
+    out->train_other = emb_table_predict_grad(cap, s) + 4ull * (uint64_t)N * (uint64_t)C + (uint64_t)N + u->peak_ht +
+                       4ull * u->peak_free;
+    snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
+}
+
 static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     fiited_auto(spec);
@@ -150,15 +175,9 @@ static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
     int32_t s = (int32_t)spec->pv[P_CHUNK], C = spec->dim / s;
     int64_t N = total_ids(spec);
     uint64_t ht = vhpi_bytes_for(vhpi_cap_for(L), C);
-    emb_bytes *b = &out->bytes;
-    b->infer_params = 4ull * (uint64_t)s * (uint64_t)K;
-    b->infer_index = ht;
-    b->train_params = b->infer_params;
-    b->train_optim = 4ull * (uint64_t)K * opt_state_floats(spec->opt.kind, (size_t)s);
-    b->train_other = emb_table_predict_grad((int64_t)spec->batch * spec->n_fields * C, s) + 4ull * (uint64_t)N * C +
-                     (uint64_t)N + ht;
-    snprintf(b->index_desc, sizeof b->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
-    out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(b);
+    fiited_account(s, C, N, pool_cap(spec, C), spec->opt.kind,
+                   &(fiited_usage){.rows = (uint64_t)K, .ht = ht, .peak_rows = (uint64_t)K, .peak_ht = ht}, &out->bytes);
+    out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs,
              "budget %.0f B; start: %lld of %lld ids live, %lld of %lld chunks (s=%d); interval %g, warmup %g",
              emb_full_bytes(spec) / spec->ratio, (long long)L, (long long)N, (long long)K, (long long)N * C, s,
@@ -432,7 +451,7 @@ static hx_status fiited_create(const emb_spec *spec0, void **state, char *err, s
     HX_ASSERT(K2 == K && L2 == L);
     rc = vhpi_init(&st->ht, vhpi_cap_for(L), st->C, err, errlen);
     if (rc == HX_OK)
-        rc = emb_table_init(&st->pool, K, st->s, (int64_t)spec.batch * st->F * st->C, spec.opt.kind, err, errlen);
+        rc = emb_table_init(&st->pool, K, st->s, pool_cap(&spec, st->C), spec.opt.kind, err, errlen);
     if (rc != HX_OK) goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec.seed);
@@ -525,15 +544,9 @@ static hx_status fiited_on_step(void *state, int64_t t, char *err, size_t errlen
 
 static void fiited_bytes(const void *state, emb_bytes *out) {
     const fiited_state *st = state;
-    memset(out, 0, sizeof *out);
-    size_t sw = st->pool.state_w;
-    out->infer_params = 4ull * (uint64_t)st->s * (uint64_t)st->pool.rows;
-    out->infer_index = vhpi_bytes(&st->ht);
-    out->train_params = 4ull * (uint64_t)st->s * st->peak_rows;
-    out->train_optim = 4ull * (uint64_t)sw * st->peak_rows;
-    out->train_other = emb_table_bytes_grad(&st->pool) + 4ull * (uint64_t)st->N * (uint64_t)st->C +
-                       (uint64_t)st->N + st->peak_ht + 4ull * st->peak_free;
-    snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * st->C);
+    fiited_usage u = {.rows = (uint64_t)st->pool.rows, .ht = vhpi_bytes(&st->ht), .peak_rows = st->peak_rows,
+                      .peak_ht = st->peak_ht, .peak_free = st->peak_free};
+    fiited_account(st->s, st->C, st->N, st->pool.cap, st->opt.kind, &u, out);
 }
 
 /* One tensor: the chunk pool, (live chunks, s). */

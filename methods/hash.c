@@ -43,6 +43,7 @@ typedef struct hash_state {
     int        modulo, sign;
     uint64_t   seed;
     float     *signs;   /* (batch, F) scratch: s(i) for the last forward */
+    emb_spec   spec;    /* kept for hash_account */
 } hash_state;
 EMB_FIELDS_FIRST(hash_state);
 
@@ -85,13 +86,20 @@ static hx_status hash_layout(const emb_spec *spec, int64_t *m, char *err, size_t
     return HX_OK;
 }
 
+/* The accounting of plan() and bytes(): one m_f x D table per field. */
+static void hash_account(const emb_spec *spec, const int64_t *m, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_fields_predict_add(spec, m, out);
+    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+}
+
 static hx_status hash_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t *m = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
     if (!m) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = hash_layout(spec, m, err, errlen);
     if (rc == HX_OK) {
-        emb_fields_predict_add(spec, m, &out->bytes);
+        hash_account(spec, m, &out->bytes);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         int64_t maxm = 0;
         int nbig = 0;
@@ -114,6 +122,7 @@ static void hash_destroy(void *state) {
     hx_free(s->m);
     hx_free(s->hashed);
     hx_free(s->signs);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -129,6 +138,7 @@ static hx_status hash_create(const emb_spec *spec, void **state, char *err, size
         goto fail;
     }
     rc = hash_layout(spec, s->m, err, errlen);
+    if (rc == HX_OK) rc = emb_spec_keep(&s->spec, spec, err, errlen);
     if (rc != HX_OK) goto fail;
     for (int32_t f = 0; f < spec->n_fields; f++) s->hashed[f] = s->m[f] < spec->card[f];
     s->modulo = (int)spec->pv[P_HASH] == HASH_MODULO;
@@ -193,9 +203,8 @@ static void hash_backward(void *state, const int64_t *idx, int64_t B, const floa
 }
 
 static void hash_bytes(const void *state, emb_bytes *out) {
-    memset(out, 0, sizeof *out);
-    emb_fields_bytes_add(&((const hash_state *)state)->fs, out);
-    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+    const hash_state *s = state;
+    hash_account(&s->spec, s->m, out);
 }
 
 const emb_method emb_method_hash = {

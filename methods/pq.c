@@ -117,7 +117,7 @@ static hx_status pq_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     spec->pv[P_K] = (double)K;
     emb_bytes inf;
     pq_infer(spec, M, K, &inf, NULL);
-    bl_post_predict(spec, &inf, &out->bytes);
+    bl_post_account(spec, &inf, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "M=%d sub-spaces of %d dims, K=%lld centroids", M, spec->dim / M,
              (long long)K);

@@ -62,6 +62,7 @@ typedef struct qr_state {
     int64_t   *c;       /* (F) collisions; 0 = field kept as a full table in tq */
     emb_table *tq, *tr; /* (F) quotient (or full) tables; remainder tables */
     opt_cfg    opt;
+    emb_spec   spec;    /* kept for qr_account */
 } qr_state;
 
 static void qr_widths(const emb_spec *spec, int32_t *wq, int32_t *wr) {
@@ -140,24 +141,35 @@ static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t e
     return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
 }
 
+/* The accounting of plan() and bytes() for collisions c: per field Q (n/c rows,
+ * or the full table) and R (c rows); the index is arithmetic. */
+static void qr_account(const emb_spec *spec, const int64_t *c, emb_bytes *out) {
+    int32_t wq, wr;
+    qr_widths(spec, &wq, &wr);
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        int64_t n = spec->card[f];
+        if (!c[f]) {
+            bl_table_predict_add(spec, n, spec->dim, out);
+            continue;
+        }
+        bl_table_predict_add(spec, (n + c[f] - 1) / c[f], wq, out);
+        bl_table_predict_add(spec, c[f], wr, out);
+    }
+    snprintf(out->index_desc, sizeof out->index_desc, "none (i / c, i mod c)");
+}
+
 static hx_status qr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t *c = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
     if (!c) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = qr_layout(spec, c, err, errlen);
     if (rc == HX_OK) {
-        int32_t wq, wr;
-        qr_widths(spec, &wq, &wr);
+        qr_account(spec, c, &out->bytes);
         int nqr = 0;
         int64_t cmin = INT64_MAX, cmax = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
-            int64_t n = spec->card[f];
-            if (!c[f]) {
-                bl_table_predict_add(spec, n, spec->dim, &out->bytes);
-                continue;
-            }
-            bl_table_predict_add(spec, (n + c[f] - 1) / c[f], wq, &out->bytes);
-            bl_table_predict_add(spec, c[f], wr, &out->bytes);
+            if (!c[f]) continue;
             nqr++;
             if (c[f] < cmin) cmin = c[f];
             if (c[f] > cmax) cmax = c[f];
@@ -181,6 +193,7 @@ static void qr_destroy(void *state) {
     hx_free(s->tq);
     hx_free(s->tr);
     hx_free(s->c);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -200,7 +213,8 @@ static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    if ((rc = qr_layout(spec, s->c, err, errlen)) != HX_OK) goto fail;
+    if ((rc = qr_layout(spec, s->c, err, errlen)) != HX_OK || (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     for (int32_t f = 0; f < s->F; f++) {
@@ -291,12 +305,7 @@ static void qr_step(void *state, int64_t t) {
 
 static void qr_bytes_fn(const void *state, emb_bytes *out) {
     const qr_state *s = state;
-    memset(out, 0, sizeof *out);
-    for (int32_t f = 0; f < s->F; f++) {
-        bl_table_bytes_add(&s->tq[f], out);
-        if (s->c[f]) bl_table_bytes_add(&s->tr[f], out);
-    }
-    snprintf(out->index_desc, sizeof out->index_desc, "none (i / c, i mod c)");
+    qr_account(&s->spec, s->c, out);
 }
 
 /* The i-th trainable table: per field Q (or the full table), then R if QR. */

@@ -59,17 +59,25 @@ float *emb_table_grad_row(emb_table *t, int64_t r);
 /* Apply the optimizer to every touched row, then clear the slots. */
 void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step);
 
-/* Bytes: parameters, optimizer state, gradient buffers + map. */
-uint64_t emb_table_bytes_params(const emb_table *t);
-uint64_t emb_table_bytes_optim(const emb_table *t);
-uint64_t emb_table_bytes_grad(const emb_table *t);
-/* Predicted bytes without building a table (for plan()). */
+/* Bytes of the gradient slots and map of a table with capacity cap. */
 uint64_t emb_table_predict_grad(int64_t cap, int32_t width);
+/* The bytes of emb_table_init(rows, width, cap, kind), added into out: its
+ * parameters count for inference and training, then optimizer state and the
+ * gradient slots. The one formula plan() and bytes() use for a table. */
+void     emb_table_account(int64_t rows, int32_t width, int64_t cap, opt_kind kind, emb_bytes *out);
 
 /* Test use: scatter the pending gradient into dense (rows*width floats). */
 void emb_table_grad_dense(const emb_table *t, float *dense);
 
 /* ---- helpers shared by planners ---- */
+
+/* Byte accounting: each method has one function that fills an emb_bytes from the
+ * spec and its layout (rows, ranks, widths ...); plan() calls it with the spec it
+ * plans and bytes() with the copy the state kept at create(), so the two cannot
+ * disagree. emb_spec_keep makes that copy: card copied (emb_spec_kept_free frees
+ * it), no pool. */
+hx_status emb_spec_keep(emb_spec *dst, const emb_spec *src, char *err, size_t errlen);
+void      emb_spec_kept_free(emb_spec *s);
 
 /* Fields with N_f <= threshold stay uncompressed. Returns their bytes (4*N_f*D each)
  * and, through big_rows, the sum of N_f of the other fields. */
@@ -111,9 +119,8 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
                           hx_rng *rng, char *err, size_t errlen);
 void      emb_fields_free(emb_fields *fs);
 void      emb_fields_step(emb_fields *fs, int64_t t);
-/* Adds this object's bytes into out (params count as inference parameters). */
-void      emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out);
-/* Predicted bytes of emb_fields_init with these rows (for plan()). */
+/* The bytes of emb_fields_init with these rows, added into out (parameters count
+ * for inference and training). */
 void      emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out);
 
 /* ---- tensors() and grad() (optional in method.h, test use) for the common cases ---- */
