@@ -62,11 +62,7 @@ static void check(const ds_data *d, const double *v, int nv, int n_fields) {
 
 Test(real_samples, criteo_avazu_movielens) {
     const char *dir = data_dir();
-    if (!dir) {
-        cr_log_warn("real_samples: SKIPPED, no ../shared/data (set EMBSWEEP_DATA to the samples dir)");
-        fprintf(stderr, "real_samples: SKIPPED, no ../shared/data\n");
-        return;
-    }
+    if (!dir) cr_skip_test("no ../shared/data (set EMBSWEEP_DATA to the samples dir)");
     char path[512], script[6000], tmp[64], cache[128];
     double v[64];
     fx_tmpdir(tmp);
