@@ -66,6 +66,12 @@ EMB_PARAMS_CHECK(fiited_params, P_COUNT);
 
 #define PERM_PRIME 2654435761ull /* prime > any N we index: q -> q*P mod N is a bijection */
 
+/* The training peaks: pool rows, hash table bytes (both tables while one is
+ * rehashed), free-list capacity. */
+typedef struct fiited_peaks {
+    uint64_t rows, ht, free;
+} fiited_peaks;
+
 typedef struct fiited_state {
     int32_t    F, D, s, C;
     int64_t    N;          /* sum_f N_f */
@@ -81,7 +87,7 @@ typedef struct fiited_state {
     int64_t    nfree, freecap;
     float     *util;       /* (N, C) utility */
     uint8_t   *newlen;     /* (N) selection scratch */
-    uint64_t   peak_rows, peak_ht, peak_free;
+    fiited_peaks peak;     /* training peaks so far */
 } fiited_state;
 
 /* ---- budget arithmetic (shared by plan and the selection) ---- */
@@ -141,28 +147,20 @@ static void fiited_auto(emb_spec *spec) {
     if (spec->pv[P_WARMUP] == EMB_AUTO) spec->pv[P_WARMUP] = (double)(spec->steps_per_epoch / 10);
 }
 
-/* What the accounting reads: the sizes now (inference) and the peaks so far
- * (training). Right after create(), every peak is the current size. */
-typedef struct fiited_usage {
-    uint64_t rows, ht;                   /* live pool rows; hash table bytes */
-    uint64_t peak_rows, peak_ht, peak_free; /* largest pool, table(s), free list */
-} fiited_usage;
-
 /* Gradient-slot capacity of the pool: every lookup's C chunks may be distinct. */
 static int64_t pool_cap(const emb_spec *spec, int32_t C) { return (int64_t)spec->batch * spec->n_fields * C; }
 
-/* The accounting of plan() and bytes(): the pool (chunk s floats per row), the
- * VHPI table, and in training the optimizer state, gradient slots, utility
- * counters 4 N C, the per-id scratch byte and the free list. */
-static void fiited_account(int32_t s, int32_t C, int64_t N, int64_t cap, opt_kind kind, const fiited_usage *u,
-                           emb_bytes *out) {
+/* The accounting of plan() and bytes() (the file comment's Bytes): the live pool
+ * rows and table bytes ht, and the peaks; right after create() a peak is the size. */
+static void fiited_account(int32_t s, int32_t C, int64_t N, int64_t cap, opt_kind kind, uint64_t rows, uint64_t ht,
+                           const fiited_peaks *pk, emb_bytes *out) {
     memset(out, 0, sizeof *out);
-    out->infer_params = 4ull * (uint64_t)s * u->rows;
-    out->infer_index = u->ht;
-    out->train_params = 4ull * (uint64_t)s * u->peak_rows;
-    out->train_optim = 4ull * (uint64_t)opt_state_floats(kind, (size_t)s) * u->peak_rows;
-    out->train_other = emb_table_predict_grad(cap, s) + 4ull * (uint64_t)N * (uint64_t)C + (uint64_t)N + u->peak_ht +
-                       4ull * u->peak_free;
+    out->infer_params = 4ull * (uint64_t)s * rows;
+    out->infer_index = ht;
+    out->train_params = 4ull * (uint64_t)s * pk->rows;
+    out->train_optim = 4ull * (uint64_t)opt_state_floats(kind, (size_t)s) * pk->rows;
+    out->train_other = emb_table_predict_grad(cap, s) + 4ull * (uint64_t)N * (uint64_t)C + (uint64_t)N + pk->ht +
+                       4ull * pk->free;
     snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
 }
 
@@ -175,8 +173,8 @@ static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
     int32_t s = (int32_t)spec->pv[P_CHUNK], C = spec->dim / s;
     int64_t N = total_ids(spec);
     uint64_t ht = vhpi_bytes_for(vhpi_cap_for(L), C);
-    fiited_account(s, C, N, pool_cap(spec, C), spec->opt.kind,
-                   &(fiited_usage){.rows = (uint64_t)K, .ht = ht, .peak_rows = (uint64_t)K, .peak_ht = ht}, &out->bytes);
+    fiited_account(s, C, N, pool_cap(spec, C), spec->opt.kind, (uint64_t)K, ht,
+                   &(fiited_peaks){.rows = (uint64_t)K, .ht = ht}, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs,
              "budget %.0f B; start: %lld of %lld ids live, %lld of %lld chunks (s=%d); interval %g, warmup %g",
@@ -215,17 +213,9 @@ static void count_above(const fiited_state *st, float tau, int64_t *K, int64_t *
     *L = l;
 }
 
-static float bits_to_float(uint32_t b) {
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-static uint32_t float_to_bits(float f) {
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    return b;
-}
+/* The bit pattern of a float and back (the selection bisects over patterns). */
+static float bits_to_float(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
+static uint32_t float_to_bits(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
 
 /* fiited_select: newlen[g] = live chunks of id g under the budget; returns K, L. */
 static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
@@ -279,10 +269,10 @@ static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
 /* ---- pool and free list ---- */
 
 static void note_peaks(fiited_state *st, uint64_t extra_ht) {
-    if ((uint64_t)st->pool.rows > st->peak_rows) st->peak_rows = (uint64_t)st->pool.rows;
+    if ((uint64_t)st->pool.rows > st->peak.rows) st->peak.rows = (uint64_t)st->pool.rows;
     uint64_t ht = vhpi_bytes(&st->ht) + extra_ht;
-    if (ht > st->peak_ht) st->peak_ht = ht;
-    if ((uint64_t)st->freecap > st->peak_free) st->peak_free = (uint64_t)st->freecap;
+    if (ht > st->peak.ht) st->peak.ht = ht;
+    if ((uint64_t)st->freecap > st->peak.free) st->peak.free = (uint64_t)st->freecap;
 }
 
 /* Resize the pool to rows (parameters and optimizer state). */
@@ -544,9 +534,8 @@ static hx_status fiited_on_step(void *state, int64_t t, char *err, size_t errlen
 
 static void fiited_bytes(const void *state, emb_bytes *out) {
     const fiited_state *st = state;
-    fiited_usage u = {.rows = (uint64_t)st->pool.rows, .ht = vhpi_bytes(&st->ht), .peak_rows = st->peak_rows,
-                      .peak_ht = st->peak_ht, .peak_free = st->peak_free};
-    fiited_account(st->s, st->C, st->N, st->pool.cap, st->opt.kind, &u, out);
+    fiited_account(st->s, st->C, st->N, st->pool.cap, st->opt.kind, (uint64_t)st->pool.rows, vhpi_bytes(&st->ht),
+                   &st->peak, out);
 }
 
 /* One tensor: the chunk pool, (live chunks, s). */
