@@ -1,8 +1,9 @@
-/* test_real_samples.c: integration tests on the real samples in ../shared/data
- * (never committed; see PROVENANCE.md there). Each loads a sample and compares
- * rows per split, positive rates, per-field distinct counts (card - 1: the OOV
- * id) and a dense checksum with values computed independently by
- * /usr/bin/python3 over the raw file. Skipped, saying so, when the data is absent. */
+/* test_real_samples.c: integration tests on samples of Criteo, Avazu and
+ * MovieLens-100k kept outside the repository (../shared/data, or $EMBSWEEP_DATA;
+ * never committed). Each loads a sample and compares rows per split, positive
+ * rates, per-field distinct counts (card - 1: the OOV id) and a dense checksum
+ * with values computed independently by /usr/bin/python3 over the raw file.
+ * Skipped (cr_skip_test, with the reason) when the data is absent. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
