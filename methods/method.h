@@ -21,8 +21,9 @@
  * programmer bugs hit HX_ASSERT.
  *
  * Adding a method = one file defining `const emb_method emb_method_<name>` plus one
- * line in methods/methods.def. tests/test_methods.c then runs the conformance suite
- * (gradient check, determinism, bytes vs. plan, finalize) against it.
+ * line in methods/methods.def (the registry refers to it strongly: a misspelt line
+ * fails to link). tests/test_methods.c then runs the conformance suite (gradient
+ * check, determinism, bytes vs. plan, finalize) against it.
  */
 #ifndef EMBSWEEP_METHOD_H
 #define EMBSWEEP_METHOD_H

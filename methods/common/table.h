@@ -73,9 +73,10 @@ void emb_table_grad_dense(const emb_table *t, float *dense);
 
 /* Byte accounting: each method has one function that fills an emb_bytes from the
  * spec and its layout (rows, ranks, widths ...); plan() calls it with the spec it
- * plans and bytes() with the copy the state kept at create(), so the two cannot
- * disagree. emb_spec_keep makes that copy: card copied (emb_spec_kept_free frees
- * it), no pool. */
+ * plans, bytes() with what the state kept at create() (the spec, the layout, and
+ * for a dynamic method its current sizes), so the two agree unless create()
+ * resolved another layout, which the conformance suite checks. emb_spec_keep makes
+ * the state's copy of the spec: card copied (emb_spec_kept_free frees it), no pool. */
 hx_status emb_spec_keep(emb_spec *dst, const emb_spec *src, char *err, size_t errlen);
 void      emb_spec_kept_free(emb_spec *s);
 
