@@ -29,20 +29,21 @@
 
 #define DHE_P 2147483647ull
 
-enum { P_WIDTH, P_HASHES, P_HIDDEN, P_BUCKETS, P_THRESHOLD };
+enum { P_WIDTH, P_HASHES, P_HIDDEN, P_BUCKETS, P_THRESHOLD, P_COUNT };
 static const emb_param_desc dhe_params[] = {
-    {.name = "width", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "hidden width w of each field's network (auto: from the ratio)"},
-    {.name = "hashes", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1024,
-     .help = "k hash functions, the encoding width (paper: 1024)"},
-    {.name = "hidden", .type = EMB_P_INT, .min = 1, .max = MLP_MAX_LAYERS - 1, .def = 5,
-     .help = "hidden layers of width w (Hetu: 5)"},
-    {.name = "buckets", .type = EMB_P_INT, .min = 2, .max = 2e9, .def = 1e6,
-     .help = "m, the range of each hash before scaling to [-1, 1]"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = NULL},
+    [P_WIDTH] = {.name = "width", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+                 .help = "hidden width w of each field's network (auto: from the ratio)"},
+    [P_HASHES] = {.name = "hashes", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1024,
+                  .help = "k hash functions, the encoding width (paper: 1024)"},
+    [P_HIDDEN] = {.name = "hidden", .type = EMB_P_INT, .min = 1, .max = MLP_MAX_LAYERS - 1, .def = 5,
+                  .help = "hidden layers of width w (Hetu: 5)"},
+    [P_BUCKETS] = {.name = "buckets", .type = EMB_P_INT, .min = 2, .max = 2e9, .def = 1e6,
+                   .help = "m, the range of each hash before scaling to [-1, 1]"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(dhe_params, P_COUNT);
 
 typedef struct dhe_state {
     int32_t    F, D, k, batch;
@@ -54,6 +55,7 @@ typedef struct dhe_state {
     float     *gbuf;  /* (batch, D) one field's upstream gradient */
     uint64_t  *ha, *hb; /* (k) hash constants */
     opt_cfg    opt;
+    emb_spec   spec;  /* kept for dhe_account */
 } dhe_state;
 
 static double dhe_floats(const emb_spec *spec, int64_t w) {
@@ -97,7 +99,8 @@ static hx_status dhe_layout(const emb_spec *spec, int32_t *w, char *err, size_t 
     return emb_plan_unreachable(spec, "dhe", 1, top, err, errlen);
 }
 
-/* Bytes of one field's network of width w (mirrors mlp_create) plus its encoding. */
+/* Bytes of one field's network of width w (what mlp_create allocates) plus its
+ * encoding. */
 static void dhe_net_bytes(const emb_spec *spec, int32_t w, emb_bytes *out) {
     uint64_t np = (uint64_t)dhe_floats(spec, w), k = (uint64_t)spec->pv[P_HASHES], B = (uint64_t)spec->batch;
     uint64_t h = (uint64_t)spec->pv[P_HIDDEN], maxw = k > (uint64_t)w ? k : (uint64_t)w;
@@ -113,24 +116,38 @@ static void dhe_net_bytes(const emb_spec *spec, int32_t w, emb_bytes *out) {
                         + 4 * B * k;                       /* encoding */
 }
 
+/* The accounting of plan() and bytes() for widths w (0 = full field): per field
+ * its table or its network, plus one (batch, D) gradient buffer shared by the
+ * networks; the hash constants are a seed. */
+static void dhe_account(const emb_spec *spec, const int32_t *w, emb_bytes *out) {
+    int n = 0;
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        if (!w[f]) {
+            bl_table_predict_add(spec, spec->card[f], spec->dim, out);
+            continue;
+        }
+        dhe_net_bytes(spec, w[f], out);
+        n++;
+    }
+    if (n) out->train_other += 4ull * (uint64_t)spec->batch * (uint64_t)spec->dim; /* gbuf */
+    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hashes)");
+}
+
 static hx_status dhe_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int32_t *w = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
     if (!w) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = dhe_layout(spec, w, err, errlen);
     if (rc == HX_OK) {
+        dhe_account(spec, w, &out->bytes);
         int n = 0, wmin = INT32_MAX, wmax = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
-            if (!w[f]) {
-                bl_table_predict_add(spec, spec->card[f], spec->dim, &out->bytes);
-                continue;
-            }
-            dhe_net_bytes(spec, w[f], &out->bytes);
+            if (!w[f]) continue;
             n++;
             wmin = w[f] < wmin ? w[f] : wmin;
             wmax = w[f] > wmax ? w[f] : wmax;
         }
-        if (n) out->bytes.train_other += 4ull * (uint64_t)spec->batch * (uint64_t)spec->dim; /* gbuf */
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         if (n) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields DHE, k=%d, widths %d..%d", n, spec->n_fields,
                         (int)spec->pv[P_HASHES], wmin, wmax);
@@ -155,6 +172,7 @@ static void dhe_destroy(void *state) {
     hx_free(s->gbuf);
     hx_free(s->ha);
     hx_free(s->hb);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -179,7 +197,8 @@ static hx_status dhe_create(const emb_spec *spec, void **state, char *err, size_
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    if ((rc = dhe_layout(spec, s->w, err, errlen)) != HX_OK) goto fail;
+    if ((rc = dhe_layout(spec, s->w, err, errlen)) != HX_OK || (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     for (int32_t j = 0; j < s->k; j++) {
@@ -264,27 +283,7 @@ static void dhe_step(void *state, int64_t t) {
 
 static void dhe_bytes(const void *state, emb_bytes *out) {
     const dhe_state *s = state;
-    memset(out, 0, sizeof *out);
-    int n = 0;
-    for (int32_t f = 0; f < s->F; f++) {
-        if (!s->w[f]) {
-            bl_table_bytes_add(&s->tabs[f], out);
-            continue;
-        }
-        const mlp *m = &s->nets[f];
-        size_t ns = opt_state_floats(m->opt.kind, m->n_params), nact = 0;
-        int maxw = 0;
-        for (int l = 0; l < m->n_layers; l++) nact += (size_t)m->max_batch * (size_t)m->width[l + 1];
-        for (int l = 0; l <= m->n_layers; l++) maxw = m->width[l] > maxw ? m->width[l] : maxw;
-        out->infer_params += 4ull * m->n_params;
-        out->train_params += 4ull * m->n_params;
-        out->train_optim += 4ull * (ns ? ns : 1);
-        out->train_other += 4ull * (2 * m->n_params + nact + 2ull * (size_t)m->max_batch * (size_t)maxw) +
-                            4ull * (uint64_t)s->batch * (uint64_t)s->k;
-        n++;
-    }
-    if (n) out->train_other += 4ull * (uint64_t)s->batch * (uint64_t)s->D;
-    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hashes)");
+    dhe_account(&s->spec, s->w, out);
 }
 
 static int dhe_tensors(void *state, emb_tensor *out, int max) {
@@ -311,6 +310,7 @@ const emb_method emb_method_dhe = {
     .desc = "deep hash embedding: k hashes of the id through an MLP, no table",
     .cite = "Kang et al., Learning to Embed Categorical Features without Embedding Tables, KDD 2021",
     .params = dhe_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = dhe_plan,
     .create = dhe_create,

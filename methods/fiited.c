@@ -50,20 +50,27 @@
 #include "methods/common/table.h"
 #include "methods/common/vhpi.h"
 
-enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA };
+enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA, P_COUNT };
 static const emb_param_desc fiited_params[] = {
-    {.name = "chunk", .type = EMB_P_INT, .min = 1, .max = 4096, .def = 4,
-     .help = "dims per chunk s; the dim must be divisible by s"},
-    {.name = "interval", .type = EMB_P_INT, .min = 1, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "steps between prune/grow rounds (auto: total_steps/20 in [1, 1024])"},
-    {.name = "warmup", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "steps before the first prune/grow (auto: 10% of an epoch)"},
-    {.name = "gamma", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.9,
-     .help = "utility decay per interval"},
-    {.name = NULL},
+    [P_CHUNK] = {.name = "chunk", .type = EMB_P_INT, .min = 1, .max = 4096, .def = 4,
+                 .help = "dims per chunk s; the dim must be divisible by s"},
+    [P_INTERVAL] = {.name = "interval", .type = EMB_P_INT, .min = 1, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
+                    .help = "steps between prune/grow rounds (auto: total_steps/20 in [1, 1024])"},
+    [P_WARMUP] = {.name = "warmup", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
+                  .help = "steps before the first prune/grow (auto: 10% of an epoch)"},
+    [P_GAMMA] = {.name = "gamma", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.9,
+                 .help = "utility decay per interval"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(fiited_params, P_COUNT);
 
 #define PERM_PRIME 2654435761ull /* prime > any N we index: q -> q*P mod N is a bijection */
+
+/* The training peaks: pool rows, hash table bytes (both tables while one is
+ * rehashed), free-list capacity. */
+typedef struct fiited_peaks {
+    uint64_t rows, ht, free;
+} fiited_peaks;
 
 typedef struct fiited_state {
     int32_t    F, D, s, C;
@@ -80,7 +87,7 @@ typedef struct fiited_state {
     int64_t    nfree, freecap;
     float     *util;       /* (N, C) utility */
     uint8_t   *newlen;     /* (N) selection scratch */
-    uint64_t   peak_rows, peak_ht, peak_free;
+    fiited_peaks peak;     /* training peaks so far */
 } fiited_state;
 
 /* ---- budget arithmetic (shared by plan and the selection) ---- */
@@ -140,6 +147,23 @@ static void fiited_auto(emb_spec *spec) {
     if (spec->pv[P_WARMUP] == EMB_AUTO) spec->pv[P_WARMUP] = (double)(spec->steps_per_epoch / 10);
 }
 
+/* Gradient-slot capacity of the pool: every lookup's C chunks may be distinct. */
+static int64_t pool_cap(const emb_spec *spec, int32_t C) { return (int64_t)spec->batch * spec->n_fields * C; }
+
+/* The accounting of plan() and bytes() (the file comment's Bytes): the live pool
+ * rows and table bytes ht, and the peaks; right after create() a peak is the size. */
+static void fiited_account(int32_t s, int32_t C, int64_t N, int64_t cap, opt_kind kind, uint64_t rows, uint64_t ht,
+                           const fiited_peaks *pk, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    out->infer_params = 4ull * (uint64_t)s * rows;
+    out->infer_index = ht;
+    out->train_params = 4ull * (uint64_t)s * pk->rows;
+    out->train_optim = 4ull * (uint64_t)opt_state_floats(kind, (size_t)s) * pk->rows;
+    out->train_other = emb_table_predict_grad(cap, s) + 4ull * (uint64_t)N * (uint64_t)C + (uint64_t)N + pk->ht +
+                       4ull * pk->free;
+    snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
+}
+
 static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     fiited_auto(spec);
@@ -149,15 +173,9 @@ static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
     int32_t s = (int32_t)spec->pv[P_CHUNK], C = spec->dim / s;
     int64_t N = total_ids(spec);
     uint64_t ht = vhpi_bytes_for(vhpi_cap_for(L), C);
-    emb_bytes *b = &out->bytes;
-    b->infer_params = 4ull * (uint64_t)s * (uint64_t)K;
-    b->infer_index = ht;
-    b->train_params = b->infer_params;
-    b->train_optim = 4ull * (uint64_t)K * opt_state_floats(spec->opt.kind, (size_t)s);
-    b->train_other = emb_table_predict_grad((int64_t)spec->batch * spec->n_fields * C, s) + 4ull * (uint64_t)N * C +
-                     (uint64_t)N + ht;
-    snprintf(b->index_desc, sizeof b->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
-    out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(b);
+    fiited_account(s, C, N, pool_cap(spec, C), spec->opt.kind, (uint64_t)K, ht,
+                   &(fiited_peaks){.rows = (uint64_t)K, .ht = ht}, &out->bytes);
+    out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs,
              "budget %.0f B; start: %lld of %lld ids live, %lld of %lld chunks (s=%d); interval %g, warmup %g",
              emb_full_bytes(spec) / spec->ratio, (long long)L, (long long)N, (long long)K, (long long)N * C, s,
@@ -195,17 +213,9 @@ static void count_above(const fiited_state *st, float tau, int64_t *K, int64_t *
     *L = l;
 }
 
-static float bits_to_float(uint32_t b) {
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-static uint32_t float_to_bits(float f) {
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    return b;
-}
+/* The bit pattern of a float and back (the selection bisects over patterns). */
+static float bits_to_float(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
+static uint32_t float_to_bits(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
 
 /* fiited_select: newlen[g] = live chunks of id g under the budget; returns K, L. */
 static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
@@ -259,10 +269,10 @@ static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
 /* ---- pool and free list ---- */
 
 static void note_peaks(fiited_state *st, uint64_t extra_ht) {
-    if ((uint64_t)st->pool.rows > st->peak_rows) st->peak_rows = (uint64_t)st->pool.rows;
+    if ((uint64_t)st->pool.rows > st->peak.rows) st->peak.rows = (uint64_t)st->pool.rows;
     uint64_t ht = vhpi_bytes(&st->ht) + extra_ht;
-    if (ht > st->peak_ht) st->peak_ht = ht;
-    if ((uint64_t)st->freecap > st->peak_free) st->peak_free = (uint64_t)st->freecap;
+    if (ht > st->peak.ht) st->peak.ht = ht;
+    if ((uint64_t)st->freecap > st->peak.free) st->peak.free = (uint64_t)st->freecap;
 }
 
 /* Resize the pool to rows (parameters and optimizer state). */
@@ -431,7 +441,7 @@ static hx_status fiited_create(const emb_spec *spec0, void **state, char *err, s
     HX_ASSERT(K2 == K && L2 == L);
     rc = vhpi_init(&st->ht, vhpi_cap_for(L), st->C, err, errlen);
     if (rc == HX_OK)
-        rc = emb_table_init(&st->pool, K, st->s, (int64_t)spec.batch * st->F * st->C, spec.opt.kind, err, errlen);
+        rc = emb_table_init(&st->pool, K, st->s, pool_cap(&spec, st->C), spec.opt.kind, err, errlen);
     if (rc != HX_OK) goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec.seed);
@@ -524,29 +534,17 @@ static hx_status fiited_on_step(void *state, int64_t t, char *err, size_t errlen
 
 static void fiited_bytes(const void *state, emb_bytes *out) {
     const fiited_state *st = state;
-    memset(out, 0, sizeof *out);
-    size_t sw = st->pool.state_w;
-    out->infer_params = 4ull * (uint64_t)st->s * (uint64_t)st->pool.rows;
-    out->infer_index = vhpi_bytes(&st->ht);
-    out->train_params = 4ull * (uint64_t)st->s * st->peak_rows;
-    out->train_optim = 4ull * (uint64_t)sw * st->peak_rows;
-    out->train_other = emb_table_bytes_grad(&st->pool) + 4ull * (uint64_t)st->N * (uint64_t)st->C +
-                       (uint64_t)st->N + st->peak_ht + 4ull * st->peak_free;
-    snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * st->C);
+    fiited_account(st->s, st->C, st->N, st->pool.cap, st->opt.kind, (uint64_t)st->pool.rows, vhpi_bytes(&st->ht),
+                   &st->peak, out);
 }
 
-static int fiited_tensors(void *state, emb_tensor *out, int max) {
-    fiited_state *st = state;
-    if (max < 1) return 0;
-    out[0] = (emb_tensor){"pool", st->pool.w, (size_t)st->pool.rows * (size_t)st->s};
-    return 1;
+/* One tensor: the chunk pool, (live chunks, s). */
+static emb_table *fiited_table_at(void *state, int i, const char **name) {
+    *name = "pool";
+    return i == 0 ? &((fiited_state *)state)->pool : NULL;
 }
 
-static void fiited_grad(void *state, int i, float *dense) {
-    fiited_state *st = state;
-    HX_ASSERT(i == 0);
-    emb_table_grad_dense(&st->pool, dense);
-}
+EMB_TABLES_TENSORS(fiited, fiited_table_at)
 
 /* ---- test hooks (fiited.h) ---- */
 
@@ -582,6 +580,7 @@ const emb_method emb_method_fiited = {
     .desc = "per-vector dimension pruning/growth in training, chunked, VHPI hash storage (our reconstruction)",
     .cite = "Luo et al., Fine-Grained Embedding Dimension Optimization During Training for Recommender Systems, arXiv 2401.04408",
     .params = fiited_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE | EMB_CAP_DYNAMIC,
     .plan = fiited_plan,
     .create = fiited_create,

@@ -10,30 +10,24 @@
 
 typedef struct full_state {
     emb_fields fs;
+    emb_spec   spec; /* kept for full_account */
 } full_state;
+EMB_FIELDS_FIRST(full_state);
 
 static const emb_param_desc full_params[] = {{.name = NULL}};
+
+/* The accounting of plan() and bytes(): one N_f x D table per field. */
+static void full_account(const emb_spec *spec, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_fields_predict_add(spec, spec->card, out);
+}
 
 static hx_status full_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     if (!emb_plan_within(spec->ratio, 1.0)) return emb_plan_unreachable(spec, "full", 1, 1, err, errlen);
     memset(out, 0, sizeof *out);
-    emb_fields_predict_add(spec, spec->card, &out->bytes);
+    full_account(spec, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "uncompressed");
-    return HX_OK;
-}
-
-static hx_status full_create(const emb_spec *spec, void **state, char *err, size_t errlen) {
-    full_state *s = hx_calloc(1, sizeof *s);
-    if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-    hx_rng rng;
-    hx_rng_seed(&rng, spec->seed);
-    hx_status rc = emb_fields_init(&s->fs, spec, spec->card, &rng, err, errlen);
-    if (rc != HX_OK) {
-        hx_free(s);
-        return rc;
-    }
-    *state = s;
     return HX_OK;
 }
 
@@ -41,7 +35,23 @@ static void full_destroy(void *state) {
     full_state *s = state;
     if (!s) return;
     emb_fields_free(&s->fs);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
+}
+
+static hx_status full_create(const emb_spec *spec, void **state, char *err, size_t errlen) {
+    full_state *s = hx_calloc(1, sizeof *s);
+    if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    hx_rng rng;
+    hx_rng_seed(&rng, spec->seed);
+    hx_status rc = emb_spec_keep(&s->spec, spec, err, errlen);
+    if (rc == HX_OK) rc = emb_fields_init(&s->fs, spec, spec->card, &rng, err, errlen);
+    if (rc != HX_OK) {
+        full_destroy(s);
+        return rc;
+    }
+    *state = s;
+    return HX_OK;
 }
 
 static void full_forward(void *state, const int64_t *idx, int64_t B, float *out) {
@@ -54,18 +64,7 @@ static void full_backward(void *state, const int64_t *idx, int64_t B, const floa
     emb_fields_backward(&s->fs, idx, B, dout);
 }
 
-static void full_step(void *state, int64_t t) { emb_fields_step(&((full_state *)state)->fs, t); }
-
-static void full_bytes(const void *state, emb_bytes *out) {
-    memset(out, 0, sizeof *out);
-    emb_fields_bytes_add(&((const full_state *)state)->fs, out);
-}
-
-static int full_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((full_state *)state)->fs, out, max);
-}
-
-static void full_grad(void *state, int i, float *dense) { emb_fields_grad(&((full_state *)state)->fs, i, dense); }
+static void full_bytes(const void *state, emb_bytes *out) { full_account(&((const full_state *)state)->spec, out); }
 
 const emb_method emb_method_full = {
     .api_version = EMB_API_VERSION,
@@ -79,8 +78,8 @@ const emb_method emb_method_full = {
     .destroy = full_destroy,
     .forward = full_forward,
     .backward = full_backward,
-    .step = full_step,
+    .step = emb_fields_state_step,
     .bytes = full_bytes,
-    .tensors = full_tensors,
-    .grad = full_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -18,20 +18,23 @@
 
 #include "methods/common/table.h"
 
-static const char *const hash_kinds[] = {"universal", "modulo", NULL};
+enum { HASH_UNIVERSAL, HASH_MODULO, HASH_KINDS };
+static const char *const hash_kinds[] = {[HASH_UNIVERSAL] = "universal", [HASH_MODULO] = "modulo",
+                                         [HASH_KINDS] = NULL};
 
-enum { P_ROWS, P_THRESHOLD, P_HASH, P_SIGN };
+enum { P_ROWS, P_THRESHOLD, P_HASH, P_SIGN, P_COUNT };
 static const emb_param_desc hash_params[] = {
-    {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "rows per compressed field (auto: from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = "hash", .type = EMB_P_ENUM, .def = 0, .choices = hash_kinds,
-     .help = "universal (seeded) or modulo"},
-    {.name = "sign", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "multiply by a hashed sign s(i) in {+1,-1}"},
-    {.name = NULL},
+    [P_ROWS] = {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "rows per compressed field (auto: from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_HASH] = {.name = "hash", .type = EMB_P_ENUM, .def = HASH_UNIVERSAL, .choices = hash_kinds,
+                .help = "universal (seeded) or modulo"},
+    [P_SIGN] = {.name = "sign", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                .help = "multiply by a hashed sign s(i) in {+1,-1}"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(hash_params, P_COUNT);
 
 typedef struct hash_state {
     emb_fields fs;
@@ -40,7 +43,9 @@ typedef struct hash_state {
     int        modulo, sign;
     uint64_t   seed;
     float     *signs;   /* (batch, F) scratch: s(i) for the last forward */
+    emb_spec   spec;    /* kept for hash_account */
 } hash_state;
+EMB_FIELDS_FIRST(hash_state);
 
 /* Rows per field for a given big-field factor r (>= 1). */
 static void hash_rows(const emb_spec *spec, double r, int64_t threshold, int64_t fixed, int64_t *m) {
@@ -81,13 +86,20 @@ static hx_status hash_layout(const emb_spec *spec, int64_t *m, char *err, size_t
     return HX_OK;
 }
 
+/* The accounting of plan() and bytes(): one m_f x D table per field. */
+static void hash_account(const emb_spec *spec, const int64_t *m, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_fields_predict_add(spec, m, out);
+    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+}
+
 static hx_status hash_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t *m = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
     if (!m) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = hash_layout(spec, m, err, errlen);
     if (rc == HX_OK) {
-        emb_fields_predict_add(spec, m, &out->bytes);
+        hash_account(spec, m, &out->bytes);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         int64_t maxm = 0;
         int nbig = 0;
@@ -110,6 +122,7 @@ static void hash_destroy(void *state) {
     hx_free(s->m);
     hx_free(s->hashed);
     hx_free(s->signs);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -125,9 +138,10 @@ static hx_status hash_create(const emb_spec *spec, void **state, char *err, size
         goto fail;
     }
     rc = hash_layout(spec, s->m, err, errlen);
+    if (rc == HX_OK) rc = emb_spec_keep(&s->spec, spec, err, errlen);
     if (rc != HX_OK) goto fail;
     for (int32_t f = 0; f < spec->n_fields; f++) s->hashed[f] = s->m[f] < spec->card[f];
-    s->modulo = (int)spec->pv[P_HASH] == 1;
+    s->modulo = (int)spec->pv[P_HASH] == HASH_MODULO;
     s->sign = spec->pv[P_SIGN] != 0;
     s->seed = spec->seed;
     hx_rng rng;
@@ -188,19 +202,10 @@ static void hash_backward(void *state, const int64_t *idx, int64_t B, const floa
         }
 }
 
-static void hash_step(void *state, int64_t t) { emb_fields_step(&((hash_state *)state)->fs, t); }
-
 static void hash_bytes(const void *state, emb_bytes *out) {
-    memset(out, 0, sizeof *out);
-    emb_fields_bytes_add(&((const hash_state *)state)->fs, out);
-    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+    const hash_state *s = state;
+    hash_account(&s->spec, s->m, out);
 }
-
-static int hash_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((hash_state *)state)->fs, out, max);
-}
-
-static void hash_grad(void *state, int i, float *dense) { emb_fields_grad(&((hash_state *)state)->fs, i, dense); }
 
 const emb_method emb_method_hash = {
     .api_version = EMB_API_VERSION,
@@ -208,14 +213,15 @@ const emb_method emb_method_hash = {
     .desc = "hashing trick: ids hashed into m_f shared rows per field",
     .cite = "Weinberger et al., Feature Hashing for Large Scale Multitask Learning, ICML 2009",
     .params = hash_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = hash_plan,
     .create = hash_create,
     .destroy = hash_destroy,
     .forward = hash_forward,
     .backward = hash_backward,
-    .step = hash_step,
+    .step = emb_fields_state_step,
     .bytes = hash_bytes,
-    .tensors = hash_tensors,
-    .grad = hash_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -29,9 +29,9 @@ const emb_method emb_method_int4 = {
     .destroy = rq_destroy,
     .forward = rq_forward,
     .backward = bl_post_backward,
-    .step = bl_post_step,
+    .step = emb_fields_state_step,
     .finalize = rq_finalize,
     .bytes = bl_post_bytes,
-    .tensors = bl_post_tensors,
-    .grad = bl_post_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -31,18 +31,20 @@
 
 #include "methods/common/baseline.h"
 
-enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE };
+enum { P_ALPHA, P_THRESHOLD, P_ROUND, P_BASE, P_COUNT };
 static const emb_param_desc md_params[] = {
-    {.name = "alpha", .type = EMB_P_FLOAT, .min = 0, .max = 64, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "temperature of d_t = lambda * N_t^-alpha (auto: bisection to the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows keep width D (DLRM --md-threshold)"},
-    {.name = "round_dims", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "round each d_t to the nearest power of two (DLRM --md-round-dims)"},
-    {.name = "base", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "d0, the width of the smallest field (auto: D if it reaches the ratio, else the largest d0 < D that does)"},
-    {.name = NULL},
+    [P_ALPHA] = {.name = "alpha", .type = EMB_P_FLOAT, .min = 0, .max = 64, .def = EMB_AUTO, .auto_ok = 1,
+                 .help = "temperature of d_t = lambda * N_t^-alpha (auto: bisection to the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows keep width D (DLRM --md-threshold)"},
+    [P_ROUND] = {.name = "round_dims", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                 .help = "round each d_t to the nearest power of two (DLRM --md-round-dims)"},
+    [P_BASE] = {.name = "base", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "d0, the width of the smallest field (auto: D if it reaches the ratio, else the largest "
+                        "d0 < D that does)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(md_params, P_COUNT);
 
 typedef struct md_state {
     int32_t    F, D;
@@ -50,6 +52,7 @@ typedef struct md_state {
     emb_table *tabs;  /* (F) N_f x dt[f] */
     bl_dense  *proj;  /* (F) dt[f] x D, allocated when dt[f] < D */
     opt_cfg    opt, dense_opt;
+    emb_spec   spec;  /* kept for md_account */
 } md_state;
 
 /* md_solver (d0 form): widths per field for alpha and base d0; fields at or
@@ -120,6 +123,17 @@ static hx_status md_layout(const emb_spec *spec, int32_t *dt, double *alpha, int
                     spec->ratio, spec->dim, top, near);
 }
 
+/* The accounting of plan() and bytes() for widths dt: per field its N_f x d_t
+ * table and, when d_t < D, its dense d_t x D projection. */
+static void md_account(const emb_spec *spec, const int32_t *dt, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        bl_table_predict_add(spec, spec->card[f], dt[f], out);
+        if (dt[f] < spec->dim) bl_dense_predict_add((size_t)dt[f] * spec->dim, &spec->dense_opt, out);
+    }
+    snprintf(out->index_desc, sizeof out->index_desc, "none");
+}
+
 static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int32_t *dt = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
@@ -130,12 +144,9 @@ static hx_status md_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     if (rc == HX_OK) {
         spec->pv[P_ALPHA] = alpha;
         spec->pv[P_BASE] = d0;
+        md_account(spec, dt, &out->bytes);
         int32_t dmin = spec->dim;
-        for (int32_t f = 0; f < spec->n_fields; f++) {
-            bl_table_predict_add(spec, spec->card[f], dt[f], &out->bytes);
-            if (dt[f] < spec->dim) bl_dense_predict_add((size_t)dt[f] * spec->dim, &spec->dense_opt, &out->bytes);
-            dmin = dt[f] < dmin ? dt[f] : dmin;
-        }
+        for (int32_t f = 0; f < spec->n_fields; f++) dmin = dt[f] < dmin ? dt[f] : dmin;
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         snprintf(out->knobs, sizeof out->knobs, "alpha=%.4g, base d0=%d, widths %d..%d", alpha, d0, dmin, spec->dim);
     }
@@ -153,6 +164,7 @@ static void md_destroy(void *state) {
     hx_free(s->tabs);
     hx_free(s->proj);
     hx_free(s->dt);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -173,7 +185,9 @@ static hx_status md_create(const emb_spec *spec, void **state, char *err, size_t
     }
     double alpha;
     int32_t d0;
-    if ((rc = md_layout(spec, s->dt, &alpha, &d0, err, errlen)) != HX_OK) goto fail;
+    if ((rc = md_layout(spec, s->dt, &alpha, &d0, err, errlen)) != HX_OK ||
+        (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     for (int32_t f = 0; f < s->F; f++) {
@@ -247,12 +261,7 @@ static void md_step(void *state, int64_t t) {
 
 static void md_bytes_fn(const void *state, emb_bytes *out) {
     const md_state *s = state;
-    memset(out, 0, sizeof *out);
-    for (int32_t f = 0; f < s->F; f++) {
-        bl_table_bytes_add(&s->tabs[f], out);
-        if (s->proj[f].n) bl_dense_predict_add(s->proj[f].n, &s->dense_opt, out);
-    }
-    snprintf(out->index_desc, sizeof out->index_desc, "none");
+    md_account(&s->spec, s->dt, out);
 }
 
 /* Tensor i: per field its table, then its projection if any. Returns the
@@ -298,6 +307,7 @@ const emb_method emb_method_md = {
     .desc = "mixed-dimension: width d_t = lambda*N_t^-alpha per field, projected up to D",
     .cite = "Ginart et al., Mixed Dimension Embeddings with Application to Memory-Efficient Recommendation Systems, arXiv 1909.11810",
     .params = md_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = md_plan,
     .create = md_create,

@@ -31,20 +31,23 @@
 
 #include "methods/common/table.h"
 
-static const char *const memcom_hashes[] = {"modulo", "universal", NULL};
+enum { HASH_MODULO, HASH_UNIVERSAL, HASH_KINDS };
+static const char *const memcom_hashes[] = {[HASH_MODULO] = "modulo", [HASH_UNIVERSAL] = "universal",
+                                            [HASH_KINDS] = NULL};
 
-enum { P_ROWS, P_THRESHOLD, P_HASH, P_BIAS };
+enum { P_ROWS, P_THRESHOLD, P_HASH, P_BIAS, P_COUNT };
 static const emb_param_desc memcom_params[] = {
-    {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "rows m of the shared table per compressed field (auto: from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = "hash", .type = EMB_P_ENUM, .def = 0, .choices = memcom_hashes,
-     .help = "modulo (i mod m) or universal (seeded, as method hash)"},
-    {.name = "bias", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
-     .help = "add a per-entity scalar bias b_i (4n more bytes)"},
-    {.name = NULL},
+    [P_ROWS] = {.name = "rows", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "rows m of the shared table per compressed field (auto: from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_HASH] = {.name = "hash", .type = EMB_P_ENUM, .def = HASH_MODULO, .choices = memcom_hashes,
+                .help = "modulo (i mod m) or universal (seeded, as method hash)"},
+    [P_BIAS] = {.name = "bias", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 0,
+                .help = "add a per-entity scalar bias b_i (4n more bytes)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(memcom_params, P_COUNT);
 
 typedef struct memcom_state {
     emb_fields fs;      /* T_f (m_f, D); uncompressed fields have m_f = N_f */
@@ -55,6 +58,7 @@ typedef struct memcom_state {
     int        modulo, bias;
     uint64_t   seed;
     opt_cfg    opt;
+    emb_spec   spec;    /* kept for memcom_account */
 } memcom_state;
 
 /* memcom_layout: rows per field, identical in plan and create. */
@@ -94,13 +98,20 @@ static hx_status memcom_layout(const emb_spec *spec, int64_t *m, uint8_t *comp, 
     return HX_OK;
 }
 
-/* Bytes of one (n, 1) scalar table: parameters, optimizer state, gradient slots. */
-static void memcom_scalar_predict(const emb_spec *spec, int64_t n, emb_bytes *out) {
-    int64_t cap = spec->batch < n ? spec->batch : n;
-    out->infer_params += 4ull * (uint64_t)n;
-    out->train_params += 4ull * (uint64_t)n;
-    out->train_optim += 4ull * (uint64_t)n * (uint64_t)opt_state_floats(spec->opt.kind, 1);
-    out->train_other += emb_table_predict_grad(cap, 1);
+static int64_t scalar_cap(const emb_spec *spec, int64_t n) { return spec->batch < n ? spec->batch : n; }
+
+/* The accounting of plan() and bytes() for layout m, comp: the tables T_f, then
+ * per compressed field the (N_f, 1) weights w_f (and biases b_f). */
+static void memcom_account(const emb_spec *spec, const int64_t *m, const uint8_t *comp, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_fields_predict_add(spec, m, out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        if (!comp[f]) continue;
+        int64_t n = spec->card[f];
+        emb_table_account(n, 1, scalar_cap(spec, n), spec->opt.kind, out);
+        if (spec->pv[P_BIAS] != 0) emb_table_account(n, 1, scalar_cap(spec, n), spec->opt.kind, out);
+    }
+    snprintf(out->index_desc, sizeof out->index_desc, "none (%s hash)", memcom_hashes[(int)spec->pv[P_HASH]]);
 }
 
 static hx_status memcom_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -110,18 +121,14 @@ static hx_status memcom_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
     hx_status rc = m && comp ? memcom_layout(spec, m, comp, err, errlen)
                              : hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     if (rc == HX_OK) {
-        emb_fields_predict_add(spec, m, &out->bytes);
+        memcom_account(spec, m, comp, &out->bytes);
         int nbig = 0;
         int64_t maxm = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
             if (!comp[f]) continue;
             nbig++;
             if (m[f] > maxm) maxm = m[f];
-            memcom_scalar_predict(spec, spec->card[f], &out->bytes);
-            if (spec->pv[P_BIAS] != 0) memcom_scalar_predict(spec, spec->card[f], &out->bytes);
         }
-        snprintf(out->bytes.index_desc, sizeof out->bytes.index_desc, "none (%s hash)",
-                 memcom_hashes[(int)spec->pv[P_HASH]]);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         snprintf(out->knobs, sizeof out->knobs, "%d of %d fields compressed; largest shared table %lld rows%s",
                  nbig, spec->n_fields, (long long)maxm, spec->pv[P_BIAS] != 0 ? "; bias" : "");
@@ -143,6 +150,7 @@ static void memcom_destroy(void *state) {
     hx_free(s->bt);
     hx_free(s->m);
     hx_free(s->comp);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -160,8 +168,9 @@ static hx_status memcom_create(const emb_spec *spec, void **state, char *err, si
         goto fail;
     }
     rc = memcom_layout(spec, s->m, s->comp, err, errlen);
+    if (rc == HX_OK) rc = emb_spec_keep(&s->spec, spec, err, errlen);
     if (rc != HX_OK) goto fail;
-    s->modulo = (int)spec->pv[P_HASH] == 0;
+    s->modulo = (int)spec->pv[P_HASH] == HASH_MODULO;
     s->bias = spec->pv[P_BIAS] != 0;
     s->seed = spec->seed;
     s->opt = spec->opt;
@@ -171,7 +180,7 @@ static hx_status memcom_create(const emb_spec *spec, void **state, char *err, si
     if (rc != HX_OK) goto fail;
     for (int32_t f = 0; f < F; f++) {
         if (!s->comp[f]) continue;
-        int64_t n = spec->card[f], cap = spec->batch < n ? spec->batch : n;
+        int64_t n = spec->card[f], cap = scalar_cap(spec, n);
         rc = emb_table_init(&s->wt[f], n, 1, cap, spec->opt.kind, err, errlen);
         if (rc == HX_OK && s->bias) rc = emb_table_init(&s->bt[f], n, 1, cap, spec->opt.kind, err, errlen);
         if (rc != HX_OK) goto fail;
@@ -246,28 +255,15 @@ static void memcom_step(void *state, int64_t t) {
     }
 }
 
-static void memcom_scalar_bytes(const emb_table *t, emb_bytes *out) {
-    out->infer_params += emb_table_bytes_params(t);
-    out->train_params += emb_table_bytes_params(t);
-    out->train_optim += emb_table_bytes_optim(t);
-    out->train_other += emb_table_bytes_grad(t);
-}
-
 static void memcom_bytes(const void *state, emb_bytes *out) {
     const memcom_state *s = state;
-    memset(out, 0, sizeof *out);
-    emb_fields_bytes_add(&s->fs, out);
-    for (int32_t f = 0; f < s->fs.F; f++) {
-        if (!s->comp[f]) continue;
-        memcom_scalar_bytes(&s->wt[f], out);
-        if (s->bias) memcom_scalar_bytes(&s->bt[f], out);
-    }
-    snprintf(out->index_desc, sizeof out->index_desc, "none (%s hash)", s->modulo ? "modulo" : "universal");
+    memcom_account(&s->spec, s->m, s->comp, out);
 }
 
 /* The emb_table behind tensor i: T_0..T_{F-1}, then w_f, then b_f of the
  * compressed fields in field order. */
-static emb_table *memcom_tensor_table(memcom_state *s, int i, const char **name) {
+static emb_table *memcom_table_at(void *state, int i, const char **name) {
+    memcom_state *s = state;
     if (i < s->fs.F) {
         *name = "table";
         return &s->fs.tabs[i];
@@ -282,26 +278,7 @@ static emb_table *memcom_tensor_table(memcom_state *s, int i, const char **name)
     return NULL;
 }
 
-static int memcom_tensors(void *state, emb_tensor *out, int max) {
-    memcom_state *s = state;
-    int n = 0;
-    emb_table *t;
-    const char *name;
-    while (n < max && (t = memcom_tensor_table(s, n, &name)) != NULL) {
-        out[n].name = name;
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void memcom_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = memcom_tensor_table(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(memcom, memcom_table_at)
 
 const emb_method emb_method_memcom = {
     .api_version = EMB_API_VERSION,
@@ -309,6 +286,7 @@ const emb_method emb_method_memcom = {
     .desc = "shared hashed table scaled by a per-entity weight: e = w_i * T[h(i)] (+ b_i)",
     .cite = "Pansare et al., Learning Compressed Embeddings for On-Device Inference, MLSys 2022 (arXiv 2203.10135)",
     .params = memcom_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = memcom_plan,
     .create = memcom_create,

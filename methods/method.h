@@ -16,13 +16,14 @@
  *   bytes()                    accounting, valid at any time
  *   destroy(state)
  *
- * Rules (style.md): methods hold no globals and no static mutable state, never
+ * Rules: methods hold no globals and no static mutable state, never
  * print to stdout, never exit. Expected failures return hx_status with a message;
  * programmer bugs hit HX_ASSERT.
  *
  * Adding a method = one file defining `const emb_method emb_method_<name>` plus one
- * line in methods/methods.def. tests/test_methods.c then runs the conformance suite
- * (gradient check, determinism, bytes vs. plan, finalize) against it.
+ * line in methods/methods.def (the registry refers to it strongly: a misspelt line
+ * fails to link). tests/test_methods.c then runs the conformance suite (gradient
+ * check, determinism, bytes vs. plan, finalize) against it.
  */
 #ifndef EMBSWEEP_METHOD_H
 #define EMBSWEEP_METHOD_H
@@ -51,6 +52,21 @@ typedef struct emb_param_desc {
     const char *const  *choices;  /* ENUM: NULL-terminated names; else NULL */
     const char         *help;     /* one line, shown by `embsweep methods` */
 } emb_param_desc;                 /* arrays end with { .name = NULL } */
+
+/* A method writes its parameter table by designated index from an enum that ends
+ * in a count, so the enum and the array cannot drift apart:
+ *     enum { P_ROWS, P_SEED, P_COUNT };
+ *     static const emb_param_desc x_params[] = {[P_ROWS] = {...}, [P_SEED] = {...},
+ *                                               [P_COUNT] = {.name = NULL}};
+ *     EMB_PARAMS_CHECK(x_params, P_COUNT);
+ * and sets .n_params = P_COUNT in its descriptor. The static check pins the size
+ * (one entry per index, then the terminator); that no index was left out (a
+ * nameless hole ends the table early) is checked through n_params by the registry
+ * and the conformance suite. Choice (ENUM) values get named constants too. */
+#define EMB_PARAMS_CHECK(table, count)                                                          \
+    _Static_assert(sizeof(table) / sizeof((table)[0]) == (size_t)(count) + 1 &&                 \
+                       (count) <= EMB_MAX_PARAMS,                                               \
+                   #table ": one entry per parameter index, then the terminator")
 
 #define EMB_AUTO (-1.0e300)
 
@@ -116,6 +132,7 @@ typedef struct emb_method {
     const char           *desc;          /* one line */
     const char           *cite;          /* paper reference, one line */
     const emb_param_desc *params;        /* terminated by {.name = NULL} */
+    int                   n_params;      /* entries before the terminator, all named */
     unsigned              caps;
 
     /* plan: fill spec->pv entries that are EMB_AUTO from spec->ratio, check that the
@@ -145,10 +162,12 @@ typedef struct emb_method {
     /* bytes: current accounting (training peaks so far; inference after finalize). */
     void (*bytes)(const void *state, emb_bytes *out);
 
-    /* tensors: list up to max trainable tensors; returns the count. */
+    /* (optional, test use only; both or neither) tensors: list up to max trainable
+     * tensors; returns the count. grad: write the gradient accumulated since the
+     * last step for tensor i into dense (tensor-sized, overwritten). The
+     * conformance suite's gradient check skips a method without them, saying so.
+     * methods/common/table.h implements both for table-backed methods. */
     int  (*tensors)(void *state, emb_tensor *out, int max);
-    /* grad: write the gradient accumulated since the last step for tensor i into
-     * dense (tensor-sized, overwritten). Test use only. */
     void (*grad)(void *state, int i, float *dense);
 } emb_method;
 

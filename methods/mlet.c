@@ -49,20 +49,22 @@
 #include "harness/core/mlp.h"
 #include "methods/common/table.h"
 
-static const char *const mlet_inits[] = {"normal", "xavier", NULL};
+enum { INIT_NORMAL, INIT_XAVIER, INIT_KINDS };
+static const char *const mlet_inits[] = {[INIT_NORMAL] = "normal", [INIT_XAVIER] = "xavier", [INIT_KINDS] = NULL};
 
-enum { P_K, P_K_FACTOR, P_INIT, P_STD };
+enum { P_K, P_K_FACTOR, P_INIT, P_STD, P_COUNT };
 static const emb_param_desc mlet_params[] = {
-    {.name = "k", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "inner (wide) width k >= dim (auto: k_factor*dim if set, else max(64, 4*dim))"},
-    {.name = "k_factor", .type = EMB_P_FLOAT, .min = 0, .max = 1024, .def = 0,
-     .help = "k = round(k_factor*dim); 0: unused"},
-    {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = mlet_inits,
-     .help = "projection init: normal N(0,std^2) or xavier normal"},
-    {.name = "std", .type = EMB_P_FLOAT, .min = 1e-6, .max = 10, .def = 0.25,
-     .help = "std of the normal projection init (reference default 0.25)"},
-    {.name = NULL},
+    [P_K] = {.name = "k", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "inner (wide) width k >= dim (auto: k_factor*dim if set, else max(64, 4*dim))"},
+    [P_K_FACTOR] = {.name = "k_factor", .type = EMB_P_FLOAT, .min = 0, .max = 1024, .def = 0,
+                    .help = "k = round(k_factor*dim); 0: unused"},
+    [P_INIT] = {.name = "init", .type = EMB_P_ENUM, .def = INIT_NORMAL, .choices = mlet_inits,
+                .help = "projection init: normal N(0,std^2) or xavier normal"},
+    [P_STD] = {.name = "std", .type = EMB_P_FLOAT, .min = 1e-6, .max = 10, .def = 0.25,
+               .help = "std of the normal projection init (reference default 0.25)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(mlet_params, P_COUNT);
 
 typedef struct mlet_state {
     int32_t    F, D, K;
@@ -78,7 +80,7 @@ typedef struct mlet_state {
     int32_t    batch;
     int        finalized;
     opt_cfg    opt, dense_opt;
-    emb_bytes  train;     /* training-phase accounting, fixed at create */
+    emb_spec   spec;      /* the planned spec, card = the copy above, for mlet_account */
 } mlet_state;
 
 /* mlet_k: the inner width from the parameters; also writes it back into pv. */
@@ -106,8 +108,10 @@ static hx_status mlet_k(emb_spec *spec, int32_t *k_out, char *err, size_t errlen
     return HX_OK;
 }
 
-/* Training-phase bytes for inner width K (identical in plan and create). */
-static void mlet_predict(const emb_spec *spec, int32_t K, emb_bytes *out) {
+/* The accounting of plan() and bytes() for inner width K: training figures are
+ * the training-phase peak (fixed by the layout); the inference figure is the
+ * collapsed tables', before and after finalize. */
+static void mlet_account(const emb_spec *spec, int32_t K, emb_bytes *out) {
     uint64_t kd = (uint64_t)K * (uint64_t)spec->dim, F = (uint64_t)spec->n_fields;
     size_t row_state = opt_state_floats(spec->opt.kind, (size_t)K);
     memset(out, 0, sizeof *out);
@@ -131,7 +135,7 @@ static hx_status mlet_plan(emb_spec *spec, emb_plan *out, char *err, size_t errl
     int32_t K;
     hx_status rc = mlet_k(spec, &K, err, errlen);
     if (rc != HX_OK) return rc;
-    mlet_predict(spec, K, &out->bytes);
+    mlet_account(spec, K, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "k=%d -> d=%d (%.3gx); training %.3gx inference bytes", K,
              spec->dim, (double)K / spec->dim,
@@ -197,9 +201,11 @@ static hx_status mlet_create(const emb_spec *spec_in, void **state, char *err, s
         float a = sqrtf(1.0f / (float)n);
         emb_table_fill_uniform(&s->wide[f], &rng, -a, a);
     }
-    double std = (int)spec.pv[P_INIT] == 1 ? sqrt(2.0 / (K + s->D)) : spec.pv[P_STD];
+    double std = (int)spec.pv[P_INIT] == INIT_XAVIER ? sqrt(2.0 / (K + s->D)) : spec.pv[P_STD];
     for (size_t j = 0; j < nP; j++) s->proj[j] = (float)(std * hx_rng_normal(&rng));
-    mlet_predict(&spec, K, &s->train);
+    s->spec = spec;
+    s->spec.card = s->card;
+    s->spec.pool = NULL;
     *state = s;
     return HX_OK;
 fail:
@@ -300,9 +306,8 @@ static hx_status mlet_finalize(void *state, char *err, size_t errlen) {
 }
 
 static void mlet_bytes(const void *state, emb_bytes *out) {
-    /* Training figures are the training-phase peak (fixed by the layout); the
-     * inference figure is the collapsed tables', before and after finalize. */
-    *out = ((const mlet_state *)state)->train;
+    const mlet_state *s = state;
+    mlet_account(&s->spec, s->K, out);
 }
 
 /* tensors: W_0..W_{F-1} then P_0..P_{F-1}; after finalize, E_0..E_{F-1}. */
@@ -336,6 +341,7 @@ const emb_method emb_method_mlet = {
     .desc = "multi-layer embedding training: wide n x k table times k x d projection, collapsed after training",
     .cite = "Ghaemmaghami et al., Training with Multi-Layer Embeddings for Model Reduction, arXiv 2006.05623",
     .params = mlet_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = mlet_plan,
     .create = mlet_create,

@@ -26,16 +26,17 @@
 #include "methods/common/kmeans.h"
 #include "methods/common/baseline.h"
 
-enum { P_M, P_K, P_THRESHOLD };
+enum { P_M, P_K, P_THRESHOLD, P_COUNT };
 static const emb_param_desc pq_params[] = {
-    {.name = "subspaces", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "M sub-vectors per row, a divisor of D (auto: from the ratio)"},
-    {.name = "centroids", .type = EMB_P_INT, .min = 2, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "K centroids per sub-space (auto: 256 if it reaches the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay fp32"},
-    {.name = NULL},
+    [P_M] = {.name = "subspaces", .type = EMB_P_INT, .min = 1, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "M sub-vectors per row, a divisor of D (auto: from the ratio)"},
+    [P_K] = {.name = "centroids", .type = EMB_P_INT, .min = 2, .max = 65536, .def = EMB_AUTO, .auto_ok = 1,
+             .help = "K centroids per sub-space (auto: 256 if it reaches the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay fp32"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(pq_params, P_COUNT);
 
 typedef struct pq_field {
     int32_t  k, bits;   /* 0 = field kept fp32 */
@@ -116,7 +117,7 @@ static hx_status pq_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     spec->pv[P_K] = (double)K;
     emb_bytes inf;
     pq_infer(spec, M, K, &inf, NULL);
-    bl_post_predict(spec, &inf, &out->bytes);
+    bl_post_account(spec, &inf, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "M=%d sub-spaces of %d dims, K=%lld centroids", M, spec->dim / M,
              (long long)K);
@@ -253,15 +254,16 @@ const emb_method emb_method_pq = {
     .desc = "train full, then product quantization: M sub-spaces x K k-means centroids (post-training)",
     .cite = "Jegou, Douze, Schmid, Product Quantization for Nearest Neighbor Search, TPAMI 2011",
     .params = pq_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_POST_TRAIN,
     .plan = pq_plan,
     .create = pq_create,
     .destroy = pq_destroy,
     .forward = pq_forward,
     .backward = bl_post_backward,
-    .step = bl_post_step,
+    .step = emb_fields_state_step,
     .finalize = pq_finalize,
     .bytes = bl_post_bytes,
-    .tensors = bl_post_tensors,
-    .grad = bl_post_grad,
+    .tensors = emb_fields_state_tensors,
+    .grad = emb_fields_state_grad,
 };

@@ -35,23 +35,26 @@
 
 #include "methods/common/baseline.h"
 
-static const char *const qr_ops[] = {"mult", "add", "concat", NULL};
-static const char *const qr_inits[] = {"uniform", "dlrm", "matched", NULL};
-enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED };
-enum { OP_MULT, OP_ADD, OP_CONCAT };
-enum { P_COLL, P_OP, P_THRESHOLD, P_INIT };
+enum { OP_MULT, OP_ADD, OP_CONCAT, OP_KINDS };
+static const char *const qr_ops[] = {[OP_MULT] = "mult", [OP_ADD] = "add", [OP_CONCAT] = "concat", [OP_KINDS] = NULL};
+enum { INIT_UNIFORM, INIT_DLRM, INIT_MATCHED, INIT_KINDS };
+static const char *const qr_inits[] = {[INIT_UNIFORM] = "uniform", [INIT_DLRM] = "dlrm", [INIT_MATCHED] = "matched",
+                                       [INIT_KINDS] = NULL};
 
+enum { P_COLL, P_OP, P_THRESHOLD, P_INIT, P_COUNT };
 static const emb_param_desc qr_params[] = {
-    {.name = "collisions", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "ids per quotient row c (auto: per field from the ratio)"},
-    {.name = "operation", .type = EMB_P_ENUM, .def = OP_MULT, .choices = qr_ops,
-     .help = "combine Q and R rows: mult (DLRM default), add, concat (d/2 each)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
-    {.name = "init", .type = EMB_P_ENUM, .def = 0, .choices = qr_inits,
-     .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult product variance 1/(3n)"},
-    {.name = NULL},
+    [P_COLL] = {.name = "collisions", .type = EMB_P_INT, .min = 1, .max = 1e12, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "ids per quotient row c (auto: per field from the ratio)"},
+    [P_OP] = {.name = "operation", .type = EMB_P_ENUM, .def = OP_MULT, .choices = qr_ops,
+              .help = "combine Q and R rows: mult (DLRM default), add, concat (d/2 each)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed (DLRM --qr-threshold)"},
+    [P_INIT] = {.name = "init", .type = EMB_P_ENUM, .def = INIT_UNIFORM, .choices = qr_inits,
+                .help = "uniform: U(+-sqrt(1/n)); dlrm: U(sqrt(1/n),1), the reference's quirk; matched: mult "
+                        "product variance 1/(3n)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(qr_params, P_COUNT);
 
 typedef struct qr_state {
     int32_t    F, D, wq, wr;
@@ -59,6 +62,7 @@ typedef struct qr_state {
     int64_t   *c;       /* (F) collisions; 0 = field kept as a full table in tq */
     emb_table *tq, *tr; /* (F) quotient (or full) tables; remainder tables */
     opt_cfg    opt;
+    emb_spec   spec;    /* kept for qr_account */
 } qr_state;
 
 static void qr_widths(const emb_spec *spec, int32_t *wq, int32_t *wr) {
@@ -137,24 +141,35 @@ static hx_status qr_layout(const emb_spec *spec, int64_t *c, char *err, size_t e
     return emb_plan_unreachable(spec, "qr", 1, top, err, errlen);
 }
 
+/* The accounting of plan() and bytes() for collisions c: per field Q (n/c rows,
+ * or the full table) and R (c rows); the index is arithmetic. */
+static void qr_account(const emb_spec *spec, const int64_t *c, emb_bytes *out) {
+    int32_t wq, wr;
+    qr_widths(spec, &wq, &wr);
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        int64_t n = spec->card[f];
+        if (!c[f]) {
+            bl_table_predict_add(spec, n, spec->dim, out);
+            continue;
+        }
+        bl_table_predict_add(spec, (n + c[f] - 1) / c[f], wq, out);
+        bl_table_predict_add(spec, c[f], wr, out);
+    }
+    snprintf(out->index_desc, sizeof out->index_desc, "none (i / c, i mod c)");
+}
+
 static hx_status qr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t *c = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
     if (!c) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = qr_layout(spec, c, err, errlen);
     if (rc == HX_OK) {
-        int32_t wq, wr;
-        qr_widths(spec, &wq, &wr);
+        qr_account(spec, c, &out->bytes);
         int nqr = 0;
         int64_t cmin = INT64_MAX, cmax = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
-            int64_t n = spec->card[f];
-            if (!c[f]) {
-                bl_table_predict_add(spec, n, spec->dim, &out->bytes);
-                continue;
-            }
-            bl_table_predict_add(spec, (n + c[f] - 1) / c[f], wq, &out->bytes);
-            bl_table_predict_add(spec, c[f], wr, &out->bytes);
+            if (!c[f]) continue;
             nqr++;
             if (c[f] < cmin) cmin = c[f];
             if (c[f] > cmax) cmax = c[f];
@@ -178,6 +193,7 @@ static void qr_destroy(void *state) {
     hx_free(s->tq);
     hx_free(s->tr);
     hx_free(s->c);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -197,7 +213,8 @@ static hx_status qr_create(const emb_spec *spec, void **state, char *err, size_t
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    if ((rc = qr_layout(spec, s->c, err, errlen)) != HX_OK) goto fail;
+    if ((rc = qr_layout(spec, s->c, err, errlen)) != HX_OK || (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     for (int32_t f = 0; f < s->F; f++) {
@@ -288,16 +305,12 @@ static void qr_step(void *state, int64_t t) {
 
 static void qr_bytes_fn(const void *state, emb_bytes *out) {
     const qr_state *s = state;
-    memset(out, 0, sizeof *out);
-    for (int32_t f = 0; f < s->F; f++) {
-        bl_table_bytes_add(&s->tq[f], out);
-        if (s->c[f]) bl_table_bytes_add(&s->tr[f], out);
-    }
-    snprintf(out->index_desc, sizeof out->index_desc, "none (i / c, i mod c)");
+    qr_account(&s->spec, s->c, out);
 }
 
 /* The i-th trainable table: per field Q (or the full table), then R if QR. */
-static emb_table *qr_tensor_table(qr_state *s, int i, const char **name) {
+static emb_table *qr_table_at(void *state, int i, const char **name) {
+    qr_state *s = state;
     for (int32_t f = 0; f < s->F; f++) {
         if (i == 0) {
             *name = s->c[f] ? "quotient" : "table";
@@ -314,26 +327,7 @@ static emb_table *qr_tensor_table(qr_state *s, int i, const char **name) {
     return NULL;
 }
 
-static int qr_tensors(void *state, emb_tensor *out, int max) {
-    qr_state *s = state;
-    int n = 0;
-    const char *name;
-    emb_table *t;
-    while (n < max && (t = qr_tensor_table(s, n, &name)) != NULL) {
-        out[n].name = name;
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void qr_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = qr_tensor_table(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(qr, qr_table_at)
 
 const emb_method emb_method_qr = {
     .api_version = EMB_API_VERSION,
@@ -341,6 +335,7 @@ const emb_method emb_method_qr = {
     .desc = "quotient-remainder trick: Q[i/c] (x|+|concat) R[i mod c] per field",
     .cite = "Shi et al., Compositional Embeddings Using Complementary Partitions, KDD 2020",
     .params = qr_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = qr_plan,
     .create = qr_create,

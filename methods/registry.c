@@ -5,7 +5,9 @@
 
 #include "method.h"
 
-#define EMB_METHOD(x) extern const emb_method emb_method_##x __attribute__((weak));
+/* Strong references: a methods.def line without a matching descriptor is an
+ * undefined symbol at link time, never a method that silently goes missing. */
+#define EMB_METHOD(x) extern const emb_method emb_method_##x;
 #include "methods.def"
 #undef EMB_METHOD
 
@@ -17,38 +19,30 @@ static const emb_method *const k_all[] = {
 
 #define N_ALL (sizeof k_all / sizeof k_all[0])
 
-static const emb_method *k_built[N_ALL];
-static size_t k_nbuilt = (size_t)-1;
-
-static void registry_init(void) {
-    if (k_nbuilt != (size_t)-1) return;
-    size_t n = 0;
-    for (size_t i = 0; i < N_ALL; i++) {
-        const emb_method *m = k_all[i];
-        if (!m) continue; /* not built */
-        HX_ASSERT(m->api_version == EMB_API_VERSION);
-        HX_ASSERT(m->name && m->desc && m->params && m->plan && m->create && m->destroy);
-        HX_ASSERT(m->forward && m->backward && m->step && m->bytes && m->tensors && m->grad);
-        k_built[n++] = m;
-    }
-    k_nbuilt = n;
+/* The descriptor rules of method.h: every required pointer is set (tensors and
+ * grad, for tests only, come as a pair or not at all), and the parameter table
+ * has n_params named entries, then its terminator. */
+static void check_descriptor(const emb_method *m) {
+    HX_ASSERT(m->api_version == EMB_API_VERSION);
+    HX_ASSERT(m->name && m->desc && m->params && m->plan && m->create && m->destroy);
+    HX_ASSERT(m->n_params >= 0 && m->n_params <= EMB_MAX_PARAMS);
+    for (int i = 0; i < m->n_params; i++) HX_ASSERT(m->params[i].name != NULL);
+    HX_ASSERT(m->params[m->n_params].name == NULL);
+    HX_ASSERT(m->forward && m->backward && m->step && m->bytes);
+    HX_ASSERT((m->tensors == NULL) == (m->grad == NULL));
 }
 
-size_t emb_method_count(void) {
-    registry_init();
-    return k_nbuilt;
-}
+size_t emb_method_count(void) { return N_ALL; }
 
 const emb_method *emb_method_at(size_t i) {
-    registry_init();
-    HX_ASSERT(i < k_nbuilt);
-    return k_built[i];
+    HX_ASSERT(i < N_ALL);
+    check_descriptor(k_all[i]);
+    return k_all[i];
 }
 
 const emb_method *emb_method_find(const char *name) {
-    registry_init();
-    for (size_t i = 0; i < k_nbuilt; i++) {
-        const emb_method *m = k_built[i];
+    for (size_t i = 0; i < N_ALL; i++) {
+        const emb_method *m = emb_method_at(i);
         if (strcmp(m->name, name) == 0 || (m->alias && strcmp(m->alias, name) == 0)) return m;
     }
     return NULL;

@@ -27,14 +27,15 @@
 
 #define ROBE_P 2038074743ull
 
-enum { P_SIZE, P_BLOCK };
+enum { P_SIZE, P_BLOCK, P_COUNT };
 static const emb_param_desc robe_params[] = {
-    {.name = "size", .type = EMB_P_INT, .min = 1, .max = 1e13, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "floats in the shared array (auto: sum N_f*D / ratio)"},
-    {.name = "block", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1,
-     .help = "block size Z: dims read as runs of Z consecutive cells (reference default 1)"},
-    {.name = NULL},
+    [P_SIZE] = {.name = "size", .type = EMB_P_INT, .min = 1, .max = 1e13, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "floats in the shared array (auto: sum N_f*D / ratio)"},
+    [P_BLOCK] = {.name = "block", .type = EMB_P_INT, .min = 1, .max = 65536, .def = 1,
+                 .help = "block size Z: dims read as runs of Z consecutive cells (reference default 1)"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(robe_params, P_COUNT);
 
 typedef struct robe_state {
     int32_t   F, D, Z;
@@ -43,6 +44,7 @@ typedef struct robe_state {
     int64_t  *offset;  /* (F) global id of each field's row 0 */
     emb_table arr;     /* (size, 1) */
     opt_cfg   opt;
+    emb_spec  spec;    /* kept for robe_account */
 } robe_state;
 
 static double robe_total_floats(const emb_spec *spec) { return emb_full_bytes(spec) / 4.0; }
@@ -67,14 +69,20 @@ static int64_t robe_cap(const emb_spec *spec, int64_t size) {
     return c < size ? c : size;
 }
 
+/* The accounting of plan() and bytes(): one (size, 1) table; the hash constants
+ * are a seed. */
+static void robe_account(const emb_spec *spec, int64_t size, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_table_account(size, 1, robe_cap(spec, size), spec->opt.kind, out);
+    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+}
+
 static hx_status robe_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t size;
     hx_status rc = robe_layout(spec, &size, err, errlen);
     if (rc != HX_OK) return rc;
-    out->bytes.infer_params = out->bytes.train_params = 4ull * (uint64_t)size;
-    out->bytes.train_optim = 4ull * (uint64_t)size * opt_state_floats(spec->opt.kind, 1);
-    out->bytes.train_other = emb_table_predict_grad(robe_cap(spec, size), 1);
+    robe_account(spec, size, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "array of %lld floats, block Z=%d", (long long)size,
              (int)spec->pv[P_BLOCK]);
@@ -86,6 +94,7 @@ static void robe_destroy(void *state) {
     if (!s) return;
     emb_table_free(&s->arr);
     hx_free(s->offset);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -93,6 +102,7 @@ static hx_status robe_create(const emb_spec *spec, void **state, char *err, size
     robe_state *s = hx_calloc(1, sizeof *s);
     if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = robe_layout(spec, &s->size, err, errlen);
+    if (rc == HX_OK) rc = emb_spec_keep(&s->spec, spec, err, errlen);
     if (rc != HX_OK) goto fail;
     s->F = spec->n_fields;
     s->D = spec->dim;
@@ -158,24 +168,17 @@ static void robe_step(void *state, int64_t t) {
 }
 
 static void robe_bytes(const void *state, emb_bytes *out) {
-    memset(out, 0, sizeof *out);
-    bl_table_bytes_add(&((const robe_state *)state)->arr, out);
-    snprintf(out->index_desc, sizeof out->index_desc, "none (seeded hash)");
+    const robe_state *s = state;
+    robe_account(&s->spec, s->size, out);
 }
 
-static int robe_tensors(void *state, emb_tensor *out, int max) {
-    robe_state *s = state;
-    if (max < 1) return 0;
-    out[0].name = "array";
-    out[0].data = s->arr.w;
-    out[0].n = (size_t)s->size;
-    return 1;
+/* One tensor: the shared array, a (size, 1) table. */
+static emb_table *robe_table_at(void *state, int i, const char **name) {
+    *name = "array";
+    return i == 0 ? &((robe_state *)state)->arr : NULL;
 }
 
-static void robe_grad(void *state, int i, float *dense) {
-    HX_ASSERT(i == 0);
-    emb_table_grad_dense(&((robe_state *)state)->arr, dense);
-}
+EMB_TABLES_TENSORS(robe, robe_table_at)
 
 const emb_method emb_method_robe = {
     .api_version = EMB_API_VERSION,
@@ -183,6 +186,7 @@ const emb_method emb_method_robe = {
     .desc = "ROBE: one shared array, rows read as blocks of Z cells at hashed offsets",
     .cite = "Desai, Chou, Shrivastava, Random Offset Block Embedding (ROBE), MLSys 2022",
     .params = robe_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = robe_plan,
     .create = robe_create,

@@ -28,21 +28,22 @@
  *     products of three entries) has variance 1/(3N), that of DLRM's
  *     U(+-sqrt(1/N)). FBTT's default "approx-normal" (N(0,1) redrawn while |x| < 2,
  *     times (3N)^(-1/6)) is not used: it ignores the rank and its redraw loop looks
- *     inverted.
+ *     inverted (a truncated normal redraws while |x| >= 2).
  * Bytes per TT field: 4 * (p_1 q_1 r_1 + p_2 r_1 q_2 r_2 + p_3 r_2 q_3).
  */
 #include <math.h>
 
 #include "tt.h"
 
-enum { P_RANK, P_THRESHOLD };
+enum { P_RANK, P_THRESHOLD, P_COUNT };
 static const emb_param_desc tt_params[] = {
-    {.name = "rank", .type = EMB_P_INT, .min = 1, .max = 4096, .def = EMB_AUTO, .auto_ok = 1,
-     .help = "TT rank r of every compressed field (auto: per field from the ratio)"},
-    {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
-     .help = "fields with at most this many rows stay uncompressed"},
-    {.name = NULL},
+    [P_RANK] = {.name = "rank", .type = EMB_P_INT, .min = 1, .max = 4096, .def = EMB_AUTO, .auto_ok = 1,
+                .help = "TT rank r of every compressed field (auto: per field from the ratio)"},
+    [P_THRESHOLD] = {.name = "threshold", .type = EMB_P_INT, .min = 0, .max = 1e12, .def = 200,
+                     .help = "fields with at most this many rows stay uncompressed"},
+    [P_COUNT] = {.name = NULL},
 };
+EMB_PARAMS_CHECK(tt_params, P_COUNT);
 
 typedef struct tt_field {
     int32_t   rank;    /* 0: full table in core[0] */
@@ -60,6 +61,8 @@ typedef struct tt_state {
     int32_t   r1max;     /* max r1 over TT fields */
     float    *g2T, *acc; /* (q2 max r2, max r1) one G2 slice transposed; (max r1) sums */
     opt_cfg   opt;
+    int32_t  *rank;      /* (F) the layout: fl[f].rank */
+    emb_spec  spec;      /* kept for tt_account */
 } tt_state;
 
 void tt_factor_dim(int32_t d, int32_t q[3]) {
@@ -138,12 +141,35 @@ static hx_status tt_layout(const emb_spec *spec, int32_t *rank, char *err, size_
     return emb_plan_unreachable(spec, "tt", 1, top, err, errlen);
 }
 
-/* Bytes of the forward cache of T (none without TT fields). */
-/* The T cache plus the backward's scratch (dT, a transposed G2 slice, r1 sums). */
+/* Bytes of the forward cache of T plus the backward's scratch (dT, a transposed
+ * G2 slice, r1 sums); none without TT fields. */
 static uint64_t tt_cache_bytes(int32_t batch, int32_t F, int64_t tlen, int32_t q2, int32_t r1max, int32_t r2max) {
     if (!tlen) return 0;
     return 4ull * ((uint64_t)batch * (uint64_t)F * (uint64_t)tlen + (uint64_t)tlen +
                    (uint64_t)q2 * (uint64_t)r2max * (uint64_t)r1max + (uint64_t)r1max);
+}
+
+/* The accounting of plan() and bytes() for ranks (0 = full field): per TT field
+ * its three cores (p_k rows of r_{k-1} q_k r_k), plus the forward's T cache. */
+static void tt_account(const emb_spec *spec, const int32_t *rank, emb_bytes *out) {
+    int32_t q[3], r2max = 0, r1max = 0;
+    tt_factor_dim(spec->dim, q);
+    memset(out, 0, sizeof *out);
+    for (int32_t f = 0; f < spec->n_fields; f++) {
+        if (!rank[f]) {
+            bl_table_predict_add(spec, spec->card[f], spec->dim, out);
+            continue;
+        }
+        int64_t p[3];
+        int32_t r[4] = {1, 0, 0, 1};
+        tt_factor_rows(spec->card[f], p);
+        tt_ranks(p, q, rank[f], &r[1], &r[2]);
+        for (int k = 0; k < 3; k++) bl_table_predict_add(spec, p[k], r[k] * q[k] * r[k + 1], out);
+        r2max = r[2] > r2max ? r[2] : r2max;
+        r1max = r[1] > r1max ? r[1] : r1max;
+    }
+    out->train_other += tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max, q[1], r1max, r2max);
+    snprintf(out->index_desc, sizeof out->index_desc, "none (mixed-radix row index)");
 }
 
 static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
@@ -153,26 +179,15 @@ static hx_status tt_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen
     hx_status rc = tt_layout(spec, rank, err, errlen);
     tt_factor_dim(spec->dim, q);
     if (rc == HX_OK) {
+        tt_account(spec, rank, &out->bytes);
         int ntt = 0;
-        int32_t rmin = INT32_MAX, rmaxv = 0, r2max = 0, r1max = 0;
+        int32_t rmin = INT32_MAX, rmaxv = 0;
         for (int32_t f = 0; f < spec->n_fields; f++) {
-            if (!rank[f]) {
-                bl_table_predict_add(spec, spec->card[f], spec->dim, &out->bytes);
-                continue;
-            }
-            int64_t p[3];
-            int32_t r[4] = {1, 0, 0, 1};
-            tt_factor_rows(spec->card[f], p);
-            tt_ranks(p, q, rank[f], &r[1], &r[2]);
-            for (int k = 0; k < 3; k++) bl_table_predict_add(spec, p[k], r[k] * q[k] * r[k + 1], &out->bytes);
-            r2max = r[2] > r2max ? r[2] : r2max;
-            r1max = r[1] > r1max ? r[1] : r1max;
+            if (!rank[f]) continue;
             ntt++;
             rmin = rank[f] < rmin ? rank[f] : rmin;
             rmaxv = rank[f] > rmaxv ? rank[f] : rmaxv;
         }
-        out->bytes.train_other +=
-            tt_cache_bytes(spec->batch, spec->n_fields, (int64_t)q[0] * q[1] * r2max, q[1], r1max, r2max);
         out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
         if (ntt) snprintf(out->knobs, sizeof out->knobs, "%d of %d fields TT, q=%dx%dx%d, ranks %d..%d", ntt,
                           spec->n_fields, q[0], q[1], q[2], rmin, rmaxv);
@@ -192,6 +207,8 @@ static void tt_destroy(void *state) {
     hx_free(s->dT);
     hx_free(s->g2T);
     hx_free(s->acc);
+    hx_free(s->rank);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -199,7 +216,7 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
     tt_state *s = hx_calloc(1, sizeof *s);
     if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc;
-    int32_t *rank = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
+    int32_t *rank = s->rank = hx_calloc((size_t)spec->n_fields, sizeof(int32_t));
     s->F = spec->n_fields;
     s->D = spec->dim;
     s->opt = spec->opt;
@@ -209,7 +226,8 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    if ((rc = tt_layout(spec, rank, err, errlen)) != HX_OK) goto fail;
+    if ((rc = tt_layout(spec, rank, err, errlen)) != HX_OK || (rc = emb_spec_keep(&s->spec, spec, err, errlen)) != HX_OK)
+        goto fail;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     int32_t rmax = 0;
@@ -246,11 +264,9 @@ static hx_status tt_create(const emb_spec *spec, void **state, char *err, size_t
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
         goto fail;
     }
-    hx_free(rank);
     *state = s;
     return HX_OK;
 fail:
-    hx_free(rank);
     tt_destroy(s);
     return rc;
 }
@@ -370,16 +386,12 @@ static void tt_step(void *state, int64_t t) {
 
 static void tt_bytes(const void *state, emb_bytes *out) {
     const tt_state *s = state;
-    memset(out, 0, sizeof *out);
-    for (int32_t f = 0; f < s->F; f++)
-        for (int k = 0; k < (s->fl[f].rank ? 3 : 1); k++) bl_table_bytes_add(&s->fl[f].core[k], out);
-    out->train_other +=
-        tt_cache_bytes(s->batch, s->F, s->tlen, s->q[1], s->r1max, (int32_t)(s->tlen / ((int64_t)s->q[0] * s->q[1])));
-    snprintf(out->index_desc, sizeof out->index_desc, "none (mixed-radix row index)");
+    tt_account(&s->spec, s->rank, out);
 }
 
 /* Tensor i: per field its full table, or its three cores. */
-static emb_table *tt_tensor(tt_state *s, int i, const char **name) {
+static emb_table *tt_table_at(void *state, int i, const char **name) {
+    tt_state *s = state;
     for (int32_t f = 0; f < s->F; f++) {
         int nk = s->fl[f].rank ? 3 : 1;
         if (i < nk) {
@@ -391,24 +403,7 @@ static emb_table *tt_tensor(tt_state *s, int i, const char **name) {
     return NULL;
 }
 
-static int tt_tensors(void *state, emb_tensor *out, int max) {
-    tt_state *s = state;
-    int n = 0;
-    emb_table *t;
-    while (n < max && (t = tt_tensor(s, n, &out[n].name)) != NULL) {
-        out[n].data = t->w;
-        out[n].n = (size_t)t->rows * (size_t)t->width;
-        n++;
-    }
-    return n;
-}
-
-static void tt_grad(void *state, int i, float *dense) {
-    const char *name;
-    emb_table *t = tt_tensor(state, i, &name);
-    HX_ASSERT(t != NULL);
-    emb_table_grad_dense(t, dense);
-}
+EMB_TABLES_TENSORS(tt, tt_table_at)
 
 const emb_method emb_method_tt = {
     .api_version = EMB_API_VERSION,
@@ -416,6 +411,7 @@ const emb_method emb_method_tt = {
     .desc = "TT-Rec: 3 tensor-train cores per field, rank from the ratio",
     .cite = "Yin et al., TT-Rec: Tensor Train Compression for DLRM Embeddings, MLSys 2021",
     .params = tt_params,
+    .n_params = P_COUNT,
     .caps = EMB_CAP_TRAINABLE,
     .plan = tt_plan,
     .create = tt_create,

@@ -1,39 +1,24 @@
 /* test_cqr.c: CQR/CCE (methods/cqr.c): bytes against the formula and the plan,
  * pointer widths, the clustering step on planted clusters, the schedule. */
-#include <criterion/criterion.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "methods/cqr.h"
+#include "method_fixture.h"
 #include "methods/common/table.h"
+#include "methods/cqr.h"
 
+/* The suite's spec: the shared builder with seed 9, batch 32, 4 epochs of 100 steps. */
 static void spec_for(emb_spec *s, int32_t F, const int64_t *card, int32_t dim, double ratio) {
-    const emb_method *m = emb_method_find("cce");
-    cr_assert_not_null(m, "cqr must be registered under its alias cce");
-    memset(s, 0, sizeof *s);
-    s->n_fields = F;
-    s->card = card;
-    s->dim = dim;
-    s->ratio = ratio;
+    mt_spec(s, mt_method("cce"), F, card, dim, ratio); /* registered under its alias too */
     s->seed = 9;
     s->batch = 32;
     s->steps_per_epoch = 100;
     s->total_steps = 400;
-    s->opt = opt_default(OPT_SGD, 0.1f);
-    emb_params_default(m, s->pv);
 }
 
-static void setp(emb_spec *s, const char *name, double v) {
-    int i = emb_param_index(emb_method_find("cqr"), name);
-    cr_assert_geq(i, 0, "no parameter %s", name);
-    s->pv[i] = v;
-}
+static void setp(emb_spec *s, const char *name, double v) { mt_set(mt_method("cqr"), s, name, v); }
 
 static uint64_t ptr_bytes(int64_t n, int c, int bits) { return 8 * (((uint64_t)n * c * bits + 63) / 64); }
 
 Test(cqr, bytes_follow_formula_and_plan) {
-    const emb_method *m = emb_method_find("cqr");
+    const emb_method *m = mt_method("cqr");
     static const int64_t card[3] = {50, 3000, 10000};
     static const struct { int sketch, packed, bits; const char *desc; } cases[] = {
         {0, 1, 7, "packed"}, {1, 1, 7, "packed"}, {0, 0, 16, "uint16"}, {1, 0, 16, "uint16"}};
@@ -45,8 +30,7 @@ Test(cqr, bytes_follow_formula_and_plan) {
         setp(&s, "k", 100);
         setp(&s, "sketch", cases[c].sketch);
         setp(&s, "packed", cases[c].packed);
-        s.ratio = 1; /* with a fixed k the ratio is what it is: plan reports it */
-        emb_plan_within(1, 1);
+        /* with a fixed k the ratio is what it is: request exactly that one */
         uint64_t params = 4ull * 50 * 16 + 2 * (8ull * 100 * 16);
         uint64_t index = (ptr_bytes(3000, 4, cases[c].bits) + ptr_bytes(10000, 4, cases[c].bits)) * (cases[c].sketch ? 2 : 1);
         s.ratio = emb_full_bytes(&s) / (double)(params + index);
@@ -54,8 +38,7 @@ Test(cqr, bytes_follow_formula_and_plan) {
         cr_expect_eq(p.bytes.infer_params, params);
         cr_expect_eq(p.bytes.infer_index, index, "case %zu: index %llu vs %llu", c,
                      (unsigned long long)p.bytes.infer_index, (unsigned long long)index);
-        void *st;
-        cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+        void *st = mt_create(m, &s);
         emb_bytes b;
         m->bytes(st, &b);
         cr_expect(memcmp(&b, &p.bytes, sizeof b) == 0, "case %zu: bytes() differ from plan()", c);
@@ -66,7 +49,7 @@ Test(cqr, bytes_follow_formula_and_plan) {
 }
 
 Test(cqr, ratio_from_plan_counts_pointers) {
-    const emb_method *m = emb_method_find("cqr");
+    const emb_method *m = mt_method("cqr");
     static const int64_t card[4] = {20, 4000, 30000, 100000};
     emb_spec s;
     emb_plan p;
@@ -90,7 +73,7 @@ Test(cqr, ratio_from_plan_counts_pointers) {
 }
 
 Test(cqr, training_bytes_close_to_inference) {
-    const emb_method *m = emb_method_find("cqr");
+    const emb_method *m = mt_method("cqr");
     static const int64_t card[3] = {100, 50000, 200000};
     emb_spec s;
     emb_plan p;
@@ -150,7 +133,6 @@ static double train_epochs(const emb_method *m, void *st, const float *T, int ep
 }
 
 static void *planted_model(const emb_method *m, emb_spec *s, const int64_t *card) {
-    char err[256];
     spec_for(s, 1, card, PD, 1);
     s->batch = 100;
     s->opt = opt_default(OPT_SGD, 0.3f);
@@ -161,14 +143,11 @@ static void *planted_model(const emb_method *m, emb_spec *s, const int64_t *card
     /* k fixes the bytes: 2 codebooks of k x 8 floats + 6-bit a pointers */
     s->ratio = emb_full_bytes(s) / (8.0 * PK * PD + 8.0 * ((PN * 2 * 6 + 63) / 64));
     emb_plan p;
-    cr_assert_eq(m->plan(s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st;
-    cr_assert_eq(m->create(s, &st, err, sizeof err), HX_OK, "%s", err);
-    return st;
+    return mt_make(m, s, &p);
 }
 
 Test(cqr, clustering_beats_random_assignment_on_planted_clusters) {
-    const emb_method *m = emb_method_find("cqr");
+    const emb_method *m = mt_method("cqr");
     static const int64_t card[1] = {PN};
     float *T = malloc(sizeof(float) * PN * PD), *V = malloc(sizeof(float) * PN * PD);
     planted_targets(T);
@@ -220,7 +199,7 @@ Test(cqr, clustering_beats_random_assignment_on_planted_clusters) {
 }
 
 Test(cqr, schedule_and_stored_sketch) {
-    const emb_method *m = emb_method_find("cqr");
+    const emb_method *m = mt_method("cqr");
     static const int64_t card[2] = {10, 3000};
     for (int stored = 0; stored <= 1; stored++) {
         emb_spec s;
@@ -230,9 +209,7 @@ Test(cqr, schedule_and_stored_sketch) {
         s.total_steps = 20;
         setp(&s, "sketch", stored);
         setp(&s, "cluster_every", 5);   /* clusters at t = 5, 10, 15 (<= 0.75 * 20) */
-        cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-        void *st;
-        cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+        void *st = mt_make(m, &s, &p);
         uint32_t *a0 = malloc(3000 * sizeof(uint32_t));
         int changed_at5 = 0, changed_late = 0;
         for (int64_t t = 1; t <= 20; t++) {

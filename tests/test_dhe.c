@@ -1,6 +1,6 @@
 /* test_dhe.c: deep hash embedding (methods/dhe.c): bytes by hand, gradient of
  * the network against finite differences, width from the ratio. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 
 extern const emb_method emb_method_dhe;
 static const emb_method *M = &emb_method_dhe;
@@ -9,11 +9,11 @@ static const int64_t card1[1] = {1000};
 /* k = 8 hashes, 2 hidden layers of width 3, D = 4:
  * 8*3 + 3 + (3*3 + 3) + 3*4 + 4 = 55 parameters. */
 static void *make_small(emb_spec *s, emb_plan *p) {
-    bl_spec(s, M, 1, card1, 4, 4000.0 / 55);
-    bl_set(M, s, "hashes", 8);
-    bl_set(M, s, "hidden", 2);
-    bl_set(M, s, "width", 3);
-    return bl_make(M, s, p);
+    mt_spec(s, M, 1, card1, 4, 4000.0 / 55);
+    mt_set(M, s, "hashes", 8);
+    mt_set(M, s, "hidden", 2);
+    mt_set(M, s, "width", 3);
+    return mt_make(M, s, p);
 }
 
 Test(dhe, bytes_by_hand) {
@@ -72,10 +72,10 @@ Test(dhe, width_from_ratio) {
     static const double ratios[] = {4, 16, 64};
     for (size_t i = 0; i < 3; i++) {
         emb_spec s;
-        bl_spec(&s, M, 3, card, 16, ratios[i]);
-        bl_expect_plans(M, &s);
+        mt_spec(&s, M, 3, card, 16, ratios[i]);
+        mt_expect_plans(M, &s);
     }
     emb_spec s;
-    bl_spec(&s, M, 3, card, 16, 1e5);
-    bl_expect_refused(M, &s);
+    mt_spec(&s, M, 3, card, 16, 1e5);
+    mt_expect_refused(M, &s);
 }

@@ -1,14 +1,10 @@
 /* test_fiited.c: FIITED (methods/fiited.c) and its VHPI table (methods/common/vhpi.c):
  * hash insert/find/erase/resize with many ids, the budget after every interval,
  * low-utility chunks pruned first and the prefix kept, memory returned to the OS. */
-#include <criterion/criterion.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "methods/fiited.h"
+#include "method_fixture.h"
 #include "methods/common/table.h"
 #include "methods/common/vhpi.h"
+#include "methods/fiited.h"
 
 Test(vhpi, insert_find_erase_many) {
     enum { N = 60000 };
@@ -50,31 +46,20 @@ Test(vhpi, insert_find_erase_many) {
     free(in);
 }
 
-static const emb_method *fiited(void) {
-    const emb_method *m = emb_method_find("fiited");
-    cr_assert_not_null(m);
-    return m;
-}
+static const emb_method *fiited(void) { return mt_method("fiited"); }
 
+/* The suite's spec: the shared builder with seed 21, batch 64, 2 epochs of 100
+ * steps, row-wise Adagrad (one accumulator per chunk). */
 static void spec_for(emb_spec *s, int32_t F, const int64_t *card, int32_t dim, double ratio) {
-    memset(s, 0, sizeof *s);
-    s->n_fields = F;
-    s->card = card;
-    s->dim = dim;
-    s->ratio = ratio;
+    mt_spec(s, fiited(), F, card, dim, ratio);
     s->seed = 21;
     s->batch = 64;
     s->steps_per_epoch = 100;
     s->total_steps = 200;
     s->opt = opt_default(OPT_ROWWISE_ADAGRAD, 0.05f);
-    emb_params_default(fiited(), s->pv);
 }
 
-static void setp(emb_spec *s, const char *name, double v) {
-    int i = emb_param_index(fiited(), name);
-    cr_assert_geq(i, 0);
-    s->pv[i] = v;
-}
+static void setp(emb_spec *s, const char *name, double v) { mt_set(fiited(), s, name, v); }
 
 Test(fiited, budget_holds_after_every_interval) {
     const emb_method *m = fiited();
@@ -85,9 +70,7 @@ Test(fiited, budget_holds_after_every_interval) {
     spec_for(&s, 2, card, 16, 6);
     setp(&s, "interval", 5);
     setp(&s, "warmup", 10);
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     emb_bytes b;
     m->bytes(st, &b);
     cr_expect_eq(emb_bytes_infer(&b), emb_bytes_infer(&p.bytes), "create matches the plan's initial state");
@@ -137,9 +120,7 @@ Test(fiited, prunes_low_utility_first_and_keeps_a_prefix) {
     s.opt = opt_default(OPT_SGD, 0.0f); /* values do not matter here */
     emb_plan p;
     char err[256];
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     int64_t idx[150];
     float out[150 * 16], d[150 * 16];
     for (int i = 0; i < 150; i++) idx[i] = i;
@@ -197,9 +178,7 @@ Test(fiited, prune_returns_memory) {
     spec_for(&s, 1, card, 16, 0.75); /* ~1.4M live chunks: a ~23 MB pool + hash */
     emb_plan p;
     char err[256];
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     emb_bytes b0, b1;
     m->bytes(st, &b0);
     long before = rss_kb();

@@ -1,6 +1,6 @@
 /* test_md.c: mixed-dimension embeddings (methods/md.c): md_solver widths and
  * bytes by hand, the projection forward, alpha bisection. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 
 extern const emb_method emb_method_md;
 static const emb_method *M = &emb_method_md;
@@ -10,11 +10,11 @@ static const int64_t card[3] = {4, 400, 40000};
 Test(md, widths_and_bytes_by_hand) {
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 3, card, 16, 1);
-    bl_set(M, &s, "alpha", 0.5);
+    mt_spec(&s, M, 3, card, 16, 1);
+    mt_set(M, &s, "alpha", 0.5);
     double bytes = 4.0 * (4 * 16 + 400 * 2 + 2 * 16 + 40000 * 1 + 1 * 16);
     s.ratio = 4.0 * 40404 * 16 / bytes;
-    void *st = bl_make(M, &s, &p);
+    void *st = mt_make(M, &s, &p);
     emb_bytes b;
     M->bytes(st, &b);
     cr_expect_eq(b.infer_params, (uint64_t)bytes);
@@ -31,10 +31,10 @@ Test(md, widths_and_bytes_by_hand) {
 Test(md, projection_forward_by_hand) {
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 3, card, 16, 1);
-    bl_set(M, &s, "alpha", 0.5);
+    mt_spec(&s, M, 3, card, 16, 1);
+    mt_set(M, &s, "alpha", 0.5);
     s.ratio = 4.0 * 40404 * 16 / (4.0 * (4 * 16 + 400 * 2 + 2 * 16 + 40000 * 1 + 1 * 16));
-    void *st = bl_make(M, &s, &p);
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[8];
     M->tensors(st, t, 8);
     for (size_t k = 0; k < t[1].n; k++) t[1].data[k] = (float)k;  /* row i = (2i, 2i+1) */
@@ -52,21 +52,21 @@ Test(md, alpha_bisection_hits_the_ratio) {
     static const double ratios[] = {2, 4, 8};
     for (size_t i = 0; i < 3; i++) {
         emb_spec s;
-        bl_spec(&s, M, 4, big, 16, ratios[i]);
-        bl_expect_plans(M, &s);
-        cr_expect(bl_get(M, &s, "alpha") > 0 && bl_get(M, &s, "alpha") != EMB_AUTO, "alpha recorded");
+        mt_spec(&s, M, 4, big, 16, ratios[i]);
+        mt_expect_plans(M, &s);
+        cr_expect(mt_get(M, &s, "alpha") > 0 && mt_get(M, &s, "alpha") != EMB_AUTO, "alpha recorded");
     }
     emb_spec s;
-    bl_spec(&s, M, 4, big, 16, 100); /* width 1 everywhere gives < 16x */
-    bl_expect_refused(M, &s);
+    mt_spec(&s, M, 4, big, 16, 100); /* width 1 everywhere gives < 16x */
+    mt_expect_refused(M, &s);
     /* above the top there is no nearer ratio: the message must not say "inf" */
     emb_plan p;
     char err[256] = "";
     cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
     cr_expect(strstr(err, "inf") == NULL, "unreachable message: %s", err);
     /* base 1 puts every MD field at width 1: the only ratio is above 4, none below */
-    bl_spec(&s, M, 4, big, 16, 4);
-    bl_set(M, &s, "base", 1);
+    mt_spec(&s, M, 4, big, 16, 4);
+    mt_set(M, &s, "base", 1);
     cr_assert_neq(M->plan(&s, &p, err, sizeof err), HX_OK);
     cr_expect(strstr(err, "nearest 0 ") == NULL && strstr(err, "none below") != NULL, "message: %s", err);
 }

@@ -6,28 +6,13 @@
  *   structure  ids colliding under i mod m keep parallel embeddings after
  *              training (only the scalar differs); the bias gradient is sum(g)
  */
-#include <criterion/criterion.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "methods/method.h"
+#include "method_fixture.h"
 #include "methods/common/table.h"
 
 #define MF 3
 static const int64_t k_card[MF] = {50, 1000, 3000};
 
-static const emb_method *memcom(void) {
-    const emb_method *m = emb_method_find("memcom");
-    cr_assert_not_null(m, "memcom is not registered");
-    return m;
-}
-
-static void set_param(const emb_method *m, emb_spec *s, const char *name, double v) {
-    int i = emb_param_index(m, name);
-    cr_assert(i >= 0, "%s has no parameter %s", m->name, name);
-    s->pv[i] = v;
-}
+static const emb_method *memcom(void) { return mt_method("memcom"); }
 
 /* Set s->ratio to what `rows` shared rows per compressed field (threshold 200:
  * field 0 stays full) give, with per_id bytes per entity (0 for hash). */
@@ -39,39 +24,26 @@ static void ratio_for_rows(emb_spec *s, int64_t rows, uint64_t per_id) {
     s->ratio = emb_full_bytes(s) / (double)bytes;
 }
 
+/* The suite's spec: the shared builder with seed 9 and lr 0.2. */
 static void spec_for(const emb_method *m, emb_spec *s, const int64_t *card, int32_t dim, double ratio) {
-    memset(s, 0, sizeof *s);
-    s->n_fields = MF;
-    s->card = card;
-    s->dim = dim;
-    s->ratio = ratio;
+    mt_spec(s, m, MF, card, dim, ratio);
     s->seed = 9;
-    s->batch = 16;
-    s->steps_per_epoch = 10;
-    s->total_steps = 10;
     s->opt = opt_default(OPT_SGD, 0.2f);
     s->dense_opt = opt_default(OPT_SGD, 0.2f);
-    emb_params_default(m, s->pv);
 }
 
 /* A created memcom with `rows` shared rows per compressed field, at its ratio. */
 static void *create_rows(const emb_method *m, emb_spec *s, int32_t dim, int64_t rows, int bias) {
     spec_for(m, s, k_card, dim, 1);
-    set_param(m, s, "rows", (double)rows);
-    set_param(m, s, "bias", bias);
+    mt_set(m, s, "rows", (double)rows);
+    mt_set(m, s, "bias", bias);
     ratio_for_rows(s, rows, bias ? 8 : 4);
-    char err[256];
-    void *st = NULL;
-    cr_assert_eq(m->create(s, &st, err, sizeof err), HX_OK, "%s", err);
-    return st;
+    return mt_create(m, s);
 }
 
 static uint64_t infer_bytes(const emb_method *m, emb_spec *s) {
     emb_plan p;
-    char err[256];
-    cr_assert_eq(m->plan(s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st = NULL;
-    cr_assert_eq(m->create(s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, s, &p);
     emb_bytes b;
     m->bytes(st, &b);
     m->destroy(st);
@@ -83,13 +55,13 @@ Test(memcom, bytes_formula_with_and_without_bias) {
     const emb_method *m = memcom();
     emb_spec s;
     spec_for(m, &s, k_card, 16, 1);
-    set_param(m, &s, "threshold", 100); /* field 0 (50 rows) stays full */
-    set_param(m, &s, "rows", 64);
+    mt_set(m, &s, "threshold", 100); /* field 0 (50 rows) stays full */
+    mt_set(m, &s, "rows", 64);
     const uint64_t d = 16, m_rows = 64;
     uint64_t want = 4 * 50 * d + 4 * (m_rows * d + 1000) + 4 * (m_rows * d + 3000);
     s.ratio = (double)emb_full_bytes(&s) / (double)want;
     cr_expect_eq(infer_bytes(m, &s), want);
-    set_param(m, &s, "bias", 1);
+    mt_set(m, &s, "bias", 1);
     want += 4 * (1000 + 3000);
     s.ratio = (double)emb_full_bytes(&s) / (double)want;
     cr_expect_eq(infer_bytes(m, &s), want, "the bias adds 4 n per compressed field");
@@ -102,7 +74,7 @@ Test(memcom, plan_hits_ratio_from_auto_rows) {
         for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
             emb_spec s;
             spec_for(m, &s, k_card, 16, ratios[i]);
-            set_param(m, &s, "bias", bias);
+            mt_set(m, &s, "bias", bias);
             if (bias && ratios[i] > 7) continue; /* beyond the bias ceiling d/2 */
             double got = emb_full_bytes(&s) / (double)infer_bytes(m, &s);
             cr_expect(emb_plan_within(ratios[i], got), "bias %d: ratio %g achieved %g", bias, ratios[i], got);
@@ -127,25 +99,21 @@ Test(memcom, ceiling_refused_with_range) {
     cr_expect_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
     /* with the bias the ceiling halves, roughly */
     spec_for(m, &s, k_card, 16, 10);
-    set_param(m, &s, "bias", 1);
+    mt_set(m, &s, "bias", 1);
     cr_expect_neq(m->plan(&s, &p, err, sizeof err), HX_OK, "ratio 10 with bias at d=16");
 }
 
 Test(memcom, equals_hashing_at_init) {
-    const emb_method *m = memcom(), *h = emb_method_find("hash");
-    cr_assert_not_null(h);
+    const emb_method *m = memcom(), *h = mt_method("hash");
     emb_spec sm, sh;
     spec_for(m, &sm, k_card, 8, 1);
     spec_for(h, &sh, k_card, 8, 1);
-    set_param(m, &sm, "rows", 37);
-    set_param(h, &sh, "rows", 37);
+    mt_set(m, &sm, "rows", 37);
+    mt_set(h, &sh, "rows", 37);
     ratio_for_rows(&sm, 37, 4);
     ratio_for_rows(&sh, 37, 0);
-    set_param(h, &sh, "hash", 1); /* modulo, MEmCom's default */
-    char err[256];
-    void *a = NULL, *b = NULL;
-    cr_assert_eq(m->create(&sm, &a, err, sizeof err), HX_OK, "%s", err);
-    cr_assert_eq(h->create(&sh, &b, err, sizeof err), HX_OK, "%s", err);
+    mt_set(h, &sh, "hash", 1); /* modulo, MEmCom's default */
+    void *a = mt_create(m, &sm), *b = mt_create(h, &sh);
     hx_rng rng;
     hx_rng_seed(&rng, 1);
     int64_t idx[16 * MF];

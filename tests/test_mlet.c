@@ -6,38 +6,21 @@
  *   plan       ratio 1 only ("[1, 1]" in the error); k rules (auto, k_factor,
  *              k < d refused, k and k_factor disagreeing refused)
  */
-#include <criterion/criterion.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "methods/method.h"
+#include "method_fixture.h"
 #include "methods/common/table.h"
 
 #define MF 3
 static const int64_t k_card[MF] = {7, 60, 250};
 
-static const emb_method *mlet(void) {
-    const emb_method *m = emb_method_find("mlet");
-    cr_assert_not_null(m, "mlet is not registered");
-    return m;
-}
+static const emb_method *mlet(void) { return mt_method("mlet"); }
 
+/* The suite's spec: the shared builder at ratio 1 with these optimizers and k. */
 static void mlet_spec(emb_spec *s, int32_t dim, double k, opt_kind sparse, opt_kind dense) {
     const emb_method *m = mlet();
-    memset(s, 0, sizeof *s);
-    s->n_fields = MF;
-    s->card = k_card;
-    s->dim = dim;
-    s->ratio = 1;
-    s->seed = 42;
-    s->batch = 16;
-    s->steps_per_epoch = 10;
-    s->total_steps = 10;
+    mt_spec(s, m, MF, k_card, dim, 1);
     s->opt = opt_default(sparse, 0.1f);
     s->dense_opt = opt_default(dense, 0.05f);
-    emb_params_default(m, s->pv);
-    if (k > 0) s->pv[emb_param_index(m, "k")] = k;
+    if (k > 0) mt_set(m, s, "k", k);
 }
 
 Test(mlet, collapse_agrees_for_every_id) {
@@ -46,9 +29,7 @@ Test(mlet, collapse_agrees_for_every_id) {
     emb_plan p;
     char err[256];
     mlet_spec(&s, 8, 32, OPT_ROWWISE_ADAGRAD, OPT_ADAM);
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st = NULL;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     /* train a few steps on random upstream gradients so W and P move */
     hx_rng rng;
     hx_rng_seed(&rng, 3);
@@ -113,9 +94,7 @@ Test(mlet, bytes_follow_the_formula) {
     emb_plan p;
     char err[256];
     mlet_spec(&s, d, k, OPT_ADAGRAD, OPT_ADAM); /* element-wise state: k floats per row */
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st = NULL;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     uint64_t n = 0, grad = 0;
     for (int f = 0; f < MF; f++) {
         n += (uint64_t)k_card[f];
@@ -187,16 +166,13 @@ Test(mlet, k_rules) {
 
 /* The projection is trained: one step with a nonzero upstream gradient moves P,
  * and moves the embedding of an id that was not in the batch (MLET's
- * cross-category update). */
+ * cross-category update: every id of a field shares P_f). */
 Test(mlet, projection_step_moves_unseen_rows) {
     const emb_method *m = mlet();
     emb_spec s;
     emb_plan p;
-    char err[256];
     mlet_spec(&s, 4, 16, OPT_SGD, OPT_SGD);
-    cr_assert_eq(m->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
-    void *st = NULL;
-    cr_assert_eq(m->create(&s, &st, err, sizeof err), HX_OK, "%s", err);
+    void *st = mt_make(m, &s, &p);
     int64_t seen[MF] = {1, 2, 3}, unseen[MF] = {4, 5, 6};
     float e0[MF * 4], e1[MF * 4], g[MF * 4];
     for (int j = 0; j < MF * 4; j++) g[j] = 1.0f;

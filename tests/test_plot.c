@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness/report/plot.h"
+#include "methods/method.h"
 
 /* ---- fixture helpers ---- */
 
@@ -136,6 +137,37 @@ Test(plot, method_styles_are_fixed) {
     cr_expect_str_eq(u1.color, u2.color);
     cr_expect(u1.order > h.order);
     cr_expect(strcmp(u1.color, "#000000") != 0, "unknown methods are never black");
+}
+
+/* Colour and marker are keyed by the name, not the registry position: each method
+ * keeps the style the figures have always given it (the list below), an alias
+ * styles as its method, no two registered methods share colour and marker, and a
+ * name the table lacks (a new method) takes a style from its name alone. */
+Test(plot, method_styles_keyed_by_name) {
+    static const struct {
+        const char *name, *color;
+        int         point;
+    } had[] = {
+        {"full", "#000000", 7}, {"hash", "#1f77b4", 5}, {"mlet", "#d62728", 9},  {"memcom", "#2ca02c", 11},
+        {"cqr", "#ff7f0e", 13}, {"fiited", "#9467bd", 15}, {"qr", "#8c564b", 6}, {"md", "#e377c2", 5},
+        {"tt", "#17becf", 9},   {"robe", "#bcbd22", 11}, {"pq", "#7f7f7f", 13},  {"int8", "#393b79", 15},
+        {"int4", "#637939", 6}, {"dhe", "#ff1493", 7},
+    };
+    for (size_t i = 0; i < sizeof had / sizeof had[0]; i++) {
+        pl_style s = pl_method_style(had[i].name);
+        cr_expect_str_eq(s.color, had[i].color, "%s", had[i].name);
+        cr_expect_eq(s.point, had[i].point, "%s", had[i].name);
+    }
+    pl_style a = pl_method_style("cce"), c = pl_method_style("cqr");
+    cr_expect(!strcmp(a.color, c.color) && a.point == c.point && a.order == c.order, "an alias styles as its method");
+    for (size_t i = 0; i < emb_method_count(); i++)
+        for (size_t j = i + 1; j < emb_method_count(); j++) {
+            pl_style si = pl_method_style(emb_method_at(i)->name), sj = pl_method_style(emb_method_at(j)->name);
+            cr_expect(strcmp(si.color, sj.color) != 0 || si.point != sj.point, "%s and %s look alike",
+                      emb_method_at(i)->name, emb_method_at(j)->name);
+        }
+    pl_style u = pl_method_style("a_new_method");
+    cr_expect(strcmp(u.color, "#000000") != 0, "only full is black");
 }
 
 Test(plot, html_escape_and_sanitize) {

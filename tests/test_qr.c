@@ -1,6 +1,6 @@
 /* test_qr.c: the QR trick (methods/qr.c): bytes by hand, planning, and the
  * mult / add / concat forward on a hand example. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 
 extern const emb_method emb_method_qr;
 static const emb_method *M = &emb_method_qr;
@@ -8,11 +8,11 @@ static const int64_t card1[1] = {1000};
 
 /* One field of 1000 rows, d = 4, c = 10: Q is 100 x w_q, R is 10 x w_r. */
 static void *make_hand(int op, emb_spec *s, emb_plan *p) {
-    bl_spec(s, M, 1, card1, 4, 1);
-    bl_set(M, s, "collisions", 10);
-    bl_set(M, s, "operation", op);
+    mt_spec(s, M, 1, card1, 4, 1);
+    mt_set(M, s, "collisions", 10);
+    mt_set(M, s, "operation", op);
     s->ratio = op == 2 ? 16000.0 / 880 : 16000.0 / 1760;
-    void *st = bl_make(M, s, p);
+    void *st = mt_make(M, s, p);
     emb_tensor t[4];
     cr_assert_eq(M->tensors(st, t, 4), 2);
     cr_assert_str_eq(t[0].name, "quotient");
@@ -64,11 +64,11 @@ Test(qr, small_fields_stay_full_and_dlrm_init) {
     static const int64_t card[2] = {150, 1000};
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 2, card, 4, 1);
-    bl_set(M, &s, "collisions", 10);
-    bl_set(M, &s, "init", 1); /* dlrm */
+    mt_spec(&s, M, 2, card, 4, 1);
+    mt_set(M, &s, "collisions", 10);
+    mt_set(M, &s, "init", 1); /* dlrm */
     s.ratio = (1150.0 * 16) / (150 * 16 + 1760);
-    void *st = bl_make(M, &s, &p);
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[4];
     cr_assert_eq(M->tensors(st, t, 4), 3);
     cr_expect_str_eq(t[0].name, "table");
@@ -85,22 +85,22 @@ Test(qr, auto_collisions_hit_the_ratio) {
     for (int op = 0; op < 3; op++)
         for (size_t i = 0; i < 3; i++) {
             emb_spec s;
-            bl_spec(&s, M, 4, card, 16, ratios[i]);
-            bl_set(M, &s, "operation", op);
-            bl_expect_plans(M, &s);
+            mt_spec(&s, M, 4, card, 16, ratios[i]);
+            mt_set(M, &s, "operation", op);
+            mt_expect_plans(M, &s);
         }
     emb_spec s;
-    bl_spec(&s, M, 4, card, 16, 1e4); /* beyond c = sqrt(n) for every field */
-    bl_expect_refused(M, &s);
+    mt_spec(&s, M, 4, card, 16, 1e4); /* beyond c = sqrt(n) for every field */
+    mt_expect_refused(M, &s);
 }
 
 Test(qr, default_init_is_symmetric_uniform) {
     static const int64_t card[1] = {1000};
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 1, card, 4, 16000.0 / 1760);
-    bl_set(M, &s, "collisions", 10);
-    void *st = bl_make(M, &s, &p);
+    mt_spec(&s, M, 1, card, 4, 16000.0 / 1760);
+    mt_set(M, &s, "collisions", 10);
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[2];
     cr_assert_eq(M->tensors(st, t, 2), 2);
     float a = sqrtf(1.0f / 1000);
@@ -118,10 +118,10 @@ Test(qr, matched_init_scales_mult_tables) {
     static const int64_t card[1] = {1000};
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 1, card, 4, 16000.0 / 1760);
-    bl_set(M, &s, "collisions", 10);
-    bl_set(M, &s, "init", 2); /* matched */
-    void *st = bl_make(M, &s, &p);
+    mt_spec(&s, M, 1, card, 4, 16000.0 / 1760);
+    mt_set(M, &s, "collisions", 10);
+    mt_set(M, &s, "init", 2); /* matched */
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[2];
     cr_assert_eq(M->tensors(st, t, 2), 2);
     float a = powf(3.0f / 1000, 0.25f), mx = 0;
@@ -137,10 +137,10 @@ Test(qr, integer_quotient_above_2_24) {
     static const int64_t card[1] = {1 << 25};
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 1, card, 1, 1);
-    bl_set(M, &s, "collisions", 8192);
+    mt_spec(&s, M, 1, card, 1, 1);
+    mt_set(M, &s, "collisions", 8192);
     s.ratio = (double)(1 << 25) / (4096 + 8192);
-    void *st = bl_make(M, &s, &p);
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[2];
     cr_assert_eq(M->tensors(st, t, 2), 2);
     cr_assert_eq(t[0].n, 4096u);
@@ -160,14 +160,14 @@ Test(qr, concat_refuses_dim_1) {
     emb_spec s;
     emb_plan p;
     char err[256] = "";
-    bl_spec(&s, M, 2, card, 1, 2);
-    bl_set(M, &s, "operation", 2);
+    mt_spec(&s, M, 2, card, 1, 2);
+    mt_set(M, &s, "operation", 2);
     cr_expect_eq(M->plan(&s, &p, err, sizeof err), HX_ERR_PARAM, "plan: %s", err);
     cr_expect(strstr(err, "dim >= 2") != NULL, "message: %s", err);
     void *st = NULL;
     cr_expect_eq(M->create(&s, &st, err, sizeof err), HX_ERR_PARAM, "create: %s", err);
     cr_expect_null(st);
-    bl_spec(&s, M, 2, card, 2, 2); /* d = 2 plans */
-    bl_set(M, &s, "operation", 2);
-    bl_expect_plans(M, &s);
+    mt_spec(&s, M, 2, card, 2, 2); /* d = 2 plans */
+    mt_set(M, &s, "operation", 2);
+    mt_expect_plans(M, &s);
 }

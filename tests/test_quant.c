@@ -1,7 +1,7 @@
 /* test_quant.c: the post-training methods (methods/int8.c, int4.c, pq.c):
  * fp16 conversion, int8/int4 round-trip error bounds, byte formulas, fixed-ratio
  * refusals, training bytes equal to full's, PQ error falling with K. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 #include "methods/common/rowquant.h"
 
 extern const emb_method emb_method_int8, emb_method_int4, emb_method_pq, emb_method_full;
@@ -44,23 +44,23 @@ Test(quant, byte_formulas_and_fixed_ratios) {
     emb_spec s, sf;
     emb_plan p, pf;
     char err[256];
-    bl_spec(&s, &emb_method_int8, 2, card, 16, 64.0 / 24);
+    mt_spec(&s, &emb_method_int8, 2, card, 16, 64.0 / 24);
     cr_assert_eq(emb_method_int8.plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
     cr_expect_eq(p.bytes.infer_params, 1100u * (16 + 8));
-    bl_spec(&sf, &emb_method_full, 2, card, 16, 1);
+    mt_spec(&sf, &emb_method_full, 2, card, 16, 1);
     cr_assert_eq(emb_method_full.plan(&sf, &pf, err, sizeof err), HX_OK);
     cr_expect_eq(p.bytes.train_params, pf.bytes.train_params, "training bytes are full's");
     cr_expect_eq(p.bytes.train_optim, pf.bytes.train_optim);
     cr_expect_eq(p.bytes.train_other, pf.bytes.train_other);
     s.ratio = 16;
-    bl_expect_refused(&emb_method_int8, &s);
-    bl_spec(&s, &emb_method_int4, 2, card, 16, 64.0 / 12);
-    bl_expect_plans(&emb_method_int4, &s);
-    bl_spec(&s, &emb_method_int4, 2, card, 5, 20.0 / 7); /* ceil(5/2) + 4 bytes */
+    mt_expect_refused(&emb_method_int8, &s);
+    mt_spec(&s, &emb_method_int4, 2, card, 16, 64.0 / 12);
+    mt_expect_plans(&emb_method_int4, &s);
+    mt_spec(&s, &emb_method_int4, 2, card, 5, 20.0 / 7); /* ceil(5/2) + 4 bytes */
     cr_assert_eq(emb_method_int4.plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
     cr_expect_eq(p.bytes.infer_params, 1100u * 7);
     s.ratio = 8;
-    bl_expect_refused(&emb_method_int4, &s);
+    mt_expect_refused(&emb_method_int4, &s);
 }
 
 /* Mean squared error of the finalized table against the trained one. */
@@ -69,14 +69,14 @@ static double pq_mse(int32_t K, uint64_t *infer) {
     const emb_method *m = &emb_method_pq;
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, m, 2, card, 8, 1);
-    bl_set(m, &s, "subspaces", 2);
-    bl_set(m, &s, "centroids", K);
+    mt_spec(&s, m, 2, card, 8, 1);
+    mt_set(m, &s, "subspaces", 2);
+    mt_set(m, &s, "centroids", K);
     int bits = 0;
     while ((1 << bits) < K) bits++;
     double bytes = 10 * 32 + 4.0 * K * 8 + 2000.0 * ((2 * bits + 7) / 8);
     s.ratio = 2010.0 * 32 / bytes;
-    void *st = bl_make(m, &s, &p);
+    void *st = mt_make(m, &s, &p);
     float *before = malloc(2000 * 2 * 8 * sizeof(float)), *after = malloc(2000 * 2 * 8 * sizeof(float));
     int64_t *idx = malloc(2000 * 2 * sizeof(int64_t));
     for (int64_t i = 0; i < 2000; i++) idx[2 * i] = i % 10, idx[2 * i + 1] = i;
@@ -110,14 +110,14 @@ Test(quant, pq_plan_prefers_256_centroids) {
     static const int64_t card[2] = {1000000, 500000}; /* codebooks negligible */
     const emb_method *m = &emb_method_pq;
     emb_spec s;
-    bl_spec(&s, m, 2, card, 16, 4);
-    bl_expect_plans(m, &s);
-    cr_expect_eq(bl_get(m, &s, "subspaces"), 16);
-    cr_expect_eq(bl_get(m, &s, "centroids"), 256);
-    bl_spec(&s, m, 2, card, 16, 16);
-    bl_expect_plans(m, &s);
-    cr_expect_eq(bl_get(m, &s, "subspaces"), 4);
-    cr_expect_eq(bl_get(m, &s, "centroids"), 256);
-    bl_spec(&s, m, 2, card, 16, 2); /* codes of <= 1 byte per sub-space cannot give 2x */
-    bl_expect_refused(m, &s);
+    mt_spec(&s, m, 2, card, 16, 4);
+    mt_expect_plans(m, &s);
+    cr_expect_eq(mt_get(m, &s, "subspaces"), 16);
+    cr_expect_eq(mt_get(m, &s, "centroids"), 256);
+    mt_spec(&s, m, 2, card, 16, 16);
+    mt_expect_plans(m, &s);
+    cr_expect_eq(mt_get(m, &s, "subspaces"), 4);
+    cr_expect_eq(mt_get(m, &s, "centroids"), 256);
+    mt_spec(&s, m, 2, card, 16, 2); /* codes of <= 1 byte per sub-space cannot give 2x */
+    mt_expect_refused(m, &s);
 }

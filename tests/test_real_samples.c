@@ -1,8 +1,9 @@
-/* test_real_samples.c: integration tests on the real samples in ../shared/data
- * (never committed; see PROVENANCE.md there). Each loads a sample and compares
- * rows per split, positive rates, per-field distinct counts (card - 1: the OOV
- * id) and a dense checksum with values computed independently by
- * /usr/bin/python3 over the raw file. Skipped, saying so, when the data is absent. */
+/* test_real_samples.c: integration tests on samples of Criteo, Avazu and
+ * MovieLens-100k kept outside the repository (../shared/data, or $EMBSWEEP_DATA;
+ * never committed). Each loads a sample and compares rows per split, positive
+ * rates, per-field distinct counts (card - 1: the OOV id) and a dense checksum
+ * with values computed independently by /usr/bin/python3 over the raw file.
+ * Skipped (cr_skip_test, with the reason) when the data is absent. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,11 +63,7 @@ static void check(const ds_data *d, const double *v, int nv, int n_fields) {
 
 Test(real_samples, criteo_avazu_movielens) {
     const char *dir = data_dir();
-    if (!dir) {
-        cr_log_warn("real_samples: SKIPPED, no ../shared/data (set EMBSWEEP_DATA to the samples dir)");
-        fprintf(stderr, "real_samples: SKIPPED, no ../shared/data\n");
-        return;
-    }
+    if (!dir) cr_skip_test("no ../shared/data (set EMBSWEEP_DATA to the samples dir)");
     char path[512], script[6000], tmp[64], cache[128];
     double v[64];
     fx_tmpdir(tmp);

@@ -1,6 +1,6 @@
 /* test_robe.c: ROBE (methods/robe.c): blocks read consecutive cells of the one
  * shared array; bytes; planning. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 
 extern const emb_method emb_method_robe;
 static const emb_method *M = &emb_method_robe;
@@ -9,10 +9,10 @@ static const int64_t card[2] = {50, 70};
 Test(robe, blocks_read_consecutive_cells) {
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 2, card, 8, 120.0 * 8 / 100);
-    bl_set(M, &s, "size", 100);
-    bl_set(M, &s, "block", 4);
-    void *st = bl_make(M, &s, &p);
+    mt_spec(&s, M, 2, card, 8, 120.0 * 8 / 100);
+    mt_set(M, &s, "size", 100);
+    mt_set(M, &s, "block", 4);
+    void *st = mt_make(M, &s, &p);
     emb_tensor t[2];
     cr_assert_eq(M->tensors(st, t, 2), 1);
     cr_assert_eq(t[0].n, 100u);
@@ -43,13 +43,13 @@ Test(robe, blocks_read_consecutive_cells) {
 Test(robe, size_from_ratio) {
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 2, card, 8, 8);
+    mt_spec(&s, M, 2, card, 8, 8);
     char err[256];
     cr_assert_eq(M->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
     cr_expect_eq(p.bytes.infer_params, 4u * 120); /* round(120 * 8 / 8) floats */
-    bl_spec(&s, M, 2, card, 8, 960); /* Z = 1: one float is the limit */
-    bl_expect_plans(M, &s);
-    bl_spec(&s, M, 2, card, 8, 960);
-    bl_set(M, &s, "block", 8);
-    bl_expect_refused(M, &s);
+    mt_spec(&s, M, 2, card, 8, 960); /* Z = 1: one float is the limit */
+    mt_expect_plans(M, &s);
+    mt_spec(&s, M, 2, card, 8, 960);
+    mt_set(M, &s, "block", 8);
+    mt_expect_refused(M, &s);
 }

@@ -1,6 +1,6 @@
 /* test_tt.c: TT-Rec (methods/tt.c): factorisations, bytes by hand, forward equals
  * the explicit reconstruction of the table from its cores, init magnitude. */
-#include "bl_fixture.h"
+#include "method_fixture.h"
 #include "methods/tt.h"
 
 extern const emb_method emb_method_tt;
@@ -27,9 +27,9 @@ Test(tt, factorisations) {
 
 /* card 1000, d 16, rank 4: p = 10^3, q = 2,2,4; floats 10*2*4 + 10*4*2*4 + 10*4*4. */
 static void *make_rank4(emb_spec *s, emb_plan *p) {
-    bl_spec(s, M, 1, card1, 16, 64000.0 / 2240);
-    bl_set(M, s, "rank", 4);
-    return bl_make(M, s, p);
+    mt_spec(s, M, 1, card1, 16, 64000.0 / 2240);
+    mt_set(M, s, "rank", 4);
+    return mt_make(M, s, p);
 }
 
 Test(tt, bytes_by_hand) {
@@ -76,10 +76,10 @@ Test(tt, init_has_dlrm_magnitude) {
     static const int64_t card[1] = {8000};
     emb_spec s;
     emb_plan p;
-    bl_spec(&s, M, 1, card, 16, 1);
-    bl_set(M, &s, "rank", 8);
+    mt_spec(&s, M, 1, card, 16, 1);
+    mt_set(M, &s, "rank", 8);
     s.ratio = 4.0 * 8000 * 16 / (4.0 * (20 * 2 * 8 + 20 * 8 * 2 * 8 + 20 * 8 * 4));
-    void *st = bl_make(M, &s, &p);
+    void *st = mt_make(M, &s, &p);
     double ss = 0;
     float e[16];
     for (int64_t i = 0; i < 8000; i++) {
@@ -96,10 +96,10 @@ Test(tt, auto_rank_hits_the_ratio) {
     static const double ratios[] = {4, 16, 64};
     for (size_t i = 0; i < 3; i++) {
         emb_spec s;
-        bl_spec(&s, M, 4, card, 16, ratios[i]);
-        bl_expect_plans(M, &s);
+        mt_spec(&s, M, 4, card, 16, ratios[i]);
+        mt_expect_plans(M, &s);
     }
     emb_spec s;
-    bl_spec(&s, M, 4, card, 16, 1e5);
-    bl_expect_refused(M, &s);
+    mt_spec(&s, M, 4, card, 16, 1e5);
+    mt_expect_refused(M, &s);
 }

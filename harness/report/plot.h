@@ -32,8 +32,9 @@ typedef struct pl_style {
     size_t      order; /* legend order: registry position, unknown names after */
 } pl_style;
 
-/* Position of `method` in the registry (emb_method_at order) gives its style;
- * an unknown name gets a stable style from a hash of its name. */
+/* The style of `method` (or an alias of it): colour and marker from its name (a
+ * fixed table for the known methods, a hash of the name for others), legend order
+ * from its registry position, unknown names last. */
 pl_style pl_method_style(const char *method);
 
 /* ---- the Pareto front ---- */

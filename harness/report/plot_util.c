@@ -1,10 +1,11 @@
 /* plot_util.c: method styles, the Pareto front, human-unit log ticks, text and
  * database helpers for `embsweep plot`, `query` and `export` (see plot.h).
  *
- * Our own choices [R]: the palette (black for the first registry entry, `full`, then
- * Tableau-like colours that stay apart on white), 16 colours x 7 markers so that the
- * first 112 registry positions all differ; powers-of-two ticks so that every label is
- * a whole number of B/KiB/MiB/GiB/TiB.
+ * Our own choices [R]: a method's colour and marker are keyed by its name, from a
+ * fixed table for the known methods (black for `full`, then Tableau-like colours
+ * that stay apart on white), so adding a method recolours nothing; a name not in
+ * the table gets a style from a hash of the name alone. Powers-of-two ticks so
+ * that every label is a whole number of B/KiB/MiB/GiB/TiB.
  */
 #include <math.h>
 #include <string.h>
@@ -24,25 +25,45 @@ static const int k_points[] = {7, 5, 9, 11, 13, 15, 6};
 #define N_COLORS (sizeof k_colors / sizeof k_colors[0])
 #define N_POINTS (sizeof k_points / sizeof k_points[0])
 
+/* The styles the figures have shown since the first methods: no two share both
+ * colour and marker. The test-only fault methods are not here (they take the
+ * hash, so black stays `full`'s). */
+static const struct {
+    const char *name, *color;
+    int         point;
+} k_known[] = {
+    {"full", "#000000", 7},      {"hash", "#1f77b4", 5},        {"mlet", "#d62728", 9},
+    {"memcom", "#2ca02c", 11},   {"cqr", "#ff7f0e", 13},        {"fiited", "#9467bd", 15},
+    {"qr", "#8c564b", 6},        {"md", "#e377c2", 5},          {"tt", "#17becf", 9},
+    {"robe", "#bcbd22", 11},     {"pq", "#7f7f7f", 13},         {"int8", "#393b79", 15},
+    {"int4", "#637939", 6},      {"dhe", "#ff1493", 7},
+};
+
+#define N_KNOWN (sizeof k_known / sizeof k_known[0])
+
 pl_style pl_method_style(const char *method) {
+    const emb_method *m = emb_method_find(method);
+    const char *name = m ? m->name : method; /* an alias styles as its method */
     size_t n = emb_method_count(), pos = (size_t)-1;
-    for (size_t i = 0; i < n; i++) {
-        const emb_method *m = emb_method_at(i);
-        if (!strcmp(m->name, method) || (m->alias && !strcmp(m->alias, method))) {
+    for (size_t i = 0; i < n; i++)
+        if (emb_method_at(i) == m) {
             pos = i;
             break;
         }
-    }
+    uint64_t h = hx_fnv1a(name, strlen(name), 0) % 1009;
     pl_style s;
-    /* unknown names: after every registered one, spread by a hash of the name, and
-     * never black (black means `full`) */
-    if (pos == (size_t)-1) pos = n + 1 + hx_fnv1a(method, strlen(method), 0) % 1009;
-    s.order = pos;
-    s.color = k_colors[pos % N_COLORS];
-    if (pos >= n && pos % N_COLORS == 0) s.color = k_colors[1 + pos % (N_COLORS - 1)];
-    /* the marker cycle advances by one each lap of the 7 markers, so positions 6
-     * and 13 (qr, dhe) do not share the open circle */
-    s.point = k_points[(pos + pos / N_POINTS) % N_POINTS];
+    /* legend order: the registry's, names it does not know after every one it does */
+    s.order = pos != (size_t)-1 ? pos : n + 1 + (size_t)h;
+    /* colour and marker: the table's, else from the hash of the name, never black
+     * (black means `full`) */
+    for (size_t i = 0; i < N_KNOWN; i++)
+        if (!strcmp(k_known[i].name, name)) {
+            s.color = k_known[i].color;
+            s.point = k_known[i].point;
+            return s;
+        }
+    s.color = k_colors[1 + h % (N_COLORS - 1)];
+    s.point = k_points[(h + h / N_POINTS) % N_POINTS];
     return s;
 }
 

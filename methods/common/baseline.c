@@ -6,19 +6,7 @@
 int64_t bl_cap(const emb_spec *spec, int64_t rows) { return spec->batch < rows ? spec->batch : rows; }
 
 void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb_bytes *out) {
-    uint64_t p = 4ull * (uint64_t)rows * (uint64_t)width;
-    out->infer_params += p;
-    out->train_params += p;
-    out->train_optim += 4ull * (uint64_t)rows * (uint64_t)opt_state_floats(spec->opt.kind, (size_t)width);
-    out->train_other += emb_table_predict_grad(bl_cap(spec, rows), width);
-}
-
-void bl_table_bytes_add(const emb_table *t, emb_bytes *out) {
-    uint64_t p = emb_table_bytes_params(t);
-    out->infer_params += p;
-    out->train_params += p;
-    out->train_optim += emb_table_bytes_optim(t);
-    out->train_other += emb_table_bytes_grad(t);
+    emb_table_account(rows, width, bl_cap(spec, rows), spec->opt.kind, out);
 }
 
 hx_status bl_full_table(emb_table *t, const emb_spec *spec, int64_t n, hx_rng *rng, char *err, size_t errlen) {
@@ -73,9 +61,10 @@ hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t 
     if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
-    hx_status rc = emb_fields_init(&s->fs, spec, spec->card, &rng, err, errlen);
+    hx_status rc = emb_spec_keep(&s->spec, spec, err, errlen);
+    if (rc == HX_OK) rc = emb_fields_init(&s->fs, spec, spec->card, &rng, err, errlen);
     if (rc != HX_OK) {
-        hx_free(s);
+        bl_post_free(s);
         return rc;
     }
     *out = s;
@@ -85,10 +74,11 @@ hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t 
 void bl_post_free(bl_post *s) {
     if (!s) return;
     emb_fields_free(&s->fs);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
-void bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out) {
+void bl_post_account(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out) {
     emb_bytes full = {0};
     emb_fields_predict_add(spec, spec->card, &full);
     *out = *infer;
@@ -103,20 +93,7 @@ void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *d
     emb_fields_backward(&s->fs, idx, B, dout);
 }
 
-void bl_post_step(void *state, int64_t t) { emb_fields_step(&((bl_post *)state)->fs, t); }
-
 void bl_post_bytes(const void *state, emb_bytes *out) {
     const bl_post *s = state;
-    emb_bytes full = {0};
-    emb_fields_bytes_add(&s->fs, &full);
-    *out = s->infer;
-    out->train_params = full.train_params;
-    out->train_optim = full.train_optim;
-    out->train_other = full.train_other;
+    bl_post_account(&s->spec, &s->infer, out);
 }
-
-int bl_post_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((bl_post *)state)->fs, out, max);
-}
-
-void bl_post_grad(void *state, int i, float *dense) { emb_fields_grad(&((bl_post *)state)->fs, i, dense); }

@@ -10,11 +10,9 @@
 /* Gradient-slot capacity of a table with `rows` rows: min(batch, rows). */
 int64_t bl_cap(const emb_spec *spec, int64_t rows);
 
-/* Predicted bytes of emb_table_init(rows, width, bl_cap(spec, rows), spec->opt.kind),
+/* The bytes of emb_table_init(rows, width, bl_cap(spec, rows), spec->opt.kind),
  * added into out (parameters count for inference and training). */
 void bl_table_predict_add(const emb_spec *spec, int64_t rows, int32_t width, emb_bytes *out);
-/* Actual bytes of a built table, added into out. */
-void bl_table_bytes_add(const emb_table *t, emb_bytes *out);
 
 /* bl_full_table: an uncompressed N x D table for a field left full, with DLRM's
  * init U(+-sqrt(1/N)) (as emb_fields) and cap bl_cap(spec, N). */
@@ -47,20 +45,21 @@ void      bl_dense_predict_add(size_t n, const opt_cfg *c, emb_bytes *out);
 typedef struct bl_post {
     emb_fields fs;
     int        done;   /* 1 after finalize */
-    emb_bytes  infer;  /* the compressed form's infer_params / infer_index / desc */
+    emb_bytes  infer;  /* the compressed form's infer_params / infer_index / desc,
+                        * from the method's inference accounting (as its plan()) */
+    emb_spec   spec;   /* kept from create (emb_spec_keep) for bl_post_account */
     void      *q;      /* the method's compressed form */
 } bl_post;
+EMB_FIELDS_FIRST(bl_post); /* step, tensors and grad are emb_fields_state_* */
 
 /* Allocates a bl_post with its full tables initialised from spec->seed. */
 hx_status bl_post_create(const emb_spec *spec, bl_post **out, char *err, size_t errlen);
 void      bl_post_free(bl_post *s);  /* frees fs and s (not q) */
-/* The training bytes of full plus the given inference bytes (for plan()). */
-void      bl_post_predict(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out);
+/* The accounting of a post-training method: the training bytes of full plus the
+ * given inference bytes. plan() passes its spec, bytes() the kept one. */
+void      bl_post_account(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out);
 
 void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout);
-void bl_post_step(void *state, int64_t t);
 void bl_post_bytes(const void *state, emb_bytes *out);
-int  bl_post_tensors(void *state, emb_tensor *out, int max);
-void bl_post_grad(void *state, int i, float *dense);
 
 #endif

@@ -306,6 +306,116 @@ static void seed_random(const float *X, int64_t n, int32_t dim, int32_t k, hx_rn
     }
 }
 
+/* n <= k: the centroids are the points, the other k - n rows N(0, 1/dim) noise. */
+static void fit_few_points(const float *X, int64_t n, int32_t dim, int32_t k, hx_rng *rng, float *C, int32_t *assign) {
+    float sd = 1.0f / sqrtf((float)dim);
+    memcpy(C, X, (size_t)n * dim * sizeof(float));
+    for (size_t j = (size_t)n * dim; j < (size_t)k * dim; j++) C[j] = sd * (float)hx_rng_normal(rng);
+    for (int64_t i = 0; i < n; i++) assign[i] = (int32_t)i;
+}
+
+/* The initial centroids: k-means++ (its list scratch allocated here) or k
+ * distinct points; d2 is scratch (n). */
+static hx_status seed_centroids(const float *X, int64_t n, int32_t dim, int32_t k, kmeans_init init, hx_rng *rng,
+                                float *C, float *d2, int32_t *assign, char *err, size_t errlen) {
+    if (init != KMEANS_INIT_PP) {
+        seed_random(X, n, dim, k, rng, C, assign);
+        return HX_OK;
+    }
+    pp_lists L = {.head = hx_malloc((size_t)k * sizeof(int32_t)),
+                  .next = hx_malloc((size_t)n * sizeof(int32_t)),
+                  .rmax = hx_malloc((size_t)k * sizeof(float)),
+                  .mass = hx_malloc((size_t)k * sizeof(double)),
+                  .cd2 = hx_malloc((size_t)k * sizeof(float))};
+    int ok = L.head && L.next && L.rmax && L.mass && L.cd2;
+    if (ok) seed_pp(X, n, dim, k, rng, C, d2, &L);
+    hx_free(L.head);
+    hx_free(L.next);
+    hx_free(L.rmax);
+    hx_free(L.mass);
+    hx_free(L.cd2);
+    if (!ok) return hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory seeding (n=%lld, k=%d)", (long long)n, k);
+    return HX_OK;
+}
+
+/* Lloyd's scratch: squared distances, centroid sums and counts, the heap of
+ * points for re-seeding empty clusters (kmeans_scratch_bytes counts it). */
+typedef struct lloyd_scratch {
+    float   *d2;     /* (n) squared distance of each point to its centroid */
+    double  *sums;   /* (k, dim) */
+    int64_t *count;  /* (k) */
+    int32_t *heap;   /* (n) */
+} lloyd_scratch;
+
+/* Assignment step: every point to its nearest centroid (the previous one as the
+ * search hint); returns how many changed, *inertia the sum of d2. */
+static hx_status lloyd_assign(const float *X, int64_t n, int32_t dim, int32_t k, const float *C, int32_t *assign,
+                              float *d2, int64_t *changed, double *inertia, char *err, size_t errlen) {
+    kmeans_tree tree;
+    hx_status rc = kmeans_tree_build(&tree, C, k, dim, err, errlen);
+    if (rc != HX_OK) return rc;
+    *changed = 0;
+    *inertia = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t a = kmeans_tree_nearest_hint(&tree, X + (size_t)i * dim, assign[i], &d2[i]);
+        *changed += a != assign[i];
+        assign[i] = a;
+        *inertia += d2[i];
+    }
+    kmeans_tree_free(&tree);
+    return HX_OK;
+}
+
+/* Empty cluster c takes the point farthest from its centroid whose own cluster
+ * keeps at least one point; points are ranked once per iteration (*ranked),
+ * farthest first, ties by index, and popped from the heap (*left remain). */
+static void reseed_empty(const float *X, int64_t n, int32_t dim, int32_t c, float *cc, int32_t *assign,
+                         lloyd_scratch *w, int *ranked, int64_t *left) {
+    if (!*ranked) {
+        for (int64_t i = 0; i < n; i++) w->heap[i] = (int32_t)i;
+        for (int64_t i = n / 2 - 1; i >= 0; i--) far_sift(w->heap, n, i, w->d2);
+        *ranked = 1;
+        *left = n;
+    }
+    int64_t far = -1;
+    while (*left > 0 && far < 0) { /* pop; keep it if its cluster can spare it */
+        int32_t top = w->heap[0];
+        w->heap[0] = w->heap[--*left];
+        far_sift(w->heap, *left, 0, w->d2);
+        if (w->count[assign[top]] > 1) far = top;
+    }
+    if (far < 0) return;
+    w->count[assign[far]]--;
+    w->count[c] = 1;
+    assign[far] = c;
+    w->d2[far] = 0;
+    memcpy(cc, X + (size_t)far * dim, (size_t)dim * sizeof(float));
+}
+
+/* Update step: each centroid to the mean of its points (sums in double, in point
+ * order); empty ones re-seeded. */
+static void lloyd_update(const float *X, int64_t n, int32_t dim, int32_t k, float *C, int32_t *assign,
+                         lloyd_scratch *w) {
+    memset(w->sums, 0, (size_t)k * dim * sizeof(double));
+    memset(w->count, 0, (size_t)k * sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++) {
+        double *s = w->sums + (size_t)assign[i] * dim;
+        const float *x = X + (size_t)i * dim;
+        for (int32_t j = 0; j < dim; j++) s[j] += x[j];
+        w->count[assign[i]]++;
+    }
+    int ranked = 0;
+    int64_t left = 0;
+    for (int32_t c = 0; c < k; c++) {
+        float *cc = C + (size_t)c * dim;
+        if (w->count[c] > 0) {
+            for (int32_t j = 0; j < dim; j++) cc[j] = (float)(w->sums[(size_t)c * dim + j] / (double)w->count[c]);
+            continue;
+        }
+        reseed_empty(X, n, dim, c, cc, assign, w, &ranked, &left);
+    }
+}
+
 hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int niter,
                      kmeans_init init, uint64_t seed, float *C, int32_t *assign,
                      kmeans_result *res, char *err, size_t errlen) {
@@ -315,103 +425,31 @@ hx_status kmeans_fit(const float *X, int64_t n, int32_t dim, int32_t k, int nite
     hx_rng_seed(&rng, seed);
     memset(res, 0, sizeof *res);
     if (n <= k) {
-        float sd = 1.0f / sqrtf((float)dim);
-        memcpy(C, X, (size_t)n * dim * sizeof(float));
-        for (size_t j = (size_t)n * dim; j < (size_t)k * dim; j++) C[j] = sd * (float)hx_rng_normal(&rng);
-        for (int64_t i = 0; i < n; i++) assign[i] = (int32_t)i;
+        fit_few_points(X, n, dim, k, &rng, C, assign);
         return HX_OK;
     }
     hx_status rc = HX_OK;
-    float *d2 = hx_malloc((size_t)n * sizeof(float));
-    double *sums = hx_malloc((size_t)k * dim * sizeof(double));
-    int64_t *count = hx_malloc((size_t)k * sizeof(int64_t));
-    int32_t *heap = hx_malloc((size_t)n * sizeof(int32_t));
-    if (!d2 || !sums || !count || !heap) {
+    lloyd_scratch w = {.d2 = hx_malloc((size_t)n * sizeof(float)),
+                       .sums = hx_malloc((size_t)k * dim * sizeof(double)),
+                       .count = hx_malloc((size_t)k * sizeof(int64_t)),
+                       .heap = hx_malloc((size_t)n * sizeof(int32_t))};
+    if (!w.d2 || !w.sums || !w.count || !w.heap) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory (n=%lld, k=%d)", (long long)n, k);
         goto done;
     }
-    if (init == KMEANS_INIT_PP) {
-        pp_lists L = {.head = hx_malloc((size_t)k * sizeof(int32_t)),
-                      .next = hx_malloc((size_t)n * sizeof(int32_t)),
-                      .rmax = hx_malloc((size_t)k * sizeof(float)),
-                      .mass = hx_malloc((size_t)k * sizeof(double)),
-                      .cd2 = hx_malloc((size_t)k * sizeof(float))};
-        int ok = L.head && L.next && L.rmax && L.mass && L.cd2;
-        if (ok) seed_pp(X, n, dim, k, &rng, C, d2, &L);
-        hx_free(L.head);
-        hx_free(L.next);
-        hx_free(L.rmax);
-        hx_free(L.mass);
-        hx_free(L.cd2);
-        if (!ok) {
-            rc = hx_error(HX_ERR_NOMEM, err, errlen, "k-means: out of memory seeding (n=%lld, k=%d)", (long long)n, k);
-            goto done;
-        }
-    } else {
-        seed_random(X, n, dim, k, &rng, C, assign);
-    }
+    if ((rc = seed_centroids(X, n, dim, k, init, &rng, C, w.d2, assign, err, errlen)) != HX_OK) goto done;
     for (int64_t i = 0; i < n; i++) assign[i] = -1;
-
-    for (int it = 0; it <= niter; it++) {
-        /* assignment step (the last pass only assigns and measures) */
-        int64_t changed = 0;
-        double inertia = 0;
-        kmeans_tree tree;
-        if ((rc = kmeans_tree_build(&tree, C, k, dim, err, errlen)) != HX_OK) goto done;
-        for (int64_t i = 0; i < n; i++) {
-            int32_t a = kmeans_tree_nearest_hint(&tree, X + (size_t)i * dim, assign[i], &d2[i]);
-            changed += a != assign[i];
-            assign[i] = a;
-            inertia += d2[i];
-        }
-        kmeans_tree_free(&tree);
-        res->inertia = inertia;
+    for (int it = 0; it <= niter; it++) { /* the last pass only assigns and measures */
+        int64_t changed;
+        if ((rc = lloyd_assign(X, n, dim, k, C, assign, w.d2, &changed, &res->inertia, err, errlen)) != HX_OK) goto done;
         if (it == niter || changed == 0) break;
         res->iters = it + 1;
-        /* update step */
-        memset(sums, 0, (size_t)k * dim * sizeof(double));
-        memset(count, 0, (size_t)k * sizeof(int64_t));
-        for (int64_t i = 0; i < n; i++) {
-            double *s = sums + (size_t)assign[i] * dim;
-            const float *x = X + (size_t)i * dim;
-            for (int32_t j = 0; j < dim; j++) s[j] += x[j];
-            count[assign[i]]++;
-        }
-        int ranked = 0;
-        int64_t left = 0;
-        for (int32_t c = 0; c < k; c++) {
-            float *cc = C + (size_t)c * dim;
-            if (count[c] > 0) {
-                for (int32_t j = 0; j < dim; j++) cc[j] = (float)(sums[(size_t)c * dim + j] / (double)count[c]);
-                continue;
-            }
-            /* empty: take the farthest point from its centroid (its own cluster keeps >= 1);
-             * points are ranked once per iteration, farthest first, ties by index */
-            if (!ranked) {
-                for (int64_t i = 0; i < n; i++) heap[i] = (int32_t)i;
-                for (int64_t i = n / 2 - 1; i >= 0; i--) far_sift(heap, n, i, d2);
-                ranked = 1;
-                left = n;
-            }
-            int64_t far = -1;
-            while (left > 0 && far < 0) { /* pop; keep it if its cluster can spare it */
-                int32_t top = heap[0];
-                heap[0] = heap[--left];
-                far_sift(heap, left, 0, d2);
-                if (count[assign[top]] > 1) far = top;
-            }
-            if (far < 0) continue;
-            count[assign[far]]--;
-            count[c] = 1;
-            assign[far] = c;
-            d2[far] = 0;
-            memcpy(cc, X + (size_t)far * dim, (size_t)dim * sizeof(float));
-        }
+        lloyd_update(X, n, dim, k, C, assign, &w);
     }
 done:
-    hx_free(d2);
-    hx_free(sums);
-    hx_free(count);
-    hx_free(heap);
+    hx_free(w.d2);
+    hx_free(w.sums);
+    hx_free(w.count);
+    hx_free(w.heap);
     return rc;
 }

@@ -131,7 +131,7 @@ hx_status rq_plan(int bits, emb_spec *spec, emb_plan *out, char *err, size_t err
     double r = emb_full_bytes(spec) / (double)inf.infer_params;
     if (!emb_plan_within(spec->ratio, r))
         return emb_plan_unreachable(spec, bits == 8 ? "int8" : "int4", r, r, err, errlen);
-    bl_post_predict(spec, &inf, &out->bytes);
+    bl_post_account(spec, &inf, &out->bytes);
     out->ratio = r;
     snprintf(out->knobs, sizeof out->knobs, "row-wise int%d, %zu bytes per row", bits, rq_row_bytes(bits, spec->dim));
     return HX_OK;

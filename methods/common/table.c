@@ -95,21 +95,32 @@ void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step) {
     map_clear(t);
 }
 
-uint64_t emb_table_bytes_params(const emb_table *t) {
-    return 4ull * (uint64_t)t->rows * (uint64_t)t->width;
-}
-
-uint64_t emb_table_bytes_optim(const emb_table *t) {
-    return 4ull * (uint64_t)t->rows * (uint64_t)t->state_w;
-}
-
 uint64_t emb_table_predict_grad(int64_t cap, int32_t width) {
     uint64_t msize = map_size_for(cap);
     return (uint64_t)cap * 8 + (uint64_t)cap * (uint64_t)width * 4 + msize * 12;
 }
 
-uint64_t emb_table_bytes_grad(const emb_table *t) {
-    return emb_table_predict_grad(t->cap, t->width);
+void emb_table_account(int64_t rows, int32_t width, int64_t cap, opt_kind kind, emb_bytes *out) {
+    uint64_t p = 4ull * (uint64_t)rows * (uint64_t)width;
+    out->infer_params += p;
+    out->train_params += p;
+    out->train_optim += 4ull * (uint64_t)rows * (uint64_t)opt_state_floats(kind, (size_t)width);
+    out->train_other += emb_table_predict_grad(cap, width);
+}
+
+hx_status emb_spec_keep(emb_spec *dst, const emb_spec *src, char *err, size_t errlen) {
+    *dst = *src;
+    dst->pool = NULL;
+    int64_t *card = hx_malloc((size_t)src->n_fields * sizeof(int64_t));
+    dst->card = card;
+    if (!card) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    memcpy(card, src->card, (size_t)src->n_fields * sizeof(int64_t));
+    return HX_OK;
+}
+
+void emb_spec_kept_free(emb_spec *s) {
+    hx_free((void *)s->card);
+    s->card = NULL;
 }
 
 void emb_table_grad_dense(const emb_table *t, float *dense) {
@@ -258,39 +269,43 @@ void emb_fields_step(emb_fields *fs, int64_t t) {
     hx_pool_for(fs->pool, fs->F, field_pieces(fs), step_range, &j);
 }
 
-int emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max) {
+
+int emb_tables_tensors(void *state, emb_table_at at, emb_tensor *out, int max) {
     int n = 0;
-    for (int32_t f = 0; f < fs->F && n < max; f++, n++) {
-        out[n].name = "table";
-        out[n].data = fs->tabs[f].w;
-        out[n].n = (size_t)fs->tabs[f].rows * (size_t)fs->D;
+    const char *name;
+    emb_table *t;
+    while (n < max && (t = at(state, n, &name)) != NULL) {
+        out[n] = (emb_tensor){.name = name, .data = t->w, .n = (size_t)t->rows * (size_t)t->width};
+        n++;
     }
     return n;
 }
 
-void emb_fields_grad(emb_fields *fs, int i, float *dense) {
-    HX_ASSERT(i >= 0 && i < fs->F);
-    emb_table_grad_dense(&fs->tabs[i], dense);
+void emb_tables_grad(void *state, emb_table_at at, int i, float *dense) {
+    const char *name;
+    emb_table *t = at(state, i, &name);
+    HX_ASSERT(t != NULL);
+    emb_table_grad_dense(t, dense);
 }
 
-void emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out) {
-    for (int32_t f = 0; f < fs->F; f++) {
-        uint64_t p = emb_table_bytes_params(&fs->tabs[f]);
-        out->infer_params += p;
-        out->train_params += p;
-        out->train_optim += emb_table_bytes_optim(&fs->tabs[f]);
-        out->train_other += emb_table_bytes_grad(&fs->tabs[f]);
-    }
+static emb_table *fields_table_at(void *state, int i, const char **name) {
+    emb_fields *fs = state; /* the state begins with it (EMB_FIELDS_FIRST) */
+    if (i < 0 || i >= fs->F) return NULL;
+    *name = "table";
+    return &fs->tabs[i];
 }
+
+void emb_fields_state_step(void *state, int64_t t) { emb_fields_step(state, t); }
+
+int emb_fields_state_tensors(void *state, emb_tensor *out, int max) {
+    return emb_tables_tensors(state, fields_table_at, out, max);
+}
+
+void emb_fields_state_grad(void *state, int i, float *dense) { emb_tables_grad(state, fields_table_at, i, dense); }
 
 void emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out) {
     for (int32_t f = 0; f < spec->n_fields; f++) {
-        uint64_t p = 4ull * (uint64_t)rows_per_field[f] * (uint64_t)spec->dim;
-        int64_t cap = spec->batch < rows_per_field[f] ? spec->batch : rows_per_field[f];
-        out->infer_params += p;
-        out->train_params += p;
-        out->train_optim += 4ull * (uint64_t)rows_per_field[f] *
-                            (uint64_t)opt_state_floats(spec->opt.kind, (size_t)spec->dim);
-        out->train_other += emb_table_predict_grad(cap, spec->dim);
+        int64_t cap = spec->batch < rows_per_field[f] ? spec->batch : rows_per_field[f]; /* as emb_fields_init */
+        emb_table_account(rows_per_field[f], spec->dim, cap, spec->opt.kind, out);
     }
 }

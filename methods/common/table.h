@@ -15,6 +15,7 @@
 #ifndef EMBSWEEP_TABLE_H
 #define EMBSWEEP_TABLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,17 +59,26 @@ float *emb_table_grad_row(emb_table *t, int64_t r);
 /* Apply the optimizer to every touched row, then clear the slots. */
 void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step);
 
-/* Bytes: parameters, optimizer state, gradient buffers + map. */
-uint64_t emb_table_bytes_params(const emb_table *t);
-uint64_t emb_table_bytes_optim(const emb_table *t);
-uint64_t emb_table_bytes_grad(const emb_table *t);
-/* Predicted bytes without building a table (for plan()). */
+/* Bytes of the gradient slots and map of a table with capacity cap. */
 uint64_t emb_table_predict_grad(int64_t cap, int32_t width);
+/* The bytes of emb_table_init(rows, width, cap, kind), added into out: its
+ * parameters count for inference and training, then optimizer state and the
+ * gradient slots. The one formula plan() and bytes() use for a table. */
+void     emb_table_account(int64_t rows, int32_t width, int64_t cap, opt_kind kind, emb_bytes *out);
 
 /* Test use: scatter the pending gradient into dense (rows*width floats). */
 void emb_table_grad_dense(const emb_table *t, float *dense);
 
 /* ---- helpers shared by planners ---- */
+
+/* Byte accounting: each method has one function that fills an emb_bytes from the
+ * spec and its layout (rows, ranks, widths ...); plan() calls it with the spec it
+ * plans, bytes() with what the state kept at create() (the spec, the layout, and
+ * for a dynamic method its current sizes), so the two agree unless create()
+ * resolved another layout, which the conformance suite checks. emb_spec_keep makes
+ * the state's copy of the spec: card copied (emb_spec_kept_free frees it), no pool. */
+hx_status emb_spec_keep(emb_spec *dst, const emb_spec *src, char *err, size_t errlen);
+void      emb_spec_kept_free(emb_spec *s);
 
 /* Fields with N_f <= threshold stay uncompressed. Returns their bytes (4*N_f*D each)
  * and, through big_rows, the sum of N_f of the other fields. */
@@ -110,10 +120,31 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
                           hx_rng *rng, char *err, size_t errlen);
 void      emb_fields_free(emb_fields *fs);
 void      emb_fields_step(emb_fields *fs, int64_t t);
-int       emb_fields_tensors(emb_fields *fs, emb_tensor *out, int max);
-void      emb_fields_grad(emb_fields *fs, int i, float *dense);
-/* Adds this object's bytes into out (params count as inference parameters). */
-void      emb_fields_bytes_add(const emb_fields *fs, emb_bytes *out);
-/* Predicted bytes of emb_fields_init with these rows (for plan()). */
+/* The bytes of emb_fields_init with these rows, added into out (parameters count
+ * for inference and training). */
 void      emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out);
+
+/* ---- tensors() and grad() (optional in method.h, test use) for the common cases ---- */
+
+/* A method whose trainable tensors are all emb_tables names them with one
+ * function: at(state, i, &name) is the i-th table (and its name), NULL past the
+ * last. Tensor i is that table's parameters; its gradient the pending slots. */
+typedef emb_table *(*emb_table_at)(void *state, int i, const char **name);
+int  emb_tables_tensors(void *state, emb_table_at at, emb_tensor *out, int max);
+void emb_tables_grad(void *state, emb_table_at at, int i, float *dense);
+/* Defines the descriptor entries prefix_tensors and prefix_grad from such an at. */
+#define EMB_TABLES_TENSORS(prefix, at)                                                          \
+    static int prefix##_tensors(void *state, emb_tensor *out, int max) {                        \
+        return emb_tables_tensors(state, at, out, max);                                         \
+    }                                                                                           \
+    static void prefix##_grad(void *state, int i, float *dense) { emb_tables_grad(state, at, i, dense); }
+
+/* Descriptor entries for a method whose state struct begins with its emb_fields
+ * (full, hash, the post-training methods while they train): step, and tensors /
+ * grad listing one "table" per field. EMB_FIELDS_FIRST(type) checks the layout. */
+void emb_fields_state_step(void *state, int64_t t);
+int  emb_fields_state_tensors(void *state, emb_tensor *out, int max);
+void emb_fields_state_grad(void *state, int i, float *dense);
+#define EMB_FIELDS_FIRST(type) \
+    _Static_assert(offsetof(type, fs) == 0, #type ": emb_fields_state_* need the emb_fields first")
 #endif

@@ -26,7 +26,9 @@ typedef struct fault_state {
     int64_t   *m;      /* (F) rows per field */
     int        armed;  /* EMBSWEEP_FAULTS=1 was set at create() */
     fault_kind kind;
+    emb_spec   spec;   /* kept for fault_account */
 } fault_state;
+EMB_FIELDS_FIRST(fault_state);
 
 static const emb_param_desc fault_params[] = {{.name = NULL}};
 
@@ -42,12 +44,18 @@ static void fault_rows(const emb_spec *spec, int64_t *m) {
     }
 }
 
+/* The accounting of plan() and bytes(): one m_f x D table per field. */
+static void fault_account(const emb_spec *spec, const int64_t *m, emb_bytes *out) {
+    memset(out, 0, sizeof *out);
+    emb_fields_predict_add(spec, m, out);
+}
+
 static hx_status fault_plan(emb_spec *spec, emb_plan *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     int64_t *m = hx_calloc((size_t)spec->n_fields, sizeof(int64_t));
     if (!m) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     fault_rows(spec, m);
-    emb_fields_predict_add(spec, m, &out->bytes);
+    fault_account(spec, m, &out->bytes);
     out->ratio = emb_full_bytes(spec) / (double)emb_bytes_infer(&out->bytes);
     snprintf(out->knobs, sizeof out->knobs, "test-only fault method");
     hx_free(m);
@@ -59,6 +67,7 @@ static void fault_destroy(void *state) {
     if (!s) return;
     emb_fields_free(&s->fs);
     hx_free(s->m);
+    emb_spec_kept_free(&s->spec);
     hx_free(s);
 }
 
@@ -102,7 +111,8 @@ static hx_status fault_create_kind(const emb_spec *spec, void **state, char *err
     fault_rows(spec, s->m);
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
-    rc = emb_fields_init(&s->fs, spec, s->m, &rng, err, errlen);
+    rc = emb_spec_keep(&s->spec, spec, err, errlen);
+    if (rc == HX_OK) rc = emb_fields_init(&s->fs, spec, s->m, &rng, err, errlen);
     if (rc != HX_OK) goto fail;
     *state = s;
     return HX_OK;
@@ -136,18 +146,10 @@ static void fault_backward(void *state, const int64_t *idx, int64_t B, const flo
     emb_fields_backward(&s->fs, s->fs.rows, B, dout);
 }
 
-static void fault_step(void *state, int64_t t) { emb_fields_step(&((fault_state *)state)->fs, t); }
-
 static void fault_bytes(const void *state, emb_bytes *out) {
-    memset(out, 0, sizeof *out);
-    emb_fields_bytes_add(&((const fault_state *)state)->fs, out);
+    const fault_state *s = state;
+    fault_account(&s->spec, s->m, out);
 }
-
-static int fault_tensors(void *state, emb_tensor *out, int max) {
-    return emb_fields_tensors(&((fault_state *)state)->fs, out, max);
-}
-
-static void fault_grad(void *state, int i, float *dense) { emb_fields_grad(&((fault_state *)state)->fs, i, dense); }
 
 #define FAULT_METHOD(NAME, KIND, DESC)                                                              \
     static hx_status NAME##_create(const emb_spec *spec, void **state, char *err, size_t errlen) { \
@@ -165,10 +167,8 @@ static void fault_grad(void *state, int i, float *dense) { emb_fields_grad(&((fa
         .destroy = fault_destroy,                                                                   \
         .forward = fault_forward,                                                                   \
         .backward = fault_backward,                                                                 \
-        .step = fault_step,                                                                         \
+        .step = emb_fields_state_step,                                                              \
         .bytes = fault_bytes,                                                                       \
-        .tensors = fault_tensors,                                                                   \
-        .grad = fault_grad,                                                                         \
     };
 
 FAULT_METHOD(fault_segv, FAULT_SEGV, "test-only: SIGSEGV in the first forward")
