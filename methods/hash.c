@@ -69,9 +69,16 @@ static hx_status hash_layout(const emb_spec *spec, int64_t *m, char *err, size_t
     int nbig = 0;
     for (int32_t f = 0; f < spec->n_fields; f++) nbig += spec->card[f] > threshold;
     double hi = nbig ? full / (small + 4.0 * spec->dim * nbig) : 1.0;
-    if (spec->pv[P_ROWS] == EMB_AUTO) {
+    if (nbig == 0 && !emb_plan_within(spec->ratio, 1.0)) /* nothing to hash: every table stays whole */
+        return hx_error(HX_ERR_PARAM, err, errlen,
+                        "ratio %g unreachable for hash at dim %d: every field has at most threshold=%lld rows, so "
+                        "all stay uncompressed (ratio 1); lower threshold to hash them",
+                        spec->ratio, spec->dim, (long long)threshold);
+    if (nbig == 0) {
+        hash_rows(spec, 1, threshold, 0, m);
+    } else if (spec->pv[P_ROWS] == EMB_AUTO) {
         double budget = full / spec->ratio - small;
-        if (budget <= 0 || nbig == 0) return emb_plan_unreachable(spec, "hash", 1, hi, err, errlen);
+        if (budget <= 0) return emb_plan_unreachable(spec, "hash", 1, hi, err, errlen);
         hash_rows(spec, (4.0 * spec->dim * (double)big_rows) / budget, threshold, 0, m);
     } else {
         hash_rows(spec, 1, threshold, (int64_t)spec->pv[P_ROWS], m);

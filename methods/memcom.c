@@ -79,8 +79,8 @@ static hx_status memcom_layout(const emb_spec *spec, int64_t *m, uint8_t *comp, 
     double r = 1;
     if (spec->pv[P_ROWS] == EMB_AUTO) {
         double budget = full / spec->ratio - fixed;
-        if (nbig == 0 || budget <= 0) return emb_plan_unreachable(spec, "memcom", lo, hi, err, errlen);
-        r = D4 * (double)big_rows / budget;
+        if (nbig > 0 && budget <= 0) return emb_plan_unreachable(spec, "memcom", lo, hi, err, errlen);
+        if (nbig > 0) r = D4 * (double)big_rows / budget; /* none: every table stays whole, ratio 1 */
     }
     double bytes = small;
     for (int32_t f = 0; f < spec->n_fields; f++) {

@@ -394,3 +394,29 @@ Test(methods, fixed_knob_refusal_names_the_knob) {
         cr_expect(strstr(err, want) != NULL, "%s: message '%s' lacks '%s'", m->name, err, want);
     }
 }
+
+/* With every field at most `threshold` rows nothing is compressed: ratio 1 is
+ * reachable for every method with a threshold (the plan keeps every table),
+ * and ratio 2 is refused (hash and memcom once refused ratio 1 as well, with a
+ * "reachable range [1, 1]"). */
+Test(methods, all_small_fields_plan_ratio_one) {
+    static const int64_t card[3] = {10, 20, 30};
+    int tried = 0;
+    for (size_t i = 0; i < emb_method_count(); i++) {
+        const emb_method *m = emb_method_at(i);
+        int thresholded = 0;
+        for (int p = 0; m->params[p].name; p++) thresholded |= !strcmp(m->params[p].name, "threshold");
+        if ((m->caps & EMB_CAP_TEST_ONLY) || !thresholded) continue;
+        emb_spec spec = {.n_fields = 3, .card = card, .dim = 8, .ratio = 1, .seed = 1, .batch = 16,
+                         .steps_per_epoch = 10, .total_steps = 10, .opt = opt_default(OPT_ADAGRAD, 0.05f),
+                         .dense_opt = opt_default(OPT_ADAGRAD, 0.05f)};
+        emb_params_default(m, spec.pv);
+        emb_plan plan;
+        char err[512] = "";
+        cr_expect_eq(m->plan(&spec, &plan, err, sizeof err), HX_OK, "%s at ratio 1: %s", m->name, err);
+        spec.ratio = 2;
+        cr_expect_neq(m->plan(&spec, &plan, err, sizeof err), HX_OK, "%s at ratio 2", m->name);
+        tried++;
+    }
+    cr_expect_geq(tried, 8, "the methods with a threshold (%d)", tried);
+}
