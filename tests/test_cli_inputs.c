@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixtures.h"
@@ -172,5 +173,37 @@ Test(cli_inputs, costly_sweep_files_refused_up_front) {
     snprintf(cmd, sizeof cmd, "run %s --dry-run", path);
     cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 2, "%s", out);
     cr_expect(strstr(out, "the axes make 1e+10 cells; at most 50000"), "counted, not built: %s", out);
+    fx_rmdir(dir);
+}
+
+/* A write that fails while a sweep builds its dataset cache is the machine's
+ * problem, not the file's: exit 1 (it was 2, as for a bad YAML key). */
+Test(cli_inputs, cache_write_error_is_not_a_usage_error) {
+    char dir[64], tsv[128], yaml[128], out[8192], cmd[1024], text[4096];
+    fx_tmpdir(dir);
+    size_t u = 0;
+    for (int r = 0; r < 20; r++) {
+        u += (size_t)snprintf(text + u, sizeof text - u, "%d", r % 2);
+        for (int j = 0; j < 13; j++) u += (size_t)snprintf(text + u, sizeof text - u, "\t%d", r + j);
+        for (int j = 0; j < 26; j++) u += (size_t)snprintf(text + u, sizeof text - u, "\t%x", (r + j) % 3);
+        text[u++] = '\n';
+    }
+    text[u] = 0;
+    fx_write(dir, "c.tsv", text, tsv);
+    char y[600];
+    snprintf(y, sizeof y,
+             "name: c\ndatasets:\n  c: {kind: criteo, path: %s, test_frac: 0.2}\n"
+             "matrix: {method: [full], dim: [4], ratio: [1], seed: [1]}\ncache_dir: %s/cache\n",
+             tsv, dir);
+    fx_write(dir, "c.yaml", y, yaml);
+    const char *bin = getenv("EMBSWEEP_BIN");
+    snprintf(cmd, sizeof cmd, "EMBSWEEP_FAULT_IO=3 %s run %s --db %s/r.db 2>&1", bin, yaml, dir);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d: %s", WEXITSTATUS(st), out);
+    cr_expect(strstr(out, "cannot load the dataset") && strstr(out, "Input/output error"), "%s", out);
     fx_rmdir(dir);
 }
