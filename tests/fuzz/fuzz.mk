@@ -4,6 +4,8 @@
 #                     target for SECONDS, one after another
 #   make fuzz-smoke   every target for 8 s (CI)
 #   make fuzz-build   only build build/fuzz/fuzz_<target>
+#   make fuzz-coverage   line coverage of the corpora (clang source-based
+#                     coverage, no sanitizers): build/fuzzcov/report.txt
 # The same targets, compiled without libFuzzer, are linked into run_tests,
 # which replays tests/fuzz/regress/ (tests/test_fuzz_regress.c).
 
@@ -17,7 +19,7 @@ FUZZ_OBJ     := $(FUZZ_SRC:%.c=$(FUZZ_DIR)/%.o) $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_ID      := $(FUZZ_CC) $(FUZZ_CFLAGS)
 
-.PHONY: fuzz fuzz-smoke fuzz-build fuzz-deps
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-deps fuzz-coverage
 fuzz-deps:
 	@harness/deps.sh fuzz
 
@@ -33,7 +35,7 @@ $(FUZZ_DIR)/%.o: %.c $(FUZZ_DIR)/cflags
 $(FUZZ_DIR)/harness/sweep/db.o: $(BUILD)/gen/schema_sql.h
 $(FUZZ_DIR)/harness/sweep/db.o: FUZZ_CFLAGS += -I$(BUILD)/gen
 
-.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/libfuzzer_%.o)
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/libfuzzer_%.o)
 $(FUZZ_DIR)/libfuzzer_%.o: tests/fuzz/libfuzzer.c tests/fuzz/fuzz.h $(FUZZ_DIR)/cflags
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_TARGET=fuzz_$* -c -o $@ $<
 
@@ -53,4 +55,26 @@ fuzz-smoke: fuzz-build
 	@tests/fuzz/seeds.sh $(FUZZ_DIR)/seeds
 	@tests/fuzz/run.sh $(FUZZ_DIR) 8 $(FUZZ_TARGETS)
 
--include $(FUZZ_OBJ:.o=.d)
+# Source-based coverage: the same targets without sanitizers, run once over
+# each target's corpus, seeds and regression inputs (-runs=0).
+FUZZCOV_DIR    := build/fuzzcov
+FUZZCOV_CFLAGS := $(STD) $(WARN) -O1 -g -I. -MMD -MP $(PKG_CFLAGS) -fprofile-instr-generate \
+                  -fcoverage-mapping -fsanitize=fuzzer-no-link
+FUZZCOV_OBJ    := $(FUZZ_SRC:%.c=$(FUZZCOV_DIR)/%.o) $(LIB_SRC:%.c=$(FUZZCOV_DIR)/%.o)
+
+$(FUZZCOV_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC(cov) $<"; $(FUZZ_CC) $(FUZZCOV_CFLAGS) -c -o $@ $<
+$(FUZZCOV_DIR)/harness/sweep/db.o: $(BUILD)/gen/schema_sql.h
+$(FUZZCOV_DIR)/harness/sweep/db.o: FUZZCOV_CFLAGS += -I$(BUILD)/gen
+.SECONDARY: $(FUZZCOV_OBJ) $(FUZZ_TARGETS:%=$(FUZZCOV_DIR)/libfuzzer_%.o)
+$(FUZZCOV_DIR)/libfuzzer_%.o: tests/fuzz/libfuzzer.c tests/fuzz/fuzz.h
+	@mkdir -p $(dir $@); $(FUZZ_CC) $(FUZZCOV_CFLAGS) -DFUZZ_TARGET=fuzz_$* -c -o $@ $<
+$(FUZZCOV_DIR)/fuzz_%: $(FUZZCOV_DIR)/libfuzzer_%.o $(FUZZCOV_OBJ)
+	@echo "LD $@"; $(FUZZ_CC) -fprofile-instr-generate -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm -lpthread
+
+fuzz-coverage: fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZCOV_DIR)/fuzz_%)
+	@tests/fuzz/coverage.sh $(FUZZ_DIR) $(FUZZCOV_DIR) $(FUZZ_TARGETS)
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZCOV_OBJ:.o=.d)
