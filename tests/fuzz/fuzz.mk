@@ -77,4 +77,4 @@ fuzz-coverage: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZCOV_DIR)/fuzz_%)
 	@tests/fuzz/coverage.sh $(FUZZ_DIR) $(FUZZCOV_DIR) $(FUZZ_TARGETS)
 
--include $(FUZZ_OBJ:.o=.d) $(FUZZCOV_OBJ:.o=.d)
+-include $(FUZZ_OBJ:.o=.d) $(FUZZCOV_OBJ:.o=.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d)

@@ -34,8 +34,11 @@ criteo_rows | seed criteo gzip 01
 criteo_rows | seed criteo lenient-random 06
 criteo_rows | gzip -c | seed criteo raw-gzip 00
 { criteo_rows; printf '1\t2\t3\n0\tx\n'; } | seed criteo bad-rows 02
-printf '1\t+5\t-0\t\t99999999999999999999\t1\t2\t3\t4\t5\t6\t7\t8\t9\tA\tb\tC\td\te\tf\t0\t1\t2\t3\t4\t5\t6\t7\t8\t9\ta\tb\tc\td\te\tf\t0\t1\t2\t3\r\n' |
-    seed criteo slow-path 02
+# the checking parser's cases: a '+' sign, '-0', a 20-digit integer, upper-case hex, CRLF
+{
+    printf '1\t+5\t-0\t\t99999999999999999999\t1\t2\t3\t4\t5\t6\t7\t8\t9'
+    printf '\tA\tb\tC\td\te\tf\t0\t1\t2\t3\t4\t5\t6\t7\t8\t9\ta\tb\tc\td\te\tf\t0\t1\t2\t3\r\n'
+} | seed criteo slow-path 02
 
 # ---- avazu: a header naming id, click, hour and categoricals ----
 avazu_rows() {
