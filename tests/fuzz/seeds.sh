@@ -19,6 +19,21 @@ for f in tests/sweeps/*.yaml tests/bad_yaml/*.yaml experiments/*.yaml; do
     cp "$f" "$out/config/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 
+# rules on a method parameter and on train keys (each compares a canonical value)
+cat >"$out/config/rules-on-params-and-train.yaml" <<'YAML'
+datasets:
+  syn: {kind: synthetic, rows: 2000, fields: 3, cardinality: 400}
+train: {epochs: [0.5, 1], batch: [64, 128], lr: [0.01, 0.05], emb_lr: 0.1, log_every: 10, eval_every_epoch: true}
+matrix: {method: [full, hash, qr], dim: [4, 8], seed: [1, 2]}
+params:
+  hash: {threshold: [10, 20]}
+exclude:
+  - {params.hash.threshold: 20, seed: 2}
+  - {epochs: 1, batch: 64, eval_batch: 1024}
+include:
+  - {method: hash, dim: 16, lr: 0.1, log_every: 5, emb_lr: 0.5, params.hash.threshold: 30}
+YAML
+
 # ---- criteo: label, I1-I13, C1-C26 ----
 criteo_rows() {
     local r j
