@@ -9,6 +9,7 @@
 #   make plots        redraw plots/ from results/results.db
 #   make bench        benchmarks (results stored like any other run)
 #   make deps         install missing Debian packages
+#   make fuzz         libFuzzer harnesses, SECONDS each (tests/fuzz/README.md)
 # C11, -Wall -Wextra -Werror, -O2 -g; never -Ofast (it implies -ffast-math).
 
 CC      ?= cc
@@ -123,5 +124,7 @@ check-html: plots
 
 clean:
 	rm -rf build embsweep
+
+include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

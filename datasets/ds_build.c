@@ -127,6 +127,7 @@ static int cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_
     else if (h->recipe_hash != recipe_hash) bad = "for another recipe";
     else if (h->source_stamp != stamp) bad = "stale (the source file changed)";
     else if (h->file_size != (uint64_t)st.st_size) bad = "truncated";
+    else if (h->file_size % 4) bad = "corrupt (the size is not a multiple of 4)"; /* the checksum reads words */
     else if (ds_cache_payload_sum(base, h->file_size) != h->payload_sum)
         bad = "corrupt (payload checksum)";
     else bad = layout_bad(h, base);

@@ -66,6 +66,11 @@ static hx_status read_side(ml_ctx *c, const char *path, int is_user, char *err, 
     int rc;
     const int want = is_user ? 5 : (c->v1m ? 3 : 24);
     while ((rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
+        if (rc == DS_LINE_TRUNC) { /* as the ratings: a broken stream fails, never fewer users or items */
+            st = hx_error(HX_ERR_FORMAT, err, errlen, "%s:%lld: the file is truncated or corrupt (%s)", path,
+                          (long long)r.line_no, r.why);
+            break;
+        }
         if (rc != DS_LINE_OK || len == 0) continue;
         int nc = split_sep(line, len, c->v1m ? "::" : "|", col, cl, 32);
         int64_t id;

@@ -3,17 +3,20 @@
 #   harness/deps.sh build   packages to build and run (make, make experiments)
 #   harness/deps.sh test    also the test framework and the PyTorch reference
 #   harness/deps.sh html    also chromium, for the headless page check
+#   harness/deps.sh fuzz    also clang with libFuzzer and llvm (make fuzz)
 # Uses apt-get as root, or through sudo when available. Prints nothing when all
 # packages are present, so `make` stays quiet.
 set -eu
 set_build="libyaml-dev libsqlite3-dev libopenblas-dev zlib1g-dev gnuplot-nox pkg-config sqlite3"
 set_test="$set_build libcriterion-dev python3-torch python3-numpy"
 set_html="$set_test chromium"
+set_fuzz="$set_build clang-14 libclang-rt-14-dev llvm-14"
 case "${1:-build}" in
   build) want=$set_build ;;
   test) want=$set_test ;;
   html) want=$set_html ;;
-  *) echo "usage: $0 build|test|html" >&2; exit 2 ;;
+  fuzz) want=$set_fuzz ;;
+  *) echo "usage: $0 build|test|html|fuzz" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
