@@ -517,7 +517,7 @@ static int check_caps(cfg_errs *e, const char *s, size_t len) {
             continue;
         }
         if (c == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n')) quote = '#';
-        else if (c == '"' || c == '\'') quote = c;
+        else if ((c == '"' || c == '\'') && (i == 0 || strchr(" \t[{,:", s[i - 1]))) quote = c; /* not it's */
         else if (c == '[' || c == '{') {
             if (++depth > CFG_MAX_DEPTH) {
                 cfg_err(e, line, col, "(file)", "lists and maps nested more than %d deep", CFG_MAX_DEPTH);
