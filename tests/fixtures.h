@@ -41,6 +41,20 @@ FX_UNUSED static int fx_run_cli(const char *args, char *out, size_t n) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* n Criteo Kaggle rows into text (NUL-terminated): row r has label r % 2,
+ * dense I_j = r + j and C_j = (r + j) % mod in hex. */
+FX_UNUSED static void fx_criteo_text(char *text, size_t cap, int n, int mod) {
+    size_t u = 0;
+    for (int r = 0; r < n; r++) {
+        u += (size_t)snprintf(text + u, cap - u, "%d", r % 2);
+        for (int j = 0; j < 13; j++) u += (size_t)snprintf(text + u, cap - u, "\t%d", r + j);
+        for (int j = 0; j < 26; j++) u += (size_t)snprintf(text + u, cap - u, "\t%x", (r + j) % mod);
+        cr_assert_lt(u + 1, cap, "fixture text too long");
+        text[u++] = '\n';
+    }
+    text[u] = 0;
+}
+
 FX_UNUSED static void fx_write_bytes(const char *dir, const char *name, const void *b, size_t n, char out[128]) {
     snprintf(out, 128, "%s/%s", dir, name);
     FILE *f = fopen(out, "wb");

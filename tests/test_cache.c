@@ -16,14 +16,7 @@
 /* n Criteo rows; row r has label r % 2 and C1 = r % 7. */
 static void write_rows(const char *dir, int n, char path[128]) {
     static char text[400000];
-    size_t used = 0;
-    for (int r = 0; r < n; r++) {
-        used += (size_t)snprintf(text + used, sizeof text - used, "%d", r % 2);
-        for (int j = 0; j < 13; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%d", r + j);
-        for (int j = 0; j < 26; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%x", (r + j) % 7);
-        text[used++] = '\n';
-    }
-    text[used] = 0;
+    fx_criteo_text(text, sizeof text, n, 7);
     fx_write(dir, "c.tsv", text, path);
 }
 

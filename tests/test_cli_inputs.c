@@ -181,14 +181,7 @@ Test(cli_inputs, costly_sweep_files_refused_up_front) {
 Test(cli_inputs, cache_write_error_is_not_a_usage_error) {
     char dir[64], tsv[128], yaml[128], out[8192], cmd[1024], text[4096];
     fx_tmpdir(dir);
-    size_t u = 0;
-    for (int r = 0; r < 20; r++) {
-        u += (size_t)snprintf(text + u, sizeof text - u, "%d", r % 2);
-        for (int j = 0; j < 13; j++) u += (size_t)snprintf(text + u, sizeof text - u, "\t%d", r + j);
-        for (int j = 0; j < 26; j++) u += (size_t)snprintf(text + u, sizeof text - u, "\t%x", (r + j) % 3);
-        text[u++] = '\n';
-    }
-    text[u] = 0;
+    fx_criteo_text(text, sizeof text, 20, 3);
     fx_write(dir, "c.tsv", text, tsv);
     char y[600];
     snprintf(y, sizeof y,

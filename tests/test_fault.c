@@ -71,14 +71,7 @@ static long build_loop(int io) {
     char dir[64], path[128], cache[160], err[1024];
     fx_tmpdir(dir);
     static char text[8192];
-    size_t used = 0;
-    for (int r = 0; r < 40; r++) {
-        used += (size_t)snprintf(text + used, sizeof text - used, "%d", r % 2);
-        for (int j = 0; j < 13; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%d", r * j);
-        for (int j = 0; j < 26; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%x", (r + j) % 5);
-        text[used++] = '\n';
-    }
-    text[used] = 0;
+    fx_criteo_text(text, sizeof text, 40, 5);
     fx_write(dir, "c.tsv", text, path);
     long n = 1;
     for (;; n++) {

@@ -15,6 +15,7 @@
 
 #include "harness/sweep/config.h"
 #include "harness/train/run_keys.h"
+#include "fixtures.h"
 
 static const key_def *row(const char *name) {
     const key_def *k = run_key_find(name);
@@ -172,23 +173,9 @@ Test(keys, json_has_every_run_key) {
     hx_free(json);
 }
 
-/* Run `embsweep ARGS` (stdout and stderr together) into out; returns the exit status. */
-static int run_cli(char *out, size_t n, const char *args) {
-    const char *bin = getenv("EMBSWEEP_BIN");
-    cr_assert_not_null(bin, "EMBSWEEP_BIN is not set (run through make test)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t used = fread(out, 1, n - 1, p);
-    out[used] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 Test(keys, train_flags_follow_the_rows) {
     static char out[1 << 16];
-    cr_assert_eq(run_cli(out, sizeof out, "train --help"), 0);
+    cr_assert_eq(fx_run_cli("train --help", out, sizeof out), 0);
     for (int i = 0; i < run_keys_n; i++) {
         const key_def *k = &run_keys[i];
         if (!k->flag) continue;
@@ -202,7 +189,7 @@ Test(keys, train_flags_follow_the_rows) {
         if (!k->flag || (k->kind != KEY_INT && k->kind != KEY_F64 && k->kind != KEY_U64)) continue;
         char args[128], ex[160], want[256];
         snprintf(args, sizeof args, "train --%s %.17g", k->flag, k->max * 2 + 1);
-        cr_expect_eq(run_cli(bad, sizeof bad, args), 2, "%s: %s", args, bad);
+        cr_expect_eq(fx_run_cli(args, bad, sizeof bad), 2, "%s: %s", args, bad);
         key_expect(k, NULL, ex, sizeof ex);
         snprintf(want, sizeof want, "expected %s", ex);
         if (!(k->flags & KEY_CAP)) cr_expect(strstr(bad, want) != NULL, "%s: want '%s' in\n%s", args, want, bad);
