@@ -91,6 +91,8 @@ static const char *layout_bad(const ds_cache_hdr *h, const char *base) {
     const int64_t *card = (const int64_t *)(const void *)(base + h->off_card);
     for (uint64_t f = 0; f < F; f++)
         if (card[f] < 1 || card[f] > (int64_t)UINT32_MAX) return "corrupt (a field cardinality out of range)";
+    for (uint64_t f = 0; f < F; f++) /* names are printed with %s */
+        if (!memchr(base + h->off_names + f * 32, 0, 32)) return "corrupt (a field name without its NUL)";
     const uint32_t *cat = (const uint32_t *)(const void *)(base + h->off_cat);
     for (uint64_t i = 0; i < N; i++)
         for (uint64_t f = 0; f < F; f++)
