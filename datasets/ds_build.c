@@ -78,8 +78,8 @@ static int region_ok(uint64_t off, uint64_t count, uint64_t size, uint64_t align
  * send a reader outside the mapping. NULL when all hold, else the reason. */
 static const char *layout_bad(const ds_cache_hdr *h, const char *base) {
     const uint64_t fs = h->file_size;
-    if (h->n_rows < 0 || h->n_train < 0 || h->n_val < 0 || h->n_test < 0 ||
-        h->n_train + h->n_val + h->n_test != h->n_rows)
+    if (h->n_rows < 0 || h->n_train < 0 || h->n_val < 0 || h->n_test < 0 || h->n_train > h->n_rows ||
+        h->n_val > h->n_rows - h->n_train || h->n_test != h->n_rows - h->n_train - h->n_val) /* no overflow */
         return "corrupt (the split sizes do not add up to the rows)";
     if (h->n_fields < 1 || h->n_fields > DS_MAX_FIELDS || h->n_dense < 0 || h->n_dense > DS_MAX_DENSE)
         return "corrupt (field or dense-feature count out of range)";

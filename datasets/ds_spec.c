@@ -185,7 +185,11 @@ static int check_value(const ds_param *p, const char *v, char *why, size_t n) {
         const char *c = v;
         while (*c) {
             size_t len = strcspn(c, ",");
-            if (len >= sizeof tok) len = sizeof tok - 1;
+            if (len >= sizeof tok) { /* checking a prefix would pass what the reader cannot take */
+                snprintf(why, n, "expected an integer in [%.0f, %.0f], got a %zu-character value in the list",
+                         p->lo, p->hi, len);
+                return -1;
+            }
             memcpy(tok, c, len);
             tok[len] = 0;
             if (check_number(p, tok, why, n)) {
