@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/core/metrics.h"
 #include "harness/train/run.h"
 
 static void small_config(run_config *c, const char *rows, const char *method, double ratio) {
@@ -117,6 +118,56 @@ Test(train, deterministic_fractional_observed) {
     run_result d = run_ok(&c);
     cr_expect(memcmp(&a.test_auc, &d.test_auc, sizeof(double)) != 0 ||
               memcmp(&a.final_train_loss, &d.final_train_loss, sizeof(double)) != 0);
+}
+
+/* The scores observer gets the test logits of the SELECTED evaluation: 4 epochs
+ * at lr 0.01 on 3000 rows overfit, validation selects epoch 2 or 3 (seeds 1, 2),
+ * so logits of the final evaluation would give another AUC than test_auc. */
+typedef struct scores_log {
+    int     calls;
+    int64_t n;
+    double  auc;
+    int     labels_01;
+} scores_log;
+
+static void on_scores(void *ctx, const float *logits, const float *label, int64_t n) {
+    scores_log *o = ctx;
+    o->calls++;
+    o->n = n;
+    o->auc = metrics_auc(logits, label, n);
+    o->labels_01 = 1;
+    for (int64_t i = 0; i < n; i++) o->labels_01 &= label[i] == 0.0f || label[i] == 1.0f;
+}
+
+Test(train, scores_are_those_of_the_selected_evaluation) {
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        run_config c;
+        run_config_default(&c);
+        char err[256];
+        char *kv[] = {"rows=3000", "fields=3", "cardinality=300", "dense=2"};
+        cr_assert_eq(ds_spec_from_args(&c.dataset, "synthetic", "synthetic", 4, kv, err, sizeof err), HX_OK, "%s",
+                     err);
+        c.dim = 8;
+        c.model.bottom[0] = 8, c.model.n_bottom = 1;
+        c.model.top[0] = 8, c.model.n_top = 1;
+        c.train.epochs = 4, c.train.lr = 0.01, c.train.batch = 64;
+        c.seed = seed;
+        scores_log o = {0};
+        run_observer obs = {.ctx = &o, .scores = on_scores};
+        run_result r;
+        cr_assert_eq(run_execute(&c, &obs, &r, err, sizeof err), HX_OK, "%s", err);
+        cr_expect_lt(r.best_epoch, 4, "seed %llu: the case needs an earlier epoch selected",
+                     (unsigned long long)seed);
+        cr_expect_eq(o.calls, 1);
+        cr_expect_eq(o.n, r.n_test);
+        cr_expect(o.labels_01);
+        cr_expect(o.auc == r.test_auc, "seed %llu: AUC of the scores %.17g, test_auc %.17g (epoch %d)",
+                  (unsigned long long)seed, o.auc, r.test_auc, r.best_epoch);
+        /* keeping scores changes nothing else */
+        run_result plain = run_ok(&c);
+        cr_expect(!memcmp(&plain.test_auc, &r.test_auc, sizeof(double)));
+        cr_expect(!memcmp(&plain.val_auc, &r.val_auc, sizeof(double)));
+    }
 }
 
 /* Threads: the pool splits rows, output units and fields (harness/core/pool.h). The

@@ -69,6 +69,13 @@ typedef struct run_observer {
     void (*loss)(void *ctx, int64_t step, double epoch, double train_loss);
     /* progress: fraction of all training steps done, called about once a second */
     void (*progress)(void *ctx, double frac);
+    /* scores (optional): called once, when the run succeeded, with the test split's
+     * logits at the selected evaluation (the one whose test metrics res holds) and
+     * the test labels (0/1), (n) each in test-row order, n = res->n_test. The
+     * pointers are valid during the call only. When set, run_execute keeps a copy
+     * of the selected logits (n floats, allocated with the evaluation buffers; a
+     * memcpy at each selection); when NULL it keeps none. */
+    void (*scores)(void *ctx, const float *logits, const float *label, int64_t n);
 } run_observer;
 
 /* Defaults for every field (synthetic default dataset, full method, dim 16): the

@@ -118,6 +118,8 @@ typedef struct run_ctx {
     int64_t            *perm;             /* (n_train) the shuffled order of training rows */
     int64_t            *rows;             /* (batch) rows of one evaluation chunk */
     float              *prob;             /* (2 n_eval) probabilities, then logits */
+    float              *best_test;        /* (n_test) test logits of the selected evaluation,
+                                           * NULL when the observer wants no scores */
     int64_t             n_eval;           /* max(n_val, n_test) */
     int64_t             steps_per_epoch, total_steps;
     int64_t             warm;             /* steps left out of the throughput */
@@ -212,7 +214,9 @@ static hx_status run_build(run_ctx *x, run_result *res, char *err, size_t errlen
     x->bb.idx = hx_calloc((size_t)batch * (size_t)ds->n_fields, sizeof(int64_t));
     x->bb.label = hx_calloc((size_t)batch, sizeof(float));
     if (ds->n_dense) x->bb.dense = hx_calloc((size_t)batch * (size_t)ds->n_dense, sizeof(float));
-    if (!x->perm || !x->rows || !x->prob || !x->bb.idx || !x->bb.label || (ds->n_dense && !x->bb.dense))
+    if (x->obs && x->obs->scores) x->best_test = hx_calloc((size_t)ds->n_test, sizeof(float));
+    if (!x->perm || !x->rows || !x->prob || !x->bb.idx || !x->bb.label || (ds->n_dense && !x->bb.dense) ||
+        (x->obs && x->obs->scores && !x->best_test))
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for batch buffers");
     for (int64_t i = 0; i < ds->n_train; i++) x->perm[i] = i;
 
@@ -291,6 +295,13 @@ static split_metrics run_eval_test(run_ctx *x) {
                       x->ds->n_test, x->chunk);
 }
 
+/* The evaluation just made is selected: its test metrics into res and, when
+ * scores are wanted, its test logits (left by run_eval_test) into best_test. */
+static void run_select(run_ctx *x, run_result *res, split_metrics v, split_metrics t) {
+    select_record(res, v, t, x->epoch);
+    if (x->best_test) memcpy(x->best_test, x->prob + x->n_eval, (size_t)x->ds->n_test * sizeof(float));
+}
+
 /* An intermediate evaluation at an epoch's end (the trained form is the
  * inference form): test metrics are recorded when validation selects it. */
 static void run_select_epoch(run_ctx *x, run_result *res) {
@@ -298,7 +309,7 @@ static void run_select_epoch(run_ctx *x, run_result *res) {
     split_metrics v = run_eval_val(x);
     if (select_better(res, x->have_best, v)) {
         split_metrics t = run_eval_test(x);
-        select_record(res, v, t, x->epoch);
+        run_select(x, res, v, t);
         x->have_best = 1;
     }
     res->eval_s += hx_now() - te;
@@ -342,7 +353,7 @@ static hx_status run_finish(run_ctx *x, run_result *res, char *err, size_t errle
         return hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite predictions on the %s split after training",
                         t.nonfinite ? "test" : "validation");
     res->infer_samples_per_s = ti > 0 ? (double)x->ds->n_test / ti : NAN;
-    if (select_better(res, x->have_best, v)) select_record(res, v, t, x->epoch);
+    if (select_better(res, x->have_best, v)) run_select(x, res, v, t);
     res->eval_s += hx_now() - te;
     meth->bytes(x->m.emb, &res->bytes);
     res->bytes_infer = emb_bytes_infer(&res->bytes);
@@ -355,6 +366,7 @@ static void run_ctx_free(run_ctx *x) {
     hx_free(x->perm);
     hx_free(x->rows);
     hx_free(x->prob);
+    hx_free(x->best_test);
     hx_free(x->bb.idx);
     hx_free(x->bb.label);
     hx_free(x->bb.dense);
@@ -381,6 +393,8 @@ hx_status run_execute(const run_config *cfg, const run_observer *obs, run_result
     if ((rc = run_load(&x, res, err, errlen)) == HX_OK && (rc = run_build(&x, res, err, errlen)) == HX_OK &&
         (rc = run_train(&x, res, err, errlen)) == HX_OK)
         rc = run_finish(&x, res, err, errlen);
+    if (rc == HX_OK && x.best_test)
+        obs->scores(obs->ctx, x.best_test, x.ds->label + x.ds->n_train + x.ds->n_val, x.ds->n_test);
     res->wall_s = hx_now() - t_start;
     res->cpu_s = hx_cpu_time() - c_start;
     run_ctx_free(&x);
