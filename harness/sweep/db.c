@@ -3,8 +3,9 @@
  * so the binary and the documented schema cannot drift apart.
  *
  * Versioning: PRAGMA user_version. 0 = empty file -> apply the schema; 1 -> add
- * rss_samples.hwm, then apply the schema (creates run_phases); 2 = current; newer
- * -> refuse (an older binary must not write a newer database).
+ * rss_samples.hwm, then apply the schema (creates run_phases and run_scores); 2 ->
+ * apply the schema (creates run_scores); 3 = current; newer -> refuse (an older
+ * binary must not write a newer database).
  * Concurrency: WAL + busy_timeout; writes in BEGIN IMMEDIATE transactions. The
  * sweep parent is the only writer, readers (plots, status) never block it.
  */
@@ -28,7 +29,7 @@ struct db {
     sqlite3      *h;
     int           writer_fd;  /* flock'ed <path>.writer, or -1 */
     sqlite3_stmt *finish, *started, *status, *del_loss, *del_rss, *del_phase, *ins_loss, *ins_rss,
-                 *ins_phase;
+                 *ins_phase, *del_scores, *ins_scores;
 };
 
 struct sqlite3 *db_handle(db *d) { return d->h; }
@@ -144,8 +145,8 @@ static hx_status writer_lock(db *d, const char *path, char *err, size_t errlen) 
 
 void db_close(db *d) {
     if (!d) return;
-    sqlite3_stmt *all[] = {d->finish, d->started, d->status, d->del_loss, d->del_rss,
-                           d->del_phase, d->ins_loss, d->ins_rss, d->ins_phase};
+    sqlite3_stmt *all[] = {d->finish, d->started, d->status, d->del_loss, d->del_rss, d->del_phase,
+                           d->ins_loss, d->ins_rss, d->ins_phase, d->del_scores, d->ins_scores};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
     sqlite3_close(d->h);
     if (d->writer_fd >= 0) close(d->writer_fd); /* releases the lock */
@@ -252,6 +253,9 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
     bad |= prep(d, &d->ins_phase,
                 "INSERT OR REPLACE INTO run_phases(key, phase, peak_hwm, peak_anon, peak_file, hwm_reset, seconds)"
                 " VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    bad |= prep(d, &d->del_scores, "DELETE FROM run_scores WHERE key = ?1");
+    bad |= prep(d, &d->ins_scores,
+                "INSERT INTO run_scores(key, n, format, logits, labels) VALUES (?1, ?2, '" SCORES_FORMAT "', ?3, ?4)");
     if (bad) {
         rc = sql_err(d, "preparing statements", err, errlen);
         goto fail;
@@ -533,6 +537,20 @@ static void bind_run_row(sqlite3_stmt *st, const run_record *r) {
     bind_time(st, 44, r->finished);
 }
 
+/* The run's test scores, replacing those of an earlier attempt (none when the
+ * run kept none). 0 or -1. */
+static int write_run_scores(db *d, const run_record *r) {
+    bind_t(d->del_scores, 1, r->key);
+    if (step_done(d->del_scores)) return -1;
+    const scores_buf *sb = r->scores;
+    if (!sb) return 0;
+    bind_t(d->ins_scores, 1, r->key);
+    sqlite3_bind_int64(d->ins_scores, 2, sb->n);
+    sqlite3_bind_blob64(d->ins_scores, 3, sb->logits, 4 * (sqlite3_uint64)sb->n, SQLITE_STATIC);
+    sqlite3_bind_blob64(d->ins_scores, 4, sb->labels, scores_label_bytes(sb->n), SQLITE_STATIC);
+    return step_done(d->ins_scores);
+}
+
 /* The run's loss curve, RSS samples and phase peaks, replacing those of an
  * earlier attempt. 0 or -1. */
 static int write_run_series(db *d, const run_record *r) {
@@ -574,10 +592,81 @@ static int write_run_series(db *d, const run_record *r) {
 hx_status db_run_finish(db *d, const run_record *r, char *err, size_t errlen) {
     if (exec(d, "BEGIN IMMEDIATE") != SQLITE_OK) return sql_err(d, "begin", err, errlen);
     bind_run_row(d->finish, r);
-    if (step_done(d->finish) || write_run_series(d, r) || exec(d, "COMMIT") != SQLITE_OK) {
+    if (step_done(d->finish) || write_run_series(d, r) || write_run_scores(d, r) ||
+        exec(d, "COMMIT") != SQLITE_OK) {
         hx_status rc = sql_err(d, "writing a run", err, errlen);
         exec(d, "ROLLBACK");
         return rc;
     }
     return HX_OK;
+}
+
+int64_t db_scores_max_rows(db *d) {
+    int64_t lim = sqlite3_limit(d->h, SQLITE_LIMIT_LENGTH, -1);
+    return lim / 4;
+}
+
+/* ---- reading scores (any handle, read-only included) ---- */
+
+static int has_scores_table(sqlite3 *h) {
+    sqlite3_stmt *st;
+    int yes = 0;
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_scores'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -1;
+    int r = sqlite3_step(st);
+    yes = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+/* The row st points at into two new float arrays. */
+static hx_status scores_row(sqlite3_stmt *st, const char *key, float **logits, float **labels, int64_t *n,
+                            char *err, size_t errlen) {
+    int64_t rows = sqlite3_column_int64(st, 0);
+    const char *fmt = (const char *)sqlite3_column_text(st, 1);
+    if (!fmt || strcmp(fmt, SCORES_FORMAT))
+        return hx_error(HX_ERR_FORMAT, err, errlen, "run %s: scores in format '%s', this embsweep reads '%s'", key,
+                        fmt ? fmt : "NULL", SCORES_FORMAT);
+    const unsigned char *lg = sqlite3_column_blob(st, 2), *lb = sqlite3_column_blob(st, 3);
+    int64_t nlg = sqlite3_column_bytes(st, 2), nlb = sqlite3_column_bytes(st, 3);
+    if (rows < 1 || rows > INT64_MAX / 8)
+        return hx_error(HX_ERR_FORMAT, err, errlen, "run %s: scores of %lld rows", key, (long long)rows);
+    if (nlg != 4 * rows || (uint64_t)nlb != scores_label_bytes(rows))
+        return hx_error(HX_ERR_FORMAT, err, errlen,
+                        "run %s: %lld rows of scores with %lld bytes of logits and %lld of labels (expected %lld "
+                        "and %llu)", key, (long long)rows, (long long)nlg, (long long)nlb, (long long)(4 * rows),
+                        (unsigned long long)scores_label_bytes(rows));
+    float *a = hx_malloc((size_t)rows * sizeof(float)), *b = hx_malloc((size_t)rows * sizeof(float));
+    if (!a || !b) {
+        hx_free(a), hx_free(b);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for %lld scores", (long long)rows);
+    }
+    scores_decode_logits(lg, a, rows);
+    scores_unpack_labels(lb, b, rows);
+    *logits = a, *labels = b, *n = rows;
+    return HX_OK;
+}
+
+hx_status db_scores_read(sqlite3 *h, const char *key, float **logits, float **labels, int64_t *n, char *err,
+                         size_t errlen) {
+    *logits = *labels = NULL;
+    *n = 0;
+    int has = has_scores_table(h);
+    if (has <= 0) /* a database older than version 3 has no scores: not found */
+        return has < 0 ? hx_error(HX_ERR_IO, err, errlen, "sqlite: reading scores: %s", sqlite3_errmsg(h)) : HX_OK;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT s.n, s.format, s.logits, s.labels FROM run_scores s JOIN runs r ON r.key = s.key"
+                           " WHERE s.key = ?1 AND r.status = 'ok'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return hx_error(HX_ERR_IO, err, errlen, "sqlite: reading scores: %s", sqlite3_errmsg(h));
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    hx_status rc = HX_OK;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) rc = scores_row(st, key, logits, labels, n, err, errlen);
+    else if (r != SQLITE_DONE) rc = hx_error(HX_ERR_IO, err, errlen, "sqlite: reading scores of %s: %s", key,
+                                            sqlite3_errmsg(h));
+    sqlite3_finalize(st);
+    return rc;
 }

@@ -3,8 +3,9 @@
  *
  * db_open applies WAL, a busy timeout, checks PRAGMA user_version and migrates
  * older versions; a newer version is refused. Every run result goes in through
- * db_run_finish, one transaction for the row, its loss curve, its RSS samples and
- * its phase peaks, so a killed harness never leaves a half-written run.
+ * db_run_finish, one transaction for the row, its loss curve, its RSS samples, its
+ * phase peaks and its test scores, so a killed harness never leaves a half-written
+ * run.
  */
 #ifndef EMBSWEEP_DB_H
 #define EMBSWEEP_DB_H
@@ -13,8 +14,9 @@
 
 #include "config.h"
 #include "harness/train/run.h"
+#include "scores.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 /* The VFS db_open opens with (db_vfs.c): SQLite's default one, with every
  * write, sync, truncation and deletion open to fault injection. NULL when it
@@ -66,6 +68,7 @@ typedef struct run_record {
     loss_point  *loss;
     int          n_samples;
     rss_sample  *samples;
+    const scores_buf *scores; /* the test scores to keep, NULL when none (run_scores) */
 } run_record;
 
 extern const char *const db_phase_names[3];
@@ -92,8 +95,24 @@ hx_status db_run_status(db *d, const char *key, char *status, size_t n);
 /* Mark a run as running (attempts+1, started_at, invocation). */
 hx_status db_run_started(db *d, const char *key, int64_t invocation, double started);
 
-/* Write a run's final outcome, curves and samples in one transaction. */
+/* Write a run's final outcome, curves, samples and scores in one transaction;
+ * the key's earlier scores go in any case (replaced by r->scores, if any). */
 hx_status db_run_finish(db *d, const run_record *r, char *err, size_t errlen);
+
+/* The most test rows whose scores one run_scores row can hold (SQLite's blob
+ * limit, SQLITE_LIMIT_LENGTH, over 4 bytes a logit). */
+int64_t db_scores_max_rows(db *d);
+
+/* db_scores_read: the stored test scores of run `key`, for any handle (db_handle
+ * or db_open_read). HX_OK and *n >= 1: *logits and *labels are (n) floats, the
+ * logits in test-row order and the labels 0.0f/1.0f, each allocated with
+ * hx_malloc; the caller frees both with hx_free. HX_OK and *n == 0 with both
+ * NULL: none stored (no such run, a run not ok, kept with `keep_scores: false`,
+ * or a database older than version 3). HX_ERR_FORMAT: the row's format is not
+ * 'f32le' or its blob sizes disagree with n; HX_ERR_NOMEM; HX_ERR_IO: SQLite
+ * failed. */
+hx_status db_scores_read(struct sqlite3 *h, const char *key, float **logits, float **labels, int64_t *n, char *err,
+                         size_t errlen);
 
 /* The sqlite3 handle, for read-only queries by `embsweep status`. */
 struct sqlite3 *db_handle(db *d);

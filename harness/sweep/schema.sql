@@ -1,5 +1,6 @@
--- schema.sql: the embsweep results database, version 2 (PRAGMA user_version).
+-- schema.sql: the embsweep results database, version 3 (PRAGMA user_version).
 -- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
+-- v2 -> v3: table run_scores added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -108,6 +109,20 @@ CREATE TABLE IF NOT EXISTS run_phases (
     hwm_reset INTEGER,                    -- 1 if clear_refs worked (else peak is since start)
     seconds REAL,
     PRIMARY KEY (key, phase)
+);
+
+-- v3: the test scores of each ok run's selected evaluation (the one whose test_auc
+-- runs holds), so that two runs on the same test split can be compared row by row
+-- (DeLong's test). Layout: harness/sweep/scores.h. Written with the run's final row,
+-- in its transaction; every finish of the key replaces it (a run that ends not ok,
+-- or ok with `keep_scores: false`, leaves none). 4 + 1/8 bytes per test row.
+CREATE TABLE IF NOT EXISTS run_scores (
+    key    TEXT PRIMARY KEY,               -- runs.key
+    n      INTEGER NOT NULL CHECK (n >= 1), -- test rows
+    format TEXT NOT NULL,                  -- 'f32le': logits are float32 little-endian
+    logits BLOB NOT NULL,                  -- (n) logits in test-row order: 4 n bytes
+    labels BLOB NOT NULL,                  -- bit (i % 8) of byte i / 8 = label of row i
+    CHECK (length(labels) = (n + 7) / 8 AND (format <> 'f32le' OR length(logits) = 4 * n))
 );
 
 CREATE VIEW IF NOT EXISTS run_summary AS
