@@ -8,8 +8,9 @@
  *   schema      a version-1 database is migrated (to 3: run_phases and
  *               run_scores created), a newer one refused
  *   faults      crash, hang, unbounded allocation and NaN each get their own
- *               status while the other runs of the sweep finish ok; a plain
- *               rerun keeps them, --retry-failed reruns them, --force reruns all
+ *               status while the other runs of the sweep finish ok (only the ok
+ *               runs keep test scores); a plain rerun keeps them,
+ *               --retry-failed reruns them, --force reruns all
  *   rss         peak RSS is measured: full's peak grows with its table, a method
  *               with 16x fewer inference bytes has a lower peak
  */
@@ -328,6 +329,7 @@ Test(sweep, schema_v1_is_migrated_and_newer_refused) {
     cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
     cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 3);
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM rss_samples WHERE key = 'k' AND hwm IS NULL"), 1, "data kept");
+    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 1, "run_scores created and written");
     cr_expect_geq(q_int(t.db, "SELECT COUNT(*) FROM run_phases"), 1, "run_phases created and written");
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_summary"), 1);
     exec_sql(t.db, "PRAGMA user_version = 99;");
@@ -379,6 +381,9 @@ Test(sweep, faults_each_get_their_status) {
     char tail[512];
     q_text(db, "SELECT stderr_tail FROM runs WHERE method = 'fault_nan'", tail, sizeof tail);
     cr_expect(strstr(tail, "non-finite") != NULL, "the stderr tail is kept: %s", tail);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.status = 'ok'"), 2,
+                 "the ok runs keep their scores");
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_scores"), 2, "the runs that did not end ok keep none");
     /* --retry-failed reruns only the failed ones; without faults armed they pass */
     cr_expect_eq(wait_code(start(args, out, err)), 0, "a plain rerun keeps failed runs");
     char *o = slurp(out);
@@ -387,6 +392,7 @@ Test(sweep, faults_each_get_their_status) {
     char *rargs[] = {"run", yaml, "--db", db, "--retry-failed", NULL};
     cr_expect_eq(wait_code(start(rargs, out, err)), 0, "%s", slurp(err));
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 6);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_scores"), 6, "retried runs that end ok keep scores");
     cr_expect_eq(q_int(db, "SELECT attempts FROM runs WHERE method = 'full'"), 1);
     cr_expect_eq(q_int(db, "SELECT attempts FROM runs WHERE method = 'fault_segv'"), 2);
     /* --force reruns everything, ok runs included */

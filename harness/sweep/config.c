@@ -305,6 +305,8 @@ static const top_key k_top[] = {
     {KEY_CHOICE("unreachable", int, KEY_TOP, SW, unreachable_skip, k_unreachable, 0, "error", NULL,
                 "a cell whose ratio its method cannot reach: an error, or skipped"), NULL, 0},
     {KEY_CHARS("cache_dir", KEY_TOP, SW, cache_dir, "results/cache", "dataset cache directory"), NULL, 0},
+    {KEY_NUM("keep_scores", KEY_BOOL, int32_t, KEY_TOP, SW, keep_scores, 0, 1, 0, "true", NULL,
+             "keep each ok run's test logits and labels (run_scores)"), NULL, 0},
 };
 #undef SECTION
 #undef SW

@@ -10,8 +10,8 @@
  * A cell's identity is its key: 16 hex digits of a 64-bit FNV-1a hash of its
  * canonical JSON config (dataset recipe from ds_spec_canonical, method, every
  * method parameter incl. defaults, dim, ratio, seed, model, train settings).
- * Engine threads, jobs, timeout and memory limit are not part of the key: they do
- * not change what is computed [R].
+ * Engine threads, jobs, timeout, memory limit and keep_scores are not part of the
+ * key: they do not change what is computed [R].
  */
 #ifndef EMBSWEEP_CONFIG_H
 #define EMBSWEEP_CONFIG_H
@@ -59,6 +59,7 @@ typedef struct cfg_sweep {
     double      timeout;       /* seconds per run; 0 = none */
     uint64_t    memory_limit;  /* bytes per worker; 0 = none */
     int         unreachable_skip;
+    int32_t     keep_scores;   /* 1 (default): keep each ok run's test scores (run_scores) */
     int         n_datasets;
     cfg_dataset *datasets;     /* (n_datasets) */
     int         n_cells;

@@ -7,7 +7,9 @@
  *   - enforces the timeout (SIGTERM, then SIGKILL after KILL_GRACE_S) and the
  *     memory limit (RSS above memory_limit -> SIGKILL, status oom; the worker also
  *     runs under RLIMIT_DATA, where an allocation failure ends as oom);
- *   - reaps workers, classifies the outcome, and writes it in one transaction.
+ *   - reaps workers, classifies the outcome, reads back the test scores of an ok
+ *     run (the worker's anonymous scores file, worker.h), and writes it all in
+ *     one transaction.
  * SIGINT/SIGTERM set a flag: running workers are stopped, their runs recorded as
  * interrupted, and the next invocation runs them again.
  *
@@ -40,6 +42,7 @@ typedef struct slot {
     int             active;
     pid_t           pid;
     int             msg_fd, err_fd;
+    int             scores_fd;  /* the worker's scores file, -1 when none is kept */
     const cfg_cell *cell;
     double          t0, wall0, last_sample, term_sent;
     int             kill_why;
@@ -240,6 +243,7 @@ static const char *classify(slot *s, int wstatus, char *reason, size_t n, int *e
 }
 
 static void slot_clear(slot *s) {
+    if (s->scores_fd >= 0) close(s->scores_fd);
     hx_free(s->loss);
     hx_free(s->samp);
     memset(s, 0, sizeof *s);
@@ -280,8 +284,40 @@ static void print_done(const sched *x, const slot *s, const run_record *r, const
     fflush(stdout);
 }
 
-/* A reaped worker: drain its pipes, classify the outcome, write the run in one
- * transaction, count it, free the slot. */
+/* An ok run whose scores cannot be kept: the run stays ok (its metrics are
+ * sound), its reason says why, and a warning line says so now. */
+static void scores_not_kept(const sched *x, run_record *r, char *reason, size_t n, const char *why) {
+    snprintf(reason, n, "scores not kept: %s", why);
+    r->reason = reason;
+    fprintf(stderr, "%sembsweep run: warning: run %s: %s\n", x->o->tty ? "\r\033[K" : "", r->key, reason);
+}
+
+/* The test scores of a run that ended ok, read back from the worker's scores
+ * file into *sb and r->scores. A malformed file (the worker's fault: short,
+ * bad header, another row count) or a test split too large for one run_scores
+ * row keeps none (scores_not_kept). A failure of the parent itself (memory,
+ * reading its own descriptor) is returned: the run is then not stored, as on a
+ * database error, and the next invocation runs it again. */
+static hx_status slot_scores(const sched *x, const slot *s, run_record *r, scores_buf *sb, char *reason,
+                             size_t n, char *err, size_t errlen) {
+    if (s->scores_fd < 0 || strcmp(r->status, "ok")) return HX_OK;
+    const int64_t rows = s->result.res.n_test, max = db_scores_max_rows(x->d);
+    char why[400];
+    if (rows > max) {
+        snprintf(why, sizeof why, "%lld test rows, more than a run_scores row holds (%lld)", (long long)rows,
+                 (long long)max);
+        scores_not_kept(x, r, reason, n, why);
+        return HX_OK;
+    }
+    hx_status rc = scores_read_fd(s->scores_fd, rows > 0 ? rows : 0, sb, why, sizeof why);
+    if (rc == HX_OK) r->scores = sb;
+    else if (rc == HX_ERR_FORMAT) scores_not_kept(x, r, reason, n, why);
+    else return hx_error(rc, err, errlen, "reading the scores of run %s: %s", r->key, why);
+    return HX_OK;
+}
+
+/* A reaped worker: drain its pipes, classify the outcome, read back its scores,
+ * write the run in one transaction, count it, free the slot. */
 static hx_status finish(sched *x, slot *s, int wstatus, char *err, size_t errlen) {
     /* drain what the worker wrote before it exited */
     read_msgs(s);
@@ -304,7 +340,10 @@ static hx_status finish(sched *x, slot *s, int wstatus, char *err, size_t errlen
     r.finished = db_wall_now();
     r.n_loss = s->n_loss, r.loss = s->loss;
     r.n_samples = s->n_samp, r.samples = s->samp;
-    hx_status rc = db_run_finish(x->d, &r, err, errlen);
+    scores_buf sb = {0};
+    hx_status rc = slot_scores(x, s, &r, &sb, reason, sizeof reason, err, errlen);
+    if (rc == HX_OK) rc = db_run_finish(x->d, &r, err, errlen);
+    scores_buf_free(&sb);
     if (rc != HX_OK) { /* the line says what the database holds, not what the worker did */
         r.status = "not-stored";
         snprintf(reason, sizeof reason, "the result could not be stored: %.500s", err);
@@ -366,7 +405,9 @@ static hx_status slot_start(sched *x, slot *s, const cfg_cell *cell, char *err, 
     snprintf(job->cache_dir, sizeof job->cache_dir, "%s", x->sw->cache_dir);
     job->memory_limit = x->sw->memory_limit;
     job->threads = x->o->threads;
+    job->keep_scores = x->sw->keep_scores;
     memset(s, 0, sizeof *s);
+    s->scores_fd = -1;
     s->cell = cell;
     s->phase = -1;
     s->t0 = hx_now();
@@ -377,7 +418,7 @@ static hx_status slot_start(sched *x, slot *s, const cfg_cell *cell, char *err, 
                         sqlite3_errmsg(db_handle(x->d)));
     }
     char serr[256];
-    s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, serr, sizeof serr);
+    s->pid = worker_spawn(job, &s->msg_fd, &s->err_fd, &s->scores_fd, serr, sizeof serr);
     hx_free(job);
     if (s->pid < 0) return hx_error(HX_ERR_IO, err, errlen, "cannot start a worker: %s", serr);
     s->active = 1;

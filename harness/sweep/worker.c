@@ -3,7 +3,7 @@
  * only place besides main() that ends the process: main() returns worker_main()'s
  * exit code, which backs up the result message (WORKER_EXIT_*).
  */
-#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ */
+#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ, memfd_create */
 #include "worker.h"
 
 #include <errno.h>
@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include "scores.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WORKER_ASAN 1
@@ -71,8 +74,13 @@ static int read_full(int fd, void *buf, size_t n) {
     return 0;
 }
 
-pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, size_t errlen) {
-    int in[2] = {-1, -1}, msg[2] = {-1, -1}, se[2] = {-1, -1};
+pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, int *scores_fd, char *err, size_t errlen) {
+    int in[2] = {-1, -1}, msg[2] = {-1, -1}, se[2] = {-1, -1}, sc = -1;
+    *scores_fd = -1;
+    if (job->keep_scores && (sc = memfd_create("embsweep-scores", MFD_CLOEXEC)) < 0) {
+        hx_error(HX_ERR_IO, err, errlen, "memfd_create: %s", strerror(errno));
+        goto fail;
+    }
     if (pipe2(in, O_CLOEXEC) || pipe2(msg, O_CLOEXEC) || pipe2(se, O_CLOEXEC)) {
         hx_error(HX_ERR_IO, err, errlen, "pipe: %s", strerror(errno));
         goto fail;
@@ -90,7 +98,10 @@ pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, s
         setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(WORKER_EXIT_FAILED);
-        if (dup2(in[0], 0) < 0 || dup2(se[1], 2) < 0 || dup2(msg[1], 3) < 0) _exit(WORKER_EXIT_FAILED);
+        int sc5 = sc >= 0 ? fcntl(sc, F_DUPFD_CLOEXEC, 5) : -1; /* out of the way of fds 0..4 */
+        if ((sc >= 0 && sc5 < 0) || dup2(in[0], 0) < 0 || dup2(se[1], 2) < 0 || dup2(msg[1], 3) < 0 ||
+            (sc5 >= 0 && dup2(sc5, 4) < 0))
+            _exit(WORKER_EXIT_FAILED);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 1), close(devnull);
         /* the engine threads itself (harness/core/pool.h, job->threads); OpenBLAS
@@ -113,6 +124,7 @@ pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, s
     fcntl(se[0], F_SETFL, O_NONBLOCK);
     *msg_fd = msg[0];
     *err_fd = se[0];
+    *scores_fd = sc;
     return pid;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -120,6 +132,7 @@ fail:
         if (msg[i] >= 0) close(msg[i]);
         if (se[i] >= 0) close(se[i]);
     }
+    if (sc >= 0) close(sc);
     return -1;
 }
 
@@ -127,6 +140,7 @@ fail:
 
 typedef struct wctx {
     int    fd;
+    int    scores_fd;    /* the scores file (fd 4) */
     int    phase;        /* current phase index, -1 before the first */
     int    reset_ok;     /* the reset at the current phase's start worked */
     double t0;
@@ -186,9 +200,30 @@ static void obs_loss(void *ctx, int64_t step, double epoch, double loss) {
     send_msg(ctx, &m);
 }
 
+/* Test-only, armed like the fault methods (EMBSWEEP_FAULTS=1):
+ * EMBSWEEP_FAULT_SCORES=magic overwrites the written file's magic, =short cuts
+ * it to half its size; the parent must refuse either (tests/test_scores.c). */
+static void scores_fault(int fd) {
+    const char *on = getenv("EMBSWEEP_FAULTS"), *how = getenv("EMBSWEEP_FAULT_SCORES");
+    if (!on || strcmp(on, "1") || !how) return;
+    int bad = 0;
+    if (!strcmp(how, "magic")) bad = pwrite(fd, "XXXX", 4, 0) != 4;
+    else if (!strcmp(how, "short")) bad = ftruncate(fd, lseek(fd, 0, SEEK_CUR) / 2) != 0;
+    if (bad) fprintf(stderr, "embsweep worker: EMBSWEEP_FAULT_SCORES=%s: %s\n", how, strerror(errno));
+}
+
+/* The selected test scores into the scores file; a failed write is reported on
+ * stderr and left for the parent to find (a short file). */
+static void obs_scores(void *ctx, const float *logits, const float *label, int64_t n) {
+    wctx *w = ctx;
+    if (scores_write_fd(w->scores_fd, logits, label, n) != 0)
+        fprintf(stderr, "embsweep worker: writing the test scores: %s\n", strerror(errno));
+    scores_fault(w->scores_fd);
+}
+
 int worker_main(void) {
     signal(SIGPIPE, SIG_IGN);
-    wctx w = {.fd = 3, .phase = -1, .t0 = hx_now()};
+    wctx w = {.fd = 3, .scores_fd = 4, .phase = -1, .t0 = hx_now()};
     worker_job *job = hx_calloc(1, sizeof *job);
     worker_msg *m = hx_calloc(1, sizeof *m);
     if (!job || !m || read_full(0, job, sizeof *job) != 0 || job->magic != WORKER_MAGIC ||
@@ -210,7 +245,8 @@ int worker_main(void) {
         if (setrlimit(RLIMIT_DATA, &rl) != 0) fprintf(stderr, "setrlimit(RLIMIT_DATA): %s\n", strerror(errno));
     }
 #endif
-    run_observer obs = {.ctx = &w, .phase = obs_phase, .loss = obs_loss};
+    run_observer obs = {.ctx = &w, .phase = obs_phase, .loss = obs_loss,
+                        .scores = job->keep_scores ? obs_scores : NULL};
     hx_status st;
     if (!rc->method) st = hx_error(HX_ERR_PARAM, m->text, sizeof m->text, "unknown method '%s'", job->method);
     else st = run_execute(rc, &obs, &m->res, m->text, sizeof m->text);

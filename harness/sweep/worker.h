@@ -8,6 +8,13 @@
  * zeroed worker_msg records (Redis childinfo style: one write() per message,
  * <= PIPE_BUF so it is atomic); stderr is a pipe whose tail the parent keeps.
  *
+ * Scores (job.keep_scores): fd 4 is an anonymous file (memfd_create: no name on
+ * any file system, so nothing is left behind however either side ends) that the
+ * parent created and keeps open. When the run succeeds the worker writes its
+ * test scores there (scores.h: header, logits, packed labels) before it sends the
+ * result; the parent reads them back with pread on its own descriptor once the
+ * worker has exited and the result says ok.
+ *
  * Per-phase peak RSS: at each phase start the worker reads its VmHWM (the peak of
  * the phase that just ended), reports it, and writes "5" to /proc/self/clear_refs
  * to reset the high-water mark to the current RSS.
@@ -49,12 +56,15 @@ typedef struct worker_job {
     char       cache_dir[256];
     uint64_t   memory_limit; /* bytes, 0 = none: RLIMIT_DATA in the worker */
     int32_t    threads;      /* engine threads (worker pool) */
+    int32_t    keep_scores;  /* 1: write the test scores to fd 4 */
 } worker_job;
 
 /* worker_spawn: start a worker for job. Returns its pid (> 0) with the read ends
- * of its message pipe and stderr pipe (non-blocking, close-on-exec), or -1 with
- * err set. */
-pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, char *err, size_t errlen);
+ * of its message pipe and stderr pipe (non-blocking, close-on-exec) and, when
+ * job->keep_scores, the parent's descriptor of the worker's scores file
+ * (close-on-exec; else -1), or -1 with err set and nothing left open. The
+ * caller closes the three descriptors. */
+pid_t worker_spawn(const worker_job *job, int *msg_fd, int *err_fd, int *scores_fd, char *err, size_t errlen);
 
 /* worker_main: the child side, the body of `embsweep worker` (main() checks its
  * command line and returns this as the exit status). Reads one job from stdin,
