@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "harness/sweep/scores.h"
 #include "harness/train/run.h"
 #include "harness/train/run_keys.h"
 
@@ -51,6 +52,7 @@ static void usage_line(FILE *f) {
         if (k->kind == KEY_DATASET) col = put(f, col, 22, "[--KEY VALUE ...]", 17);
         if (k->kind == KEY_METHOD) col = put(f, col, 22, "[--param K=V ...]", 17);
     }
+    put(f, col, 22, "[--scores FILE]", 15);
     fprintf(f, "\n");
 }
 
@@ -92,6 +94,11 @@ static void train_usage(FILE *f, int full) {
         if (run_keys[i].kind == KEY_METHOD)
             fprintf(f, "  --param K=V%*sa method parameter (`auto` where allowed)\n", HELP_COL - 13, "");
     }
+    int col = fprintf(f, "  --scores FILE%*s", HELP_COL - 15, "");
+    wrap(f, col, HELP_COL,
+         "write the test logits of the selected evaluation and the test labels to FILE, as a sweep keeps them "
+         "(harness/sweep/scores.h) (default none)");
+    fprintf(f, "\n");
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -193,6 +200,7 @@ typedef struct train_args {
     int           n_params;
     char         *dskv[DS_MAX_KEYS];      /* any other --KEY VALUE: "KEY=VALUE" (owned) */
     int           n_dskv;
+    const char   *scores;                 /* --scores FILE, NULL if none */
 } train_args;
 
 /* One --FLAG VALUE. Returns 0 or the exit status (2) after the message. */
@@ -209,6 +217,8 @@ static int parse_flag(train_args *a, const char *f, const char *v) {
     } else if (!strcmp(f, "--param")) {
         if (a->n_params >= EMB_MAX_PARAMS) return bad("too many --param (at most %d)", EMB_MAX_PARAMS);
         a->params[a->n_params++] = v;
+    } else if (!strcmp(f, "--scores")) {
+        a->scores = v;
     } else {
         if (a->n_dskv >= DS_MAX_KEYS) return bad("too many dataset keys (at most %d)", DS_MAX_KEYS);
         size_t n = strlen(f + 2) + strlen(v) + 2;
@@ -257,6 +267,41 @@ static int resolve(train_args *a) {
     return 0;
 }
 
+/* --scores FILE: the run's selected test scores saved as they arrive. */
+typedef struct scores_out {
+    const char *path;
+    hx_status   st;
+    int64_t     n;
+    char        err[512];
+} scores_out;
+
+static void on_scores(void *ctx, const float *logits, const float *label, int64_t n) {
+    scores_out *o = ctx;
+    o->n = n;
+    o->st = scores_save(o->path, logits, label, n, o->err, sizeof o->err);
+}
+
+/* Train, print the summary, save the scores if asked; the exit status. */
+static int train_run(const train_args *a) {
+    char err[512];
+    run_result res;
+    scores_out so = {.path = a->scores};
+    run_observer obs = {.ctx = &so, .scores = on_scores};
+    hx_status st = run_execute(&a->cfg, a->scores ? &obs : NULL, &res, err, sizeof err);
+    if (st != HX_OK) {
+        fprintf(stderr, "embsweep train: %s: %s\n", hx_status_str(st), err);
+        return st == HX_ERR_PARAM ? 2 : 1;
+    }
+    print_summary(&a->cfg, &res);
+    if (!a->scores) return 0;
+    if (so.st != HX_OK) {
+        fprintf(stderr, "embsweep train: %s\n", so.err);
+        return 1;
+    }
+    printf("  scores     %lld test logits and labels in %s\n", (long long)so.n, a->scores);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     train_args *a = hx_calloc(1, sizeof *a);
     if (!a) {
@@ -267,14 +312,7 @@ int cmd_train(int argc, char **argv) {
     run_config_default(&a->cfg);
     int rc = parse_args(argc, argv, a);
     if (rc == 0) rc = resolve(a);
-    if (rc == 0) {
-        char err[512];
-        run_result res;
-        hx_status st = run_execute(&a->cfg, NULL, &res, err, sizeof err);
-        if (st == HX_OK) print_summary(&a->cfg, &res);
-        else fprintf(stderr, "embsweep train: %s: %s\n", hx_status_str(st), err);
-        rc = st == HX_OK ? 0 : st == HX_ERR_PARAM ? 2 : 1;
-    }
+    if (rc == 0) rc = train_run(a);
     for (int k = 0; k < a->n_dskv; k++) hx_free(a->dskv[k]);
     hx_free(a);
     return rc < 0 ? 0 : rc;
