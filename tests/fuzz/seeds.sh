@@ -105,7 +105,7 @@ printf '\x00\x20\x00\x08\x00\x10\x00\x00\x00\x00\x00\x00' >"$out/cache/n_rows"
 printf '\x04\x00\x10' >"$out/cache/resized"
 printf '\x03\x00\x10\x04\xff\xff\xff\xff' >"$out/cache/payload-byte"
 
-# ---- db: results databases of schema version 2 and 1, empty and with runs ----
+# ---- db: results databases of schema version 3, 2 and 1, empty and with runs ----
 : >"$out/db/empty"
 if command -v sqlite3 >/dev/null; then
     mkdb() { # mkdb NAME SQL...
@@ -114,16 +114,23 @@ if command -v sqlite3 >/dev/null; then
         { printf 'PRAGMA page_size=512;\n'; cat harness/sweep/schema.sql; printf '%s\n' "$@"; } | sqlite3 "$f"
         sqlite3 "$f" 'VACUUM;'
     }
-    mkdb v2 'PRAGMA user_version=2;'
-    mkdb v2-runs 'PRAGMA user_version=2;' \
+    mkdb v2 'DROP TABLE run_scores;' 'PRAGMA user_version=2;'
+    mkdb v2-runs 'DROP TABLE run_scores;' 'PRAGMA user_version=2;' \
         "INSERT INTO sweeps VALUES ('s', 's.yaml', 'name: s', '2024-01-01', '2024-01-02');" \
         "INSERT INTO runs(key, sweep, status, method, dataset, dim, ratio_requested, seed, config)
          VALUES ('0123456789abcdef', 's', 'ok', 'hash', 'syn', 16, 0.1, 1, '{}'),
                 ('fedcba9876543210', 's', 'failed', 'tt', 'syn', 16, 0.1, 1, '{}');" \
         "INSERT INTO sweep_runs VALUES ('s', '0123456789abcdef'), ('s', 'fedcba9876543210');" \
         "INSERT INTO invocations(sweep, started_at, git_dirty, jobs, threads_per_job) VALUES ('s', 'now', 1, 2, 1);"
-    mkdb v1 'ALTER TABLE rss_samples DROP COLUMN hwm;' 'DROP TABLE run_phases;' 'PRAGMA user_version=1;'
-    mkdb v3 'PRAGMA user_version=3;'
+    mkdb v1 'ALTER TABLE rss_samples DROP COLUMN hwm;' 'DROP TABLE run_phases;' 'DROP TABLE run_scores;' \
+        'PRAGMA user_version=1;'
+    mkdb v3-scores 'PRAGMA user_version=3;' \
+        "INSERT INTO runs(key, sweep, status, method, dataset, dim, ratio_requested, seed, config)
+         VALUES ('0123456789abcdef', 's', 'ok', 'hash', 'syn', 16, 0.1, 1, '{}'),
+                ('fedcba9876543210', 's', 'ok', 'tt', 'syn', 16, 0.1, 1, '{}');" \
+        "INSERT INTO run_scores VALUES ('0123456789abcdef', 3, 'f32le', x'0000803f000000c00000003f', x'05'),
+                ('fedcba9876543210', 9, 'f32le', zeroblob(36), x'ff01');"
+    mkdb v4 'PRAGMA user_version=4;'
 else
     echo "seeds.sh: no sqlite3; the db corpus starts from an empty file" >&2
 fi
