@@ -4,8 +4,9 @@
  * IEEE SPL 2014), equivalence by two one-sided tests (TOST), and the minimum
  * detectable difference with the number of seeds that would resolve a margin.
  *
- * Every function is pure: no globals, no I/O. tests/test_stats.c checks each one
- * against tests/reference/stats_ref.py (numpy/scipy) to 1e-6 relative.
+ * Every function is pure: no globals, no I/O. tests/test_stats_ref.c checks
+ * each one against tests/reference/stats_ref.py (numpy/scipy) to 1e-6 relative;
+ * tests/test_stats.c by known values and identities.
  *
  * Conventions: alpha is the two-sided level (0.05 gives 95% intervals); a value
  * that cannot be computed (too few samples, zero variance where it matters) is
