@@ -4,8 +4,9 @@
  * IEEE SPL 2014), equivalence by two one-sided tests (TOST), and the minimum
  * detectable difference with the number of seeds that would resolve a margin.
  *
- * Every function is pure: no globals, no I/O. tests/test_stats.c checks each one
- * against tests/reference/stats_ref.py (numpy/scipy) to 1e-6 relative.
+ * Every function is pure: no globals, no I/O. tests/test_stats_ref.c checks
+ * each one against tests/reference/stats_ref.py (numpy/scipy) to 1e-6 relative;
+ * tests/test_stats.c by known values and identities.
  *
  * Conventions: alpha is the two-sided level (0.05 gives 95% intervals); a value
  * that cannot be computed (too few samples, zero variance where it matters) is
@@ -49,12 +50,15 @@ typedef struct st_delong {
     double z, p;              /* (auc_a - auc_b) / sqrt(var_diff), two-sided; NAN if var_diff <= 0 */
 } st_delong;
 /* score_a, score_b, label: (n) each, labels 0/1, the same rows in the same order.
- * Ties count one half (midranks). HX_ERR_PARAM when a class is absent,
- * HX_ERR_NOMEM when scratch cannot be had (nothing is left allocated). */
+ * Ties count one half (midranks). HX_ERR_PARAM when a class is absent or a
+ * score is NaN, HX_ERR_NOMEM when scratch cannot be had (nothing is left
+ * allocated). With a single row in a class the AUCs are computed and the
+ * variances, covariance, z and p are NAN. */
 hx_status st_delong_test(const float *score_a, const float *score_b, const float *label, int64_t n,
                          st_delong *out);
 /* Seeds combined (fixed effect): the mean difference over k tests, its variance
- * sum(var_diff) / k^2, z and two-sided p. Fills auc_a/auc_b with the means. */
+ * sum(var_diff) / k^2, z and two-sided p. Fills auc_a/auc_b with the means and
+ * var_a, var_b, cov with the variances of those means (sums / k^2). */
 st_delong st_delong_combine(const st_delong *d, int k);
 
 /* ---- equivalence: two one-sided paired t-tests against +-margin ---- */
