@@ -15,6 +15,7 @@ int cmd_status(int argc, char **argv);   /* harness/cli/sweep_cli.c */
 int cmd_plot(int argc, char **argv);     /* harness/cli/plot_cli.c */
 int cmd_query(int argc, char **argv);    /* harness/cli/query_cli.c */
 int cmd_export(int argc, char **argv);   /* harness/cli/query_cli.c */
+int cmd_compare(int argc, char **argv);  /* harness/cli/compare_cli.c */
 int cmd_dataset(int argc, char **argv);  /* harness/cli/dataset_cli.c */
 int cmd_bench(int argc, char **argv);    /* harness/cli/bench_cli.c */
 

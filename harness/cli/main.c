@@ -34,6 +34,7 @@ static const command k_commands[] = {
     {"plot", cmd_plot, "draw the Pareto figures and plots/index.html from a database"},
     {"query", cmd_query, "run a saved query (results/queries/*.sql); --list lists them"},
     {"export", cmd_export, "export the run summary as CSV"},
+    {"compare", cmd_compare, "verdicts against a baseline: better, worse, equivalent or not resolved"},
     {"train", cmd_train, "train and evaluate one cell from flags, print a summary"},
     {"methods", cmd_methods, "list the embedding methods and their parameters"},
     {"dataset", cmd_dataset, "inspect a dataset: embsweep dataset info NAME|FILE"},

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "harness/report/verdict.h"
 #include "harness/sweep/config.h"
 #include "harness/sweep/db.h"
 #include "harness/sweep/sweep.h"
@@ -144,6 +145,10 @@ static int run_record_and_execute(cfg_sweep *sw, const run_args *a, const prov *
     printf("sweep %s: %d run, %d ok, %d not ok; %d already ok, %d kept as failed (--retry-failed reruns them), "
            "%d skipped as unreachable; database %s\n",
            sw->name, c.done, c.ok, c.failed, c.skipped_done, c.kept_failed, c.skipped_unreachable, a->db_path);
+    if (vd_store(db_handle(d), sw->name, err, sizeof err) != HX_OK) { /* the runs are stored; only the table is not */
+        fprintf(stderr, "embsweep run: the verdict table was not updated: %s\n", err);
+        goto out;
+    }
     if (c.interrupted) {
         fprintf(stderr, "embsweep run: interrupted; run the same command again to resume\n");
         code = 130;

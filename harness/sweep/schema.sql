@@ -1,6 +1,6 @@
 -- schema.sql: the embsweep results database, version 3 (PRAGMA user_version).
 -- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
--- v2 -> v3: table run_scores added.
+-- v2 -> v3: tables run_scores and verdicts added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -124,6 +124,22 @@ CREATE TABLE IF NOT EXISTS run_scores (
     labels BLOB NOT NULL,                  -- bit (i % 8) of byte i / 8 = label of row i
     CHECK (length(labels) = (n + 7) / 8 AND (format <> 'f32le' OR length(logits) = 4 * n))
 );
+
+-- v3: the verdict of each config of a sweep against `full` (margin 0.001, alpha 0.05),
+-- rewritten by `embsweep run` at the end of each sweep (harness/report/verdict.c);
+-- `embsweep compare` prints the same columns. NULL: not computable.
+CREATE TABLE IF NOT EXISTS verdicts (
+    sweep TEXT NOT NULL, dataset TEXT NOT NULL, dim INTEGER NOT NULL,
+    variant TEXT,                          -- the keys that set this config's setting apart in its group
+    method TEXT NOT NULL, params TEXT, ratio REAL NOT NULL,
+    bytes_infer REAL, seeds INTEGER,
+    auc_mean REAL, auc_ci_lo REAL, auc_ci_hi REAL, -- 95% t interval over seeds
+    baseline TEXT, paired INTEGER,         -- 'full@1'; seeds shared with it
+    delta REAL, delta_ci_lo REAL, delta_ci_hi REAL, t_p REAL, -- paired by seed
+    delong_p REAL, tost_p REAL, mdd REAL, seeds_needed INTEGER,
+    verdict TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS verdicts_sweep ON verdicts(sweep);
 
 CREATE VIEW IF NOT EXISTS run_summary AS
 SELECT r.key, s.sweep, r.status, r.method, r.dataset, r.dim, r.ratio_requested, r.ratio_achieved,
