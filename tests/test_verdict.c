@@ -213,6 +213,14 @@ Test(verdict, compare_prints_the_stored_rows) {
     snprintf(cmd, sizeof cmd, "compare --db %s/r.db --baseline hash@16 --margin 0.01 --dim 8 --dataset syn", dir);
     cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "hash@16") && strstr(out, "equivalent within 0.01"), "%s", out);
+    /* the same budget: hash at each row's ratio; full has no hash@16 to meet */
+    snprintf(cmd, sizeof cmd, "compare --db %s/r.db --csv --baseline hash@same --baseline-params 'hash=universal'", dir);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "hash@16 hash=universal") && strstr(out, "hash@1 hash=universal"), "%s", out);
+    cr_expect_eq(count_lines(out), 7, "%s", out);
+    snprintf(cmd, sizeof cmd, "compare --db %s/r.db --csv --baseline hash@same --baseline-params hash=mod", dir);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, ",no baseline\n") && !strstr(out, "equivalent"), "%s", out);
     snprintf(cmd, sizeof cmd, "compare --db %s/r.db --sweep nosuch", dir);
     cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 2, "%s", out);
     cr_expect(strstr(out, "no sweep 'nosuch'") && strstr(out, "vd"), "%s", out);

@@ -15,7 +15,8 @@
 static void compare_usage(FILE *f) {
     fprintf(f,
             "usage: embsweep compare [--db PATH] [--sweep NAME] [--dataset NAME] [--dim N]\n"
-            "                        [--baseline METHOD[@RATIO]] [--margin AUC] [--alpha A] [--csv]\n"
+            "                        [--baseline METHOD[@RATIO|@same]] [--baseline-params 'K=V ...']\n"
+            "                        [--margin AUC] [--alpha A] [--csv]\n"
             "Judges every (method, ratio) of each (sweep, dataset, dim) against a baseline,\n"
             "runs paired by seed: mean test AUC with its confidence interval over seeds,\n"
             "the paired difference to the baseline with its interval and t-test p, DeLong's\n"
@@ -27,7 +28,9 @@ static void compare_usage(FILE *f) {
             "  --dataset NAME       one dataset (default: every one)\n"
             "  --dim N              one embedding dim (default: every one)\n"
             "  --baseline M[@R]     the baseline method, at ratio R (default full at its\n"
-            "                       smallest ratio)\n"
+            "                       smallest ratio); M@same: at each row's own ratio\n"
+            "                       (the same memory budget)\n"
+            "  --baseline-params P  the baseline's parameters include these (\"hash=mod\")\n"
             "  --margin AUC         equivalence margin (default 0.001)\n"
             "  --alpha A            test level, intervals are 1 - A (default 0.05)\n"
             "  --csv                CSV instead of aligned columns\n",
@@ -53,7 +56,8 @@ static int parse_baseline(const char *s, char *buf, size_t n, vd_compare_opts *o
     char *at = strchr(buf, '@');
     if (at) {
         *at = 0;
-        if (parse_num("--baseline", at + 1, 0, INFINITY, &o->v.baseline_ratio)) return -1;
+        if (!strcmp(at + 1, "same")) o->v.baseline_ratio = -1;
+        else if (parse_num("--baseline", at + 1, 0, INFINITY, &o->v.baseline_ratio)) return -1;
     }
     if (!buf[0]) {
         fprintf(stderr, "embsweep compare: --baseline: expected a method name\n");
@@ -76,6 +80,7 @@ static int parse_opt(const char *a, const char *v, vd_compare_opts *o, char *bas
         }
         o->dim = (int64_t)d;
     } else if (!strcmp(a, "--baseline")) return parse_baseline(v, base, n, o);
+    else if (!strcmp(a, "--baseline-params")) o->v.baseline_params = v;
     else if (!strcmp(a, "--margin")) return parse_num(a, v, 0, 1, &o->v.margin);
     else if (!strcmp(a, "--alpha")) return parse_num(a, v, 0, 1, &o->v.alpha);
     else {
@@ -86,7 +91,8 @@ static int parse_opt(const char *a, const char *v, vd_compare_opts *o, char *bas
 }
 
 static int takes_value(const char *a) {
-    static const char *const k[] = {"--db", "--sweep", "--dataset", "--dim", "--baseline", "--margin", "--alpha"};
+    static const char *const k[] = {"--db", "--sweep", "--dataset", "--dim", "--baseline", "--baseline-params",
+                                     "--margin", "--alpha"};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (!strcmp(a, k[i])) return 1;
     return 0;

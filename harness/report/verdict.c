@@ -22,6 +22,7 @@
 void vd_opts_default(vd_opts *o) {
     o->baseline = "full";
     o->baseline_ratio = 0;
+    o->baseline_params = NULL;
     o->margin = 0.001;
     o->alpha = 0.05;
     o->power = 0.8;
@@ -60,12 +61,12 @@ static hx_status judge_delong(const vd_run *a, int na, const vd_run *base, int n
     return rc;
 }
 
-static void verdict_text(vd_row *row, const vd_opts *o) {
+static void verdict_text(vd_row *row, int nb, const vd_opts *o) {
     const st_paired *dl = &row->delta;
     double ad = fabs(dl->mean);
     if (row->n_paired == 0) {
         row->kind = VD_NO_BASELINE;
-        snprintf(row->verdict, sizeof row->verdict, "no baseline on its seeds");
+        snprintf(row->verdict, sizeof row->verdict, nb ? "no baseline on its seeds" : "no baseline");
         return;
     }
     if (row->n_paired == 1) {
@@ -123,7 +124,7 @@ hx_status vd_judge(const vd_run *a, int na, const vd_run *base, int nb, const vd
     row->delong.p = row->delong.z = NAN;
     row->n_delong = 0;
     hx_status rc = np ? judge_delong(a, na, base, nb, row) : HX_OK;
-    if (rc == HX_OK) verdict_text(row, o);
+    if (rc == HX_OK) verdict_text(row, nb, o);
     return rc;
 }
 
@@ -245,14 +246,40 @@ static void scores_free(vd_src *s, int i, int j) {
     }
 }
 
-/* The baseline config of the one at i: o->baseline with the same setting, at
- * o->baseline_ratio or its smallest ratio (configs of a method and setting are
- * sorted by ratio); its first parameters when several. -1 when none. */
+/* Every space-separated "k=v" of want is a word of have. */
+static int has_params(const char *have, const char *want) {
+    char tok[128];
+    size_t n = strlen(have);
+    for (const char *w = want; w && *w;) {
+        size_t len = strcspn(w, " ");
+        if (len && len < sizeof tok) {
+            memcpy(tok, w, len);
+            tok[len] = 0;
+            const char *at = have;
+            int found = 0;
+            while (!found && (at = strstr(at, tok))) {
+                found = (at == have || at[-1] == ' ') && (at + len == have + n || at[len] == ' ');
+                at++;
+            }
+            if (!found) return 0;
+        }
+        w += len + (w[len] == ' ');
+    }
+    return 1;
+}
+
+/* The baseline config of the one at i: o->baseline with the same setting and
+ * o->baseline_params, at o->baseline_ratio (< 0: the row's own ratio; 0: its
+ * smallest, configs of a method and setting being sorted by ratio); the first
+ * by parameters when several qualify. -1 when none. */
 static int find_baseline(const vd_src *s, int i, const vd_opts *o) {
-    for (int b = 0; b < s->n; b = cfg_end(s, b))
-        if (!strcmp(s->e[b].method, o->baseline) && !strcmp(s->e[b].setting, s->e[i].setting) &&
-            (o->baseline_ratio <= 0 || s->e[b].ratio == o->baseline_ratio))
+    for (int b = 0; b < s->n; b = cfg_end(s, b)) {
+        const vd_ent *e = &s->e[b];
+        double want = o->baseline_ratio < 0 ? s->e[i].ratio : o->baseline_ratio;
+        if (!strcmp(e->method, o->baseline) && !strcmp(e->setting, s->e[i].setting) &&
+            (want == 0 || e->ratio == want) && has_params(e->params, o->baseline_params))
             return b;
+    }
     return -1;
 }
 
@@ -404,6 +431,7 @@ hx_status vd_table_load(sqlite3 *h, const char *sweep, const char *dataset, int6
     snprintf(t->sweep, sizeof t->sweep, "%s", sweep);
     snprintf(t->dataset, sizeof t->dataset, "%s", dataset);
     snprintf(t->baseline, sizeof t->baseline, "%s", o->baseline);
+    snprintf(t->baseline_params, sizeof t->baseline_params, "%s", o->baseline_params ? o->baseline_params : "");
     t->dim = dim;
     vd_src s = {0};
     hx_status rc = src_load(h, sweep, dataset, dim, &s, err, errlen);
@@ -452,8 +480,10 @@ static void bind_str(sqlite3_stmt *st, int i, const char *v) {
 }
 
 static int insert_row(sqlite3_stmt *st, const vd_table *t, const vd_row *r) {
-    char base[PL_NAME + 32] = "";
-    if (isfinite(r->baseline_ratio)) snprintf(base, sizeof base, "%s@%g", t->baseline, r->baseline_ratio);
+    char base[PL_NAME + 200] = "";
+    if (isfinite(r->baseline_ratio))
+        snprintf(base, sizeof base, "%s@%g%s%.150s", t->baseline, r->baseline_ratio, t->baseline_params[0] ? " " : "",
+                 t->baseline_params);
     int judged = r->kind != VD_BASELINE && r->n_paired > 0, c = 1;
     sqlite3_reset(st);
     bind_str(st, c++, t->sweep);

@@ -31,7 +31,9 @@
 
 typedef struct vd_opts {
     const char *baseline;       /* method name; default "full" */
-    double      baseline_ratio; /* > 0: this requested ratio; 0: the baseline's smallest */
+    double      baseline_ratio; /* > 0: this requested ratio; 0: the baseline's smallest;
+                                 * < 0: the row's own ratio (the same budget) */
+    const char *baseline_params;/* "k=v k=v" the baseline's parameters include; NULL: any (the first) */
     double      margin;         /* AUC; default 0.001 */
     double      alpha;          /* default 0.05 */
     double      power;          /* for the seeds needed; default 0.8 */
@@ -82,6 +84,7 @@ typedef struct vd_table {
     char    sweep[PL_NAME * 2], dataset[PL_NAME];
     int64_t dim;
     char    baseline[PL_NAME];
+    char    baseline_params[160];
     vd_row *rows;
     size_t  n;
 } vd_table;
