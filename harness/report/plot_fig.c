@@ -2,19 +2,24 @@
  *
  * Per group (sweep, dataset, dim), under out_dir/data/:
  *   <base>__configs.tsv      one block per method (gnuplot `index`), one line per
- *                            requested ratio: mean/min/max over seeds of every metric
+ *                            requested ratio: mean/min/max over seeds of every metric,
+ *                            the AUC and logloss bars, and whether it is drawn hollow
  *   <base>__front_auc.tsv    the AUC Pareto front, sorted by bytes (and _logloss)
  *   <base>__runs.tsv, __rss_time.tsv, __loss.tsv   the per-run data (plot_runs.c)
  *   <base>__<figure>.gp      one script per figure, run from out_dir, writing
  *                            out_dir/<base>__<figure>.png and .svg
  * Only series with at least one finite point are drawn, so gnuplot never sees an
  * all-empty plot. Our own choices [R]: sizes, fonts, the grey staircase for the
- * front (the best AUC reachable with at most that many bytes), min/max error bars.
+ * front (the best AUC reachable with at most that many bytes), t-interval bars on
+ * AUC and logloss from PL_CI_SEEDS seeds (min/max below, and on every other
+ * metric), and a hollow point drawn as the method's filled marker with a smaller
+ * white one on top, so every marker keeps its shape and colour.
  */
 #include <math.h>
 #include <string.h>
 
 #include "plot_int.h"
+#include "verdict.h"
 
 /* ---- writing helpers ---- */
 
@@ -63,14 +68,22 @@ static int same_method(const pl_group *g, size_t i, size_t j) {
     return !strcmp(g->cfg[i].method, g->cfg[j].method);
 }
 
+static const char *bars_kind(const pl_bar *b) { return b->ci ? "ci" : "minmax"; }
+
 static void write_configs(FILE *f, const pl_group *g) {
     fprintf(f, "# embsweep plot: ok runs of sweep '%s', dataset '%s', dim %lld, mean/min/max over "
-               "seeds per (method, requested ratio); one block per method (gnuplot index)\n",
-            g->sweep, g->dataset, (long long)g->dim);
+               "seeds per (method, requested ratio); one block per method (gnuplot index)\n"
+               "# auc_lo, auc_hi (logloss_lo, logloss_hi): the bars drawn, the %g%% Student-t CI of "
+               "the mean over seeds when the config has %d or more (auc_bars = ci), else min/max "
+               "(minmax)\n"
+               "# hollow = 1: drawn hollow, its verdict against full is not resolved (any of the "
+               "settings pooled into it; embsweep compare)\n",
+            g->sweep, g->dataset, (long long)g->dim, 100 * (1 - PL_CI_ALPHA), PL_CI_SEEDS);
     fputs("# ratio_req\tn_runs\tbytes_infer\tauc\tauc_min\tauc_max\tlogloss\tlogloss_min"
           "\tlogloss_max\tratio_achieved\tbytes_train\tpeak_rss\tpeak_rss_min\tpeak_rss_max"
           "\ttrain_sps\ttrain_sps_min\ttrain_sps_max\tinfer_sps\tinfer_sps_min\tinfer_sps_max"
-          "\tfront_auc\tfront_logloss\n",
+          "\tfront_auc\tfront_logloss\tauc_lo\tauc_hi\tauc_bars\tlogloss_lo\tlogloss_hi"
+          "\tlogloss_bars\thollow\n",
           f);
     for (size_t i = 0; i < g->n_cfg; i++) {
         const pl_cfg *c = &g->cfg[i];
@@ -91,7 +104,13 @@ static void write_configs(FILE *f, const pl_group *g) {
             pl_tsv_num(f, st2[k]->min);
             pl_tsv_num(f, st2[k]->max);
         }
-        fprintf(f, "\t%d\t%d\n", c->front, c->front_ll);
+        fprintf(f, "\t%d\t%d", c->front, c->front_ll);
+        pl_tsv_num(f, c->auc_bar.lo);
+        pl_tsv_num(f, c->auc_bar.hi);
+        fprintf(f, "\t%s", bars_kind(&c->auc_bar));
+        pl_tsv_num(f, c->logloss_bar.lo);
+        pl_tsv_num(f, c->logloss_bar.hi);
+        fprintf(f, "\t%s\t%d\n", bars_kind(&c->logloss_bar), c->hollow);
     }
 }
 
@@ -131,7 +150,8 @@ static void write_front(FILE *f, const pl_group *g, int logloss) {
 typedef struct axis { int col, col_min, col_max; } axis; /* 1-based TSV columns */
 
 enum { C_BYTES = 3, C_AUC = 4, C_LL = 7, C_RATIO_ACH = 10, C_BYTES_TRAIN = 11,
-       C_RSS = 12, C_TRAIN = 15, C_INFER = 18 };
+       C_RSS = 12, C_TRAIN = 15, C_INFER = 18, C_AUC_LO = 23, C_AUC_HI = 24, C_LL_LO = 26,
+       C_LL_HI = 27, C_HOLLOW = 29 };
 
 static const pl_stat *stat_of(const pl_cfg *c, int col) {
     switch (col) {
@@ -146,6 +166,25 @@ static const pl_stat *stat_of(const pl_cfg *c, int col) {
     default: HX_ASSERT(0 && "unknown column");
     }
     return NULL;
+}
+
+/* The bar of a column's metric; NULL for a metric with min/max bars. */
+static const pl_bar *bar_of(const pl_cfg *c, int col) {
+    return col == C_AUC ? &c->auc_bar : col == C_LL ? &c->logloss_bar : NULL;
+}
+
+/* What a figure's bars are, for its axis label. */
+static void bars_note(const pl_group *g, int col, char *buf, size_t n) {
+    int ci = 0, minmax = 0;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_bar *b = bar_of(&g->cfg[i], col);
+        if (!b || !isfinite(stat_of(&g->cfg[i], col)->mean)) continue;
+        ci |= b->ci;
+        minmax |= !b->ci;
+    }
+    if (ci && minmax) snprintf(buf, n, "bars: %g%% CI, min/max under %d seeds", 100 * (1 - PL_CI_ALPHA), PL_CI_SEEDS);
+    else if (ci) snprintf(buf, n, "bars: %g%% CI over seeds", 100 * (1 - PL_CI_ALPHA));
+    else snprintf(buf, n, "bars: min/max over seeds");
 }
 
 void pl_gp_begin(FILE *f, const pl_group *g, const char *title) {
@@ -176,8 +215,9 @@ static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
     *hi = -INFINITY;
     for (size_t i = 0; i < g->n_cfg; i++) {
         const pl_stat *s = stat_of(&g->cfg[i], col);
-        double v[3] = {s->mean, s->min, s->max};
-        for (int k = 0; k < 3; k++)
+        const pl_bar *b = bar_of(&g->cfg[i], col);
+        double v[5] = {s->mean, s->min, s->max, b ? b->lo : NAN, b ? b->hi : NAN};
+        for (int k = 0; k < 5; k++)
             if (isfinite(v[k]) && v[k] > 0) {
                 *lo = v[k] < *lo ? v[k] : *lo;
                 *hi = v[k] > *hi ? v[k] : *hi;
@@ -187,22 +227,35 @@ static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
     return any;
 }
 
-/* Does the method whose first config is i have a finite (x, y) point? */
+/* The method whose first config is i: 1 when it has a finite (x, y) point; 2 when
+ * one of those is hollow. */
 static int method_drawable(const pl_group *g, size_t i, int xcol, int ycol) {
+    int r = 0;
     for (size_t j = i; j < g->n_cfg && same_method(g, i, j); j++) {
         double xv = stat_of(&g->cfg[j], xcol)->mean;
-        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean)) return 1;
+        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean))
+            r = r == 2 || g->cfg[j].hollow ? 2 : 1;
     }
-    return 0;
+    return r;
+}
+
+/* The hollow points of the method block just drawn: its marker again, smaller and
+ * white, on the rows whose hollow column is 1. */
+static void gp_hollow(FILE *f, const char *configs, int block, int xcol, double dodge, int ycol, int point) {
+    fprintf(f, ", \\\n  '%s' index %d using ($%d*%.6f):($%d > 0 ? $%d : NaN) with points pt %d ps 0.7 "
+               "lc rgb '#ffffff' notitle",
+            configs, block, xcol, dodge, C_HOLLOW, ycol, point);
 }
 
 /* Emits the `plot` command: optional front file, one series per method with at
  * least one finite (x, y) point, then the reference lines. Methods at equal x are
  * spread sideways by a factor 2^(+-0.025 k) (a dodge of about 2% per method, so that
- * their error bars stay apart on the log axis) [R]. Returns the series drawn. */
+ * their error bars stay apart on the log axis) [R]. With hollow, the configs not
+ * resolved against the baseline are drawn hollow, and the key says so once.
+ * Returns the series drawn. */
 static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int xcol, axis y,
-                           const char *front) {
-    int n = 0, m = 0, k = 0;
+                           const char *front, int hollow) {
+    int n = 0, m = 0, k = 0, any_hollow = 0;
     fputs("plot ", f);
     if (front) {
         fprintf(f, "'%s' using 1:2 with steps lc rgb '#c8c8c8' lw 6 title 'Pareto front'", front);
@@ -214,7 +267,8 @@ static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int 
     for (size_t i = 0; i < g->n_cfg; i++) {
         if (i == 0 || !same_method(g, i, i - 1)) block++;
         else continue;
-        if (!method_drawable(g, i, xcol, y.col)) continue;
+        int drawable = method_drawable(g, i, xcol, y.col);
+        if (!drawable) continue;
         const pl_cfg *c = &g->cfg[i];
         double dodge = exp2((k++ - (m - 1) / 2.0) * 0.025);
         fprintf(f, "%s\\\n  '%s' index %d using ($%d*%.6f):%d:%d:%d with yerrorlines", n ? ", " : "",
@@ -222,6 +276,17 @@ static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int 
         fprintf(f, " lc rgb '%s' pt %d ps 1.4 lw 1.8 title ", c->style.color, c->style.point);
         pl_gp_str(f, c->method);
         n++;
+        if (hollow && drawable == 2) {
+            gp_hollow(f, configs, block, xcol, dodge, y.col, c->style.point);
+            any_hollow = 1;
+        }
+    }
+    if (any_hollow) { /* on two lines, so the key takes no more width than the others */
+        char t[160];
+        snprintf(t, sizeof t, "hollow: not resolved against %s", g->vd ? g->vd->baseline : "full");
+        fputs(", \\\n  keyentry with points pt 6 ps 1.4 lw 1.8 lc rgb '#404040' title ", f);
+        pl_gp_str(f, t);
+        fputs(", \\\n  keyentry with lines lt nodraw title '(embsweep compare)'", f);
     }
     return n;
 }
@@ -267,11 +332,12 @@ typedef struct fig_spec {
     const char *xlabel;
     axis        y;
     int         ykind;
-    const char *ylabel;
+    const char *ylabel;     /* followed by what the bars are, for AUC and logloss */
     const char *front;      /* "front_auc" | "front_logloss" | NULL */
     double      full, bayes;
     const char *bayes_label;
     int         diagonal;   /* draw y = x */
+    int         hollow;     /* draw the configs not resolved against the baseline hollow */
 } fig_spec;
 
 /* The staircase ends at the front's last config; beyond it, up to the config with
@@ -308,7 +374,14 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
     FILE *f = pl_gp_open(out_dir, g, s->suffix, scripts, err, errlen, &rc);
     if (!f) return rc;
     pl_gp_begin(f, g, s->title);
-    fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", s->xlabel, s->ylabel);
+    char ylabel[256], note[96];
+    if (bar_of(&g->cfg[0], s->y.col)) {
+        bars_note(g, s->y.col, note, sizeof note);
+        snprintf(ylabel, sizeof ylabel, "%s (%s)", s->ylabel, note);
+    } else snprintf(ylabel, sizeof ylabel, "%s", s->ylabel);
+    fprintf(f, "set xlabel '%s'\nset ylabel ", s->xlabel);
+    pl_gp_str(f, ylabel);
+    fputc('\n', f);
     double xlo, xhi, ylo, yhi;
     stat_range(g, s->xcol, &xlo, &xhi);
     if (s->xkind == X_BYTES) gp_bytes_axis(f, 'x', xlo, xhi);
@@ -336,7 +409,7 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
     snprintf(configs, sizeof configs, "data/%s__configs.tsv", g->base);
     snprintf(front, sizeof front, "data/%s__%s.tsv", g->base, s->front ? s->front : "");
     if (s->front) gp_front_tail(f, g, !strcmp(s->front, "front_logloss"));
-    gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL);
+    gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL, s->hollow);
     gp_hline(f, s->full, "full (uncompressed)", "", "dt 2 lw 2 lc rgb '#000000'");
     gp_hline(f, s->bayes, s->bayes_label, bayes_note, "dt 3 lw 2 lc rgb '#2a7f2a'");
     if (s->diagonal)
@@ -362,24 +435,24 @@ hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir, 
     }
     if ((rc = pl_write_runs(db, out_dir, g, err, errlen)) != HX_OK) return rc;
 
-    const axis auc = {C_AUC, C_AUC + 1, C_AUC + 2}, ll = {C_LL, C_LL + 1, C_LL + 2};
+    const axis auc = {C_AUC, C_AUC_LO, C_AUC_HI}, ll = {C_LL, C_LL_LO, C_LL_HI};
     const axis rss = {C_RSS, C_RSS + 1, C_RSS + 2}, tr = {C_TRAIN, C_TRAIN + 1, C_TRAIN + 2};
     const axis inf = {C_INFER, C_INFER + 1, C_INFER + 2};
     const char *xb = "embedding bytes at inference (log scale)";
     const fig_spec specs[] = {
-        {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)",
-         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0},
-        {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss (lower is better)",
-         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0},
+        {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC, mean over seeds",
+         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0, 1},
+        {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss, lower is better",
+         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0, 0},
         {"ratio", pl_figures[2].title, C_RATIO_ACH, X_RATIO, "achieved compression ratio (full bytes / inference bytes, log scale)",
-         auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)", NULL, g->full_auc, g->bayes_auc,
-         "Bayes-optimal", 0},
+         auc, Y_PLAIN, "test AUC, mean over seeds", NULL, g->full_auc, g->bayes_auc,
+         "Bayes-optimal", 0, 1},
         {"train_speed", pl_figures[3].title, C_BYTES_TRAIN, X_BYTES, "bytes while training: parameters + optimizer state (log scale)",
-         tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+         tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0, 0},
         {"infer_speed", pl_figures[4].title, C_BYTES, X_BYTES, xb, inf, Y_SPEED,
-         "inference throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+         "inference throughput (samples/s)", NULL, NAN, NAN, NULL, 0, 0},
         {"rss", pl_figures[5].title, C_BYTES, X_BYTES, xb, rss, Y_BYTES,
-         "measured peak RSS of the worker (log scale)", NULL, NAN, NAN, NULL, 1},
+         "measured peak RSS of the worker (log scale)", NULL, NAN, NAN, NULL, 1, 0},
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         if ((rc = fig_config(out_dir, g, &specs[i], scripts, err, errlen)) != HX_OK) return rc;

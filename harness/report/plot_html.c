@@ -32,17 +32,22 @@ static const char k_css[] =
 const pl_figure pl_figures[] = {
     {"auc", "test AUC vs inference bytes",
      "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
-     "(bars: min/max) against the bytes its embeddings need at inference. The grey staircase is "
+     "against the bytes its embeddings need at inference; bars: 95% CI over seeds (min/max where "
+     "a config has fewer than 3 seeds). A hollow point is a config whose verdict against "
+     "<code>full</code> is not resolved (<code>embsweep compare</code>). The grey staircase is "
      "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
      "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
      "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
     {"logloss", "test logloss vs inference bytes",
-     "The same with test logloss; down and to the left is better. A method can rank differently "
-     "here when it is well-ranked (AUC) but badly calibrated (logloss)."},
+     "The same with test logloss; down and to the left is better. Bars: 95% CI over seeds "
+     "(min/max where a config has fewer than 3 seeds); no hollow points, the verdicts are on AUC. "
+     "A method can rank differently here when it is well-ranked (AUC) but badly calibrated "
+     "(logloss)."},
     {"ratio", "test AUC vs achieved compression ratio",
      "AUC against the compression ratio each method really achieved (full bytes / inference "
-     "bytes), as in CAFE. Points far right of the requested ratio's neighbours overshot it; "
-     "compare the drop below the dashed full line at equal ratios."},
+     "bytes), as in CAFE; bars and hollow points as in the first figure. Points far right of the "
+     "requested ratio's neighbours overshot it; compare the drop below the dashed full line at "
+     "equal ratios."},
     {"train_speed", "training throughput vs training bytes",
      "Training samples per second against the bytes held while training (parameters, "
      "optimizer state, indices). The cost in speed of each method's saving; full is the "
