@@ -17,7 +17,7 @@
  * config has PL_CI_SEEDS runs or more, min/max below that; every other figure
  * draws min/max. Each group also carries the verdicts of its configs against
  * `full` (verdict.h): a config not resolved against it is drawn hollow in the
- * AUC figures.
+ * AUC figures, and the page lists the verdicts under the group's summary.
  */
 #ifndef EMBSWEEP_PLOT_H
 #define EMBSWEEP_PLOT_H
@@ -123,6 +123,8 @@ void      pl_group_free(pl_group *g);
  * baseline; a (method, ratio) judged as several configs (a group crossing lr, or
  * method parameters) is hollow when any of them is. */
 hx_status pl_group_verdicts(sqlite3 *db, pl_group *g, char *err, size_t errlen);
+/* The group's verdict table for the page, with the sentence that explains it. */
+void      pl_html_verdicts(FILE *f, const pl_group *g);
 
 /* The budget for the per-run figures: the requested ratio > 1 reached by the most
  * methods, ties to the largest ratio; 1 when there is none. */

@@ -1,6 +1,6 @@
 /* plot_html.c: plots/index.html, one section per sweep: every figure with a caption
- * saying what to look at, the per-config summary table (Pareto configs starred),
- * the runs that did not finish ok with their reason, the datasets, the sweep's YAML
+ * saying what to look at, the per-config summary table (Pareto configs starred)
+ * and the verdicts against `full` (plot_verdict.c), the runs that did not finish ok with their reason, the datasets, the sweep's YAML
  * and the environment of its invocations. Static HTML with inline CSS and relative
  * image paths: it opens from the file system, no server and no JavaScript.
  */
@@ -26,7 +26,9 @@ static const char k_css[] =
     "tr:nth-child(even) td{background:#fafafa}tr.front td{background:#fff6d6}"
     ".swatch{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:5px;"
     "vertical-align:-1px}.muted{color:#666}.bad{color:#a40000;font-weight:600}"
-    "nav ul{margin:4px 0}details{margin:2px 0}";
+    "nav ul{margin:4px 0}details{margin:2px 0}"
+    ".vd-better{color:#1a7f37;font-weight:600}.vd-worse{color:#b42318;font-weight:600}"
+    ".vd-equiv{color:#1f5fa8;font-weight:600}.vd-open{color:#b35c00;font-weight:600}.vd-base{color:#555}";
 
 /* The figures of a group in page order (plot.h): the captions say what to look at. */
 const pl_figure pl_figures[] = {
@@ -34,7 +36,7 @@ const pl_figure pl_figures[] = {
      "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
      "against the bytes its embeddings need at inference; bars: 95% CI over seeds (min/max where "
      "a config has fewer than 3 seeds). A hollow point is a config whose verdict against "
-     "<code>full</code> is not resolved (<code>embsweep compare</code>). The grey staircase is "
+     "<code>full</code> is not resolved (the verdict table below). The grey staircase is "
      "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
      "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
      "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
@@ -216,6 +218,7 @@ static void html_group(FILE *f, const char *out_dir, const pl_group *g) {
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+    pl_html_verdicts(f, g);
 }
 
 /* ---- one sweep ---- */
