@@ -140,7 +140,8 @@ Test(plot, method_styles_are_fixed) {
 }
 
 /* Colour and marker are keyed by the name, not the registry position: each method
- * keeps the style the figures have always given it (the list below), an alias
+ * keeps the style the figures have always given it (the list below; qr and int4
+ * had the open circle, filled since an open marker means "not resolved"), an alias
  * styles as its method, no two registered methods share colour and marker, and a
  * name the table lacks (a new method) takes a style from its name alone. */
 Test(plot, method_styles_keyed_by_name) {
@@ -149,9 +150,9 @@ Test(plot, method_styles_keyed_by_name) {
         int         point;
     } had[] = {
         {"full", "#000000", 7}, {"hash", "#1f77b4", 5}, {"mlet", "#d62728", 9},  {"memcom", "#2ca02c", 11},
-        {"cqr", "#ff7f0e", 13}, {"fiited", "#9467bd", 15}, {"qr", "#8c564b", 6}, {"md", "#e377c2", 5},
+        {"cqr", "#ff7f0e", 13}, {"fiited", "#9467bd", 15}, {"qr", "#8c564b", 7}, {"md", "#e377c2", 5},
         {"tt", "#17becf", 9},   {"robe", "#bcbd22", 11}, {"pq", "#7f7f7f", 13},  {"int8", "#393b79", 15},
-        {"int4", "#637939", 6}, {"dhe", "#ff1493", 7},
+        {"int4", "#637939", 7}, {"dhe", "#ff1493", 7},
     };
     for (size_t i = 0; i < sizeof had / sizeof had[0]; i++) {
         pl_style s = pl_method_style(had[i].name);
@@ -168,6 +169,10 @@ Test(plot, method_styles_keyed_by_name) {
         }
     pl_style u = pl_method_style("a_new_method");
     cr_expect(strcmp(u.color, "#000000") != 0, "only full is black");
+    for (size_t i = 0; i < emb_method_count(); i++) /* gnuplot's open markers are the even ones */
+        cr_expect(pl_method_style(emb_method_at(i)->name).point % 2 == 1, "%s has an open marker",
+                  emb_method_at(i)->name);
+    cr_expect(u.point % 2 == 1, "a new method has a filled marker");
 }
 
 Test(plot, html_escape_and_sanitize) {

@@ -12,6 +12,12 @@
  * front when no other config of the same (sweep, dataset, dim) has at most its bytes
  * and at least its metric, one of them strictly. results/queries/pareto_front.sql
  * states the same rule in SQL; tests/test_plot.c checks that both agree.
+ *
+ * The AUC and logloss bars are a 95% t interval of the mean over seeds when a
+ * config has PL_CI_SEEDS runs or more, min/max below that; every other figure
+ * draws min/max. Each group also carries the verdicts of its configs against
+ * `full` (verdict.h): a config not resolved against it is drawn hollow in the
+ * AUC figures, and the page lists the verdicts under the group's summary.
  */
 #ifndef EMBSWEEP_PLOT_H
 #define EMBSWEEP_PLOT_H
@@ -69,16 +75,28 @@ hx_status pl_dump_stmt(sqlite3 *db, sqlite3_stmt *st, FILE *f, pl_format fmt, si
 /* ---- one figure group: a (sweep, dataset, dim) and its configs ---- */
 typedef struct pl_stat { double mean, min, max; int n; } pl_stat; /* n = 0: no value */
 
+#define PL_CI_SEEDS 3    /* the fewest values over which a bar is a t interval */
+#define PL_CI_ALPHA 0.05 /* its level: 95% */
+
+/* The error bar drawn for a metric: ci = 1: the (1 - PL_CI_ALPHA) Student-t
+ * interval of the mean over its n >= PL_CI_SEEDS values (st_mean_ci); ci = 0:
+ * min/max. NAN when the metric has no value. */
+typedef struct pl_bar { double lo, hi; int ci; } pl_bar;
+
 typedef struct pl_cfg {
     char     method[PL_NAME];
     double   ratio;            /* ratio_requested (the budget) */
     int      n_runs;           /* ok runs (seeds) */
     pl_stat  auc, logloss, bytes_infer, bytes_train, ratio_achieved, peak_rss;
     pl_stat  train_sps, infer_sps;
+    pl_bar   auc_bar, logloss_bar;
     unsigned char front;        /* on the AUC Pareto front (pl_pareto) */
     unsigned char front_ll;     /* on the logloss Pareto front */
+    unsigned char hollow;       /* its verdict against the baseline is not resolved */
     pl_style style;
 } pl_cfg;
+
+struct vd_table; /* verdict.h, which includes this header */
 
 typedef struct pl_group {
     char    sweep[PL_NAME * 2], dataset[PL_NAME];
@@ -89,13 +107,24 @@ typedef struct pl_group {
     double  bayes_auc, bayes_logloss; /* NAN for real data */
     double  budget;                   /* chosen ratio for the RSS and loss figures */
     char    base[256];                /* file stem: <sweep>__<dataset>__d<dim> */
+    struct vd_table *vd;              /* the verdicts of its configs (owned) */
 } pl_group;
 
-/* Loads the ok runs of (sweep, dataset, dim), aggregates them per config and marks
- * the Pareto fronts. budget > 0 forces the chosen budget, else pl_choose_budget. */
+/* Loads the ok runs of (sweep, dataset, dim), aggregates them per config, marks
+ * the Pareto fronts, computes the bars and judges the configs (pl_group_verdicts).
+ * budget > 0 forces the chosen budget, else pl_choose_budget. */
 hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim,
                         double budget, pl_group *g, char *err, size_t errlen);
 void      pl_group_free(pl_group *g);
+
+/* ---- the verdicts of a group (plot_verdict.c) ---- */
+/* Judges every config of g against `full` (vd_table_load at vd_opts_default)
+ * into g->vd and sets cfg->hollow where a verdict is not resolved or has no
+ * baseline; a (method, ratio) judged as several configs (a group crossing lr, or
+ * method parameters) is hollow when any of them is. */
+hx_status pl_group_verdicts(sqlite3 *db, pl_group *g, char *err, size_t errlen);
+/* The group's verdict table for the page, with the sentence that explains it. */
+void      pl_html_verdicts(FILE *f, const pl_group *g);
 
 /* The budget for the per-run figures: the requested ratio > 1 reached by the most
  * methods, ties to the largest ratio; 1 when there is none. */

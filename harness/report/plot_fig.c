@@ -2,25 +2,29 @@
  *
  * Per group (sweep, dataset, dim), under out_dir/data/:
  *   <base>__configs.tsv      one block per method (gnuplot `index`), one line per
- *                            requested ratio: mean/min/max over seeds of every metric
+ *                            requested ratio: mean/min/max over seeds of every metric,
+ *                            the AUC and logloss bars, and whether it is drawn hollow
  *   <base>__front_auc.tsv    the AUC Pareto front, sorted by bytes (and _logloss)
- *   <base>__runs.tsv         every ok run that went into the figures
- *   <base>__rss_time.tsv     RSS samples of the chosen runs; <base>__loss.tsv curves
+ *   <base>__runs.tsv, __rss_time.tsv, __loss.tsv   the per-run data (plot_runs.c)
  *   <base>__<figure>.gp      one script per figure, run from out_dir, writing
  *                            out_dir/<base>__<figure>.png and .svg
  * Only series with at least one finite point are drawn, so gnuplot never sees an
  * all-empty plot. Our own choices [R]: sizes, fonts, the grey staircase for the
- * front (the best AUC reachable with at most that many bytes), min/max error bars.
+ * front (the best AUC reachable with at most that many bytes), t-interval bars on
+ * AUC and logloss from PL_CI_SEEDS seeds (min/max below, and on every other
+ * metric), and a hollow point drawn as the method's filled marker with a smaller
+ * white one on top, so every marker keeps its shape and colour.
  */
 #include <math.h>
 #include <string.h>
 
-#include "plot.h"
+#include "plot_int.h"
+#include "verdict.h"
 
 /* ---- writing helpers ---- */
 
 /* a gnuplot single-quoted string: quotes doubled, newlines dropped */
-static void gp_quote(char *buf, size_t n, const char *s) {
+void pl_gp_quote(char *buf, size_t n, const char *s) {
     size_t k = 0;
     HX_ASSERT(n >= 3);
     buf[k++] = '\'';
@@ -32,19 +36,19 @@ static void gp_quote(char *buf, size_t n, const char *s) {
     buf[k] = 0;
 }
 
-static void gp_str(FILE *f, const char *s) {
+void pl_gp_str(FILE *f, const char *s) {
     char q[512];
-    gp_quote(q, sizeof q, s);
+    pl_gp_quote(q, sizeof q, s);
     fputs(q, f);
 }
 
-static void tsv_num(FILE *f, double v) {
+void pl_tsv_num(FILE *f, double v) {
     if (isfinite(v)) fprintf(f, "\t%.10g", v);
     else fputs("\tNaN", f);
 }
 
-static FILE *open_data(const char *out_dir, const pl_group *g, const char *suffix, char *err,
-                       size_t errlen, hx_status *rc) {
+FILE *pl_open_data(const char *out_dir, const pl_group *g, const char *suffix, char *err, size_t errlen,
+                   hx_status *rc) {
     char path[1024];
     snprintf(path, sizeof path, "%s/data/%s__%s", out_dir, g->base, suffix);
     FILE *f = fopen(path, "w");
@@ -52,7 +56,7 @@ static FILE *open_data(const char *out_dir, const pl_group *g, const char *suffi
     return f;
 }
 
-static hx_status close_data(FILE *f, const char *what, char *err, size_t errlen) {
+hx_status pl_close_data(FILE *f, const char *what, char *err, size_t errlen) {
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) return hx_error(HX_ERR_IO, err, errlen, "writing %s failed", what);
     return HX_OK;
@@ -64,35 +68,49 @@ static int same_method(const pl_group *g, size_t i, size_t j) {
     return !strcmp(g->cfg[i].method, g->cfg[j].method);
 }
 
+static const char *bars_kind(const pl_bar *b) { return b->ci ? "ci" : "minmax"; }
+
 static void write_configs(FILE *f, const pl_group *g) {
     fprintf(f, "# embsweep plot: ok runs of sweep '%s', dataset '%s', dim %lld, mean/min/max over "
-               "seeds per (method, requested ratio); one block per method (gnuplot index)\n",
-            g->sweep, g->dataset, (long long)g->dim);
+               "seeds per (method, requested ratio); one block per method (gnuplot index)\n"
+               "# auc_lo, auc_hi (logloss_lo, logloss_hi): the bars drawn, the %g%% Student-t CI of "
+               "the mean over seeds when the config has %d or more (auc_bars = ci), else min/max "
+               "(minmax)\n"
+               "# hollow = 1: drawn hollow, its verdict against full is not resolved (any of the "
+               "settings pooled into it; embsweep compare)\n",
+            g->sweep, g->dataset, (long long)g->dim, 100 * (1 - PL_CI_ALPHA), PL_CI_SEEDS);
     fputs("# ratio_req\tn_runs\tbytes_infer\tauc\tauc_min\tauc_max\tlogloss\tlogloss_min"
           "\tlogloss_max\tratio_achieved\tbytes_train\tpeak_rss\tpeak_rss_min\tpeak_rss_max"
           "\ttrain_sps\ttrain_sps_min\ttrain_sps_max\tinfer_sps\tinfer_sps_min\tinfer_sps_max"
-          "\tfront_auc\tfront_logloss\n",
+          "\tfront_auc\tfront_logloss\tauc_lo\tauc_hi\tauc_bars\tlogloss_lo\tlogloss_hi"
+          "\tlogloss_bars\thollow\n",
           f);
     for (size_t i = 0; i < g->n_cfg; i++) {
         const pl_cfg *c = &g->cfg[i];
         if (i == 0 || !same_method(g, i, i - 1)) fprintf(f, "%s# method %s\n", i ? "\n\n" : "", c->method);
         fprintf(f, "%.10g\t%d", c->ratio, c->n_runs);
-        tsv_num(f, c->bytes_infer.mean);
+        pl_tsv_num(f, c->bytes_infer.mean);
         const pl_stat *st[] = {&c->auc, &c->logloss};
         for (int k = 0; k < 2; k++) {
-            tsv_num(f, st[k]->mean);
-            tsv_num(f, st[k]->min);
-            tsv_num(f, st[k]->max);
+            pl_tsv_num(f, st[k]->mean);
+            pl_tsv_num(f, st[k]->min);
+            pl_tsv_num(f, st[k]->max);
         }
-        tsv_num(f, c->ratio_achieved.mean);
-        tsv_num(f, c->bytes_train.mean);
+        pl_tsv_num(f, c->ratio_achieved.mean);
+        pl_tsv_num(f, c->bytes_train.mean);
         const pl_stat *st2[] = {&c->peak_rss, &c->train_sps, &c->infer_sps};
         for (int k = 0; k < 3; k++) {
-            tsv_num(f, st2[k]->mean);
-            tsv_num(f, st2[k]->min);
-            tsv_num(f, st2[k]->max);
+            pl_tsv_num(f, st2[k]->mean);
+            pl_tsv_num(f, st2[k]->min);
+            pl_tsv_num(f, st2[k]->max);
         }
-        fprintf(f, "\t%d\t%d\n", c->front, c->front_ll);
+        fprintf(f, "\t%d\t%d", c->front, c->front_ll);
+        pl_tsv_num(f, c->auc_bar.lo);
+        pl_tsv_num(f, c->auc_bar.hi);
+        fprintf(f, "\t%s", bars_kind(&c->auc_bar));
+        pl_tsv_num(f, c->logloss_bar.lo);
+        pl_tsv_num(f, c->logloss_bar.hi);
+        fprintf(f, "\t%s\t%d\n", bars_kind(&c->logloss_bar), c->hollow);
     }
 }
 
@@ -132,7 +150,8 @@ static void write_front(FILE *f, const pl_group *g, int logloss) {
 typedef struct axis { int col, col_min, col_max; } axis; /* 1-based TSV columns */
 
 enum { C_BYTES = 3, C_AUC = 4, C_LL = 7, C_RATIO_ACH = 10, C_BYTES_TRAIN = 11,
-       C_RSS = 12, C_TRAIN = 15, C_INFER = 18 };
+       C_RSS = 12, C_TRAIN = 15, C_INFER = 18, C_AUC_LO = 23, C_AUC_HI = 24, C_LL_LO = 26,
+       C_LL_HI = 27, C_HOLLOW = 29 };
 
 static const pl_stat *stat_of(const pl_cfg *c, int col) {
     switch (col) {
@@ -149,7 +168,26 @@ static const pl_stat *stat_of(const pl_cfg *c, int col) {
     return NULL;
 }
 
-static void gp_begin(FILE *f, const pl_group *g, const char *title) {
+/* The bar of a column's metric; NULL for a metric with min/max bars. */
+static const pl_bar *bar_of(const pl_cfg *c, int col) {
+    return col == C_AUC ? &c->auc_bar : col == C_LL ? &c->logloss_bar : NULL;
+}
+
+/* What a figure's bars are, for its axis label. */
+static void bars_note(const pl_group *g, int col, char *buf, size_t n) {
+    int ci = 0, minmax = 0;
+    for (size_t i = 0; i < g->n_cfg; i++) {
+        const pl_bar *b = bar_of(&g->cfg[i], col);
+        if (!b || !isfinite(stat_of(&g->cfg[i], col)->mean)) continue;
+        ci |= b->ci;
+        minmax |= !b->ci;
+    }
+    if (ci && minmax) snprintf(buf, n, "bars: %g%% CI, min/max under %d seeds", 100 * (1 - PL_CI_ALPHA), PL_CI_SEEDS);
+    else if (ci) snprintf(buf, n, "bars: %g%% CI over seeds", 100 * (1 - PL_CI_ALPHA));
+    else snprintf(buf, n, "bars: min/max over seeds");
+}
+
+void pl_gp_begin(FILE *f, const pl_group *g, const char *title) {
     fprintf(f, "# embsweep plot: run from the plots directory: gnuplot data/<this file>\n"
                "reset\nset encoding utf8\nset termoption noenhanced\n"
                "set grid lc rgb '#d8d8d8' lw 1\nset border lc rgb '#404040'\n"
@@ -158,7 +196,7 @@ static void gp_begin(FILE *f, const pl_group *g, const char *title) {
     char t[512];
     snprintf(t, sizeof t, "%s  (sweep %s, dataset %s, dim %lld)", title, g->sweep, g->dataset,
              (long long)g->dim);
-    gp_str(f, t);
+    pl_gp_str(f, t);
     fputc('\n', f);
 }
 
@@ -177,8 +215,9 @@ static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
     *hi = -INFINITY;
     for (size_t i = 0; i < g->n_cfg; i++) {
         const pl_stat *s = stat_of(&g->cfg[i], col);
-        double v[3] = {s->mean, s->min, s->max};
-        for (int k = 0; k < 3; k++)
+        const pl_bar *b = bar_of(&g->cfg[i], col);
+        double v[5] = {s->mean, s->min, s->max, b ? b->lo : NAN, b ? b->hi : NAN};
+        for (int k = 0; k < 5; k++)
             if (isfinite(v[k]) && v[k] > 0) {
                 *lo = v[k] < *lo ? v[k] : *lo;
                 *hi = v[k] > *hi ? v[k] : *hi;
@@ -188,22 +227,35 @@ static int stat_range(const pl_group *g, int col, double *lo, double *hi) {
     return any;
 }
 
-/* Does the method whose first config is i have a finite (x, y) point? */
+/* The method whose first config is i: 1 when it has a finite (x, y) point; 2 when
+ * one of those is hollow. */
 static int method_drawable(const pl_group *g, size_t i, int xcol, int ycol) {
+    int r = 0;
     for (size_t j = i; j < g->n_cfg && same_method(g, i, j); j++) {
         double xv = stat_of(&g->cfg[j], xcol)->mean;
-        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean)) return 1;
+        if (isfinite(xv) && xv > 0 && isfinite(stat_of(&g->cfg[j], ycol)->mean))
+            r = r == 2 || g->cfg[j].hollow ? 2 : 1;
     }
-    return 0;
+    return r;
+}
+
+/* The hollow points of the method block just drawn: its marker again, smaller and
+ * white, on the rows whose hollow column is 1. */
+static void gp_hollow(FILE *f, const char *configs, int block, int xcol, double dodge, int ycol, int point) {
+    fprintf(f, ", \\\n  '%s' index %d using ($%d*%.6f):($%d > 0 ? $%d : NaN) with points pt %d ps 0.7 "
+               "lc rgb '#ffffff' notitle",
+            configs, block, xcol, dodge, C_HOLLOW, ycol, point);
 }
 
 /* Emits the `plot` command: optional front file, one series per method with at
  * least one finite (x, y) point, then the reference lines. Methods at equal x are
  * spread sideways by a factor 2^(+-0.025 k) (a dodge of about 2% per method, so that
- * their error bars stay apart on the log axis) [R]. Returns the series drawn. */
+ * their error bars stay apart on the log axis) [R]. With hollow, the configs not
+ * resolved against the baseline are drawn hollow, and the key says so once.
+ * Returns the series drawn. */
 static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int xcol, axis y,
-                           const char *front) {
-    int n = 0, m = 0, k = 0;
+                           const char *front, int hollow) {
+    int n = 0, m = 0, k = 0, any_hollow = 0;
     fputs("plot ", f);
     if (front) {
         fprintf(f, "'%s' using 1:2 with steps lc rgb '#c8c8c8' lw 6 title 'Pareto front'", front);
@@ -215,14 +267,26 @@ static int gp_plot_methods(FILE *f, const pl_group *g, const char *configs, int 
     for (size_t i = 0; i < g->n_cfg; i++) {
         if (i == 0 || !same_method(g, i, i - 1)) block++;
         else continue;
-        if (!method_drawable(g, i, xcol, y.col)) continue;
+        int drawable = method_drawable(g, i, xcol, y.col);
+        if (!drawable) continue;
         const pl_cfg *c = &g->cfg[i];
         double dodge = exp2((k++ - (m - 1) / 2.0) * 0.025);
         fprintf(f, "%s\\\n  '%s' index %d using ($%d*%.6f):%d:%d:%d with yerrorlines", n ? ", " : "",
                 configs, block, xcol, dodge, y.col, y.col_min, y.col_max);
         fprintf(f, " lc rgb '%s' pt %d ps 1.4 lw 1.8 title ", c->style.color, c->style.point);
-        gp_str(f, c->method);
+        pl_gp_str(f, c->method);
         n++;
+        if (hollow && drawable == 2) {
+            gp_hollow(f, configs, block, xcol, dodge, y.col, c->style.point);
+            any_hollow = 1;
+        }
+    }
+    if (any_hollow) { /* on two lines, so the key takes no more width than the others */
+        char t[160];
+        snprintf(t, sizeof t, "hollow: not resolved against %s", g->vd ? g->vd->baseline : "full");
+        fputs(", \\\n  keyentry with points pt 6 ps 1.4 lw 1.8 lc rgb '#404040' title ", f);
+        pl_gp_str(f, t);
+        fputs(", \\\n  keyentry with lines lt nodraw title '(embsweep compare)'", f);
     }
     return n;
 }
@@ -232,10 +296,10 @@ static void gp_hline(FILE *f, double v, const char *label, const char *suffix, c
     char t[160];
     snprintf(t, sizeof t, "%s %.4f%s", label, v, suffix);
     fprintf(f, ", \\\n  %.10g with lines %s title ", v, style);
-    gp_str(f, t);
+    pl_gp_str(f, t);
 }
 
-static void gp_end(FILE *f, const pl_group *g, const char *suffix) {
+void pl_gp_end(FILE *f, const pl_group *g, const char *suffix) {
     fprintf(f, "\n\nset terminal svg size 1100,640 dynamic font 'DejaVu Sans,12' noenhanced "
                "background rgb 'white'\nset output '%s__%s.svg'\nreplot\nset output\n",
             g->base, suffix);
@@ -243,12 +307,12 @@ static void gp_end(FILE *f, const pl_group *g, const char *suffix) {
 
 /* The plot is drawn to PNG first, then gp_end replots it to SVG, so the plot
  * command is written once. */
-static FILE *gp_open(const char *out_dir, const pl_group *g, const char *suffix, pl_list *scripts,
-                     char *err, size_t errlen, hx_status *rc) {
+FILE *pl_gp_open(const char *out_dir, const pl_group *g, const char *suffix, pl_list *scripts, char *err,
+                 size_t errlen, hx_status *rc) {
     char name[128], rel[512];
     snprintf(name, sizeof name, "%s.gp", suffix);
     snprintf(rel, sizeof rel, "data/%s__%s", g->base, name);
-    FILE *f = open_data(out_dir, g, name, err, errlen, rc);
+    FILE *f = pl_open_data(out_dir, g, name, err, errlen, rc);
     if (f) {
         pl_list_push(scripts, rel);
         fprintf(f, "set terminal pngcairo size 1100,640 font 'DejaVu Sans,12' noenhanced\n"
@@ -268,11 +332,12 @@ typedef struct fig_spec {
     const char *xlabel;
     axis        y;
     int         ykind;
-    const char *ylabel;
+    const char *ylabel;     /* followed by what the bars are, for AUC and logloss */
     const char *front;      /* "front_auc" | "front_logloss" | NULL */
     double      full, bayes;
     const char *bayes_label;
     int         diagonal;   /* draw y = x */
+    int         hollow;     /* draw the configs not resolved against the baseline hollow */
 } fig_spec;
 
 /* The staircase ends at the front's last config; beyond it, up to the config with
@@ -306,10 +371,17 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
                             pl_list *scripts, char *err, size_t errlen) {
     hx_status rc = HX_OK;
     if (!has_series(g, s->xcol, s->y.col)) return HX_OK;
-    FILE *f = gp_open(out_dir, g, s->suffix, scripts, err, errlen, &rc);
+    FILE *f = pl_gp_open(out_dir, g, s->suffix, scripts, err, errlen, &rc);
     if (!f) return rc;
-    gp_begin(f, g, s->title);
-    fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", s->xlabel, s->ylabel);
+    pl_gp_begin(f, g, s->title);
+    char ylabel[256], note[96];
+    if (bar_of(&g->cfg[0], s->y.col)) {
+        bars_note(g, s->y.col, note, sizeof note);
+        snprintf(ylabel, sizeof ylabel, "%s (%s)", s->ylabel, note);
+    } else snprintf(ylabel, sizeof ylabel, "%s", s->ylabel);
+    fprintf(f, "set xlabel '%s'\nset ylabel ", s->xlabel);
+    pl_gp_str(f, ylabel);
+    fputc('\n', f);
     double xlo, xhi, ylo, yhi;
     stat_range(g, s->xcol, &xlo, &xhi);
     if (s->xkind == X_BYTES) gp_bytes_axis(f, 'x', xlo, xhi);
@@ -337,235 +409,53 @@ static hx_status fig_config(const char *out_dir, const pl_group *g, const fig_sp
     snprintf(configs, sizeof configs, "data/%s__configs.tsv", g->base);
     snprintf(front, sizeof front, "data/%s__%s.tsv", g->base, s->front ? s->front : "");
     if (s->front) gp_front_tail(f, g, !strcmp(s->front, "front_logloss"));
-    gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL);
+    gp_plot_methods(f, g, configs, s->xcol, s->y, s->front ? front : NULL, s->hollow);
     gp_hline(f, s->full, "full (uncompressed)", "", "dt 2 lw 2 lc rgb '#000000'");
     gp_hline(f, s->bayes, s->bayes_label, bayes_note, "dt 3 lw 2 lc rgb '#2a7f2a'");
     if (s->diagonal)
         fputs(", \\\n  x with lines dt 2 lw 1.5 lc rgb '#808080' title 'y = x (RSS = inference bytes)'", f);
-    gp_end(f, g, s->suffix);
-    return close_data(f, s->suffix, err, errlen);
-}
-
-/* ---- the per-run figures at the chosen budget ---- */
-
-/* configs drawn at the budget: every config at that ratio, plus full */
-static int at_budget(const pl_group *g, const pl_cfg *c) {
-    return c->ratio == g->budget || !strcmp(c->method, "full");
-}
-
-static const char k_rep_sql[] =
-    "SELECT r.key, r.seed FROM runs r JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
-    " AND r.method = ?4 AND r.ratio_requested = ?5"
-    " AND EXISTS (SELECT 1 FROM rss_samples x WHERE x.key = r.key) ORDER BY r.seed LIMIT 1";
-static const char k_samples_sql[] =
-    "SELECT t_s, rss, rss_anon, phase FROM rss_samples WHERE key = ?1 ORDER BY t_s";
-static const char k_loss_sql[] =
-    "SELECT l.step, AVG(l.train_loss), MIN(l.train_loss), MAX(l.train_loss), COUNT(*)"
-    " FROM loss_curve l JOIN runs r ON r.key = l.key JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
-    " AND r.method = ?4 AND r.ratio_requested = ?5 AND l.train_loss IS NOT NULL"
-    " GROUP BY l.step ORDER BY l.step";
-
-static void bind_cfg(sqlite3_stmt *st, const pl_group *g, const pl_cfg *c) {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, g->dim);
-    sqlite3_bind_text(st, 4, c->method, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 5, c->ratio);
-}
-
-/* One per-run figure while its data is written: loss curves (loss = 1) or RSS
- * over time, and the plot clauses of its script. */
-typedef struct runs_fig {
-    int           loss;
-    const char   *suffix;     /* "loss" or "rss_time" */
-    sqlite3_stmt *rep, *rows; /* loss: the curve's rows; RSS: the representative run, its samples */
-    FILE         *f;          /* <base>__<suffix>.tsv */
-    char          plot[8192]; /* the script's plot clauses */
-    size_t        used;       /* bytes of plot used */
-    int           blocks;     /* TSV blocks written (gnuplot's index) */
-} runs_fig;
-
-static void runs_row(FILE *f, sqlite3_stmt *src, int loss) {
-    if (loss) {
-        fprintf(f, "%lld", (long long)sqlite3_column_int64(src, 0));
-        for (int k = 1; k <= 3; k++)
-            tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k));
-        fprintf(f, "\t%d\n", sqlite3_column_int(src, 4));
-    } else {
-        const char *ph = (const char *)sqlite3_column_text(src, 3);
-        fprintf(f, "%.6g", sqlite3_column_double(src, 0));
-        for (int k = 1; k <= 2; k++)
-            tsv_num(f, sqlite3_column_type(src, k) == SQLITE_NULL ? NAN : sqlite3_column_double(src, k) / 1048576.0);
-        fprintf(f, "\t%s\n", ph ? ph : "-");
-    }
-}
-
-/* Config c's block of the TSV and its legend label; *n gets the rows written,
- * -1 when the RSS figure has no run of c (and no block). */
-static hx_status runs_block(sqlite3 *db, runs_fig *x, const pl_group *g, const pl_cfg *c, char *label,
-                            size_t label_n, int *n, char *err, size_t errlen) {
-    bind_cfg(x->rep, g, c);
-    int step = sqlite3_step(x->rep);
-    *n = 0;
-    if (x->loss) snprintf(label, label_n, "%s (ratio %g)", c->method, c->ratio);
-    else {
-        if (step != SQLITE_ROW) {
-            *n = -1;
-            return HX_OK;
-        }
-        snprintf(label, label_n, "%s (ratio %g, seed %lld)", c->method, c->ratio,
-                 (long long)sqlite3_column_int64(x->rep, 1));
-        sqlite3_reset(x->rows);
-        sqlite3_bind_text(x->rows, 1, (const char *)sqlite3_column_text(x->rep, 0), -1, SQLITE_TRANSIENT);
-        step = sqlite3_step(x->rows);
-    }
-    sqlite3_stmt *src = x->loss ? x->rep : x->rows;
-    fprintf(x->f, "%s# method %s\n", x->blocks ? "\n\n" : "", label);
-    for (; step == SQLITE_ROW; step = sqlite3_step(src), (*n)++) runs_row(x->f, src, x->loss);
-    if (step != SQLITE_DONE) return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->suffix, sqlite3_errmsg(db));
-    if (*n == 0) fputs("NaN\tNaN\tNaN\tNaN\n", x->f); /* keep block numbering */
-    return HX_OK;
-}
-
-/* The plot clause of the block just written (none for an empty block). */
-static void runs_plot_term(runs_fig *x, const pl_group *g, const pl_cfg *c, const char *label, int n) {
-    char q[400];
-    if (n <= 0 || x->used >= sizeof x->plot) return;
-    gp_quote(q, sizeof q, label);
-    int w;
-    if (x->loss)
-        w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
-                     "%s\\\n  'data/%s__loss.tsv' index %d using 1:3:4 with filledcurves "
-                     "fs transparent solid 0.15 noborder lc rgb '%s' notitle, \\\n"
-                     "  '' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
-                     x->used ? ", " : "", g->base, x->blocks, c->style.color, x->blocks, c->style.color, q);
-    else
-        w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
-                     "%s\\\n  'data/%s__rss_time.tsv' index %d using 1:2 with lines lw 2 lc rgb '%s' title %s",
-                     x->used ? ", " : "", g->base, x->blocks, c->style.color, q);
-    if (w > 0) x->used += (size_t)w;
-}
-
-static hx_status runs_script(const char *out_dir, const pl_group *g, const runs_fig *x, pl_list *scripts,
-                             char *err, size_t errlen) {
-    hx_status rc = HX_OK;
-    FILE *gp = gp_open(out_dir, g, x->suffix, scripts, err, errlen, &rc);
-    if (!gp) return rc;
-    char title[128];
-    snprintf(title, sizeof title, "%s at ratio %g", x->loss ? "training loss" : "RSS over time", g->budget);
-    gp_begin(gp, g, title);
-    if (x->loss) fputs("set xlabel 'training step'\nset ylabel 'training loss (BCE, mean over seeds)'\n", gp);
-    else fputs("set xlabel 'time since worker start (s)'\nset ylabel 'resident set size (MiB)'\nset yrange [0:*]\n", gp);
-    fprintf(gp, "plot %s", x->plot);
-    gp_end(gp, g, x->suffix);
-    return close_data(gp, x->suffix, err, errlen);
-}
-
-/* Writes <base>__rss_time.tsv (one block per method's representative run) or
- * <base>__loss.tsv (one block per method: mean/min/max over seeds per step) and its
- * script; no script when no run at the budget recorded any. */
-static hx_status fig_runs(sqlite3 *db, const char *out_dir, const pl_group *g, int loss,
-                          pl_list *scripts, char *err, size_t errlen) {
-    hx_status rc = HX_OK;
-    runs_fig x = {.loss = loss, .suffix = loss ? "loss" : "rss_time"};
-    char name[64], label[160];
-    snprintf(name, sizeof name, "%s.tsv", x.suffix);
-    if (sqlite3_prepare_v2(db, loss ? k_loss_sql : k_rep_sql, -1, &x.rep, NULL) != SQLITE_OK ||
-        (!loss && sqlite3_prepare_v2(db, k_samples_sql, -1, &x.rows, NULL) != SQLITE_OK)) {
-        rc = hx_error(HX_ERR_IO, err, errlen, "%s: %s", x.suffix, sqlite3_errmsg(db));
-        goto done;
-    }
-    if (!(x.f = open_data(out_dir, g, name, err, errlen, &rc))) goto done;
-    fprintf(x.f, "# %s of sweep '%s', dataset '%s', dim %lld at ratio %g (and full)\n# %s\n",
-            loss ? "training loss, mean/min/max over seeds" : "RSS samples of one run per method",
-            g->sweep, g->dataset, (long long)g->dim, g->budget,
-            loss ? "step\tloss\tloss_min\tloss_max\tn_seeds" : "t_s\trss_MiB\trss_anon_MiB\tphase");
-    for (size_t i = 0; i < g->n_cfg; i++) {
-        int n;
-        if (!at_budget(g, &g->cfg[i])) continue;
-        if ((rc = runs_block(db, &x, g, &g->cfg[i], label, sizeof label, &n, err, errlen)) != HX_OK) goto done;
-        if (n < 0) continue;
-        runs_plot_term(&x, g, &g->cfg[i], label, n);
-        x.blocks++;
-    }
-    rc = close_data(x.f, name, err, errlen);
-    x.f = NULL;
-    if (rc == HX_OK && x.used > 0 && x.used < sizeof x.plot) rc = runs_script(out_dir, g, &x, scripts, err, errlen);
-done:
-    if (x.f) fclose(x.f);
-    sqlite3_finalize(x.rep);
-    sqlite3_finalize(x.rows);
-    return rc;
+    pl_gp_end(f, g, s->suffix);
+    return pl_close_data(f, s->suffix, err, errlen);
 }
 
 /* ---- every figure of a group ---- */
-
-static const char k_runs_sql[] =
-    "SELECT r.key, r.method, r.ratio_requested, r.seed, r.test_auc, r.test_logloss,"
-    " r.bytes_infer, r.bytes_train, r.ratio_achieved, r.peak_rss_bytes,"
-    " r.train_samples_per_s, r.infer_samples_per_s"
-    " FROM runs r JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
-    " ORDER BY r.method, r.ratio_requested, r.seed";
-
-static hx_status write_runs(sqlite3 *db, const char *out_dir, const pl_group *g, char *err,
-                            size_t errlen) {
-    hx_status rc = HX_OK;
-    sqlite3_stmt *st = NULL;
-    FILE *f = open_data(out_dir, g, "runs.tsv", err, errlen, &rc);
-    if (!f) return rc;
-    if (sqlite3_prepare_v2(db, k_runs_sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = hx_error(HX_ERR_IO, err, errlen, "runs: %s", sqlite3_errmsg(db));
-    } else {
-        sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, g->dim);
-        rc = pl_dump_stmt(db, st, f, PL_FMT_TSV, NULL, err, errlen);
-    }
-    sqlite3_finalize(st);
-    hx_status rc2 = close_data(f, "runs.tsv", err, errlen);
-    return rc != HX_OK ? rc : rc2;
-}
 
 hx_status pl_write_figures(sqlite3 *db, const pl_group *g, const char *out_dir, pl_list *scripts,
                            char *err, size_t errlen) {
     hx_status rc = HX_OK;
     FILE *f;
-    if (!(f = open_data(out_dir, g, "configs.tsv", err, errlen, &rc))) return rc;
+    if (!(f = pl_open_data(out_dir, g, "configs.tsv", err, errlen, &rc))) return rc;
     write_configs(f, g);
-    if ((rc = close_data(f, "configs.tsv", err, errlen)) != HX_OK) return rc;
+    if ((rc = pl_close_data(f, "configs.tsv", err, errlen)) != HX_OK) return rc;
     for (int ll = 0; ll < 2; ll++) {
-        if (!(f = open_data(out_dir, g, ll ? "front_logloss.tsv" : "front_auc.tsv", err, errlen, &rc)))
+        if (!(f = pl_open_data(out_dir, g, ll ? "front_logloss.tsv" : "front_auc.tsv", err, errlen, &rc)))
             return rc;
         write_front(f, g, ll);
-        if ((rc = close_data(f, "front", err, errlen)) != HX_OK) return rc;
+        if ((rc = pl_close_data(f, "front", err, errlen)) != HX_OK) return rc;
     }
-    if ((rc = write_runs(db, out_dir, g, err, errlen)) != HX_OK) return rc;
+    if ((rc = pl_write_runs(db, out_dir, g, err, errlen)) != HX_OK) return rc;
 
-    const axis auc = {C_AUC, C_AUC + 1, C_AUC + 2}, ll = {C_LL, C_LL + 1, C_LL + 2};
+    const axis auc = {C_AUC, C_AUC_LO, C_AUC_HI}, ll = {C_LL, C_LL_LO, C_LL_HI};
     const axis rss = {C_RSS, C_RSS + 1, C_RSS + 2}, tr = {C_TRAIN, C_TRAIN + 1, C_TRAIN + 2};
     const axis inf = {C_INFER, C_INFER + 1, C_INFER + 2};
     const char *xb = "embedding bytes at inference (log scale)";
     const fig_spec specs[] = {
-        {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)",
-         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0},
-        {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss (lower is better)",
-         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0},
+        {"auc", pl_figures[0].title, C_BYTES, X_BYTES, xb, auc, Y_PLAIN, "test AUC, mean over seeds",
+         "front_auc", g->full_auc, g->bayes_auc, "Bayes-optimal", 0, 1},
+        {"logloss", pl_figures[1].title, C_BYTES, X_BYTES, xb, ll, Y_PLAIN, "test logloss, lower is better",
+         "front_logloss", g->full_logloss, g->bayes_logloss, "Bayes-optimal", 0, 0},
         {"ratio", pl_figures[2].title, C_RATIO_ACH, X_RATIO, "achieved compression ratio (full bytes / inference bytes, log scale)",
-         auc, Y_PLAIN, "test AUC (mean over seeds, bars: min/max)", NULL, g->full_auc, g->bayes_auc,
-         "Bayes-optimal", 0},
+         auc, Y_PLAIN, "test AUC, mean over seeds", NULL, g->full_auc, g->bayes_auc,
+         "Bayes-optimal", 0, 1},
         {"train_speed", pl_figures[3].title, C_BYTES_TRAIN, X_BYTES, "bytes while training: parameters + optimizer state (log scale)",
-         tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+         tr, Y_SPEED, "training throughput (samples/s)", NULL, NAN, NAN, NULL, 0, 0},
         {"infer_speed", pl_figures[4].title, C_BYTES, X_BYTES, xb, inf, Y_SPEED,
-         "inference throughput (samples/s)", NULL, NAN, NAN, NULL, 0},
+         "inference throughput (samples/s)", NULL, NAN, NAN, NULL, 0, 0},
         {"rss", pl_figures[5].title, C_BYTES, X_BYTES, xb, rss, Y_BYTES,
-         "measured peak RSS of the worker (log scale)", NULL, NAN, NAN, NULL, 1},
+         "measured peak RSS of the worker (log scale)", NULL, NAN, NAN, NULL, 1, 0},
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         if ((rc = fig_config(out_dir, g, &specs[i], scripts, err, errlen)) != HX_OK) return rc;
-    if ((rc = fig_runs(db, out_dir, g, 0, scripts, err, errlen)) != HX_OK) return rc;
-    return fig_runs(db, out_dir, g, 1, scripts, err, errlen);
+    if ((rc = pl_fig_runs(db, out_dir, g, 0, scripts, err, errlen)) != HX_OK) return rc;
+    return pl_fig_runs(db, out_dir, g, 1, scripts, err, errlen);
 }

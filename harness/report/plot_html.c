@@ -1,6 +1,6 @@
 /* plot_html.c: plots/index.html, one section per sweep: every figure with a caption
- * saying what to look at, the per-config summary table (Pareto configs starred),
- * the runs that did not finish ok with their reason, the datasets, the sweep's YAML
+ * saying what to look at, the per-config summary table (Pareto configs starred)
+ * and the verdicts against `full` (plot_verdict.c), the runs that did not finish ok with their reason, the datasets, the sweep's YAML
  * and the environment of its invocations. Static HTML with inline CSS and relative
  * image paths: it opens from the file system, no server and no JavaScript.
  */
@@ -26,23 +26,30 @@ static const char k_css[] =
     "tr:nth-child(even) td{background:#fafafa}tr.front td{background:#fff6d6}"
     ".swatch{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:5px;"
     "vertical-align:-1px}.muted{color:#666}.bad{color:#a40000;font-weight:600}"
-    "nav ul{margin:4px 0}details{margin:2px 0}";
+    "nav ul{margin:4px 0}details{margin:2px 0}"
+    ".vd-better{color:#1a7f37;font-weight:600}.vd-worse{color:#b42318;font-weight:600}"
+    ".vd-equiv{color:#1f5fa8;font-weight:600}.vd-open{color:#b35c00;font-weight:600}.vd-base{color:#555}";
 
 /* The figures of a group in page order (plot.h): the captions say what to look at. */
 const pl_figure pl_figures[] = {
     {"auc", "test AUC vs inference bytes",
      "The main figure. Up and to the left is better: each method's mean test AUC over seeds "
-     "(bars: min/max) against the bytes its embeddings need at inference. The grey staircase is "
+     "against the bytes its embeddings need at inference; bars: 95% CI over seeds (min/max where "
+     "a config has fewer than 3 seeds). A hollow point is a config whose verdict against "
+     "<code>full</code> is not resolved (the verdict table below). The grey staircase is "
      "the Pareto front over all methods (the best AUC reachable within a byte budget); the dashed "
      "line is the uncompressed <code>full</code> model and the dotted line, for synthetic data, "
      "the Bayes-optimal AUC. Read off which method is on the front at your budget."},
     {"logloss", "test logloss vs inference bytes",
-     "The same with test logloss; down and to the left is better. A method can rank differently "
-     "here when it is well-ranked (AUC) but badly calibrated (logloss)."},
+     "The same with test logloss; down and to the left is better. Bars: 95% CI over seeds "
+     "(min/max where a config has fewer than 3 seeds); no hollow points, the verdicts are on AUC. "
+     "A method can rank differently here when it is well-ranked (AUC) but badly calibrated "
+     "(logloss)."},
     {"ratio", "test AUC vs achieved compression ratio",
      "AUC against the compression ratio each method really achieved (full bytes / inference "
-     "bytes), as in CAFE. Points far right of the requested ratio's neighbours overshot it; "
-     "compare the drop below the dashed full line at equal ratios."},
+     "bytes), as in CAFE; bars and hollow points as in the first figure. Points far right of the "
+     "requested ratio's neighbours overshot it; compare the drop below the dashed full line at "
+     "equal ratios."},
     {"train_speed", "training throughput vs training bytes",
      "Training samples per second against the bytes held while training (parameters, "
      "optimizer state, indices). The cost in speed of each method's saving; full is the "
@@ -211,6 +218,7 @@ static void html_group(FILE *f, const char *out_dir, const pl_group *g) {
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+    pl_html_verdicts(f, g);
 }
 
 /* ---- one sweep ---- */
