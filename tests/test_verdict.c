@@ -6,7 +6,10 @@
  * strength mu has logits mu*y + e + s*u, where e ~ N(0,1) per row is shared by
  * every run (what the test rows are) and u ~ N(0,1) per row and run is its seed's
  * own noise. Positives and negatives are then normal with variance 1 + s^2 and
- * means mu and 0, so the population AUC is Phi(mu / sqrt(2 (1 + s^2))).
+ * means mu and 0, so the population AUC is Phi(mu / sqrt(2 (1 + s^2))). A seed
+ * also moves the whole model: its strength is mu + t*w, w ~ N(0,1) per run, the
+ * model-level training noise that DeLong's test on one test set cannot see and
+ * the paired t-test over seeds must catch.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #define N_ROWS  4000
 #define N_SEEDS 5
 #define SEED_SD 1.0
+#define MODEL_SD 0.05
 
 typedef struct planted {
     float  label[N_ROWS], shared[N_ROWS];
@@ -40,18 +44,23 @@ static void planted_fill(planted *p, uint64_t rep, const double mu[3]) {
         for (int s = 0; s < N_SEEDS; s++) {
             hx_rng_seed(&r, hx_splitmix64(rep * 977 + (uint64_t)c * 31 + (uint64_t)s + 7));
             float *z = p->logit[c][s];
+            double m = mu[c] + MODEL_SD * hx_rng_normal(&r);
             for (int i = 0; i < N_ROWS; i++)
-                z[i] = (float)(mu[c] * p->label[i] + p->shared[i] + SEED_SD * hx_rng_normal(&r));
+                z[i] = (float)(m * p->label[i] + p->shared[i] + SEED_SD * hx_rng_normal(&r));
             p->run[c][s] = (vd_run){.seed = s + 1, .auc = metrics_auc(z, p->label, N_ROWS), .bytes_infer = 1,
                                     .logits = z, .labels = p->label, .n = N_ROWS};
         }
 }
 
-/* 20 repetitions: config 1 is config 0 again on other seed streams, config 2 is
- * weaker by a known AUC. Against config 0 as the baseline, config 2 must be
- * called worse every time (and config 0 better than config 2), and config 1
- * never better or worse more than once. The CI of the difference must cover the
- * known difference in most repetitions. */
+/* Repeated planted cases: config 1 is config 0 again on other seed streams,
+ * config 2 is weaker by a known AUC. Against config 0 as the baseline, config 2
+ * must be called worse every time (and config 0 better than config 2), and the
+ * identical pair called better or worse at most at the test's level: over 200
+ * repetitions at alpha 0.05 a calibrated rule makes about 10 such calls, and more
+ * than 17 would happen by chance once in about 70 runs of a calibrated rule. The
+ * CI of the difference must cover the known difference about 95% of the time. The
+ * first 20 repetitions are logged one by one. */
+#define N_REPS 200
 Test(verdict, planted_difference_and_identical_pair) {
     const double mu[3] = {1.2, 1.2, 0.9};
     const double true_delta = planted_auc(mu[2]) - planted_auc(mu[0]);
@@ -59,28 +68,36 @@ Test(verdict, planted_difference_and_identical_pair) {
     cr_assert_not_null(p);
     vd_opts o;
     vd_opts_default(&o);
-    int false_calls = 0, worse = 0, better = 0, covered = 0;
-    for (uint64_t rep = 0; rep < 20; rep++) {
+    int false_calls = 0, false_20 = 0, worse = 0, better = 0, covered = 0;
+    for (uint64_t rep = 0; rep < N_REPS; rep++) {
         planted_fill(p, rep, mu);
         vd_row same, weak, strong;
         cr_assert_eq(vd_judge(p->run[1], N_SEEDS, p->run[0], N_SEEDS, &o, &same), HX_OK);
         cr_assert_eq(vd_judge(p->run[2], N_SEEDS, p->run[0], N_SEEDS, &o, &weak), HX_OK);
         cr_assert_eq(vd_judge(p->run[0], N_SEEDS, p->run[2], N_SEEDS, &o, &strong), HX_OK);
-        false_calls += same.kind == VD_BETTER || same.kind == VD_WORSE;
+        int false_call = same.kind == VD_BETTER || same.kind == VD_WORSE;
+        false_calls += false_call;
+        false_20 += false_call && rep < 20;
         worse += weak.kind == VD_WORSE;
         better += strong.kind == VD_BETTER;
         covered += weak.delta.ci_lo <= true_delta && true_delta <= weak.delta.ci_hi;
         cr_assert_eq(weak.n_delong, N_SEEDS);
-        cr_log_info("rep %2d: identical pair %-32s delta %+.4f p %.3f delong p %.3f | weaker: %s delta %+.4f "
-                    "[%+.4f, %+.4f] (true %+.4f)",
-                    (int)rep, same.verdict, same.delta.mean, same.delta.p, same.delong.p, weak.verdict,
-                    weak.delta.mean, weak.delta.ci_lo, weak.delta.ci_hi, true_delta);
+        if (rep < 20)
+            cr_log_info("rep %2d: identical pair %-32s delta %+.4f p %.3f delong p %.3f | weaker: %s delta %+.4f "
+                        "[%+.4f, %+.4f] (true %+.4f)",
+                        (int)rep, same.verdict, same.delta.mean, same.delta.p, same.delong.p, weak.verdict,
+                        weak.delta.mean, weak.delta.ci_lo, weak.delta.ci_hi, true_delta);
     }
     free(p);
-    cr_expect_eq(worse, 20, "the weaker config was called worse %d times of 20", worse);
-    cr_expect_eq(better, 20, "the stronger config was called better %d times of 20", better);
-    cr_expect_leq(false_calls, 1, "the identical pair was called better or worse %d times of 20", false_calls);
-    cr_expect_geq(covered, 17, "the 95%% CI covered the true difference %d times of 20", covered);
+    cr_log_info("identical pair called better or worse: %d of the first 20, %d of %d; weaker called worse %d, "
+                "stronger better %d; CI covered the true difference %d times",
+                false_20, false_calls, N_REPS, worse, better, covered);
+    cr_expect_eq(worse, N_REPS, "the weaker config was called worse %d times of %d", worse, N_REPS);
+    cr_expect_eq(better, N_REPS, "the stronger config was called better %d times of %d", better, N_REPS);
+    cr_expect_leq(false_calls, 17, "the identical pair was called better or worse %d times of %d", false_calls,
+                  N_REPS);
+    cr_expect(covered >= 180 && covered <= 199, "the 95%% CI covered the true difference %d times of %d", covered,
+              N_REPS);
 }
 
 static vd_run mk(int64_t seed, double auc) { return (vd_run){.seed = seed, .auc = auc, .bytes_infer = 100}; }

@@ -9,4 +9,4 @@ SELECT sweep, dataset, dim, variant, method, params, ratio, bytes_infer, seeds, 
        baseline, paired, delta, delta_ci_lo, delta_ci_hi, t_p, delong_p, tost_p, mdd, seeds_needed, verdict
 FROM verdicts
 WHERE :sweep IS NULL OR sweep = :sweep
-ORDER BY rowid;
+ORDER BY sweep, rowid;
