@@ -247,6 +247,7 @@ static void slot_clear(slot *s) {
     hx_free(s->loss);
     hx_free(s->samp);
     memset(s, 0, sizeof *s);
+    s->scores_fd = -1; /* a cleared slot holds no descriptor (0 is stdin) */
 }
 
 /* The scheduler's state during one sweep_execute. */
