@@ -5,25 +5,36 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ds_text.h"
 
+
+/* The read size for f: a regular file's size within READ_CHUNK_MIN..READ_CHUNK,
+ * so a small file needs no megabyte buffers; READ_CHUNK for a pipe. A file
+ * that grows meanwhile is still read whole, in chunks of this size. */
+static size_t read_chunk(FILE *f) {
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= READ_CHUNK) return READ_CHUNK;
+    return st.st_size < READ_CHUNK_MIN ? READ_CHUNK_MIN : (size_t)st.st_size;
+}
 
 hx_status ds_reader_open(ds_reader *r, const char *path, const char *what, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     r->f = fopen(path, "rb");
     if (!r->f)
         return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", path, strerror(errno), what);
-    r->cap = DS_MAX_LINE + READ_CHUNK + 1;
+    r->chunk = read_chunk(r->f);
+    r->cap = DS_MAX_LINE + r->chunk + 1;
     r->buf = hx_malloc(r->cap);
-    r->in = hx_malloc(READ_CHUNK);
-    if (!r->buf || !r->in) {
-        ds_reader_close(r);
-        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
-    }
     int c0 = getc(r->f), c1 = getc(r->f);
     r->gzip = c0 == 0x1f && c1 == 0x8b;
     rewind(r->f);
+    if (r->gzip) r->in = hx_malloc(r->chunk);
+    if (!r->buf || (r->gzip && !r->in)) {
+        ds_reader_close(r);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
+    }
     if (r->gzip && inflateInit2(&r->z, 15 + 16) != Z_OK) {
         ds_reader_close(r);
         return hx_error(HX_ERR_NOMEM, err, errlen, "cannot start zlib for '%s'", path);
@@ -46,7 +57,7 @@ static size_t inflate_some(ds_reader *r, char *dst, size_t room) {
     r->z.avail_out = (unsigned)room;
     while (r->z.avail_out > 0) {
         if (r->z.avail_in == 0) {
-            size_t got = fread(r->in, 1, READ_CHUNK, r->f);
+            size_t got = fread(r->in, 1, r->chunk, r->f);
             if (got == 0) {
                 if (r->z.total_in > 0 || ferror(r->f)) { /* inside a member */
                     r->failed = 1;
@@ -82,7 +93,7 @@ static void fill(ds_reader *r) {
         r->beg = 0;
     }
     size_t room = r->cap - 1 - r->end;
-    if (room > READ_CHUNK) room = READ_CHUNK;
+    if (room > r->chunk) room = r->chunk;
     size_t got;
     if (r->gzip) {
         got = inflate_some(r, r->buf + r->end, room);
