@@ -233,8 +233,9 @@ static const char *dataset_recipe(expander *x, int ds, const ds_spec *spec) {
  * about 19 KB, so each is resolved in place rather than copied in. NULL when
  * out of memory. */
 static cfg_cell *next_slot(expander *x) {
-    if (x->n == x->cap) {
+    if (x->n == x->cap) { /* n never passes CFG_MAX_CELLS: room for one more is enough */
         int cap = x->cap ? x->cap * 2 : 4;
+        if (cap > CFG_MAX_CELLS + 1) cap = CFG_MAX_CELLS + 1;
         cfg_cell *nc = hx_realloc(x->cells, (size_t)cap * sizeof *nc);
         if (!nc) return NULL;
         x->cells = nc, x->cap = cap;
@@ -487,6 +488,18 @@ static void plan_cells(cfg_parse *p) {
     }
 }
 
+/* Room for the matrix's cells when their count is known up front (no exclude
+ * rules, no zip groups; duplicates may make fewer), so the array is not grown
+ * to it by doubling. 0, or -1 when out of memory. */
+static int reserve_cells(const cfg_parse *p, expander *x) {
+    const double n = p->n_excl ? -1 : n_cells_before_rules(x);
+    if (n < 1) return 0;
+    const int cap = n < CFG_MAX_CELLS ? (int)n : CFG_MAX_CELLS;
+    if (!(x->cells = hx_malloc((size_t)cap * sizeof *x->cells))) return -1;
+    x->cap = cap;
+    return 0;
+}
+
 /* A matrix refused before any cell is built: its cell count (computable when
  * no exclude rule may thin it) or the combinations the walk would visit. */
 static int too_big(cfg_parse *p, const expander *x) {
@@ -532,6 +545,11 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
         goto out;
     }
     if (too_big(p, &x)) goto out;
+    if (reserve_cells(p, &x)) {
+        cfg_err(e, 1, 1, "(file)", "out of memory");
+        e->status = HX_ERR_NOMEM;
+        goto out;
+    }
     expand_axes(&x, excl_hits);
     for (int r = 0; r < p->n_excl; r++)
         if (!excl_hits[r])
