@@ -25,7 +25,14 @@ static const char *const k_names[26] = {"C1",  "C2",  "C3",  "C4",  "C5",  "C6",
 
 #define LOG1P_TABLE 4096
 
-typedef struct criteo_ctx { float log1p[LOG1P_TABLE]; } criteo_ctx; /* (float)log1p(v), v < TABLE */
+/* (float)log1p(v) for 0 < v < TABLE, filled as values are met (0 = not yet:
+ * log1p(v) > 0 there), so a build pays only for the values its file holds. */
+typedef struct criteo_ctx { float log1p[LOG1P_TABLE]; } criteo_ctx;
+
+static float table_log1p(criteo_ctx *c, uint64_t v) {
+    if (c->log1p[v] == 0.0f) c->log1p[v] = (float)log1p((double)v);
+    return c->log1p[v];
+}
 
 /* The checking parser: splits the columns, then validates them in order; it
  * words the bad-row messages. parse (the fast path below) hands it every row
@@ -74,7 +81,7 @@ static int slow_parse(char *line, size_t len, float *label, float *dense, uint64
  * message. The line is NUL-terminated at len, so every scan stops there. */
 static int parse(void *ctx, char *line, size_t len, float *label, float *dense, uint64_t *keys, char *why,
                  size_t n) {
-    const criteo_ctx *c = ctx;
+    criteo_ctx *c = ctx;
     const unsigned char *p = (const unsigned char *)line, *end = p + len;
     if ((p[0] != '0' && p[0] != '1') || p[1] != '\t') return slow_parse(line, len, label, dense, keys, why, n);
     *label = p[0] == '1' ? 1.0f : 0.0f;
@@ -87,7 +94,7 @@ static int parse(void *ctx, char *line, size_t len, float *label, float *dense, 
         for (unsigned d; (d = (unsigned)*p - '0') <= 9; p++) v = v * 10 + d;
         size_t nd = (size_t)(p - q);
         if (*p != '\t' || nd > 18 || (neg && nd == 0)) return slow_parse(line, len, label, dense, keys, why, n);
-        dense[j] = neg || v == 0 ? 0.0f : v < LOG1P_TABLE ? c->log1p[v] : (float)log1p((double)v);
+        dense[j] = neg || v == 0 ? 0.0f : v < LOG1P_TABLE ? table_log1p(c, v) : (float)log1p((double)v);
         p++;
     }
     for (int j = 0; j < 26; j++) {
@@ -104,9 +111,8 @@ static int parse(void *ctx, char *line, size_t len, float *label, float *dense, 
 
 hx_status ds_criteo_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d, char *err,
                           size_t errlen) {
-    criteo_ctx *c = hx_malloc(sizeof *c);
+    criteo_ctx *c = hx_calloc(1, sizeof *c);
     if (!c) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-    for (int v = 0; v < LOG1P_TABLE; v++) c->log1p[v] = v > 0 ? (float)log1p((double)v) : 0.0f;
     ds_source src = {.what = k_what, .path = ds_get_str(s, k, "path"), .n_dense = 13, .n_fields = 26,
                      .field_names = k_names, .ctx = c, .parse = parse};
     hx_status st = ds_build(s, k, &src, cache_dir, d, err, errlen);

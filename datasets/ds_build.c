@@ -578,17 +578,21 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
     }
     snprintf(path, sizeof path, "%s/%s_%016llx.bin", dir, d->kind, (unsigned long long)d->recipe_hash);
     snprintf(lock, sizeof lock, "%s.lock", path);
-    if (!private_dir && cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) return HX_OK;
-    int fd = open(lock, O_RDWR | O_CREAT, 0666);
-    if (fd < 0 || flock(fd, LOCK_EX)) {
-        st = hx_error(HX_ERR_IO, err, errlen, "cannot lock '%s': %s", lock, strerror(errno));
-        goto out;
+    why[0] = 0;
+    int fd = -1;
+    if (!private_dir) { /* a private dir is this call's alone: no lock, nothing to reuse */
+        if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) return HX_OK;
+        fd = open(lock, O_RDWR | O_CREAT, 0666);
+        if (fd < 0 || flock(fd, LOCK_EX)) {
+            st = hx_error(HX_ERR_IO, err, errlen, "cannot lock '%s': %s", lock, strerror(errno));
+            goto out;
+        }
+        /* Someone may have built it while we waited for the lock. */
+        if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
+        remove_stale(dir, path);
+        if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
+        fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
     }
-    /* Someone may have built it while we waited for the lock. */
-    if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
-    if (!private_dir) remove_stale(dir, path);
-    if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
-    if (!private_dir) fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
     if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;
     if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
         st = hx_error(HX_ERR_IO, err, errlen, "cache '%s' unreadable right after writing: %s", path, why);
@@ -596,7 +600,6 @@ out:
     if (fd >= 0) close(fd); /* releases the lock */
     if (private_dir) {
         unlink(path);
-        unlink(lock);
         rmdir(dir);
     }
     return st;

@@ -5,25 +5,36 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ds_text.h"
 
+
+/* The read size for f: a regular file's size within READ_CHUNK_MIN..READ_CHUNK,
+ * so a small file needs no megabyte buffers; READ_CHUNK for a pipe. A file
+ * that grows meanwhile is still read whole, in chunks of this size. */
+static size_t read_chunk(FILE *f) {
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= READ_CHUNK) return READ_CHUNK;
+    return st.st_size < READ_CHUNK_MIN ? READ_CHUNK_MIN : (size_t)st.st_size;
+}
 
 hx_status ds_reader_open(ds_reader *r, const char *path, const char *what, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     r->f = fopen(path, "rb");
     if (!r->f)
         return hx_error(HX_ERR_IO, err, errlen, "cannot open '%s': %s (expected %s)", path, strerror(errno), what);
-    r->cap = DS_MAX_LINE + READ_CHUNK + 1;
+    r->chunk = read_chunk(r->f);
+    r->cap = DS_MAX_LINE + r->chunk + 1;
     r->buf = hx_malloc(r->cap);
-    r->in = hx_malloc(READ_CHUNK);
-    if (!r->buf || !r->in) {
-        ds_reader_close(r);
-        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
-    }
     int c0 = getc(r->f), c1 = getc(r->f);
     r->gzip = c0 == 0x1f && c1 == 0x8b;
     rewind(r->f);
+    if (r->gzip) r->in = hx_malloc(r->chunk);
+    if (!r->buf || (r->gzip && !r->in)) {
+        ds_reader_close(r);
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory opening '%s'", path);
+    }
     if (r->gzip && inflateInit2(&r->z, 15 + 16) != Z_OK) {
         ds_reader_close(r);
         return hx_error(HX_ERR_NOMEM, err, errlen, "cannot start zlib for '%s'", path);
@@ -46,7 +57,7 @@ static size_t inflate_some(ds_reader *r, char *dst, size_t room) {
     r->z.avail_out = (unsigned)room;
     while (r->z.avail_out > 0) {
         if (r->z.avail_in == 0) {
-            size_t got = fread(r->in, 1, READ_CHUNK, r->f);
+            size_t got = fread(r->in, 1, r->chunk, r->f);
             if (got == 0) {
                 if (r->z.total_in > 0 || ferror(r->f)) { /* inside a member */
                     r->failed = 1;
@@ -82,7 +93,7 @@ static void fill(ds_reader *r) {
         r->beg = 0;
     }
     size_t room = r->cap - 1 - r->end;
-    if (room > READ_CHUNK) room = READ_CHUNK;
+    if (room > r->chunk) room = r->chunk;
     size_t got;
     if (r->gzip) {
         got = inflate_some(r, r->buf + r->end, room);
@@ -217,7 +228,7 @@ uint64_t ds_key(const char *s, size_t n) {
 /* ---- vocabularies ---- */
 
 static hx_status vocab_grow(ds_vocab *v) {
-    size_t cap = v->cap ? v->cap * 2 : 1024;
+    size_t cap = v->cap ? v->cap * 2 : 64; /* small fields stay small */
     ds_slot *sl = hx_malloc(cap * sizeof *sl);
     if (!sl) return HX_ERR_NOMEM;
     for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX, sl[i].key = 0, sl[i].pad = 0;
@@ -245,7 +256,7 @@ hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
     }
     if (v->n >= UINT32_MAX - 1) return HX_ERR_PARAM;
     if (v->n == v->keys_cap) {
-        size_t kc = v->keys_cap ? v->keys_cap * 2 : 1024;
+        size_t kc = v->keys_cap ? v->keys_cap * 2 : 32;
         uint64_t *k = hx_realloc(v->keys, kc * sizeof *k);
         if (!k) return HX_ERR_NOMEM;
         v->keys = k;
@@ -270,18 +281,40 @@ static inline uint32_t vitem_digit(const vitem *x, int d) {
     return (uint32_t)w & ((1u << RADIX_BITS) - 1);
 }
 
+/* Fewer items than this are insertion-sorted: the radix passes scan 2048
+ * buckets per digit however few the items (a field with a handful of values). */
+#define RADIX_MIN_ITEMS 16
+
+static int vitem_before(const vitem *a, const vitem *b) {
+    return a->count != b->count ? a->count > b->count : a->key < b->key;
+}
+
+static void vitem_insertion_sort(vitem *it, size_t m) {
+    for (size_t i = 1; i < m; i++) {
+        const vitem x = it[i];
+        size_t j = i;
+        for (; j > 0 && vitem_before(&x, &it[j - 1]); j--) it[j] = it[j - 1];
+        it[j] = x;
+    }
+}
+
 /* LSD radix sort of it[0..m) by (count desc, key asc), tmp (m) as scratch; a
  * digit every item shares is skipped (e.g. the high bits of 32-bit hex keys,
  * or of counts below 2048), so a typical vocabulary takes 4-5 passes. Returns
  * the buffer that holds the result. Keys are unique within a vocabulary, so
- * the order is total and the same as a comparison sort's. [R] */
+ * the order is total and the same as a comparison sort's (and the insertion
+ * sort's, below RADIX_MIN_ITEMS). [R] */
 static vitem *vitem_sort(vitem *it, vitem *tmp, size_t m, uint32_t *hist /* (DIGITS << BITS) */) {
     const size_t nb = (size_t)1 << RADIX_BITS;
+    if (m < RADIX_MIN_ITEMS) {
+        vitem_insertion_sort(it, m);
+        return it;
+    }
     memset(hist, 0, RADIX_DIGITS * nb * sizeof *hist);
     for (size_t i = 0; i < m; i++)
         for (int d = 0; d < RADIX_DIGITS; d++) hist[(size_t)d * nb + vitem_digit(&it[i], d)]++;
     vitem *src = it, *dst = tmp;
-    for (int d = 0; d < RADIX_DIGITS && m > 1; d++) {
+    for (int d = 0; d < RADIX_DIGITS; d++) {
         uint32_t *h = hist + (size_t)d * nb;
         if (h[vitem_digit(&src[0], d)] == m) continue; /* one value: order unchanged */
         uint32_t sum = 0;
@@ -301,8 +334,10 @@ hx_status ds_vocab_finalize(const ds_vocab *v, const uint32_t *count, int64_t mi
                             int64_t *card) {
     size_t cap = v->n ? v->n : 1;
     vitem *it = hx_malloc(cap * sizeof *it), *tmp = hx_malloc(cap * sizeof *tmp);
-    uint32_t *hist = hx_malloc((RADIX_DIGITS << RADIX_BITS) * sizeof *hist);
-    if (!it || !tmp || !hist) {
+    /* the radix histograms (72 KB) only when the radix sort may run */
+    const int radix = v->n >= RADIX_MIN_ITEMS;
+    uint32_t *hist = radix ? hx_malloc((RADIX_DIGITS << RADIX_BITS) * sizeof *hist) : NULL;
+    if (!it || !tmp || (radix && !hist)) {
         hx_free(it), hx_free(tmp), hx_free(hist);
         return HX_ERR_NOMEM;
     }

@@ -11,15 +11,18 @@
 #include "ds_internal.h"
 
 #define DS_MAX_LINE 65536 /* longer lines are bad rows ("over-long line") */
-#define READ_CHUNK (1u << 20)
+#define READ_CHUNK (1u << 20) /* the most read or inflated at once */
+#define READ_CHUNK_MIN 4096
 
 /* ---- line reader ---- */
 typedef struct ds_reader {
     FILE    *f;
     int      gzip;       /* 1: inflate (gzip magic seen), 0: plain text */
     z_stream z;
-    unsigned char *in;   /* (READ_CHUNK) compressed input */
-    char    *buf;        /* (cap) */
+    unsigned char *in;   /* (chunk) compressed input; NULL for plain text */
+    char    *buf;        /* (cap = DS_MAX_LINE + chunk + 1) */
+    size_t   chunk;      /* bytes read or inflated at once: the file's size, within
+                            READ_CHUNK_MIN..READ_CHUNK (READ_CHUNK when not a regular file) */
     size_t   cap, beg, end;
     int64_t  line_no;    /* 1-based number of the line last returned */
     uint64_t bytes;      /* text bytes consumed, newlines included */

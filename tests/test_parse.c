@@ -115,3 +115,43 @@ Test(parse, vocabulary_order_over_many_values) {
     ds_free(d);
     fx_rmdir(dir);
 }
+
+/* A field with fewer distinct values than the radix sort takes (insertion
+ * sort): the same order, train count desc, then key asc, with ties. */
+Test(parse, vocabulary_order_of_a_small_field) {
+    static const uint32_t vals[] = {0x30, 0x10, 0x20, 0x30, 0x50, 0x10, 0x40, 0x30, 0x60, 0x20,
+                                    0x70, 0x50, 0x0f, 0x80, 0x90, 0x05, 0x40, 0x30};
+    const int n = (int)(sizeof vals / sizeof vals[0]);
+    char dir[64], path[128], text[4096];
+    size_t used = 0;
+    fx_tmpdir(dir);
+    for (int r = 0; r < n; r++) {
+        used += (size_t)snprintf(text + used, sizeof text - used, "1");
+        for (int j = 0; j < 13; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t");
+        for (int j = 0; j < 26; j++)
+            used += (size_t)snprintf(text + used, sizeof text - used, "\t%x", j == 1 ? vals[r] : 7u);
+        used += (size_t)snprintf(text + used, sizeof text - used, "\n");
+    }
+    fx_write(dir, "s.tsv", text, path);
+    ds_data *d = fx_load("criteo", path, NULL, "test_frac=0.001", "val_frac=0");
+    cr_assert_eq(d->n_train, n);
+    kc v[32];
+    int nv = 0;
+    for (int r = 0; r < n; r++) {
+        int i = 0;
+        while (i < nv && v[i].key != vals[r] + 1u) i++;
+        if (i == nv) v[nv++] = (kc){vals[r] + 1u, 0};
+        v[i].count++;
+    }
+    qsort(v, (size_t)nv, sizeof *v, cmp_kc);
+    cr_assert_lt(nv, 16);
+    cr_assert_eq(d->card[1], nv + 1);
+    cr_assert_eq(d->card[0], 2);
+    for (int r = 0; r < n; r++) {
+        int i = 0;
+        while (v[i].key != vals[r] + 1u) i++;
+        cr_assert_eq(d->cat[r * 26 + 1], (uint32_t)i, "row %d: id %u, expected %d", r, d->cat[r * 26 + 1], i);
+    }
+    ds_free(d);
+    fx_rmdir(dir);
+}

@@ -233,7 +233,13 @@ static void sec_rules(walk *w, yaml_node_t *n, const char *what) {
             cfg_err(w->e, nline(r), ncol(r), what, "too many rules (at most %d)", CFG_MAX_RULES);
             return;
         }
-        cfg_rule *rule = &(incl ? p->incl : p->excl)[*cnt];
+        cfg_rule **rules = incl ? &p->incl : &p->excl; /* (CFG_MAX_RULES), made on first use */
+        if (!*rules && !(*rules = hx_calloc(CFG_MAX_RULES, sizeof(cfg_rule)))) {
+            cfg_err(w->e, nline(r), ncol(r), what, "out of memory");
+            w->e->status = HX_ERR_NOMEM;
+            return;
+        }
+        cfg_rule *rule = &(*rules)[*cnt];
         memset(rule, 0, sizeof *rule);
         rule->line = nline(r), rule->col = ncol(r);
         int bad = 0;
@@ -433,9 +439,7 @@ static hx_status parse_init(cfg_parse *p, cfg_errs *e, const char *file) {
     p->sw = hx_calloc(1, sizeof *p->sw);
     p->base = hx_calloc(1, sizeof *p->base);
     p->axes = hx_calloc(CFG_MAX_AXES, sizeof(cfg_axis));
-    p->excl = hx_calloc(CFG_MAX_RULES, sizeof(cfg_rule));
-    p->incl = hx_calloc(CFG_MAX_RULES, sizeof(cfg_rule));
-    if (!p->sw || !p->base || !p->axes || !p->excl || !p->incl) {
+    if (!p->sw || !p->base || !p->axes) {
         cfg_err(e, 1, 1, "(file)", "out of memory");
         e->status = HX_ERR_NOMEM;
         return HX_ERR_NOMEM;

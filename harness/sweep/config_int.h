@@ -69,7 +69,7 @@ typedef struct cfg_parse {
     cfg_axis  *axes;          /* (CFG_MAX_AXES) */
     int        n_groups;
     int        n_excl, n_incl;
-    cfg_rule  *excl, *incl;   /* (CFG_MAX_RULES) each */
+    cfg_rule  *excl, *incl;   /* (CFG_MAX_RULES) each, NULL until a rule is read */
     int        matrix_line, matrix_col;
 } cfg_parse;
 

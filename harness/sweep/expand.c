@@ -16,6 +16,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,13 +48,20 @@ static void sb_add(sbuf *b, const char *fmt, ...) {
     }
 }
 
+static int json_plain(unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; }
+
+/* s as a JSON string; runs of characters that need no escape go in at once. */
 static void sb_str(sbuf *b, const char *s) {
     sb_add(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (*s) {
+        size_t n = 0;
+        while (s[n] && json_plain((unsigned char)s[n])) n++;
+        if (n) sb_add(b, "%.*s", (int)n, s);
+        s += n;
+        if (!*s) break;
+        unsigned char c = (unsigned char)*s++;
         if (c == '"' || c == '\\') sb_add(b, "\\%c", c);
-        else if (c < 0x20) sb_add(b, "\\u%04x", c);
-        else sb_add(b, "%c", c);
+        else sb_add(b, "\\u%04x", c);
     }
     sb_add(b, "\"");
 }
@@ -161,7 +169,8 @@ typedef struct expander {
     cfg_cell  *cells;
     int        n, cap;
     uint64_t  *seen;       /* open-addressing set of key hashes (0 = empty) */
-    size_t     seen_mask;
+    size_t     seen_mask, n_seen; /* grown to keep it at most half full */
+    char     **recipes;    /* (n_datasets) canonical recipe per dataset, made on first use */
     int        too_many;
 } expander;
 
@@ -176,88 +185,134 @@ static int rule_match(const cfg_rule *r, const run_config *rc) {
     return 1;
 }
 
+/* Double the set of key hashes. 0, or -1 when out of memory. */
+static int seen_grow(expander *x) {
+    const size_t mask = x->seen_mask * 2 + 1;
+    uint64_t *t = hx_calloc(mask + 1, sizeof *t);
+    if (!t) return -1;
+    for (size_t j = 0; j <= x->seen_mask; j++) {
+        const uint64_t h = x->seen[j];
+        if (!h) continue;
+        size_t i = h & mask;
+        while (t[i]) i = (i + 1) & mask;
+        t[i] = h;
+    }
+    hx_free(x->seen);
+    x->seen = t, x->seen_mask = mask;
+    return 0;
+}
+
+/* 1 when h is new (then it is added), 0 when seen before, -1 when out of memory. */
 static int seen_insert(expander *x, uint64_t h) {
     if (h == 0) h = 1;
+    if (2 * (x->n_seen + 1) > x->seen_mask + 1 && seen_grow(x)) return -1;
     for (size_t i = h & x->seen_mask;; i = (i + 1) & x->seen_mask) {
         if (x->seen[i] == h) return 0;
         if (x->seen[i] == 0) {
             x->seen[i] = h;
+            x->n_seen++;
             return 1;
         }
     }
 }
 
-static void emit(expander *x, const int *idx, int *excl_hits) {
+/* The canonical recipe of dataset ds (spec is its spec), made once per
+ * expansion: every cell of the dataset shares it. NULL when out of memory. */
+static const char *dataset_recipe(expander *x, int ds, const ds_spec *spec) {
+    if (!x->recipes[ds]) {
+        char recipe[8192];
+        if (ds_spec_canonical(spec, recipe, sizeof recipe) != HX_OK)
+            snprintf(recipe, sizeof recipe, "name=%s kind=%s", spec->name, spec->kind);
+        const size_t n = strlen(recipe) + 1;
+        if ((x->recipes[ds] = hx_malloc(n))) memcpy(x->recipes[ds], recipe, n);
+    }
+    return x->recipes[ds];
+}
+
+/* The slot of the next cell (x->cells[x->n], not yet counted): cells are
+ * about 19 KB, so each is resolved in place rather than copied in. NULL when
+ * out of memory. */
+static cfg_cell *next_slot(expander *x) {
+    if (x->n == x->cap) { /* n never passes CFG_MAX_CELLS: room for one more is enough */
+        int cap = x->cap ? x->cap * 2 : 4;
+        if (cap > CFG_MAX_CELLS + 1) cap = CFG_MAX_CELLS + 1;
+        cfg_cell *nc = hx_realloc(x->cells, (size_t)cap * sizeof *nc);
+        if (!nc) return NULL;
+        x->cells = nc, x->cap = cap;
+    }
+    return &x->cells[x->n];
+}
+
+/* Resolve the combination idx into rc; its dataset index and the YAML
+ * position of its ratio into *ds, *rl, *rcol. */
+static void resolve(expander *x, const int *idx, run_config *rc, int *ds, int *rl, int *rcol) {
     cfg_parse *p = x->p;
     cfg_sweep *sw = p->sw;
-    run_config rc = *p->base;
-    rc.cache_dir = NULL;
-    int ds = sw->n_datasets == 1 ? 0 : -1;
-    if (ds == 0) rc.dataset = sw->datasets[0].spec;
-    int rl = p->matrix_line, rcol = p->matrix_col;
-    rc.method = NULL;
+    *rc = *p->base;
+    rc->cache_dir = NULL;
+    *ds = sw->n_datasets == 1 ? 0 : -1;
+    if (*ds == 0) rc->dataset = sw->datasets[0].spec;
+    *rl = p->matrix_line, *rcol = p->matrix_col;
+    rc->method = NULL;
     for (int a = 0; a < x->n_axes; a++) {
         const cfg_axis *ax = &x->axes[a];
         if (axis_is_param(ax)) continue;
-        apply_value(&rc, ax, &ax->v[idx[a]], sw);
-        if (!strcmp(ax->key, "dataset")) ds = ax->v[idx[a]].ds;
-        if (!strcmp(ax->key, "ratio")) rl = ax->v[idx[a]].line, rcol = ax->v[idx[a]].col;
+        apply_value(rc, ax, &ax->v[idx[a]], sw);
+        if (!strcmp(ax->key, "dataset")) *ds = ax->v[idx[a]].ds;
+        if (!strcmp(ax->key, "ratio")) *rl = ax->v[idx[a]].line, *rcol = ax->v[idx[a]].col;
     }
-    HX_ASSERT(rc.method && ds >= 0);
+    HX_ASSERT(rc->method && *ds >= 0);
     /* emb_optimizer unset anywhere: it follows this cell's dense optimizer, as in
      * `embsweep train` (sgd -> sgd, adagrad -> rowwise_adagrad, adam -> adam) */
     int emb_opt_set = 0;
     for (int a = 0; a < x->n_axes; a++) emb_opt_set |= !strcmp(x->axes[a].key, "emb_optimizer");
-    if (!emb_opt_set) rc.train.emb_optimizer = run_default_emb_optimizer(rc.train.optimizer);
+    if (!emb_opt_set) rc->train.emb_optimizer = run_default_emb_optimizer(rc->train.optimizer);
     /* dot needs the bottom MLP to end at dim: append a dim-wide layer [R] */
-    model_cfg *mc = &rc.model;
-    if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc.dim &&
+    model_cfg *mc = &rc->model;
+    if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc->dim &&
         mc->n_bottom < RUN_MAX_LAYERS)
-        mc->bottom[mc->n_bottom++] = rc.dim;
-    emb_params_default(rc.method, rc.pv);
+        mc->bottom[mc->n_bottom++] = rc->dim;
+    emb_params_default(rc->method, rc->pv);
     for (int a = 0; a < x->n_axes; a++)
-        if (axis_is_param(&x->axes[a])) apply_value(&rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);
+        if (axis_is_param(&x->axes[a])) apply_value(rc, &x->axes[a], &x->axes[a].v[idx[a]], sw);
+}
+
+_Static_assert(offsetof(cfg_cell, rc) == 0, "emit clears what follows rc");
+
+static void emit(expander *x, const int *idx, int *excl_hits) {
+    cfg_parse *p = x->p;
+    cfg_cell *c = next_slot(x);
+    if (!c) {
+        x->too_many = 1;
+        return;
+    }
+    int ds, rl, rcol;
+    resolve(x, idx, &c->rc, &ds, &rl, &rcol);
     if (!x->is_include)
         for (int r = 0; r < p->n_excl; r++)
-            if (rule_match(&p->excl[r], &rc)) {
+            if (rule_match(&p->excl[r], &c->rc)) {
                 excl_hits[r]++;
                 return;
             }
-    char recipe[8192];
-    if (ds_spec_canonical(&rc.dataset, recipe, sizeof recipe) != HX_OK)
-        snprintf(recipe, sizeof recipe, "name=%s kind=%s", rc.dataset.name, rc.dataset.kind);
-    char *json = cfg_cell_json(&rc, recipe);
+    const char *recipe = dataset_recipe(x, ds, &c->rc.dataset);
+    char *json = recipe ? cfg_cell_json(&c->rc, recipe) : NULL;
     if (!json) {
         x->too_many = 1;
         return;
     }
     uint64_t h = hx_fnv1a(json, strlen(json), 0);
-    if (!seen_insert(x, h)) {
+    const int is_new = seen_insert(x, h);
+    if (is_new <= 0 || x->n >= CFG_MAX_CELLS) {
         hx_free(json);
+        x->too_many |= is_new < 0 || (is_new && x->n >= CFG_MAX_CELLS);
         return;
     }
-    if (x->n >= CFG_MAX_CELLS) {
-        hx_free(json);
-        x->too_many = 1;
-        return;
-    }
-    if (x->n == x->cap) {
-        int cap = x->cap ? x->cap * 2 : 64;
-        cfg_cell *nc = hx_realloc(x->cells, (size_t)cap * sizeof *nc);
-        if (!nc) {
-            hx_free(json);
-            x->too_many = 1;
-            return;
-        }
-        x->cells = nc, x->cap = cap;
-    }
-    cfg_cell *c = &x->cells[x->n++];
-    memset(c, 0, sizeof *c);
-    c->rc = rc;
+    memset((char *)c + sizeof c->rc, 0, sizeof *c - sizeof c->rc);
+    x->n++;
     c->dataset = ds;
     c->json = json;
     snprintf(c->key, sizeof c->key, "%016llx", (unsigned long long)h);
-    emb_params_format(rc.method, rc.pv, c->params, sizeof c->params);
+    emb_params_format(c->rc.method, c->rc.pv, c->params, sizeof c->params);
     c->ratio_line = rl, c->ratio_col = rcol;
 }
 
@@ -433,6 +488,18 @@ static void plan_cells(cfg_parse *p) {
     }
 }
 
+/* Room for the matrix's cells when their count is known up front (no exclude
+ * rules, no zip groups; duplicates may make fewer), so the array is not grown
+ * to it by doubling. 0, or -1 when out of memory. */
+static int reserve_cells(const cfg_parse *p, expander *x) {
+    const double n = p->n_excl ? -1 : n_cells_before_rules(x);
+    if (n < 1) return 0;
+    const int cap = n < CFG_MAX_CELLS ? (int)n : CFG_MAX_CELLS;
+    if (!(x->cells = hx_malloc((size_t)cap * sizeof *x->cells))) return -1;
+    x->cap = cap;
+    return 0;
+}
+
 /* A matrix refused before any cell is built: its cell count (computable when
  * no exclude rule may thin it) or the combinations the walk would visit. */
 static int too_big(cfg_parse *p, const expander *x) {
@@ -467,16 +534,22 @@ void cfg_expand(cfg_parse *p, unsigned flags) {
                 "missing: %d datasets are defined; list which ones to run", sw->n_datasets);
     if (e->count) return;
     expander x = {.p = p, .axes = p->axes, .n_axes = p->n_axes};
-    x.seen_mask = (1u << 17) - 1;
+    x.seen_mask = 255; /* grows with the cells */
     x.seen = hx_calloc(x.seen_mask + 1, sizeof(uint64_t));
+    x.recipes = hx_calloc((size_t)sw->n_datasets + 1, sizeof(char *));
     cfg_axis *tmp = hx_calloc(CFG_MAX_AXES + 8, sizeof(cfg_axis));
     int excl_hits[CFG_MAX_RULES] = {0};
-    if (!x.seen || !tmp) {
+    if (!x.seen || !x.recipes || !tmp) {
         cfg_err(e, 1, 1, "(file)", "out of memory");
         e->status = HX_ERR_NOMEM;
         goto out;
     }
     if (too_big(p, &x)) goto out;
+    if (reserve_cells(p, &x)) {
+        cfg_err(e, 1, 1, "(file)", "out of memory");
+        e->status = HX_ERR_NOMEM;
+        goto out;
+    }
     expand_axes(&x, excl_hits);
     for (int r = 0; r < p->n_excl; r++)
         if (!excl_hits[r])
@@ -518,5 +591,7 @@ out:
     for (int i = 0; i < x.n && x.cells; i++) hx_free(x.cells[i].json);
     hx_free(x.cells);
     hx_free(x.seen);
+    for (int i = 0; i < sw->n_datasets && x.recipes; i++) hx_free(x.recipes[i]);
+    hx_free(x.recipes);
     hx_free(tmp);
 }
