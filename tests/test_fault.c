@@ -10,16 +10,7 @@
 #include <dirent.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-/* Under ASan a leak only shows when the test's process exits, after its
- * verdict: ask LeakSanitizer now. */
-static void expect_no_leaks(const char *what) {
-    cr_expect_eq(__lsan_do_recoverable_leak_check(), 0, "%s: memory leaked (the report is above)", what);
-}
-#else
-static void expect_no_leaks(const char *what) { (void)what; }
-#endif
+#include "leak_check.h"
 
 #include "datasets/dataset.h"
 #include "fixtures.h"

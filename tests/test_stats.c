@@ -18,16 +18,7 @@
 #include "harness/core/stats.h"
 #include "stats_fixture.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-/* Under ASan a leak only shows when the test's process exits, after its
- * verdict: ask LeakSanitizer now. */
-static void expect_no_leaks(const char *what) {
-    cr_expect_eq(__lsan_do_recoverable_leak_check(), 0, "%s: memory leaked (the report is above)", what);
-}
-#else
-static void expect_no_leaks(const char *what) { (void)what; }
-#endif
+#include "leak_check.h"
 
 /* |a - b| <= tol |b| */
 #define EXPECT_REL(a, b, tol, ...) cr_expect(fabs((a) - (b)) <= (tol) * fabs((double)(b)), __VA_ARGS__)

@@ -1,13 +1,12 @@
 /* verdict.c: the verdict of a config against the baseline (verdict.h): the pure
  * judgement (vd_judge), the table of one group read from the database
- * (vd_table_load), and its two outputs: `embsweep compare` (vd_compare) and the
- * stored `verdicts` table (vd_store). Both go through one temporary table with
- * the stored table's columns, so the command and the saved query print the
- * same rows.
+ * (vd_table_load). Its two outputs, `embsweep compare` and the stored `verdicts`
+ * table, are verdict_out.c.
  *
- * Our own choices [R]: a config with several ok runs on one seed (a sweep that
- * crosses another axis, say lr) keeps the first by run key; the seeds needed
- * are those that resolve max(|mean difference|, margin) at the observed spread.
+ * Our own choices [R]: a config is its method, ratio, parameters and setting
+ * (an lr axis makes two configs, never a pooled one), so it has one run per
+ * seed; the seeds needed are those that resolve max(|mean difference|, margin)
+ * at the observed spread.
  */
 #include "verdict.h"
 
@@ -456,151 +455,4 @@ const vd_row *vd_table_find(const vd_table *t, const char *method, double ratio)
     for (size_t i = 0; i < t->n; i++)
         if (!strcmp(t->rows[i].method, method) && t->rows[i].ratio == ratio) return &t->rows[i];
     return NULL;
-}
-
-/* ---- the outputs: the temporary table of compare, the stored table ---- */
-
-/* The columns of the `verdicts` table (schema.sql) and of compare's output. */
-#define VD_COLUMNS                                                                                  \
-    "sweep, dataset, dim, variant, method, params, ratio, bytes_infer, seeds, auc_mean, auc_ci_lo,"   \
-    " auc_ci_hi,"                                                                                     \
-    " baseline, paired, delta, delta_ci_lo, delta_ci_hi, t_p, delong_p, tost_p, mdd, seeds_needed," \
-    " verdict"
-#define VD_PARAMS                                                                                  \
-    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23"
-
-static void bind_num(sqlite3_stmt *st, int i, double v) {
-    if (isfinite(v)) sqlite3_bind_double(st, i, v);
-    else sqlite3_bind_null(st, i);
-}
-
-static void bind_str(sqlite3_stmt *st, int i, const char *v) {
-    if (v && v[0]) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
-}
-
-static int insert_row(sqlite3_stmt *st, const vd_table *t, const vd_row *r) {
-    char base[PL_NAME + 200] = "";
-    if (isfinite(r->baseline_ratio))
-        snprintf(base, sizeof base, "%s@%g%s%.150s", t->baseline, r->baseline_ratio, t->baseline_params[0] ? " " : "",
-                 t->baseline_params);
-    int judged = r->kind != VD_BASELINE && r->n_paired > 0, c = 1;
-    sqlite3_reset(st);
-    bind_str(st, c++, t->sweep);
-    bind_str(st, c++, t->dataset);
-    sqlite3_bind_int64(st, c++, t->dim);
-    bind_str(st, c++, r->variant);
-    bind_str(st, c++, r->method);
-    bind_str(st, c++, r->params);
-    bind_num(st, c++, r->ratio);
-    bind_num(st, c++, r->bytes_infer);
-    sqlite3_bind_int(st, c++, r->n_seeds);
-    bind_num(st, c++, r->auc.mean);
-    bind_num(st, c++, r->auc.ci_lo);
-    bind_num(st, c++, r->auc.ci_hi);
-    bind_str(st, c++, base);
-    sqlite3_bind_int(st, c++, r->n_paired);
-    const double v[] = {r->delta.mean, r->delta.ci_lo, r->delta.ci_hi, r->delta.p,
-                        r->n_delong ? r->delong.p : NAN, r->tost.p, r->mdd};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) bind_num(st, c++, judged ? v[i] : NAN);
-    if (judged && r->n_paired >= 2) sqlite3_bind_int(st, c++, r->seeds_needed);
-    else sqlite3_bind_null(st, c++);
-    bind_str(st, c++, r->verdict);
-    HX_ASSERT(c == 24);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-}
-
-/* The (dataset, dim) groups of a sweep, optionally one dataset / dim. */
-static const char k_groups_sql[] =
-    "SELECT DISTINCT r.dataset, r.dim FROM runs r JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.status = 'ok' AND (?2 IS NULL OR r.dataset = ?2) AND (?3 = 0 OR r.dim = ?3)"
-    " ORDER BY r.dataset, r.dim";
-
-/* Judges every group of the sweep and inserts its rows with `ins`. */
-static hx_status insert_groups(sqlite3 *h, sqlite3_stmt *ins, const char *sweep, const char *dataset,
-                               int64_t dim, const vd_opts *o, size_t *rows, char *err, size_t errlen) {
-    sqlite3_stmt *g = NULL;
-    if (sqlite3_prepare_v2(h, k_groups_sql, -1, &g, NULL) != SQLITE_OK)
-        return hx_error(HX_ERR_IO, err, errlen, "reading groups: %s", sqlite3_errmsg(h));
-    sqlite3_bind_text(g, 1, sweep, -1, SQLITE_TRANSIENT);
-    if (dataset) sqlite3_bind_text(g, 2, dataset, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(g, 3, dim);
-    hx_status rc = HX_OK;
-    *rows = 0;
-    while (rc == HX_OK && sqlite3_step(g) == SQLITE_ROW) {
-        char ds[PL_NAME];
-        snprintf(ds, sizeof ds, "%s", (const char *)sqlite3_column_text(g, 0));
-        vd_table t;
-        if ((rc = vd_table_load(h, sweep, ds, sqlite3_column_int64(g, 1), o, &t, err, errlen)) != HX_OK) break;
-        for (size_t i = 0; i < t.n && rc == HX_OK; i++, ++*rows)
-            if (insert_row(ins, &t, &t.rows[i]))
-                rc = hx_error(HX_ERR_IO, err, errlen, "writing verdicts: %s", sqlite3_errmsg(h));
-        vd_table_free(&t);
-    }
-    sqlite3_finalize(g);
-    return rc;
-}
-
-hx_status vd_store(sqlite3 *h, const char *sweep, char *err, size_t errlen) {
-    vd_opts o;
-    vd_opts_default(&o);
-    sqlite3_stmt *ins = NULL, *del = NULL;
-    size_t rows;
-    if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return hx_error(HX_ERR_IO, err, errlen, "storing verdicts: %s", sqlite3_errmsg(h));
-    hx_status rc = HX_OK;
-    if (sqlite3_prepare_v2(h, "DELETE FROM verdicts WHERE sweep = ?1", -1, &del, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h, "INSERT INTO verdicts (" VD_COLUMNS ") VALUES (" VD_PARAMS ")", -1, &ins, NULL) !=
-            SQLITE_OK)
-        rc = hx_error(HX_ERR_IO, err, errlen, "storing verdicts: %s", sqlite3_errmsg(h));
-    if (rc == HX_OK) {
-        sqlite3_bind_text(del, 1, sweep, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(del) != SQLITE_DONE)
-            rc = hx_error(HX_ERR_IO, err, errlen, "storing verdicts: %s", sqlite3_errmsg(h));
-    }
-    if (rc == HX_OK) rc = insert_groups(h, ins, sweep, NULL, 0, &o, &rows, err, errlen);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(del);
-    if (rc == HX_OK && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = hx_error(HX_ERR_IO, err, errlen, "storing verdicts: %s", sqlite3_errmsg(h));
-    if (rc != HX_OK) sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-/* compare: the rows of every listed sweep go into a temporary table (the main
- * database stays read-only) and are printed by the saved queries' printer. */
-static hx_status compare_into(sqlite3 *h, const vd_compare_opts *o, const pl_list *sweeps, FILE *f,
-                              size_t *rows, char *err, size_t errlen) {
-    sqlite3_stmt *ins = NULL, *sel = NULL;
-    if (sqlite3_exec(h, "CREATE TEMP TABLE vd_out (" VD_COLUMNS ")", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h, "INSERT INTO temp.vd_out (" VD_COLUMNS ") VALUES (" VD_PARAMS ")", -1, &ins,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(ins);
-        return hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
-    }
-    size_t n = 0, total = 0;
-    hx_status rc = HX_OK;
-    for (size_t i = 0; i < sweeps->n && rc == HX_OK; i++, total += n)
-        rc = insert_groups(h, ins, sweeps->s[i], o->dataset, o->dim, &o->v, &n, err, errlen);
-    sqlite3_finalize(ins);
-    if (rc == HX_OK && total == 0)
-        rc = hx_error(HX_ERR_PARAM, err, errlen, "no ok run to compare%s",
-                      o->dataset || o->dim ? " in the dataset and dim asked for" : "");
-    if (rc == HX_OK && sqlite3_prepare_v2(h, "SELECT * FROM temp.vd_out", -1, &sel, NULL) != SQLITE_OK)
-        rc = hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
-    if (rc == HX_OK) rc = pl_dump_stmt(h, sel, f, o->fmt, rows, err, errlen);
-    sqlite3_finalize(sel);
-    return rc;
-}
-
-hx_status vd_compare(const vd_compare_opts *o, FILE *f, size_t *rows, char *err, size_t errlen) {
-    sqlite3 *h = NULL;
-    hx_status rc = db_open_read(o->db, &h, err, errlen);
-    if (rc != HX_OK) return rc;
-    pl_list sweeps = {0};
-    rc = pl_list_sweeps(h, o->sweep, &sweeps, err, errlen);
-    if (rc == HX_OK) rc = compare_into(h, o, &sweeps, f, rows, err, errlen);
-    pl_list_free(&sweeps);
-    sqlite3_close(h);
-    return rc;
 }
