@@ -226,6 +226,11 @@ Test(verdict, compare_prints_the_stored_rows) {
     cr_expect_eq(before.st_mtime, after.st_mtime, "compare wrote the database");
     cr_expect_eq(before.st_size, after.st_size, "compare wrote the database");
 
+    /* status counts the stored verdicts */
+    snprintf(cmd, sizeof cmd, "status --db %s/r.db", dir);
+    cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "verdicts against full (embsweep compare):") && strstr(out, "equivalent=2"), "%s", out);
+
     /* another baseline and margin; options checked */
     snprintf(cmd, sizeof cmd, "compare --db %s/r.db --baseline hash@16 --margin 0.01 --dim 8 --dataset syn", dir);
     cr_expect_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);

@@ -188,7 +188,7 @@ int cmd_status(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--db") && i + 1 < argc) db_path = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: embsweep status [--db PATH]\n  counts of runs per status for every sweep, and its last invocation\n");
+            printf("usage: embsweep status [--db PATH]\n  counts of runs per status for every sweep, its verdicts against full, and its last invocation\n");
             return 0;
         } else {
             if (!strcmp(argv[i], "--db")) fprintf(stderr, "embsweep status: --db needs a path\n");
@@ -197,53 +197,8 @@ int cmd_status(int argc, char **argv) {
             return 2;
         }
     }
-    sqlite3 *h;
     char err[512];
-    if (db_open_read(db_path, &h, err, sizeof err) != HX_OK) {
-        fprintf(stderr, "embsweep status: %s\n", err);
-        return 1;
-    }
-    sqlite3_stmt *sw = NULL, *cnt = NULL, *inv = NULL;
-    int rc = 1;
-    if (sqlite3_prepare_v2(h, "SELECT name, file FROM sweeps ORDER BY updated_at", -1, &sw, NULL) ||
-        sqlite3_prepare_v2(h,
-                           "SELECT r.status, COUNT(*) FROM runs r JOIN sweep_runs s ON s.key = r.key "
-                           "WHERE s.sweep = ?1 GROUP BY r.status ORDER BY r.status",
-                           -1, &cnt, NULL) ||
-        sqlite3_prepare_v2(h,
-                           "SELECT id, started_at, COALESCE(finished_at, '-'), COALESCE(status, '-'), "
-                           "COALESCE(substr(git_commit, 1, 12), '-'), git_dirty, jobs, threads_per_job "
-                           "FROM invocations WHERE sweep = ?1 ORDER BY id DESC LIMIT 1",
-                           -1, &inv, NULL)) {
-        fprintf(stderr, "embsweep status: %s\n", sqlite3_errmsg(h));
-        goto out;
-    }
-    int n = 0;
-    while (sqlite3_step(sw) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(sw, 0);
-        printf("sweep %s (%s)\n  runs:", name, sqlite3_column_text(sw, 1) ? (const char *)sqlite3_column_text(sw, 1) : "?");
-        sqlite3_bind_text(cnt, 1, name, -1, SQLITE_TRANSIENT);
-        int total = 0;
-        while (sqlite3_step(cnt) == SQLITE_ROW) {
-            printf(" %s=%d", sqlite3_column_text(cnt, 0), sqlite3_column_int(cnt, 1));
-            total += sqlite3_column_int(cnt, 1);
-        }
-        printf(" (total %d)\n", total);
-        sqlite3_reset(cnt);
-        sqlite3_bind_text(inv, 1, name, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(inv) == SQLITE_ROW)
-            printf("  last invocation #%lld: %s .. %s, %s, commit %s%s, jobs %d x %d threads\n",
-                   (long long)sqlite3_column_int64(inv, 0), sqlite3_column_text(inv, 1), sqlite3_column_text(inv, 2),
-                   sqlite3_column_text(inv, 3), sqlite3_column_text(inv, 4),
-                   sqlite3_column_int(inv, 5) ? " (dirty)" : "", sqlite3_column_int(inv, 6),
-                   sqlite3_column_int(inv, 7));
-        sqlite3_reset(inv);
-        n++;
-    }
-    if (!n) printf("no sweeps in %s\n", db_path);
-    rc = 0;
-out:
-    sqlite3_finalize(sw), sqlite3_finalize(cnt), sqlite3_finalize(inv);
-    sqlite3_close(h);
-    return rc;
+    hx_status st = sweep_status(db_path, stdout, err, sizeof err);
+    if (st != HX_OK) fprintf(stderr, "embsweep status: %s\n", err);
+    return st == HX_OK ? 0 : 1;
 }

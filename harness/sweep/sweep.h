@@ -1,7 +1,9 @@
 /* sweep.h: run the cells of a sweep in worker processes, at most `jobs` at once,
- * the parent being the only database writer. */
+ * the parent being the only database writer; and `embsweep status` (status.c). */
 #ifndef EMBSWEEP_SWEEP_H
 #define EMBSWEEP_SWEEP_H
+
+#include <stdio.h>
 
 #include "config.h"
 #include "db.h"
@@ -27,5 +29,10 @@ int sweep_should_run(const char *status, const sweep_opts *o);
 /* Run every scheduled cell; returns HX_OK unless the database failed. */
 hx_status sweep_execute(const cfg_sweep *sw, db *d, int64_t invocation, const sweep_opts *o,
                         sweep_counts *out, char *err, size_t errlen);
+
+/* `embsweep status`: per sweep of the database at db_path (opened read-only),
+ * the runs in each status, the stored verdicts against full by kind, and the last
+ * invocation, printed to f. */
+hx_status sweep_status(const char *db_path, FILE *f, char *err, size_t errlen);
 
 #endif
