@@ -37,6 +37,10 @@
  * integrated with the trapezoid rule on 49 points over [-6, 6] (error < 1e-6).
  * label ~ Bernoulli(prob). Rows are i.i.d., so the sequential split is unbiased.
  * Everything is deterministic from `seed` (tables and rows use separate streams).
+ *
+ * The generator itself (syn_generate, syn_gen.h) takes a resolved syn_cfg, in
+ * which each field has its own exponent and dense features may be drawn as
+ * Criteo-like counts instead of N(0,1); criteo_synth.c feeds it Criteo's shape.
  */
 #include <math.h>
 #include <stdio.h>
