@@ -25,7 +25,7 @@
 
 typedef struct ds_spec {
     char name[64];                   /* the YAML name, e.g. "syn" */
-    char kind[32];                   /* synthetic | criteo | avazu | movielens | libfm */
+    char kind[32];                   /* synthetic | criteo_synth | criteo | avazu | movielens | libfm */
     int  n;                          /* number of keys below (kind excluded) */
     char key[DS_MAX_KEYS][32];
     char val[DS_MAX_KEYS][512];      /* scalar as text; a list as "a,b,c" */

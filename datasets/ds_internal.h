@@ -86,6 +86,8 @@ extern const ds_param ds_synthetic_params[];
                                 ds_data *d, char *err, size_t errlen);                           \
     extern const ds_param ds_##name##_params[]
 DS_KIND_FNS(criteo);
+DS_KIND_FNS(criteo_synth);
+hx_status ds_criteo_synth_canon(const ds_spec *s, const ds_kind *k, char *buf, size_t n);
 DS_KIND_FNS(avazu);
 DS_KIND_FNS(movielens);
 DS_KIND_FNS(libfm);

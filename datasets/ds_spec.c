@@ -17,6 +17,8 @@
 static const ds_kind k_kinds[] = {
     {"synthetic", "planted-model CTR data generated from a seed (the embedded default)",
      ds_synthetic_params, NULL, ds_synthetic_canon, ds_synthetic_check, ds_synthetic_build},
+    {"criteo_synth", "planted-model data in Criteo Kaggle's shape (26 fields, fitted skew, 13 counts), scaled",
+     ds_criteo_synth_params, NULL, ds_criteo_synth_canon, ds_criteo_synth_check, ds_criteo_synth_build},
     {"criteo", "Criteo Kaggle train.txt[.gz]: label, I1-I13, C1-C26 (tab-separated)", ds_criteo_params,
      "fmt=1;label=col1;dense=log1p_max0(I1..I13);vocab=train,count_desc_key_asc,oov_last", NULL,
      ds_criteo_check, ds_criteo_build},

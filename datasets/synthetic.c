@@ -37,16 +37,20 @@
  * integrated with the trapezoid rule on 49 points over [-6, 6] (error < 1e-6).
  * label ~ Bernoulli(prob). Rows are i.i.d., so the sequential split is unbiased.
  * Everything is deterministic from `seed` (tables and rows use separate streams).
+ *
+ * The generator itself (syn_generate, syn_gen.h) takes a resolved syn_cfg, in
+ * which each field has its own exponent and dense features may be drawn as
+ * Criteo-like counts instead of N(0,1); criteo_synth.c feeds it Criteo's shape.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ds_internal.h"
+#include <unistd.h>
 
-#define SYN_MAX_FIELDS 256
-#define SYN_MAX_CARD 10000000
+#include "syn_gen.h"
+
 #define SYN_GEN_VERSION 2
 
 const ds_param ds_synthetic_params[] = {
@@ -74,14 +78,6 @@ const ds_param ds_synthetic_params[] = {
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
-typedef struct syn_cfg {
-    int64_t rows;
-    int32_t F, Dd, rank;
-    int64_t card[SYN_MAX_FIELDS];
-    double  zipf, scale, intercept, bias_share, dense_share, tail, noise, val_frac, test_frac;
-    uint64_t seed;
-} syn_cfg;
-
 /* Resolve preset, log-spacing and lists into one configuration. */
 static void syn_resolve(const ds_spec *s, const ds_kind *k, syn_cfg *c) {
     memset(c, 0, sizeof *c);
@@ -104,7 +100,7 @@ static void syn_resolve(const ds_spec *s, const ds_kind *k, syn_cfg *c) {
                                      (log((double)cmax) - log((double)cmin)) * f / (c->F - 1)));
     }
     c->rank = (int32_t)ds_get_int(s, k, "rank");
-    c->zipf = ds_get_f64(s, k, "zipf");
+    for (int32_t f = 0; f < c->F; f++) c->zipf[f] = ds_get_f64(s, k, "zipf");
     c->scale = ds_get_f64(s, k, "scale");
     c->intercept = ds_get_f64(s, k, "intercept");
     c->bias_share = ds_get_f64(s, k, "bias_share");
@@ -150,7 +146,7 @@ hx_status ds_synthetic_canon(const ds_spec *s, const ds_kind *k, char *buf, size
     w = snprintf(buf + used, n - used,
                  ";zipf=%.10g;dense=%d;rank=%d;scale=%.10g;intercept=%.10g;bias_share=%.10g;"
                  "dense_share=%.10g;tail=%.10g;noise=%.10g;seed=%llu;val_frac=%.10g;test_frac=%.10g",
-                 c.zipf, c.Dd, c.rank, c.scale, c.intercept, c.bias_share, c.dense_share, c.tail, c.noise,
+                 c.zipf[0], c.Dd, c.rank, c.scale, c.intercept, c.bias_share, c.dense_share, c.tail, c.noise,
                  (unsigned long long)c.seed, c.val_frac, c.test_frac);
     return w < 0 || (size_t)w >= n - used ? HX_ERR_PARAM : HX_OK;
 }
@@ -262,16 +258,24 @@ static int syn_plant(const syn_cfg *c, syn_model *pm, ds_data *d) {
     for (int32_t f = 0; f < F; f++) {
         d->card[f] = c->card[f];
         snprintf(d->field_names[f], 32, "f%d", f);
-        if (alias_build(&pm->tab[f], c->card[f], c->zipf) != HX_OK) return -1;
+        if (alias_build(&pm->tab[f], c->card[f], c->zipf[f]) != HX_OK) return -1;
         pm->bias[f] = hx_malloc((size_t)c->card[f] * sizeof(float));
         pm->vec[f] = hx_malloc((size_t)c->card[f] * (size_t)R * sizeof(float));
         if (!pm->bias[f] || !pm->vec[f]) return -1;
         for (int64_t i = 0; i < c->card[f]; i++) pm->bias[f][i] = (float)hx_rng_normal(&rt);
         for (int64_t i = 0; i < c->card[f] * R; i++) pm->vec[f][i] = (float)hx_rng_normal(&rt);
-        if (c->tail > 0) tail_fade(pm->bias[f], pm->vec[f], c->card[f], R, c->zipf, c->tail);
+        if (c->tail > 0) tail_fade(pm->bias[f], pm->vec[f], c->card[f], R, c->zipf[f], c->tail);
     }
     for (int32_t j = 0; j < c->Dd; j++) pm->w[j] = (float)hx_rng_normal(&rt);
     return 0;
+}
+
+/* One dense value as the Criteo loader stores it (syn_gen.h); always three draws. */
+static float dense_draw(const syn_dense *m, hx_rng *rr) {
+    double u_miss = hx_rng_uniform(rr), u_zero = hx_rng_uniform(rr), e = hx_rng_normal(rr);
+    if (u_miss < m->miss || u_zero < m->zero) return 0.0f;
+    double count = fmax(1.0, round(exp(fmin(m->mu + m->sigma * e, 60.0))));
+    return (float)log1p(count);
 }
 
 /* The rows, from the row stream rr: ids and dense features into d, and each
@@ -293,7 +297,7 @@ static void syn_rows(const syn_cfg *c, const syn_model *pm, hx_rng *rr, float *a
         for (int32_t j = 0; j < R; j++) inter += (double)acc[j] * acc[j];
         float *x = Dd ? d->dense + r * Dd : NULL;
         for (int32_t j = 0; j < Dd; j++) {
-            x[j] = (float)hx_rng_normal(rr);
+            x[j] = c->dense_model ? dense_draw(&c->dense_model[j], rr) : (float)hx_rng_normal(rr);
             dd += (double)pm->w[j] * x[j];
         }
         d->prob[r] = (float)(0.5 * (inter - sq));
@@ -338,32 +342,60 @@ static void syn_model_free(syn_model *pm, int32_t F) {
     hx_free(pm->w);
 }
 
-hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
-                             char *err, size_t errlen) {
-    (void)cache_dir; /* regenerating is as fast as reading a cache */
-    syn_cfg c;
-    syn_resolve(s, k, &c);
-    const int32_t F = c.F, Dd = c.Dd, R = c.rank;
-    const int64_t N = c.rows;
+size_t syn_mem_bytes(const syn_cfg *c) {
+    const double R = c->rank, row = 4.0 * c->Dd + 4.0 * c->F + 4 * 4; /* dense, ids, label, prob, cb, cd */
+    double ids = 0, big = 0;
+    for (int32_t f = 0; f < c->F; f++) {
+        ids += (double)c->card[f];
+        big = fmax(big, (double)c->card[f]);
+    }
+    double total = row * (double)c->rows + ids * (4 + 4 + 4 + 4 * R) + big * (8 + 4);
+    return total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
+}
+
+/* Physical memory in bytes, or SIZE_MAX when unknown. */
+static size_t phys_bytes(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return SIZE_MAX;
+    double b = (double)pages * (double)page;
+    return b >= (double)SIZE_MAX ? SIZE_MAX : (size_t)b;
+}
+
+hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err, size_t errlen) {
+    size_t need = syn_mem_bytes(c), have = phys_bytes();
+    if (need > have)
+        return hx_error(HX_ERR_NOMEM, err, errlen,
+                        "datasets.%s: generating %lld rows needs %.2f GB, more than this machine's %.2f GB",
+                        name, (long long)c->rows, need / 1e9, have / 1e9);
+    const int32_t F = c->F, Dd = c->Dd, R = c->rank;
+    const int64_t N = c->rows;
     hx_status st = HX_OK;
     syn_model pm = {.tab = hx_calloc((size_t)F, sizeof *pm.tab), .bias = hx_calloc((size_t)F, sizeof *pm.bias),
                     .vec = hx_calloc((size_t)F, sizeof *pm.vec), .w = hx_malloc((size_t)(Dd ? Dd : 1) * sizeof(float))};
     float *acc = hx_malloc((size_t)R * sizeof *acc);
     float *cb = hx_malloc((size_t)N * sizeof *cb), *cd = hx_malloc((size_t)N * sizeof *cd);
     if (!pm.tab || !pm.bias || !pm.vec || !pm.w || !acc || !cb || !cd || ds_data_alloc(d, N, Dd, F, 1) != HX_OK ||
-        syn_plant(&c, &pm, d) != 0) {
-        st = hx_error(HX_ERR_NOMEM, err, errlen, "datasets.%s: out of memory generating %lld rows", s->name,
+        syn_plant(c, &pm, d) != 0) {
+        st = hx_error(HX_ERR_NOMEM, err, errlen, "datasets.%s: out of memory generating %lld rows", name,
                       (long long)N);
     } else {
         hx_rng rr;
-        hx_rng_seed(&rr, hx_splitmix64(c.seed ^ 0x726f7773ULL));
-        syn_rows(&c, &pm, &rr, acc, d, cb, cd);
-        syn_labels(&c, &rr, d, cb, cd);
-        ds_split_sizes(d, c.val_frac, c.test_frac);
+        hx_rng_seed(&rr, hx_splitmix64(c->seed ^ 0x726f7773ULL));
+        syn_rows(c, &pm, &rr, acc, d, cb, cd);
+        syn_labels(c, &rr, d, cb, cd);
+        ds_split_sizes(d, c->val_frac, c->test_frac);
     }
     syn_model_free(&pm, F);
     hx_free(acc);
     hx_free(cb);
     hx_free(cd);
     return st;
+}
+
+hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
+                             char *err, size_t errlen) {
+    (void)cache_dir; /* regenerating is as fast as reading a cache */
+    syn_cfg c;
+    syn_resolve(s, k, &c);
+    return syn_generate(&c, s->name, d, err, errlen);
 }
