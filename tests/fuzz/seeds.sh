@@ -54,6 +54,15 @@ criteo_rows | gzip -c | seed criteo raw-gzip 00
     printf '1\t+5\t-0\t\t99999999999999999999\t1\t2\t3\t4\t5\t6\t7\t8\t9'
     printf '\tA\tb\tC\td\te\tf\t0\t1\t2\t3\t4\t5\t6\t7\t8\t9\ta\tb\tc\td\te\tf\t0\t1\t2\t3\r\n'
 } | seed criteo slow-path 02
+# C1 with 32 distinct values: enough for the radix sort of a vocabulary (a
+# field with fewer than 16 values is insertion-sorted, datasets/ds_text.c)
+for r in $(seq 0 31); do
+    printf '%d' $((r % 2))
+    for j in $(seq 1 13); do printf '\t'; done
+    printf '\t%x' $((r * 2654435761 % 4294967296))
+    for j in $(seq 2 26); do printf '\t'; done
+    printf '\n'
+done | seed criteo many-values 00
 
 # ---- avazu: a header naming id, click, hour and categoricals ----
 avazu_rows() {
