@@ -47,7 +47,7 @@
  * Bytes: inference = 4K values + CSR 4K columns + 4(N+1) row pointers, or COO 8K
  *   (rows, columns), whichever is smaller; K = kept entries. Training = v (4ND) and
  *   s (4|s|) parameters; v's optimizer state (the run's kind) and s's (the dense
- *   kind); gradient slots of v, s's gradient (4|s|), the initial table kept for the
+ *   kind); gradient slots of v, s's gradient and g(s) (4|s| each), the initial table kept for the
  *   rewind (4ND) and the mask (one bit per entry). The sparse form that finalize
  *   builds after training is the inference size and is not added to the training
  *   peak.
@@ -133,7 +133,7 @@ static void pep_account(const emb_spec *spec, pep_form p, emb_bytes *out) {
     out->infer_index = p.coo ? 8ull * (uint64_t)p.K : 4ull * (uint64_t)p.K + 4ull * (N + 1);
     out->train_params = v.train_params + 4ull * ns;
     out->train_optim = v.train_optim + 4ull * opt_state_floats(spec->dense_opt.kind, ns);
-    out->train_other = v.train_other + 4ull * ns + 4ull * ND + 8ull * ((ND + 63) / 64);
+    out->train_other = v.train_other + 8ull * ns + 4ull * ND + 8ull * ((ND + 63) / 64);
     snprintf(out->index_desc, sizeof out->index_desc, p.coo ? "coo, int32 rows and columns" : "csr, int32 columns");
 }
 
@@ -159,6 +159,7 @@ typedef struct pep_state {
     int64_t    N, stage1_end, nnz_switch;
     int64_t   *off;       /* (F + 1) global id of (f, 0) */
     float     *s, *gs, *s_state; /* (ns) thresholds, their gradient, dense optimizer state */
+    float     *gv;        /* (ns) g(s) = sigmoid(s), refreshed after each s update */
     size_t     ns;
     float      s_decay;
     float     *v0;        /* (N, D) the initial table */
@@ -170,6 +171,12 @@ typedef struct pep_state {
 } pep_state;
 EMB_FIELDS_FIRST(pep_state);
 
+static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static void pep_refresh_g(pep_state *st) {
+    for (size_t k = 0; k < st->ns; k++) st->gv[k] = sigmoidf(st->s[k]);
+}
+
 static void pep_destroy(void *state) {
     pep_state *st = state;
     if (!st) return;
@@ -179,6 +186,7 @@ static void pep_destroy(void *state) {
     hx_free(st->s);
     hx_free(st->gs);
     hx_free(st->s_state);
+    hx_free(st->gv);
     hx_free(st->v0);
     hx_free(st->mask);
     hx_free(st->val);
@@ -208,11 +216,12 @@ static hx_status pep_create(const emb_spec *spec, void **state, char *err, size_
     st->off = hx_calloc((size_t)F + 1, sizeof(int64_t));
     st->s = hx_calloc(st->ns, sizeof(float));
     st->gs = hx_calloc(st->ns, sizeof(float));
+    st->gv = hx_calloc(st->ns, sizeof(float));
     size_t sw = opt_state_floats(spec->dense_opt.kind, st->ns);
     st->s_state = sw ? hx_calloc(sw, sizeof(float)) : NULL;
     st->v0 = hx_calloc(ND, sizeof(float));
     st->mask = hx_calloc((ND + 63) / 64, sizeof(uint64_t));
-    if (!st->off || !st->s || !st->gs || (sw && !st->s_state) || !st->v0 || !st->mask) {
+    if (!st->off || !st->s || !st->gs || !st->gv || (sw && !st->s_state) || !st->v0 || !st->mask) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "pep: out of memory for %lld ids", (long long)st->N);
         goto fail;
     }
@@ -225,6 +234,7 @@ static hx_status pep_create(const emb_spec *spec, void **state, char *err, size_
         memcpy(st->v0 + (size_t)st->off[f] * D, st->fs.tabs[f].w, (size_t)spec->card[f] * D * sizeof(float));
     }
     for (size_t k = 0; k < st->ns; k++) st->s[k] = (float)spec->pv[P_INIT];
+    pep_refresh_g(st);
     *state = st;
     return HX_OK;
 fail:
@@ -244,8 +254,6 @@ static size_t s_index(const pep_state *st, int32_t f, int64_t g, int32_t j) {
     default: return (size_t)f * D + (size_t)j;
     }
 }
-
-static float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 static int mask_get(const uint64_t *m, size_t e) { return (int)((m[e >> 6] >> (e & 63)) & 1); }
 
@@ -279,7 +287,7 @@ static void pep_row(const pep_state *st, int32_t f, int64_t i, float *o) {
             o[j] = mask_get(st->mask, (size_t)g * D + j) ? v[j] : 0.0f;
             continue;
         }
-        float a = fabsf(v[j]) - sigmoidf(st->s[s_index(st, f, g, j)]);
+        float a = fabsf(v[j]) - st->gv[s_index(st, f, g, j)];
         o[j] = a > 0 ? copysignf(a, v[j]) : 0.0f;
     }
 }
@@ -312,7 +320,7 @@ static void pep_backward(void *state, const int64_t *idx, int64_t B, const float
                 continue;
             }
             size_t si = s_index(st, f, g, j);
-            float th = sigmoidf(st->s[si]);
+            float th = st->gv[si];
             if (!(fabsf(v[j]) > th)) continue;
             gr[j] += d[j];
             st->gs[si] -= copysignf(th * (1.0f - th), v[j]) * d[j];
@@ -326,11 +334,12 @@ static void pep_step(void *state, int64_t t) {
     if (st->stage != 1) return;
     for (size_t k = 0; k < st->ns; k++) st->gs[k] += st->s_decay * st->s[k];
     opt_dense_step(&st->spec.dense_opt, st->s, st->gs, st->s_state, st->ns, t);
+    pep_refresh_g(st);
 }
 
 /* Score of an entry for the mask: |v| - g(s), as an order-preserving key. */
 static uint32_t entry_key(const pep_state *st, int32_t f, int64_t i, int32_t j) {
-    float x = fabsf(emb_table_row(&st->fs.tabs[f], i)[j]) - sigmoidf(st->s[s_index(st, f, st->off[f] + i, j)]);
+    float x = fabsf(emb_table_row(&st->fs.tabs[f], i)[j]) - st->gv[s_index(st, f, st->off[f] + i, j)];
     uint32_t u;
     memcpy(&u, &x, sizeof u);
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
@@ -458,6 +467,8 @@ float *pep_threshold(void *state, size_t *n) {
     *n = st->ns;
     return st->s;
 }
+
+void pep_threshold_set(void *state) { pep_refresh_g(state); }
 
 void pep_threshold_grad(void *state, float *dense) {
     const pep_state *st = state;

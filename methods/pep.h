@@ -17,6 +17,8 @@ int      pep_mask_at(const void *state, int32_t f, int64_t i, int32_t j);
  * overwritten). */
 float   *pep_threshold(void *state, size_t *n);
 void     pep_threshold_grad(void *state, float *dense);
+/* After writing s through pep_threshold: recompute g(s). */
+void     pep_threshold_set(void *state);
 /* The initial table entry (the stage-2 rewind point). */
 float    pep_initial_at(const void *state, int32_t f, int64_t i, int32_t j);
 /* End stage 1 now (as when the target is reached). */
