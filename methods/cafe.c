@@ -20,7 +20,8 @@
  *   - scores: after each backward, per compressed field, the norm of every
  *     occurrence's gradient, scaled so that the batch's scores have mean 1
  *     (`score: grad`, the default), or 1 per occurrence (`score: count`, the
- *     reference's cafe_use_freq); inserted in batch order, field by field;
+ *     reference's cafe_use_freq); inserted in batch order, field by field, with
+ *     the decay check before each field's batch;
  *   - only fields with more than 2000 * cr ids are compressed (the reference's
  *     "adaptive threshold w.r.t. compress rate"); the others stay full tables;
  *   - hash_rate and hot_threshold default per ratio to the reference's Criteo
@@ -337,9 +338,9 @@ static void cafe_sketch_update(cafe_state *s) {
     const int64_t B = s->pending;
     s->pending = 0;
     if (s->L.hot == 0 || B == 0) return;
-    hs_maybe_decay(&s->sk);
     for (int32_t f = 0; f < F; f++) {
         if (!s->L.big[f]) continue;
+        hs_maybe_decay(&s->sk); /* before each field's batch, as the reference's batch_insert_val */
         double sum = 0;
         for (int64_t b = 0; b < B; b++) sum += s->score[b * F + f];
         for (int64_t b = 0; b < B; b++) {

@@ -4,7 +4,7 @@
  *   nb buckets of 4 slots; a slot holds (id uint32, score float, hot int32) = 12 B,
  *   so a bucket is 48 B, as in the reference layout (HugoZHL/CAFE sketch.cpp).
  *   An id lives in bucket h(id) (seeded hash [R]; the reference takes id mod nb).
- *   Slots of a bucket are kept in descending score order after an update.
+ *   A tracked id's slot moves up past lower scores after an update.
  *
  * insert(id, v), as the reference:
  *   - id present: score += v; if score >= threshold, the id is not hot yet and a hot
