@@ -28,7 +28,9 @@
  *     settings (tasks/criteo.json), taking the entry whose compress rate is
  *     nearest to 1 / ratio in log scale: cr 0.5 -> (0.7, 10), 0.2 -> (0.5, 10),
  *     0.1 -> (0.5, 20), 0.05 -> (0.5, 30), 0.02 -> (0.3, 50), 0.01 -> (0.3, 100),
- *     0.005 -> (0.2, 200), 0.002 and 0.001 -> (0.2, 500), below -> (0.1, 500);
+ *     0.005 -> (0.2, 200), 0.002 and 0.001 -> (0.2, 500), below -> (0.1, 500)
+ *     (the repository's top-level README suggests hash_rate 0.7 / 0.3 / 0.2 at 0.1 /
+ *     0.001 / 0.0001 for its other sketch, whose threshold adapts: not this one);
  *   - init: hashed rows U(+-sqrt(1/N_f)) (the field's id count), hot rows
  *     U(+-sqrt(1/max_f N_f)), full fields U(+-sqrt(1/N_f)), as the reference.
  * Our choices [R]:
