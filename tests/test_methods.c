@@ -38,8 +38,9 @@ static void spec_init(emb_spec *s, const emb_method *m, const int64_t *card, int
 /* The first ratio from a fixed list that plans, or 0. */
 static double plannable_ratio(const emb_method *m, const int64_t *card, int32_t dim, emb_spec *out,
                               emb_plan *plan) {
-    /* 8/3, 16/3, 4/3: the fixed ratios of row-wise int8/int4 at dims 16 and 4 */
-    static const double ratios[] = {2, 4, 1, 3, 8, 1.5, 16, 8.0 / 3, 16.0 / 3, 4.0 / 3};
+    /* 8/3, 16/3, 4/3: the fixed ratios of row-wise int8/int4 at dims 16 and 4;
+     * 3.2: alpt's int8 at dim 16 */
+    static const double ratios[] = {2, 4, 1, 3, 8, 1.5, 16, 8.0 / 3, 16.0 / 3, 4.0 / 3, 3.2};
     char err[256];
     for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
         spec_init(out, m, card, dim, ratios[i], OPT_SGD);
@@ -64,7 +65,7 @@ static double dotd(const float *a, const float *b, size_t n) {
  * fails the build; this pins the list itself. */
 Test(methods, registry_lists_every_method_in_order) {
     static const char *const listed_names[] = {"full", "hash", "mlet", "memcom", "cqr", "fiited", "qr",
-                                               "md",   "tt",   "robe", "pq",     "int8", "int4",   "dhe"};
+                                               "md",   "tt",   "robe", "pq",     "int8", "int4",   "dhe", "alpt"};
     static const char *const test_only[] = {"fault_segv", "fault_hang", "fault_alloc", "fault_nan"};
     const size_t nl = sizeof listed_names / sizeof listed_names[0], nt = sizeof test_only / sizeof test_only[0];
     cr_assert_eq(emb_method_count(), nl + nt, "%zu methods registered, expected %zu", emb_method_count(), nl + nt);
