@@ -65,7 +65,7 @@ static double dotd(const float *a, const float *b, size_t n) {
  * fails the build; this pins the list itself. */
 Test(methods, registry_lists_every_method_in_order) {
     static const char *const listed_names[] = {"full", "hash", "mlet", "memcom", "cqr", "fiited", "qr",
-                                               "md",   "tt",   "robe", "pq",     "int8", "int4",   "dhe", "alpt"};
+                                               "md",   "tt",   "robe", "pq",     "int8", "int4",   "dhe", "alpt", "adaembed"};
     static const char *const test_only[] = {"fault_segv", "fault_hang", "fault_alloc", "fault_nan"};
     const size_t nl = sizeof listed_names / sizeof listed_names[0], nt = sizeof test_only / sizeof test_only[0];
     cr_assert_eq(emb_method_count(), nl + nt, "%zu methods registered, expected %zu", emb_method_count(), nl + nt);
