@@ -125,6 +125,7 @@ static hx_status ada_layout(const emb_spec *spec, int64_t *Nc, int64_t *H, char 
     double h = floor((full / spec->ratio - small - per_id * (double)*Nc) / row);
     *H = h < 1 ? 1 : (h > (double)*Nc ? *Nc : (int64_t)h);
     double bytes = small + row * (double)*H + per_id * (double)*Nc;
+    /* h < 1: the map and the scores leave no room for a row (ratio above hi) */
     if (h < 1 || !emb_plan_within(spec->ratio, full / bytes))
         return emb_plan_unreachable(spec, "adaembed", lo, hi, err, errlen);
     return HX_OK;

@@ -28,9 +28,13 @@
  *     to first order;
  *   - the noise u is a counter-based hash of (seed, step, field, row, element), so a
  *     run is reproducible at any thread count (fields are split across the pool);
- *   - init: rows drawn U(+-sqrt(1/N_f)) (DLRM's rule, as `full`) and quantised
- *     stochastically with Delta_r = `init_scale` (the reference: 0.01 for every row)
- *     or, by default (auto), LSQ's initial step 2 mean|w_r| / sqrt(Qp) per row;
+ *   - init: rows drawn U(+-sqrt(1/N_f)) (DLRM's rule, as `full`; the reference draws
+ *     Xavier normal) and quantised stochastically with Delta_r = `init_scale` (0.01
+ *     for every row, as the reference), or with `init_scale: auto` LSQ's initial
+ *     step 2 mean|w_r| / sqrt(Qp) per row. auto is not the default: the step's
+ *     optimizer moves Delta by about scale_lr a step whatever its gradient (Adam,
+ *     Adagrad), which against an LSQ step of ~1e-4 (int8) or ~4e-5 (int16, the
+ *     largest default field) is a change of 20-50% a step;
  *   - Delta is kept >= 1e-12 (a non-positive step would make the row undefined);
  *   - `rounding: nearest` replaces the stochastic rounding of the re-quantisation by
  *     round to nearest (an ablation; the paper's argument is that stochastic
@@ -61,7 +65,7 @@ enum { P_BITS, P_INIT_SCALE, P_SCALE_LR, P_ROUNDING, P_COUNT };
 static const emb_param_desc alpt_params[] = {
     [P_BITS] = {.name = "bits", .type = EMB_P_INT, .min = 8, .max = 16, .def = EMB_AUTO, .auto_ok = 1,
                 .help = "8 or 16 bits per value (auto: the one whose fixed ratio is the requested one)"},
-    [P_INIT_SCALE] = {.name = "init_scale", .type = EMB_P_FLOAT, .min = 1e-12, .max = 1e6, .def = EMB_AUTO,
+    [P_INIT_SCALE] = {.name = "init_scale", .type = EMB_P_FLOAT, .min = 1e-12, .max = 1e6, .def = 0.01,
                       .auto_ok = 1, .help = "initial step of every row (auto: LSQ's 2 mean|w| / sqrt(Qp) per row)"},
     [P_SCALE_LR] = {.name = "scale_lr", .type = EMB_P_FLOAT, .min = 0, .max = 10, .def = 2e-5,
                     .help = "learning rate of the per-row steps"},

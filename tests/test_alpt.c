@@ -6,7 +6,8 @@
  *     with nearest rounding, and within Delta, unbiased, with stochastic rounding;
  *   - the step Delta moves under the LSQ gradient (and not with scale_lr 0);
  *   - int8 ALPT trained on the default synthetic data (the default sweep's training:
- *     half an epoch, Adam) reaches the test AUC of `full` within 0.005 (about 7 s).
+ *     half an epoch, Adam) reaches the test AUC of `full` within 0.005, on the mean
+ *     over seeds 1-3 (six runs, about 20 s).
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -134,13 +135,14 @@ Test(alpt, stochastic_rounding_is_within_a_step_and_unbiased) {
     cr_expect_lt(fabs(mean), 0.05, "unbiased: mean error %.4f Delta", mean);
 }
 
-static run_result run_default(const char *method, double ratio) {
+static run_result run_default(const char *method, double ratio, uint64_t seed) {
     run_config c;
     run_config_default(&c); /* the default synthetic dataset, dim 16 */
     c.method = emb_method_find(method);
     cr_assert_not_null(c.method);
     emb_params_default(c.method, c.pv);
     c.ratio = ratio;
+    c.seed = seed;
     c.train.epochs = 0.5; /* as experiments/default.yaml */
     c.train.threads = 1;
     run_result r;
@@ -149,10 +151,15 @@ static run_result run_default(const char *method, double ratio) {
     return r;
 }
 
+/* Mean over seeds 1-3: single seeds of full alone spread by about 0.005. */
 Test(alpt, int8_auc_within_0005_of_full_on_default_data, .timeout = 300) {
-    run_result full = run_default("full", 1), a = run_default("alpt", 3.2);
-    cr_log_info("default data, seed 1: full %.4f, alpt int8 %.4f", full.test_auc, a.test_auc);
-    cr_expect(fabs(a.ratio_achieved - 3.2) < 1e-9);
-    cr_expect_leq(fabs(a.test_auc - full.test_auc), 0.005, "alpt int8 AUC %.4f vs full %.4f", a.test_auc,
-                  full.test_auc);
+    double d = 0;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        run_result full = run_default("full", 1, seed), a = run_default("alpt", 3.2, seed);
+        cr_log_info("default data, seed %llu: full %.4f, alpt int8 %.4f", (unsigned long long)seed, full.test_auc,
+                    a.test_auc);
+        cr_expect(fabs(a.ratio_achieved - 3.2) < 1e-9);
+        d += (a.test_auc - full.test_auc) / 3;
+    }
+    cr_expect_leq(fabs(d), 0.005, "alpt int8 minus full, mean test AUC over seeds 1-3: %+.4f", d);
 }
