@@ -186,6 +186,7 @@ static void alpt_encode(const alpt_state *s, alpt_field *fd, int32_t f, int64_t 
         float v = w[j] * inv, q;
         if (s->rounding == ROUND_NEAREST) q = floorf(v + 0.5f);
         else q = floorf(v + (float)(hx_splitmix64(h + (uint64_t)j) >> 40) * 0x1p-24f);
+        if (q != q) q = 0; /* a non-finite update (the run is diverging): keep the cast defined */
         code_set(s, fd, r, j, q > hi ? hi : (q < lo ? lo : q));
     }
 }

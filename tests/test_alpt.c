@@ -152,7 +152,7 @@ static run_result run_default(const char *method, double ratio, uint64_t seed) {
 }
 
 /* Mean over seeds 1-3: single seeds of full alone spread by about 0.005. */
-Test(alpt, int8_auc_within_0005_of_full_on_default_data, .timeout = 300) {
+Test(alpt, int8_auc_within_0005_of_full_on_default_data) {
     double d = 0;
     for (uint64_t seed = 1; seed <= 3; seed++) {
         run_result full = run_default("full", 1, seed), a = run_default("alpt", 3.2, seed);
