@@ -1,0 +1,329 @@
+/* bench_big.c: big tables in `embsweep bench`, side by side in one run:
+ *
+ *   small  `full`, dim 16, on 26 fields of 10..20000 ids (log-spaced), uniform ids
+ *   big    the same model on Criteo Kaggle's 26 cardinalities times --big-scale
+ *          (default 0.5: 16.9M ids, a 1.01 GiB table), uniform ids
+ *   probe  the machine's gather limit: random 64-byte rows read and updated over a
+ *          table of the big table's bytes, plain (heap, small pages), in huge
+ *          pages, and in huge pages with a prefetch 16 rows ahead; as samples/s,
+ *          one sample being 26 rows
+ *
+ * for `full` with row-wise Adagrad (dense layers Adagrad) and with Adam, batch
+ * 1024, the default MLPs (64-16 / 64-32-1), one thread, 13 dense features. In each
+ * round the small and the big model train in alternating chunks of steps (as
+ * bench.c times its thread pair), so their ratio is timed at the same moments of
+ * a shared machine; the rounds give the median and the spread (min..max). With
+ * --cold X, the cold case follows: row-wise Adagrad at X times the cardinalities
+ * (X = 2.5: 84M ids, a 5.0 GiB table) against the probe at its size.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "bench_parse.h"
+#include "datasets/dataset.h"
+#include "harness/train/model.h"
+
+enum { BIG_D = 16, BIG_ROWS = 131072, PROBE_N = 1 << 22 };
+
+typedef struct big_ctx {
+    const bench_opts *o;
+    sqlite3          *db;
+    const char       *host;
+    int               steps; /* timed steps per model and round */
+} big_ctx;
+
+/* Medians and spread of one figure over the rounds. */
+typedef struct big_fig {
+    double med, lo, hi, cpu;
+} big_fig;
+
+static big_fig fig_of(const double *v, const double *cpu, int n) {
+    big_fig f = {.med = bench_median(v, n), .lo = v[0], .hi = v[0], .cpu = cpu ? bench_median(cpu, n) : 0};
+    for (int i = 1; i < n; i++) {
+        if (v[i] < f.lo) f.lo = v[i];
+        if (v[i] > f.hi) f.hi = v[i];
+    }
+    return f;
+}
+
+/* This process's resident anonymous memory and the part of it in huge pages,
+ * KiB (both -1: unreadable). */
+typedef struct anon_kib {
+    long all, huge;
+} anon_kib;
+
+static anon_kib anon_now(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    anon_kib a = {-1, -1};
+    while (f && fgets(line, sizeof line, f)) {
+        sscanf(line, "Anonymous: %ld kB", &a.all);
+        sscanf(line, "AnonHugePages: %ld kB", &a.huge);
+    }
+    if (f) fclose(f);
+    return a;
+}
+
+/* The share of the anonymous memory grown since a0 that is in huge pages, %. */
+static double huge_share(anon_kib a0) {
+    anon_kib a = anon_now();
+    return a.all > a0.all && a0.all >= 0 && a.huge >= 0 ? 100.0 * (double)(a.huge - a0.huge) / (double)(a.all - a0.all)
+                                                        : -1;
+}
+
+/* Synthetic data, uniform ids: 26 fields of 10..20000 ids (scale 0), else Criteo
+ * Kaggle's cardinalities times scale. */
+static hx_status big_data(double scale, ds_data **ds, char *err, size_t errlen) {
+    char cards[512] = "card_max=20000", rows[32];
+    if (scale > 0) {
+        size_t u = (size_t)snprintf(cards, sizeof cards, "cardinalities=");
+        for (int f = 0; f < DS_CRITEO_FIELDS && u < sizeof cards; f++) {
+            long long c = (long long)((double)ds_criteo_kaggle_card[f] * scale + 0.5);
+            u += (size_t)snprintf(cards + u, sizeof cards - u, "%s%lld", f ? "," : "", c > 0 ? c : 1);
+        }
+    }
+    snprintf(rows, sizeof rows, "rows=%d", BIG_ROWS);
+    char *kv[] = {"fields=26", "dense=13", "zipf=0", "card_min=10", rows, cards};
+    ds_spec spec;
+    hx_status st = ds_spec_from_args(&spec, scale > 0 ? "bench_big" : "bench_small", "synthetic", 6, kv, err, errlen);
+    return st == HX_OK ? ds_load(&spec, NULL, ds, err, errlen) : st;
+}
+
+/* One model on one dataset, its batches as int64 ids. */
+typedef struct big_run {
+    const ds_data *ds;
+    emb_spec       spec;
+    model          m;
+    int64_t       *idx;  /* (nb, B, F) */
+    int64_t        nb, step;
+    double         wall, cpu;
+} big_run;
+
+static hx_status run_make(big_run *r, const ds_data *ds, opt_kind k, int B, char *err, size_t errlen) {
+    static const model_cfg mc = {.bottom = {64, BIG_D}, .n_bottom = 2, .top = {64, 32}, .n_top = 2};
+    const emb_method *full = emb_method_find("full");
+    const int F = ds->n_fields;
+    memset(r, 0, sizeof *r);
+    r->ds = ds;
+    r->nb = ds->n_train / B;
+    const float lr = k == OPT_ADAM ? 0.001f : 0.01f;
+    r->spec = (emb_spec){.n_fields = F, .card = ds->card, .dim = BIG_D, .ratio = 1, .seed = 1, .batch = B,
+                         .steps_per_epoch = r->nb, .total_steps = 1000000, .opt = opt_default(k, lr),
+                         .dense_opt = opt_default(k == OPT_ADAM ? OPT_ADAM : OPT_ADAGRAD, lr)};
+    emb_params_default(full, r->spec.pv);
+    emb_plan plan;
+    if (!(r->idx = hx_calloc((size_t)(r->nb * B * F), sizeof(int64_t))))
+        return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    for (int64_t i = 0; i < r->nb * B * F; i++) r->idx[i] = ds->cat[i];
+    hx_status st = full->plan(&r->spec, &plan, err, errlen);
+    return st == HX_OK ? model_create(&r->m, &mc, ds->n_dense, full, &r->spec, r->spec.dense_opt, 1, err, errlen) : st;
+}
+
+static void run_free(big_run *r) {
+    model_free(&r->m);
+    hx_free(r->idx);
+    memset(r, 0, sizeof *r);
+}
+
+/* n steps of r, timed into its wall and cpu when timed. */
+static hx_status run_steps(big_run *r, int n, int B, int timed, char *err, size_t errlen) {
+    const int F = r->ds->n_fields, Dd = r->ds->n_dense;
+    const double t0 = hx_now(), c0 = hx_cpu_time();
+    for (int k = 0; k < n; k++, r->step++) {
+        const int64_t b = r->step % r->nb;
+        model_forward(&r->m, r->ds->dense + (size_t)b * B * Dd, r->idx + (size_t)b * B * F, B);
+        model_backward(&r->m, r->ds->label + (size_t)b * B, B);
+        hx_status st = model_step(&r->m, r->step + 1, err, errlen);
+        if (st != HX_OK) return st;
+    }
+    if (timed) r->wall += hx_now() - t0, r->cpu += hx_cpu_time() - c0;
+    return HX_OK;
+}
+
+/* Rounds of `steps` timed steps of a and b in alternating chunks; per round
+ * samples/s (wall, CPU) of each. */
+static hx_status run_pair(const big_ctx *x, big_run *a, big_run *b, double ra[][2], double rb[][2], char *err,
+                          size_t errlen) {
+    const int B = x->o->batch, chunk = x->steps / 10 > 1 ? x->steps / 10 : 1;
+    hx_status st = HX_OK;
+    for (int i = 0; st == HX_OK && i < 2; i++) st = run_steps(i ? b : a, x->o->warm, B, 0, err, errlen);
+    for (int k = 0; st == HX_OK && k < x->o->rounds; k++) {
+        a->wall = a->cpu = b->wall = b->cpu = 0;
+        for (int done = 0; st == HX_OK && done < x->steps; done += chunk) {
+            const int n = x->steps - done < chunk ? x->steps - done : chunk;
+            st = run_steps(a, n, B, 1, err, errlen);
+            if (st == HX_OK) st = run_steps(b, n, B, 1, err, errlen);
+        }
+        const double s = (double)x->steps * B;
+        ra[k][0] = s / a->wall, ra[k][1] = s / a->cpu, rb[k][0] = s / b->wall, rb[k][1] = s / b->cpu;
+    }
+    return st;
+}
+
+/* Prints a figure and stores it as a bench row (ref and its ratio when given). */
+static hx_status fig_store(const big_ctx *x, const char *name, big_fig f, const char *ref, big_fig ratio, char *err,
+                           size_t errlen) {
+    printf("  %-30s %10.0f  (%.0f..%.0f)", name, f.med, f.lo, f.hi);
+    if (ref) printf("  %.3f (%.3f..%.3f) of %s", ratio.med, ratio.lo, ratio.hi, ref);
+    printf("\n");
+    if (bench_db_store(x->db, name, 1, f.med, -1, -1, f.cpu > 0 ? f.cpu : f.med, x->host) ||
+        (ref && bench_db_set_ref(x->db, ref, ratio.med)))
+        return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->o->db, sqlite3_errmsg(x->db));
+    return HX_OK;
+}
+
+/* The small and the big table with optimizer k, side by side. */
+static hx_status big_opt(const big_ctx *x, const ds_data *small, const ds_data *big, opt_kind k, const char *prefix,
+                         char *err, size_t errlen) {
+    big_run a, b;
+    double ra[BENCH_MAX_ROUNDS][2], rb[BENCH_MAX_ROUNDS][2];
+    hx_status st = run_make(&a, small, k, x->o->batch, err, errlen);
+    const anon_kib a0 = anon_now();
+    if (st == HX_OK) st = run_make(&b, big, k, x->o->batch, err, errlen);
+    if (st == HX_OK) st = run_pair(x, &a, &b, ra, rb, err, errlen);
+    if (st == HX_OK) {
+        emb_bytes eb;
+        b.m.method->bytes(b.m.emb, &eb);
+        char tb[32];
+        hx_human_bytes((double)emb_bytes_train(&eb), tb, sizeof tb);
+        printf("  %s: big table %s in training; %.0f%% of the memory it touched is in huge pages\n",
+               opt_kind_name(k), tb, huge_share(a0));
+    }
+    if (st == HX_OK) {
+        const int n = x->o->rounds;
+        double v[BENCH_MAX_ROUNDS], c[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS], wc[BENCH_MAX_ROUNDS],
+            q[BENCH_MAX_ROUNDS];
+        for (int i = 0; i < n; i++) v[i] = ra[i][0], c[i] = ra[i][1], w[i] = rb[i][0], wc[i] = rb[i][1];
+        for (int i = 0; i < n; i++) q[i] = rb[i][0] / ra[i][0];
+        char sname[64], bname[64];
+        snprintf(sname, sizeof sname, "%s_small_%s", prefix, opt_kind_name(k));
+        snprintf(bname, sizeof bname, "%s_%s", prefix, opt_kind_name(k));
+        big_fig none = {0};
+        st = fig_store(x, sname, fig_of(v, c, n), NULL, none, err, errlen);
+        if (st == HX_OK) st = fig_store(x, bname, fig_of(w, wc, n), sname, fig_of(q, NULL, n), err, errlen);
+    }
+    run_free(&a);
+    run_free(&b);
+    return st;
+}
+
+/* Random 64-byte rows of T (rows x 16 floats) read and updated, prefetching
+ * `ahead` rows further (0: none); rows per second. */
+static double probe_once(float *T, const uint32_t *ids, int ahead) {
+    const double t0 = hx_now();
+    for (int64_t i = 0; i < PROBE_N; i++) {
+        if (ahead && i + ahead < PROBE_N) __builtin_prefetch(T + (size_t)ids[i + ahead] * BIG_D, 1, 3);
+        float *r = T + (size_t)ids[i] * BIG_D;
+        for (int k = 0; k < BIG_D; k++) r[k] = r[k] * 0.999f + 0.001f;
+    }
+    return (double)PROBE_N / (hx_now() - t0);
+}
+
+/* The probe over a table of `rows` rows, per round: plain, huge, huge +
+ * prefetch (the two huge ones on one allocation, so one table at a time is held);
+ * per round samples/s (rows/s over 26 fields) in v[0..2]. */
+static hx_status probe_rounds(const big_ctx *x, int64_t rows, double v[3][BENCH_MAX_ROUNDS], double *huge_pct,
+                              char *err, size_t errlen) {
+    uint32_t *ids = hx_malloc((size_t)PROBE_N * sizeof(uint32_t));
+    if (!ids) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    hx_rng rng;
+    hx_rng_seed(&rng, 7);
+    for (int64_t i = 0; i < PROBE_N; i++) ids[i] = (uint32_t)hx_rng_below(&rng, (uint64_t)rows);
+    const size_t bytes = (size_t)rows * BIG_D * sizeof(float);
+    hx_status st = HX_OK;
+    for (int k = 0; st == HX_OK && k < x->o->rounds; k++)
+        for (int huge = 0; huge <= 1; huge++) {
+            const int ahead = hx_prefetch_ahead();
+            hx_big_set(huge);
+            const anon_kib a0 = anon_now();
+            float *T = hx_big_calloc(bytes, 1);
+            hx_big_set(ahead > 0); /* back to the run's setting */
+            if (!T) {
+                st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for the probe's table");
+                break;
+            }
+            memset(T, 0, bytes); /* every page in before timing */
+            if (huge) *huge_pct = huge_share(a0);
+            v[huge][k] = probe_once(T, ids, 0) / DS_CRITEO_FIELDS;
+            if (huge) v[2][k] = probe_once(T, ids, HX_PREFETCH_AHEAD) / DS_CRITEO_FIELDS;
+            hx_big_free(T);
+        }
+    hx_free(ids);
+    return st;
+}
+
+static hx_status probe_store(const big_ctx *x, const char *prefix, int64_t rows, char *err, size_t errlen) {
+    double v[3][BENCH_MAX_ROUNDS], q[BENCH_MAX_ROUNDS];
+    double huge_pct = -1;
+    hx_status st = probe_rounds(x, rows, v, &huge_pct, err, errlen);
+    printf("  probe: %.0f%% of its huge table in huge pages; samples/s = rows/s / 26\n", huge_pct);
+    static const char *const kinds[3] = {"plain", "huge", "huge_prefetch"};
+    char name[3][64];
+    for (int i = 0; st == HX_OK && i < 3; i++) {
+        snprintf(name[i], sizeof name[i], "%s_%s", prefix, kinds[i]);
+        for (int k = 0; k < x->o->rounds; k++) q[k] = v[i][k] / v[0][k];
+        big_fig none = {0};
+        st = fig_store(x, name[i], fig_of(v[i], NULL, x->o->rounds), i ? name[0] : NULL,
+                       i ? fig_of(q, NULL, x->o->rounds) : none, err, errlen);
+    }
+    return st;
+}
+
+static int64_t total_rows(const ds_data *ds) {
+    int64_t n = 0;
+    for (int f = 0; f < ds->n_fields; f++) n += ds->card[f];
+    return n;
+}
+
+/* The cold case: row-wise Adagrad on the cardinalities times o->cold, its
+ * figure against the probe at its size (timed right after it). */
+static hx_status big_cold(const big_ctx *x, char *err, size_t errlen) {
+    ds_data *ds = NULL;
+    big_run r;
+    memset(&r, 0, sizeof r);
+    hx_status st = big_data(x->o->cold, &ds, err, errlen);
+    if (st == HX_OK) {
+        printf("cold case: Criteo Kaggle cardinalities x %g (%.1fM ids, %.2f GiB table), row-wise Adagrad\n",
+               x->o->cold, (double)total_rows(ds) / 1e6, (double)total_rows(ds) * BIG_D * 4 / (1 << 30));
+        st = run_make(&r, ds, OPT_ROWWISE_ADAGRAD, x->o->batch, err, errlen);
+    }
+    double v[BENCH_MAX_ROUNDS], c[BENCH_MAX_ROUNDS];
+    if (st == HX_OK) st = run_steps(&r, x->o->warm, x->o->batch, 0, err, errlen);
+    for (int k = 0; st == HX_OK && k < x->o->rounds; k++) {
+        r.wall = r.cpu = 0;
+        st = run_steps(&r, x->steps, x->o->batch, 1, err, errlen);
+        v[k] = (double)x->steps * x->o->batch / r.wall, c[k] = (double)x->steps * x->o->batch / r.cpu;
+    }
+    const int64_t rows = total_rows(ds ? ds : &(ds_data){0});
+    run_free(&r);
+    ds_free(ds);
+    big_fig none = {0};
+    if (st == HX_OK) st = fig_store(x, "cold_rowwise_adagrad", fig_of(v, c, x->o->rounds), NULL, none, err, errlen);
+    if (st == HX_OK) st = probe_store(x, "cold_probe", rows, err, errlen);
+    return st;
+}
+
+hx_status bench_big(sqlite3 *db, const char *host, const bench_opts *o, char *err, size_t errlen) {
+    big_ctx x = {.o = o, .db = db, .host = host, .steps = o->steps ? o->steps : 100};
+    ds_data *small = NULL, *big = NULL;
+    hx_status st = big_data(0, &small, err, errlen);
+    if (st == HX_OK) st = big_data(o->big_scale, &big, err, errlen);
+    if (st == HX_OK) {
+        printf("big tables: full dim %d, batch %d, 1 thread, uniform ids, %d rounds of %d steps per model "
+               "(median (min..max)); small: 26 fields of 10..20000 ids (%.2f MiB table); big: Criteo Kaggle "
+               "cardinalities x %g (%.1fM ids, %.2f GiB table)%s\n",
+               BIG_D, o->batch, o->rounds, x.steps, (double)total_rows(small) * BIG_D * 4 / (1 << 20), o->big_scale,
+               (double)total_rows(big) / 1e6, (double)total_rows(big) * BIG_D * 4 / (1 << 30),
+               hx_prefetch_ahead() ? "" : "; huge pages and prefetch OFF (--plain)");
+        st = big_opt(&x, small, big, OPT_ROWWISE_ADAGRAD, "big", err, errlen);
+    }
+    if (st == HX_OK) st = big_opt(&x, small, big, OPT_ADAM, "big", err, errlen);
+    const int64_t rows = big ? total_rows(big) : 0;
+    ds_free(small);
+    ds_free(big);
+    if (st == HX_OK) st = probe_store(&x, "probe", rows, err, errlen);
+    if (st == HX_OK && o->cold > 0) st = big_cold(&x, err, errlen);
+    return st;
+}
