@@ -424,7 +424,7 @@ hx_status bench_run(const bench_opts *o, char *err, size_t errlen) {
     if (st == HX_OK && o->train) bench_print_header(o, x.ds);
     for (size_t k = 0; st == HX_OK && o->train && k < sizeof k_models / sizeof k_models[0]; k++)
         if (!o->model || !strcmp(o->model, k_models[k].name)) st = bench_model_run(&x, &k_models[k], err, errlen);
-    if (st == HX_OK && o->big) st = bench_big(x.db, x.host, o, err, errlen);
+    if (st == HX_OK && (o->big || o->cold > 0)) st = bench_big(x.db, x.host, o, err, errlen);
     if (st == HX_OK && o->parse_mb > 0 && bench_parse(x.db, x.host, o->parse_mb, 1))
         st = hx_error(HX_ERR_IO, err, errlen, "the parse benchmark failed");
     if (st == HX_OK) printf("stored in %s, table bench\n", o->db);

@@ -305,8 +305,9 @@ static hx_status big_cold(const big_ctx *x, char *err, size_t errlen) {
     return st;
 }
 
-hx_status bench_big(sqlite3 *db, const char *host, const bench_opts *o, char *err, size_t errlen) {
-    big_ctx x = {.o = o, .db = db, .host = host, .steps = o->steps ? o->steps : 100};
+/* The small and the big table with both optimizers, then the probe. */
+static hx_status big_main(const big_ctx *x, char *err, size_t errlen) {
+    const bench_opts *o = x->o;
     ds_data *small = NULL, *big = NULL;
     hx_status st = big_data(0, &small, err, errlen);
     if (st == HX_OK) st = big_data(o->big_scale, &big, err, errlen);
@@ -314,16 +315,20 @@ hx_status bench_big(sqlite3 *db, const char *host, const bench_opts *o, char *er
         printf("big tables: full dim %d, batch %d, 1 thread, uniform ids, %d rounds of %d steps per model "
                "(median (min..max)); small: 26 fields of 10..20000 ids (%.2f MiB table); big: Criteo Kaggle "
                "cardinalities x %g (%.1fM ids, %.2f GiB table)%s\n",
-               BIG_D, o->batch, o->rounds, x.steps, (double)total_rows(small) * BIG_D * 4 / (1 << 20), o->big_scale,
+               BIG_D, o->batch, o->rounds, x->steps, (double)total_rows(small) * BIG_D * 4 / (1 << 20), o->big_scale,
                (double)total_rows(big) / 1e6, (double)total_rows(big) * BIG_D * 4 / (1 << 30),
                hx_prefetch_ahead() ? "" : "; huge pages and prefetch OFF (--plain)");
-        st = big_opt(&x, small, big, OPT_ROWWISE_ADAGRAD, "big", err, errlen);
+        st = big_opt(x, small, big, OPT_ROWWISE_ADAGRAD, "big", err, errlen);
     }
-    if (st == HX_OK) st = big_opt(&x, small, big, OPT_ADAM, "big", err, errlen);
+    if (st == HX_OK) st = big_opt(x, small, big, OPT_ADAM, "big", err, errlen);
     const int64_t rows = big ? total_rows(big) : 0;
     ds_free(small);
     ds_free(big);
-    if (st == HX_OK) st = probe_store(&x, "probe", rows, err, errlen);
-    if (st == HX_OK && o->cold > 0) st = big_cold(&x, err, errlen);
-    return st;
+    return st == HX_OK ? probe_store(x, "probe", rows, err, errlen) : st;
+}
+
+hx_status bench_big(sqlite3 *db, const char *host, const bench_opts *o, char *err, size_t errlen) {
+    big_ctx x = {.o = o, .db = db, .host = host, .steps = o->steps ? o->steps : 100};
+    hx_status st = o->big ? big_main(&x, err, errlen) : HX_OK;
+    return st == HX_OK && o->cold > 0 ? big_cold(&x, err, errlen) : st;
 }

@@ -19,8 +19,9 @@ int bench_db_set_ref(sqlite3 *db, const char *ref, double vs_ref);
 /* Median of n values (n <= BENCH_MAX_ROUNDS); -1 when any is -1 (a failed
  * torch run). */
 double bench_median(const double *v, int n);
-/* The big-table benchmark (bench_big.c): small and big tables side by side, the
- * random-row probe, and the cold case when o->cold > 0; rows stored in db. */
+/* The big-table benchmark (bench_big.c): small and big tables side by side and
+ * the random-row probe when o->big, the cold case when o->cold > 0; rows stored
+ * in db. */
 struct bench_opts;
 hx_status bench_big(sqlite3 *db, const char *host, const struct bench_opts *o, char *err, size_t errlen);
 /* Write about mb MB of Criteo-format text (spread sets the vocabulary size,

@@ -179,6 +179,16 @@ void *hx_big_realloc(void *p, size_t n) {
     return q;
 }
 
+void hx_big_populate(void *p) {
+    if (!p) return;
+    const big_hdr *h = (const big_hdr *)((char *)p - BIG_HDR);
+    if (h->kind != BIG_MAP || !h->n) return;
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(p, (h->n + 4095) / 4096 * 4096, MADV_POPULATE_WRITE) == 0) return;
+#endif
+    for (size_t i = 0; i < h->n; i += 4096) ((volatile char *)p)[i] = 0; /* older kernels: one write a page */
+}
+
 void hx_big_free(void *p) {
     if (!p) return;
     big_hdr h = *(big_hdr *)((char *)p - BIG_HDR);

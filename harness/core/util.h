@@ -73,6 +73,10 @@ int  hx_io_fails(void);
 enum { HX_BIG_MIN = 2 << 20, HX_PREFETCH_AHEAD = 16 };
 void *hx_big_calloc(size_t count, size_t size);
 void  hx_big_free(void *p);
+/* Faults a mapped block's pages in now (MADV_POPULATE_WRITE, or a write a page on
+ * older kernels), so that their zeroing is paid at creation rather than in the
+ * first training steps that touch them; heap blocks are left as they are. */
+void  hx_big_populate(void *p);
 /* Resizes to n bytes keeping the first min(old, n) (the rest is not zeroed); a
  * mapping shrinks in place and gives its tail pages back to the system. NULL on
  * failure, p then untouched. */

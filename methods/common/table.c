@@ -35,6 +35,7 @@ hx_status emb_table_init(emb_table *t, int64_t rows, int32_t width, int64_t cap,
                         (long long)rows, width);
     }
     memset(t->map_key, 0xff, msize * sizeof(int64_t)); /* all -1 */
+    hx_big_populate(t->state); /* the parameters are written by the method's init */
     return HX_OK;
 }
 

@@ -13,9 +13,10 @@
  * first-touch order, so updates are deterministic.
  *
  * Big tables: w and state come from hx_big_calloc (huge pages from 2 MiB on,
- * harness/core/util.h), and the gather and the step prefetch the rows `ahead`
- * positions further in their walk, so the cache misses of a batch overlap
- * instead of queueing. Neither changes a bit of the results.
+ * harness/core/util.h; the state's pages are faulted in at init, as the
+ * parameters' are by their initialisation), and the gather and the step prefetch
+ * the rows `ahead` positions further in their walk, so the cache misses of a
+ * batch overlap instead of queueing. None of it changes a bit of the results.
  */
 #ifndef EMBSWEEP_TABLE_H
 #define EMBSWEEP_TABLE_H
