@@ -34,18 +34,19 @@ typedef struct big_ctx {
     int               steps; /* timed steps per model and round */
 } big_ctx;
 
-/* Medians and spread of one figure over the rounds. */
-typedef struct big_fig {
-    double med, lo, hi, cpu;
-} big_fig;
+/* One figure per round, samples per wall second and per process-CPU second. On
+ * a machine shared beyond its cores the CPU figure is the steadier one: the wall
+ * figure also counts the time the process waited for a core. */
+typedef struct big_series {
+    double wall[BENCH_MAX_ROUNDS], cpu[BENCH_MAX_ROUNDS];
+} big_series;
 
-static big_fig fig_of(const double *v, const double *cpu, int n) {
-    big_fig f = {.med = bench_median(v, n), .lo = v[0], .hi = v[0], .cpu = cpu ? bench_median(cpu, n) : 0};
-    for (int i = 1; i < n; i++) {
-        if (v[i] < f.lo) f.lo = v[i];
-        if (v[i] > f.hi) f.hi = v[i];
-    }
-    return f;
+/* Median and spread of v over n rounds, printed as "med (lo..hi)". */
+static double print_spread(const char *fmt, const double *v, int n) {
+    double lo = v[0], hi = v[0], med = bench_median(v, n);
+    for (int i = 1; i < n; i++) lo = v[i] < lo ? v[i] : lo, hi = v[i] > hi ? v[i] : hi;
+    printf(fmt, med, lo, hi);
+    return med;
 }
 
 /* This process's resident anonymous memory and the part of it in huge pages,
@@ -142,9 +143,8 @@ static hx_status run_steps(big_run *r, int n, int B, int timed, char *err, size_
     return HX_OK;
 }
 
-/* Rounds of `steps` timed steps of a and b in alternating chunks; per round
- * samples/s (wall, CPU) of each. */
-static hx_status run_pair(const big_ctx *x, big_run *a, big_run *b, double ra[][2], double rb[][2], char *err,
+/* Rounds of `steps` timed steps of a and b in alternating chunks. */
+static hx_status run_pair(const big_ctx *x, big_run *a, big_run *b, big_series *sa, big_series *sb, char *err,
                           size_t errlen) {
     const int B = x->o->batch, chunk = x->steps / 10 > 1 ? x->steps / 10 : 1;
     hx_status st = HX_OK;
@@ -157,19 +157,30 @@ static hx_status run_pair(const big_ctx *x, big_run *a, big_run *b, double ra[][
             if (st == HX_OK) st = run_steps(b, n, B, 1, err, errlen);
         }
         const double s = (double)x->steps * B;
-        ra[k][0] = s / a->wall, ra[k][1] = s / a->cpu, rb[k][0] = s / b->wall, rb[k][1] = s / b->cpu;
+        sa->wall[k] = s / a->wall, sa->cpu[k] = s / a->cpu, sb->wall[k] = s / b->wall, sb->cpu[k] = s / b->cpu;
     }
     return st;
 }
 
-/* Prints a figure and stores it as a bench row (ref and its ratio when given). */
-static hx_status fig_store(const big_ctx *x, const char *name, big_fig f, const char *ref, big_fig ratio, char *err,
-                           size_t errlen) {
-    printf("  %-30s %10.0f  (%.0f..%.0f)", name, f.med, f.lo, f.hi);
-    if (ref) printf("  %.3f (%.3f..%.3f) of %s", ratio.med, ratio.lo, ratio.hi, ref);
+/* Prints a series (and with a reference series, the rounds' ratios to it) and
+ * stores it as a bench row: medians; vs_ref the median of the wall ratios. */
+static hx_status fig_store(const big_ctx *x, const char *name, const big_series *s, const char *ref,
+                           const big_series *r, char *err, size_t errlen) {
+    const int n = x->o->rounds;
+    printf("  %-26s", name);
+    const double wall = print_spread(" %9.0f (%.0f..%.0f)", s->wall, n);
+    const double cpu = print_spread("  per CPU s %9.0f (%.0f..%.0f)", s->cpu, n);
+    double vs = -1;
+    if (ref) {
+        double q[BENCH_MAX_ROUNDS], qc[BENCH_MAX_ROUNDS];
+        for (int k = 0; k < n; k++) q[k] = s->wall[k] / r->wall[k], qc[k] = s->cpu[k] / r->cpu[k];
+        printf("\n  %26s", "");
+        vs = print_spread(" %.3f (%.3f..%.3f)", q, n);
+        print_spread(", per CPU s %.3f (%.3f..%.3f)", qc, n);
+        printf(" of %s", ref);
+    }
     printf("\n");
-    if (bench_db_store(x->db, name, 1, f.med, -1, -1, f.cpu > 0 ? f.cpu : f.med, x->host) ||
-        (ref && bench_db_set_ref(x->db, ref, ratio.med)))
+    if (bench_db_store(x->db, name, 1, wall, -1, -1, cpu, x->host) || (ref && bench_db_set_ref(x->db, ref, vs)))
         return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->o->db, sqlite3_errmsg(x->db));
     return HX_OK;
 }
@@ -178,31 +189,22 @@ static hx_status fig_store(const big_ctx *x, const char *name, big_fig f, const 
 static hx_status big_opt(const big_ctx *x, const ds_data *small, const ds_data *big, opt_kind k, const char *prefix,
                          char *err, size_t errlen) {
     big_run a, b;
-    double ra[BENCH_MAX_ROUNDS][2], rb[BENCH_MAX_ROUNDS][2];
+    big_series sa, sb;
     hx_status st = run_make(&a, small, k, x->o->batch, err, errlen);
     const anon_kib a0 = anon_now();
     if (st == HX_OK) st = run_make(&b, big, k, x->o->batch, err, errlen);
-    if (st == HX_OK) st = run_pair(x, &a, &b, ra, rb, err, errlen);
+    if (st == HX_OK) st = run_pair(x, &a, &b, &sa, &sb, err, errlen);
     if (st == HX_OK) {
         emb_bytes eb;
         b.m.method->bytes(b.m.emb, &eb);
-        char tb[32];
+        char tb[32], sname[64], bname[64];
         hx_human_bytes((double)emb_bytes_train(&eb), tb, sizeof tb);
         printf("  %s: big table %s in training; %.0f%% of the memory it touched is in huge pages\n",
                opt_kind_name(k), tb, huge_share(a0));
-    }
-    if (st == HX_OK) {
-        const int n = x->o->rounds;
-        double v[BENCH_MAX_ROUNDS], c[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS], wc[BENCH_MAX_ROUNDS],
-            q[BENCH_MAX_ROUNDS];
-        for (int i = 0; i < n; i++) v[i] = ra[i][0], c[i] = ra[i][1], w[i] = rb[i][0], wc[i] = rb[i][1];
-        for (int i = 0; i < n; i++) q[i] = rb[i][0] / ra[i][0];
-        char sname[64], bname[64];
         snprintf(sname, sizeof sname, "%s_small_%s", prefix, opt_kind_name(k));
         snprintf(bname, sizeof bname, "%s_%s", prefix, opt_kind_name(k));
-        big_fig none = {0};
-        st = fig_store(x, sname, fig_of(v, c, n), NULL, none, err, errlen);
-        if (st == HX_OK) st = fig_store(x, bname, fig_of(w, wc, n), sname, fig_of(q, NULL, n), err, errlen);
+        st = fig_store(x, sname, &sa, NULL, NULL, err, errlen);
+        if (st == HX_OK) st = fig_store(x, bname, &sb, sname, &sa, err, errlen);
     }
     run_free(&a);
     run_free(&b);
@@ -210,21 +212,22 @@ static hx_status big_opt(const big_ctx *x, const ds_data *small, const ds_data *
 }
 
 /* Random 64-byte rows of T (rows x 16 floats) read and updated, prefetching
- * `ahead` rows further (0: none); rows per second. */
-static double probe_once(float *T, const uint32_t *ids, int ahead) {
-    const double t0 = hx_now();
+ * `ahead` rows further (0: none); round k of s gets samples/s (26 rows each). */
+static void probe_once(float *T, const uint32_t *ids, int ahead, big_series *s, int k) {
+    const double t0 = hx_now(), c0 = hx_cpu_time();
     for (int64_t i = 0; i < PROBE_N; i++) {
         if (ahead && i + ahead < PROBE_N) __builtin_prefetch(T + (size_t)ids[i + ahead] * BIG_D, 1, 3);
         float *r = T + (size_t)ids[i] * BIG_D;
-        for (int k = 0; k < BIG_D; k++) r[k] = r[k] * 0.999f + 0.001f;
+        for (int j = 0; j < BIG_D; j++) r[j] = r[j] * 0.999f + 0.001f;
     }
-    return (double)PROBE_N / (hx_now() - t0);
+    s->wall[k] = (double)PROBE_N / DS_CRITEO_FIELDS / (hx_now() - t0);
+    s->cpu[k] = (double)PROBE_N / DS_CRITEO_FIELDS / (hx_cpu_time() - c0);
 }
 
 /* The probe over a table of `rows` rows, per round: plain, huge, huge +
  * prefetch (the two huge ones on one allocation, so one table at a time is held);
- * per round samples/s (rows/s over 26 fields) in v[0..2]. */
-static hx_status probe_rounds(const big_ctx *x, int64_t rows, double v[3][BENCH_MAX_ROUNDS], double *huge_pct,
+ * their samples/s (rows/s over 26 fields) in v[0..2]. */
+static hx_status probe_rounds(const big_ctx *x, int64_t rows, big_series v[3], double *huge_pct,
                               char *err, size_t errlen) {
     uint32_t *ids = hx_malloc((size_t)PROBE_N * sizeof(uint32_t));
     if (!ids) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
@@ -246,8 +249,8 @@ static hx_status probe_rounds(const big_ctx *x, int64_t rows, double v[3][BENCH_
             }
             memset(T, 0, bytes); /* every page in before timing */
             if (huge) *huge_pct = huge_share(a0);
-            v[huge][k] = probe_once(T, ids, 0) / DS_CRITEO_FIELDS;
-            if (huge) v[2][k] = probe_once(T, ids, HX_PREFETCH_AHEAD) / DS_CRITEO_FIELDS;
+            probe_once(T, ids, 0, &v[huge], k);
+            if (huge) probe_once(T, ids, HX_PREFETCH_AHEAD, &v[2], k);
             hx_big_free(T);
         }
     hx_free(ids);
@@ -255,7 +258,7 @@ static hx_status probe_rounds(const big_ctx *x, int64_t rows, double v[3][BENCH_
 }
 
 static hx_status probe_store(const big_ctx *x, const char *prefix, int64_t rows, char *err, size_t errlen) {
-    double v[3][BENCH_MAX_ROUNDS], q[BENCH_MAX_ROUNDS];
+    big_series v[3];
     double huge_pct = -1;
     hx_status st = probe_rounds(x, rows, v, &huge_pct, err, errlen);
     printf("  probe: %.0f%% of its huge table in huge pages; samples/s = rows/s / 26\n", huge_pct);
@@ -263,10 +266,7 @@ static hx_status probe_store(const big_ctx *x, const char *prefix, int64_t rows,
     char name[3][64];
     for (int i = 0; st == HX_OK && i < 3; i++) {
         snprintf(name[i], sizeof name[i], "%s_%s", prefix, kinds[i]);
-        for (int k = 0; k < x->o->rounds; k++) q[k] = v[i][k] / v[0][k];
-        big_fig none = {0};
-        st = fig_store(x, name[i], fig_of(v[i], NULL, x->o->rounds), i ? name[0] : NULL,
-                       i ? fig_of(q, NULL, x->o->rounds) : none, err, errlen);
+        st = fig_store(x, name[i], &v[i], i ? name[0] : NULL, &v[0], err, errlen);
     }
     return st;
 }
@@ -289,18 +289,17 @@ static hx_status big_cold(const big_ctx *x, char *err, size_t errlen) {
                x->o->cold, (double)total_rows(ds) / 1e6, (double)total_rows(ds) * BIG_D * 4 / (1 << 30));
         st = run_make(&r, ds, OPT_ROWWISE_ADAGRAD, x->o->batch, err, errlen);
     }
-    double v[BENCH_MAX_ROUNDS], c[BENCH_MAX_ROUNDS];
+    big_series v;
     if (st == HX_OK) st = run_steps(&r, x->o->warm, x->o->batch, 0, err, errlen);
     for (int k = 0; st == HX_OK && k < x->o->rounds; k++) {
         r.wall = r.cpu = 0;
         st = run_steps(&r, x->steps, x->o->batch, 1, err, errlen);
-        v[k] = (double)x->steps * x->o->batch / r.wall, c[k] = (double)x->steps * x->o->batch / r.cpu;
+        v.wall[k] = (double)x->steps * x->o->batch / r.wall, v.cpu[k] = (double)x->steps * x->o->batch / r.cpu;
     }
     const int64_t rows = total_rows(ds ? ds : &(ds_data){0});
     run_free(&r);
     ds_free(ds);
-    big_fig none = {0};
-    if (st == HX_OK) st = fig_store(x, "cold_rowwise_adagrad", fig_of(v, c, x->o->rounds), NULL, none, err, errlen);
+    if (st == HX_OK) st = fig_store(x, "cold_rowwise_adagrad", &v, NULL, NULL, err, errlen);
     if (st == HX_OK) st = probe_store(x, "cold_probe", rows, err, errlen);
     return st;
 }
