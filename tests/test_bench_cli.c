@@ -94,6 +94,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     cr_expect(strstr(out, "big tables:") && strstr(out, "of big_small_adam") && strstr(out, "of probe_plain"), "%s",
               out);
     static const char *big[][2] = {{"big_adam", "big_small_adam"},
+                                   {"big_plain_rowwise_adagrad", "big_small_rowwise_adagrad"},
                                    {"big_rowwise_adagrad", "big_small_rowwise_adagrad"},
                                    {"big_small_adam", NULL},
                                    {"big_small_rowwise_adagrad", NULL},
@@ -107,7 +108,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
                  SQLITE_OK);
     n = 0;
     for (; sqlite3_step(st) == SQLITE_ROW; n++) {
-        cr_assert_lt(n, 7);
+        cr_assert_lt(n, 8);
         cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), big[n][0]);
         cr_expect_gt(sqlite3_column_double(st, 1), 0);
         if (big[n][1]) {
@@ -117,7 +118,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
             cr_expect_eq(sqlite3_column_type(st, 2), SQLITE_NULL, "%s has no reference", big[n][0]);
         }
     }
-    cr_expect_eq(n, 7);
+    cr_expect_eq(n, 8);
     sqlite3_finalize(st);
     sqlite3_close(h);
     fx_rmdir(dir);

@@ -143,21 +143,20 @@ static hx_status run_steps(big_run *r, int n, int B, int timed, char *err, size_
     return HX_OK;
 }
 
-/* Rounds of `steps` timed steps of a and b in alternating chunks. */
-static hx_status run_pair(const big_ctx *x, big_run *a, big_run *b, big_series *sa, big_series *sb, char *err,
-                          size_t errlen) {
+/* Rounds of `steps` timed steps of the n runs r in alternating chunks; s[i]
+ * gets run i's figures. */
+static hx_status run_group(const big_ctx *x, big_run *r, big_series *s, int n, char *err, size_t errlen) {
     const int B = x->o->batch, chunk = x->steps / 10 > 1 ? x->steps / 10 : 1;
     hx_status st = HX_OK;
-    for (int i = 0; st == HX_OK && i < 2; i++) st = run_steps(i ? b : a, x->o->warm, B, 0, err, errlen);
+    for (int i = 0; st == HX_OK && i < n; i++) st = run_steps(&r[i], x->o->warm, B, 0, err, errlen);
     for (int k = 0; st == HX_OK && k < x->o->rounds; k++) {
-        a->wall = a->cpu = b->wall = b->cpu = 0;
+        for (int i = 0; i < n; i++) r[i].wall = r[i].cpu = 0;
         for (int done = 0; st == HX_OK && done < x->steps; done += chunk) {
-            const int n = x->steps - done < chunk ? x->steps - done : chunk;
-            st = run_steps(a, n, B, 1, err, errlen);
-            if (st == HX_OK) st = run_steps(b, n, B, 1, err, errlen);
+            const int m = x->steps - done < chunk ? x->steps - done : chunk;
+            for (int i = 0; st == HX_OK && i < n; i++) st = run_steps(&r[i], m, B, 1, err, errlen);
         }
-        const double s = (double)x->steps * B;
-        sa->wall[k] = s / a->wall, sa->cpu[k] = s / a->cpu, sb->wall[k] = s / b->wall, sb->cpu[k] = s / b->cpu;
+        for (int i = 0; i < n; i++)
+            s[i].wall[k] = (double)x->steps * B / r[i].wall, s[i].cpu[k] = (double)x->steps * B / r[i].cpu;
     }
     return st;
 }
@@ -188,26 +187,33 @@ static hx_status fig_store(const big_ctx *x, const char *name, const big_series 
 /* The small and the big table with optimizer k, side by side. */
 static hx_status big_opt(const big_ctx *x, const ds_data *small, const ds_data *big, opt_kind k, const char *prefix,
                          char *err, size_t errlen) {
-    big_run a, b;
-    big_series sa, sb;
-    hx_status st = run_make(&a, small, k, x->o->batch, err, errlen);
+    /* r[0] small, r[1] big, r[2] (row-wise Adagrad, huge pages and prefetch on)
+     * the big one without them: the engine before, timed in the same rounds */
+    big_run r[3];
+    big_series s[3];
+    memset(r, 0, sizeof r);
+    const int on = hx_prefetch_ahead() > 0, n = on && k == OPT_ROWWISE_ADAGRAD ? 3 : 2;
+    hx_status st = run_make(&r[0], small, k, x->o->batch, err, errlen);
     const anon_kib a0 = anon_now();
-    if (st == HX_OK) st = run_make(&b, big, k, x->o->batch, err, errlen);
-    if (st == HX_OK) st = run_pair(x, &a, &b, &sa, &sb, err, errlen);
+    if (st == HX_OK) st = run_make(&r[1], big, k, x->o->batch, err, errlen);
+    const double huge = huge_share(a0);
+    hx_big_set(0);
+    if (st == HX_OK && n == 3) st = run_make(&r[2], big, k, x->o->batch, err, errlen);
+    hx_big_set(on);
+    if (st == HX_OK) st = run_group(x, r, s, n, err, errlen);
     if (st == HX_OK) {
         emb_bytes eb;
-        b.m.method->bytes(b.m.emb, &eb);
-        char tb[32], sname[64], bname[64];
+        r[1].m.method->bytes(r[1].m.emb, &eb);
+        char tb[32], name[3][64];
         hx_human_bytes((double)emb_bytes_train(&eb), tb, sizeof tb);
-        printf("  %s: big table %s in training; %.0f%% of the memory it touched is in huge pages\n",
-               opt_kind_name(k), tb, huge_share(a0));
-        snprintf(sname, sizeof sname, "%s_small_%s", prefix, opt_kind_name(k));
-        snprintf(bname, sizeof bname, "%s_%s", prefix, opt_kind_name(k));
-        st = fig_store(x, sname, &sa, NULL, NULL, err, errlen);
-        if (st == HX_OK) st = fig_store(x, bname, &sb, sname, &sa, err, errlen);
+        printf("  %s: big table %s in training, %.0f%% of it in huge pages%s\n", opt_kind_name(k), tb, huge,
+               n == 3 ? "; its twin without huge pages and prefetch (_plain) in the same rounds" : "");
+        snprintf(name[0], sizeof name[0], "%s_small_%s", prefix, opt_kind_name(k));
+        snprintf(name[1], sizeof name[1], "%s_%s", prefix, opt_kind_name(k));
+        snprintf(name[2], sizeof name[2], "%s_plain_%s", prefix, opt_kind_name(k));
+        for (int i = 0; st == HX_OK && i < n; i++) st = fig_store(x, name[i], &s[i], i ? name[0] : NULL, &s[0], err, errlen);
     }
-    run_free(&a);
-    run_free(&b);
+    for (int i = 0; i < 3; i++) run_free(&r[i]);
     return st;
 }
 
