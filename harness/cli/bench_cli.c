@@ -53,15 +53,16 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         double d;
         const char *f = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
-        if (!strcmp(f, "--no-torch")) {
-            o->torch = 0;
-            continue;
-        }
-        if (!strcmp(f, "--no-train") || !strcmp(f, "--no-big") || !strcmp(f, "--plain")) {
-            *(!strcmp(f, "--no-train") ? &o->train : !strcmp(f, "--no-big") ? &o->big : &o->plain) =
-                !strcmp(f, "--plain");
-            continue;
-        }
+        /* the flags without a value: each sets one field */
+        const struct {
+            const char *name;
+            int        *field, value;
+        } flags[] = {{"--no-torch", &o->torch, 0}, {"--no-train", &o->train, 0}, {"--no-big", &o->big, 0},
+                     {"--plain", &o->plain, 1}};
+        int flag = 0;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (!strcmp(f, flags[k].name)) *flags[k].field = flags[k].value, flag = 1;
+        if (flag) continue;
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(f, valued[k]);
         if (!known) {
