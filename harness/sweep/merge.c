@@ -105,10 +105,34 @@ static void merge_fault(void) {
     if (on && !strcmp(on, "1") && n && ++seen == atol(n)) raise(SIGKILL);
 }
 
+/* The attempts of the run in the database once the shard's row is taken: those
+ * it held plus the shard's not counted yet (a requeued task's shard is merged
+ * again with more); the shard's count is noted for the next merge. -1 on error. */
+static int attempts_after(sqlite3 *h, const char *shard, const char *key, int held, int in_shard) {
+    sqlite3_stmt *st;
+    int prev = 0;
+    if (sqlite3_prepare_v2(h, "SELECT attempts FROM main.shard_attempts WHERE shard = ?1 AND key = ?2", -1, &st, NULL))
+        return -1;
+    sqlite3_bind_text(st, 1, shard, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) prev = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO main.shard_attempts(shard, key, attempts) VALUES (?1, ?2, ?3)",
+                           -1, &st, NULL))
+        return -1;
+    sqlite3_bind_text(st, 1, shard, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, in_shard);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? held + (in_shard > prev ? in_shard - prev : 0) : -1;
+}
+
 /* Copy one run (its row, children and links) from s to main. */
 static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, const char *runcols) {
     char sql[8192];
     merge_fault();
+    if (attempts < 0) return -1;
     snprintf(sql, sizeof sql,
              "INSERT OR REPLACE INTO main.runs(%s, invocation, attempts) SELECT %s, %lld, %d FROM s.runs WHERE key = ?1",
              runcols, runcols, (long long)inv, attempts);
@@ -132,7 +156,7 @@ static int take_rows(sqlite3 *h, const char *shard, merge_counts *c) {
     if (!runcols[0] || !invcols[0]) return -1;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(h,
-                           "SELECT s.key, s.status, s.invocation, s.attempts + COALESCE(m.attempts, 0) FROM s.runs s "
+                           "SELECT s.key, s.status, s.invocation, COALESCE(m.attempts, 0), s.attempts FROM s.runs s "
                            "LEFT JOIN main.runs m ON m.key = s.key WHERE " MERGE_TAKE " ORDER BY s.key",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
@@ -142,7 +166,10 @@ static int take_rows(sqlite3 *h, const char *shard, merge_counts *c) {
         int ok = !strcmp((const char *)sqlite3_column_text(st, 1), "ok");
         int64_t inv = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
         if (inv >= 0 && (inv = map_invocation(h, shard, inv, invcols)) < 0) bad = 1;
-        else if (take_run(h, key, inv, sqlite3_column_int(st, 3), runcols)) bad = 1;
+        else if (take_run(h, key, inv,
+                          attempts_after(h, shard, key, sqlite3_column_int(st, 3), sqlite3_column_int(st, 4)),
+                          runcols))
+            bad = 1;
         else ok ? c->ok++ : c->other++;
     }
     sqlite3_finalize(st);

@@ -1,8 +1,8 @@
 -- schema.sql: the embsweep results database, version 4 (PRAGMA user_version).
 -- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
 -- v2 -> v3: tables run_scores and verdicts added.
--- v3 -> v4: invocations.slurm_job, slurm_task, node, origin added; table
---           slurm_submissions added.
+-- v3 -> v4: invocations.slurm_job, slurm_task, node, origin added; tables
+--           slurm_submissions and shard_attempts added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -157,6 +157,16 @@ CREATE TABLE IF NOT EXISTS slurm_submissions (
     tasks        INTEGER NOT NULL,
     cells        INTEGER NOT NULL,
     submitted_at TEXT NOT NULL
+);
+
+-- v4: the attempts each shard had made at a run when `embsweep merge` last took
+-- it, so that runs.attempts counts every attempt once when a requeued task's
+-- shard is merged again.
+CREATE TABLE IF NOT EXISTS shard_attempts (
+    shard    TEXT NOT NULL,                -- absolute path of the shard file
+    key      TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (shard, key)
 );
 
 CREATE VIEW IF NOT EXISTS run_summary AS

@@ -9,6 +9,10 @@
 #   3. a merge killed half-way (SIGKILL inside a shard's transaction), rerun:
 #      the database is consistent and equals a clean merge; a third merge
 #      changes nothing
+#   4. --requeue: a running task requeued (as on preemption) reruns only its
+#      unfinished cells; all ok, the same bits, each attempt counted once
+#   5. a task past its time limit: the cells it finished ok, the one it was
+#      running interrupted, the rest pending; nothing else
 # Prints the measured figures (cells, tasks, wall times) as it goes.
 set -eu
 E=${EMBSWEEP_BIN:?EMBSWEEP_BIN is not set (run through make test-slurm)}
@@ -33,6 +37,14 @@ wait_jobs() {
   i=0
   while [ -n "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]; do
     i=$((i + 1)); [ $i -le $(($2 * 5)) ] || fail "jobs $1 still queued after $2 s: $(squeue)"
+    sleep 0.2
+  done
+}
+# wait until task $2 of submission dir $1 is running a cell
+wait_running() {
+  i=0
+  until [ "$(q "$1/shards/task-0000$2.db" "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null || echo 0)" = 1 ]; do
+    i=$((i + 1)); [ $i -le 1500 ] || fail "task $2 of $1 never ran: $(squeue)"
     sleep 0.2
   done
 }
@@ -77,11 +89,7 @@ echo "ok: every key once, ok, the same bits as the local run; provenance names j
 echo "== scancel of one task mid-run"
 "$E" submit "$SWEEP" --slurm --db b.db --workdir work2 --max-running 1 > submit2.out 2>&1 || fail "submit: $(cat submit2.out)"
 job=$(array_of submit2.out); mjob=$(merge_of submit2.out)
-i=0 # task 1 is running a cell
-until [ "$(q work2/001/shards/task-00001.db "SELECT count(*) FROM runs WHERE status = 'running'" 2>/dev/null || echo 0)" = 1 ]; do
-  i=$((i + 1)); [ $i -le 1500 ] || fail "task 1 never ran: $(squeue)"
-  sleep 0.2
-done
+wait_running work2/001 1
 scancel "${job}_1"
 wait_jobs "$job,$mjob" 600
 "$E" merge work2 --db b.db
@@ -127,4 +135,42 @@ sum1=$(q c.db "SELECT count(*) FROM loss_curve")
 [ "$(q c.db "SELECT count(*) || ' ' || total(attempts) FROM runs")" = "$before" ] && [ "$(q c.db "SELECT count(*) FROM loss_curve")" = "$sum1" ] || fail "a second merge changed the database"
 digest c.db | cmp -s c.digest - || fail "a second merge changed the metrics"
 echo "ok: the rerun merge equals a clean one; merging again changes nothing"
+
+echo "== requeue of a running task (as on preemption)"
+"$E" submit "$SWEEP" --slurm --db d.db --workdir work3 --requeue --max-running 1 > submit4.out 2>&1 || fail "submit: $(cat submit4.out)"
+grep -q -- "--requeue" work3/001/task.sbatch || fail "no --requeue in work3/001/task.sbatch"
+job=$(array_of submit4.out); mjob=$(merge_of submit4.out)
+wait_running work3/001 0
+scontrol requeue "${job}_0"
+i=0 # Slurm holds a requeued job back for a while (BeginTime); release it now
+until squeue -h -j "${job}_0" -o %T 2>/dev/null | grep -q PENDING; do
+  i=$((i + 1)); [ $i -le 300 ] || fail "task 0 not requeued: $(squeue)"; sleep 0.2
+done
+scontrol update JobId="${job}_0" StartTime=now
+wait_jobs "$job,$mjob" 600
+"$E" merge work3 --db d.db
+[ "$(q d.db "SELECT count(*) || ' ' || sum(status = 'ok') FROM runs")" = "$cells $cells" ] || fail "after requeue: $(q d.db 'SELECT status, count(*) FROM runs GROUP BY 1')"
+digest d.db | cmp -s local.digest - || fail "after requeue, metrics differ from the local run"
+runs0=$(q work3/001/shards/task-00000.db "SELECT count(*) FROM invocations WHERE slurm_job = '$job' AND slurm_task = 0")
+[ "$runs0" = 2 ] || fail "task 0 ran $runs0 times (expected 2: before and after the requeue)"
+[ "$(q d.db "SELECT total(attempts) FROM runs")" = "$((cells + 1)).0" ] || fail "attempts: $(q d.db 'SELECT key, attempts FROM runs WHERE attempts <> 1')"
+grep -q "interrupted" work3/001/logs/task-0.out || fail "the requeued task interrupted nothing: $(cat work3/001/logs/task-0.out)"
+echo "ok: the requeued task reran only its unfinished cells: $cells ok, attempts $(q d.db "SELECT total(attempts) FROM runs")"
+
+echo "== time limit"
+sed 's/^name: t_slurm/name: t_slow/; s/epochs: 8,/epochs: 60,/' "$SWEEP" > slow.yaml
+"$E" submit slow.yaml --slurm --db e.db --workdir work4 --cells-per-task 100 --time 0:05 > submit5.out 2>&1 || fail "submit: $(cat submit5.out)"
+job=$(array_of submit5.out); mjob=$(merge_of submit5.out)
+t0=$(now)
+wait_jobs "$job,$mjob" 600
+t1=$(now)
+grep -q "TIME LIMIT" work4/001/logs/task-0.out || fail "task 0 did not hit its time limit: $(tail -n 3 work4/001/logs/task-0.out)"
+"$E" merge work4 --db e.db
+held=$(q e.db "SELECT group_concat(status || '=' || n, ' ') FROM (SELECT status, count(*) n FROM runs GROUP BY status)")
+echo "time limit 0:05 hit after $(awk "BEGIN { printf \"%.0f\", $t1 - $t0 }") s; e.db holds: $held"
+[ "$(q e.db "SELECT count(*) FROM runs WHERE status NOT IN ('ok', 'interrupted', 'pending')")" = 0 ] || fail "time limit: $held"
+[ "$(q e.db "SELECT count(*) FROM runs WHERE status = 'interrupted'")" -le 1 ] || fail "time limit: $held"
+[ "$(q e.db "SELECT count(*) FROM runs r WHERE status = 'ok' AND NOT EXISTS (SELECT 1 FROM run_scores s WHERE s.key = r.key)")" = 0 ] || fail "an ok run without its scores"
+[ "$(q e.db "SELECT count(*) FROM runs WHERE status = 'ok'")" -lt "$cells" ] || fail "the time limit cut nothing: $held"
+echo "ok: past the time limit nothing is ok that did not finish"
 echo "PASS"
