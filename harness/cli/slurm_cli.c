@@ -320,6 +320,10 @@ int cmd_submit(int argc, char **argv) {
     absolute(".", s.cwd, sizeof s.cwd);
     if (!realpath("/proc/self/exe", s.bin)) snprintf(s.bin, sizeof s.bin, "embsweep");
     sweep_opts o;
+    if (sw->jobs > sw->slurm.cpus_per_task)
+        fprintf(stderr, "embsweep submit: warning: each task runs jobs: %d workers on cpus_per_task: %d CPU(s); "
+                        "set slurm.cpus_per_task (or --cpus-per-task) to at least %d\n",
+                sw->jobs, sw->slurm.cpus_per_task, sw->jobs);
     cli_threads(sw, 0, sw->slurm.cpus_per_task, &o);
     s.jobs = o.jobs, s.threads = o.threads;
     code = a.dry ? submit_dry(sw, &a, &s) : submit_run(sw, &a, &s);

@@ -62,7 +62,11 @@ t0=$(now)
 t1=$(now)
 cells=$(q local.db "SELECT count(*) FROM runs WHERE status = 'ok'")
 [ "$cells" -ge 12 ] || fail "local run: $cells ok runs"
-echo "local run: $cells cells in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s"
+echo "local run: $cells cells in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s (jobs 1, the file's)"
+t0=$(now)
+"$E" run "$SWEEP" --db local2.db --jobs 2 > local2.out 2>&1 || fail "local run --jobs 2: $(tail -n 3 local2.out)"
+t1=$(now)
+echo "local run --jobs 2: $cells cells in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s"
 
 echo "== array"
 t0=$(now)
@@ -125,7 +129,7 @@ held=$(q c.db "SELECT count(*) FROM runs WHERE status = 'ok'")
 part=$(q c.db "SELECT count(*) FROM runs r WHERE status = 'ok' AND (NOT EXISTS (SELECT 1 FROM run_scores s WHERE s.key = r.key) OR NOT EXISTS (SELECT 1 FROM loss_curve l WHERE l.key = r.key))")
 [ "$part" = 0 ] || fail "$part runs half-merged"
 [ "$held" -lt "$cells" ] || fail "the kill came after the whole merge"
-echo "merge killed at run $kill_at of $shards shards: c.db holds $held ok runs, each whole"
+echo "merge killed at run $kill_at of $shards shards: c.db holds $(q c.db "SELECT group_concat(status || '=' || n, ' ') FROM (SELECT status, count(*) n FROM runs GROUP BY status)"), each ok run whole"
 "$E" merge work2 --db c.db
 digest c.db > c.digest
 cmp -s b.digest c.digest || fail "the rerun merge differs from a clean one: $(diff b.digest c.digest | head -n 5)"
