@@ -2,7 +2,8 @@
  * cluster (make test-slurm runs them on a real one):
  *   no sbatch    submit fails with exit 2 naming what is missing, writes nothing
  *   dry run      the tasks and the sbatch script (array, throttle, the file's
- *                slurm: section and the flags over it), nothing written
+ *                slurm: section and the flags over it), nothing written;
+ *                minutes_per_task sized by the sweep's finished runs
  *   bad slurm:   file:line:col errors, exit 2
  *   tasks        --no-sbatch, then every task run by hand and merged: each key
  *                once, ok, the same bits as `run`; merging twice changes nothing
@@ -152,6 +153,12 @@ Test(submit, tasks_by_hand_merge_to_the_bits_of_run) {
     cr_expect(strstr(e.out, "runs: ok=6") && strstr(e.out, "not merged yet: none"), "%s", e.out);
     cr_assert_eq(cli(&e, "submit %s --slurm --no-sbatch --db a.db --workdir work%s", e.yaml, NULL), 0, "%s", e.out);
     cr_expect(strstr(e.out, "nothing to submit"), "%s", e.out);
+    cr_assert_eq(cli(&e, "submit %s --slurm --dry-run --db a.db --minutes-per-task 1000%s", e.yaml, NULL), 0, "%s",
+                 e.out);
+    cr_expect(strstr(e.out, "(the median of the sweep's finished runs), so "), "%s", e.out);
+    cr_expect_eq(cli(&e, "submit %s --slurm --dry-run --db none.db --minutes-per-task 5%s", e.yaml, NULL), 2, "%s",
+                 e.out);
+    cr_expect(strstr(e.out, "minutes_per_task needs a cell's time"), "%s", e.out);
     fx_rmdir(e.dir);
 }
 

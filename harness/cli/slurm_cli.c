@@ -147,6 +147,40 @@ static int pick_cells(const cfg_sweep *sw, sqlite3 *h, int retry_failed, int *to
     return n;
 }
 
+/* With minutes_per_task: cells_per_task from the median wall time of the
+ * sweep's ok runs in h (else the sweep's timeout). 0, or 2 when there is no
+ * estimate. */
+static int cells_per_minutes(cfg_sweep *sw, sqlite3 *h) {
+    cfg_slurm *sl = &sw->slurm;
+    if (sl->minutes_per_task <= 0) return 0;
+    sqlite3_stmt *st = NULL;
+    double med = 0;
+    int n = 0;
+    if (h && sqlite3_prepare_v2(h,
+                                "SELECT wall_s, count(*) OVER () FROM runs r JOIN sweep_runs s ON s.key = r.key "
+                                "WHERE s.sweep = ?1 AND r.status = 'ok' AND r.wall_s > 0 ORDER BY wall_s",
+                                -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sw->name, -1, SQLITE_STATIC);
+        for (int i = 0; sqlite3_step(st) == SQLITE_ROW; i++) {
+            n = sqlite3_column_int(st, 1);
+            if (i == n / 2) med = sqlite3_column_double(st, 0);
+        }
+    }
+    sqlite3_finalize(st);
+    const char *from = "the median of the sweep's finished runs";
+    if (n == 0) med = sw->timeout, from = "the sweep's timeout:";
+    if (med <= 0) {
+        fprintf(stderr, "embsweep submit: minutes_per_task needs a cell's time: the database holds no finished run "
+                        "of sweep %s and the file sets no timeout:; set cells_per_task instead\n", sw->name);
+        return 2;
+    }
+    double c = sl->minutes_per_task * 60.0 / med;
+    sl->cells_per_task = c < 1 ? 1 : c > 100000 ? 100000 : (int)c;
+    printf("minutes_per_task %g: a cell takes about %.1f s (%s%s), so %d cells per task\n", sl->minutes_per_task, med,
+           from, n ? "" : ", an upper bound", sl->cells_per_task);
+    return 0;
+}
+
 static void print_tasks(const slurm_sub *s) {
     for (int t = 0; t < s->tasks; t++) {
         printf("task %d:", t);
@@ -247,6 +281,10 @@ static int submit_run(cfg_sweep *sw, const submit_args *a, slurm_sub *s) {
         return 1;
     }
     if (merge_earlier(d, s->workdir) || earlier_active(db_handle(d), sw->name)) goto out;
+    if (cells_per_minutes(sw, db_handle(d))) {
+        code = 2;
+        goto out;
+    }
     int *todo = hx_calloc((size_t)sw->n_cells + 1, sizeof(int));
     if (!todo) goto out;
     s->todo = todo;
@@ -276,6 +314,7 @@ static int submit_dry(cfg_sweep *sw, const submit_args *a, slurm_sub *s) {
     sqlite3 *h = NULL;
     char err[512];
     if (access(s->db, F_OK) == 0 && db_open_read(s->db, &h, err, sizeof err) != HX_OK) h = NULL;
+    if (cells_per_minutes(sw, h)) return sqlite3_close(h), 2;
     int *todo = hx_calloc((size_t)sw->n_cells + 1, sizeof(int));
     if (!todo) return sqlite3_close(h), 1;
     s->todo = todo;

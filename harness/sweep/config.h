@@ -58,6 +58,7 @@ typedef struct cfg_slurm {
     char mem[32];                    /* per task, sbatch --mem (e.g. 4G); "" = the partition's */
     int  cpus_per_task;              /* sbatch --cpus-per-task; engine threads follow it */
     int  cells_per_task;             /* cells run by one array task, one after another */
+    double minutes_per_task;         /* > 0: instead, as many cells as fit (submit estimates) */
     int  max_running;                /* K of --array=0-N%K; 0 = no throttle */
     int32_t requeue;                 /* sbatch --requeue: a preempted task is requeued */
     int  n_extra;

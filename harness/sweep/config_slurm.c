@@ -9,6 +9,7 @@
  *     mem: 8G                  # per task
  *     cpus_per_task: 4         # engine threads follow it
  *     cells_per_task: 10       # cells one array task runs, one after another
+ *     minutes_per_task: 50     # or: as many cells as fit, by the sweep's finished runs
  *     max_running: 50          # --array=0-N%50
  *     requeue: true
  *     sbatch: ["--qos=normal", "--constraint=avx2"]
@@ -27,6 +28,9 @@ const key_def cfg_slurm_keys[] = {
             "sbatch --cpus-per-task; the engine threads of each task follow it"),
     KEY_NUM("cells_per_task", KEY_INT, int, KEY_TOP, SL, cells_per_task, 1, 100000, 0, "8", NULL,
             "cells one array task runs, one after another"),
+    KEY_NUM("minutes_per_task", KEY_F64, double, KEY_TOP, SL, minutes_per_task, 0, 1e6, 0, "0", NULL,
+            "instead of cells_per_task: the cells that fit this many minutes, by the median time of the "
+            "sweep's finished runs (else its timeout:)"),
     KEY_NUM("max_running", KEY_INT, int, KEY_TOP, SL, max_running, 0, 100000, 0, "0", NULL,
             "array tasks running at once, K of --array=0-N%K (0: no limit)"),
     KEY_NUM("requeue", KEY_BOOL, int32_t, KEY_TOP, SL, requeue, 0, 1, 0, "false", NULL,
