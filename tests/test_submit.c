@@ -101,7 +101,7 @@ Test(submit, bad_slurm_section_is_an_error_with_position) {
     cr_expect(strstr(e.out, "bad.yaml:7:19: slurm.cells_per_task: expected"), "%s", e.out);
     cr_expect(strstr(e.out, "bad.yaml:8:11: slurm.sbatch: expected a list"), "%s", e.out);
     cr_expect_eq(cli(&e, "submit %s --slurm --dry-run --cells-per-task x", e.yaml, NULL), 2, "%s", e.out);
-    cr_expect(strstr(e.out, "--cells_per_task: expected"), "%s", e.out);
+    cr_expect(strstr(e.out, "--cells-per-task: expected"), "%s", e.out);
     fx_rmdir(e.dir);
 }
 

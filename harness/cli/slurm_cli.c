@@ -26,8 +26,8 @@ static void submit_usage(FILE *f) {
     fprintf(f,
             "usage: embsweep submit FILE --slurm [--db PATH] [--workdir DIR] [--dry-run] [--no-sbatch]\n"
             "                       [--retry-failed] [--partition P] [--account A] [--time T] [--mem M]\n"
-            "                       [--cpus-per-task N] [--cells-per-task N] [--max-running K] [--requeue]\n"
-            "                       [--sbatch LINE]...\n"
+            "                       [--cpus-per-task N] [--cells-per-task N | --minutes-per-task M]\n"
+            "                       [--max-running K] [--requeue] [--sbatch LINE]...\n"
             "  Runs the cells `embsweep run FILE` would run as one Slurm job array, --array=0-N%%K, each\n"
             "  task running up to --cells-per-task cells into its own result shard, then a merge job\n"
             "  (afterany the array) folds the shards into the database. Submitting again submits only\n"
@@ -47,7 +47,7 @@ static void submit_usage(FILE *f) {
         for (char *p = flag; *p; p++)
             if (*p == '_') *p = '-';
         fprintf(f, "  %-19s %s (default %s)\n", flag, cfg_slurm_keys[i].help,
-                cfg_slurm_keys[i].def ? cfg_slurm_keys[i].def : "none");
+                cfg_slurm_keys[i].def ? cfg_slurm_keys[i].def : "the cluster's");
     }
 }
 
@@ -104,7 +104,11 @@ static int apply_flags(const submit_args *a, cfg_slurm *sl) {
         if (key_parse(k, a->set_val[i], sl) != 0) {
             char ex[256];
             key_expect(k, a->set_val[i], ex, sizeof ex);
-            fprintf(stderr, "embsweep submit: --%s: expected %s\n", a->set_key[i], ex);
+            char flag[64];
+            snprintf(flag, sizeof flag, "%s", a->set_key[i]);
+            for (char *p = flag; *p; p++)
+                if (*p == '_') *p = '-';
+            fprintf(stderr, "embsweep submit: --%s: expected %s\n", flag, ex);
             return 2;
         }
     }

@@ -20,7 +20,7 @@
 
 #define SL cfg_slurm
 const key_def cfg_slurm_keys[] = {
-    KEY_CHARS("partition", KEY_TOP, SL, partition, NULL, "sbatch --partition (default: the cluster's)"),
+    KEY_CHARS("partition", KEY_TOP, SL, partition, NULL, "sbatch --partition"),
     KEY_CHARS("account", KEY_TOP, SL, account, NULL, "sbatch --account"),
     KEY_CHARS("time", KEY_TOP, SL, time, NULL, "time limit per task, sbatch --time (e.g. 1:00:00)"),
     KEY_CHARS("mem", KEY_TOP, SL, mem, NULL, "memory per task, sbatch --mem (e.g. 8G)"),
