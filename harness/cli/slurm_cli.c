@@ -284,7 +284,7 @@ static int submit_run(cfg_sweep *sw, const submit_args *a, slurm_sub *s) {
         fprintf(stderr, "embsweep submit: %s\n", err);
         return 1;
     }
-    if (merge_earlier(d, s->workdir) || earlier_active(db_handle(d), sw->name)) goto out;
+    if (earlier_active(db_handle(d), sw->name) || merge_earlier(d, s->workdir)) goto out;
     if (cells_per_minutes(sw, db_handle(d))) {
         code = 2;
         goto out;

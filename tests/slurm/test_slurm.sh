@@ -4,8 +4,9 @@
 # (the reason on stderr: Slurm cannot start here), anything else failed.
 #   1. a local `run` of tests/slurm/sweep.yaml (12 cells) against `submit --slurm`
 #      (4 tasks of 3 cells), waited for, merged: every key once, ok, the same bits
-#   2. `scancel` of one task mid-run, merge: its cells interrupted or pending,
-#      never ok; `submit` again: only those, merged: all ok, none duplicated
+#   2. `submit` while the array is queued is refused; `scancel` of one task
+#      mid-run, merge: its cells interrupted or pending, never ok; `submit`
+#      again: only those, merged: all ok, none duplicated
 #   3. a merge killed half-way (SIGKILL inside a shard's transaction), rerun:
 #      the database is consistent and equals a clean merge; a third merge
 #      changes nothing
@@ -93,6 +94,9 @@ echo "ok: every key once, ok, the same bits as the local run; provenance names j
 echo "== scancel of one task mid-run"
 "$E" submit "$SWEEP" --slurm --db b.db --workdir work2 --max-running 1 > submit2.out 2>&1 || fail "submit: $(cat submit2.out)"
 job=$(array_of submit2.out); mjob=$(merge_of submit2.out)
+rc=0; "$E" submit "$SWEEP" --slurm --db b.db --workdir work2 > busy.out 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "job array $job .* still has" busy.out || fail "a second submit while the array is queued: exit $rc: $(cat busy.out)"
+[ ! -e work2/002 ] || fail "the refused submit wrote work2/002"
 wait_running work2/001 1
 scancel "${job}_1"
 wait_jobs "$job,$mjob" 600
