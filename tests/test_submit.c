@@ -10,6 +10,8 @@
  *   merge rules  an ok run is never replaced; a failed one is by a later
  *                attempt; a merge killed inside a shard's transaction leaves
  *                every shard whole or absent, and the rerun completes it
+ *   node lost   a shard left with a run `running` (its node died): merge leaves
+ *                the run pending, status counts it, submit again takes it
  *   changed file a task whose plan no longer matches the file refuses (exit 2)
  *   schema v3    a version-3 database gains the Slurm columns (version 4)
  */
@@ -183,6 +185,26 @@ Test(submit, merge_never_replaces_ok_and_survives_a_kill) {
     cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM runs WHERE status = 'ok'"), 6, "the failed run replaced");
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM runs WHERE test_auc = 0.25"), 1, "the ok run kept");
+    fx_rmdir(e.dir);
+}
+
+Test(submit, a_lost_node_leaves_its_run_to_the_next_submit) {
+    env e;
+    env_init(&e);
+    submit_and_run_tasks(&e, "a.db");
+    /* task 1's node died in its second cell: the shard says running, no result */
+    fx_exec_sql("work/001/shards/task-00001.db",
+                "UPDATE runs SET status = 'running', test_auc = NULL WHERE key = (SELECT max(key) FROM runs)");
+    cr_assert_eq(cli(&e, "status --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_expect(strstr(e.out, "ok=5 (total 5); running now in shards: 1"), "%s", e.out);
+    cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_expect(strstr(e.out, "5 run(s) taken (5 ok") && strstr(e.out, "1 unfinished in shards"), "%s", e.out);
+    cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM runs WHERE status = 'pending'"), 1, "never ok");
+    cr_assert_eq(cli(&e, "submit %s --slurm --no-sbatch --db a.db --workdir work%s", e.yaml, NULL), 0, "%s", e.out);
+    cr_expect(strstr(e.out, "wrote ") && strstr(e.out, "work/002: 1 cells in 1 tasks"), "%s", e.out);
+    cr_assert_eq(cli(&e, "task work/002 --index 0%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM runs WHERE status = 'ok'"), 6, "%s", e.out);
     fx_rmdir(e.dir);
 }
 

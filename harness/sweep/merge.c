@@ -305,13 +305,19 @@ hx_status merge_dir(db *d, const char *dir, merge_counts *c, char *err, size_t e
     return rc;
 }
 
-int merge_pending(sqlite3 *h, const char *dir, FILE *f, int *unfinished) {
+int merge_pending(sqlite3 *caller, const char *dir, FILE *f, int *unfinished) {
     char **shards;
     int n, total = 0;
     char names[8][16] = {{0}};
     int counts[8] = {0};
     *unfinished = 0;
-    if (list_shards(dir, &shards, &n) != 0) return -1;
+    /* a connection of its own: the caller's may be inside a statement, where
+     * DETACH is refused */
+    const char *path = sqlite3_db_filename(caller, "main");
+    sqlite3 *h = NULL;
+    if (!path || sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return sqlite3_close(h), -1;
+    sqlite3_busy_timeout(h, 10000);
+    if (list_shards(dir, &shards, &n) != 0) return sqlite3_close(h), -1;
     for (int i = 0; i < n; i++) {
         if (attach(h, shards[i]) != 0) continue;
         sqlite3_stmt *st;
@@ -335,6 +341,7 @@ int merge_pending(sqlite3 *h, const char *dir, FILE *f, int *unfinished) {
         sqlite3_exec(h, "DETACH s", NULL, NULL, NULL);
     }
     free_list(shards, n);
+    sqlite3_close(h);
     for (int j = 0; j < 8 && names[j][0]; j++) fprintf(f, " %s=%d", names[j], counts[j]);
     return total;
 }

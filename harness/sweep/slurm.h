@@ -102,7 +102,8 @@ typedef struct merge_counts {
  * shard either folded in whole or not at all. */
 hx_status merge_dir(db *d, const char *dir, merge_counts *c, char *err, size_t errlen);
 
-/* What the shards of submission dir hold that is not in the database h yet:
+/* What the shards of submission dir hold that is not in the database of h yet
+ * (read through a connection of its own):
  * per shard status, counts into f as " ok=N interrupted=M"; returns the total,
  * and the unfinished rows through *unfinished. */
 int merge_pending(struct sqlite3 *h, const char *dir, FILE *f, int *unfinished);
