@@ -42,6 +42,8 @@
 typedef enum { INTERACT_DOT = 0, INTERACT_CAT = 1 } interact_kind;
 typedef enum { ARCH_DLRM = 0, ARCH_DCN = 1, ARCH_DEEPFM = 2, ARCH_WDL = 3 } model_arch;
 typedef enum { DCN_STACKED = 0, DCN_PARALLEL = 1 } dcn_structure;
+/* The archs' names, by model_arch value, NULL-terminated (the arch key's choices). */
+extern const char *const model_arch_names[];
 
 /* The network around the embeddings (the YAML model: section). */
 typedef struct model_cfg {

@@ -15,6 +15,8 @@
 #include "harness/core/fm.h"
 #include "model.h"
 
+const char *const model_arch_names[] = {"dlrm", "dcn", "deepfm", "wdl", NULL};
+
 /* Rows per piece of the element-wise loops. */
 enum { ARCH_GRAIN = 16 };
 

@@ -23,7 +23,6 @@
 static const char *const k_opt_dense[] = {"sgd", "adagrad", "adam", NULL};
 static const char *const k_opt_emb[] = {"sgd", "adagrad", "adam", "rowwise_adagrad", NULL};
 static const char *const k_interaction[] = {"dot", "cat", NULL};
-static const char *const k_arch[] = {"dlrm", "dcn", "deepfm", "wdl", NULL};
 static const char *const k_dcn_structure[] = {"stacked", "parallel", NULL};
 
 #define RC run_config
@@ -45,7 +44,7 @@ const key_def run_keys[] = {
              "top MLP hidden widths (the deep MLP of dcn, deepfm, wdl); a final 1 is implied"),
     KEY_CHOICE("interaction", interact_kind, KEY_MODEL, RC, model.interaction, k_interaction, 0, "dot",
                "interaction", "how embeddings and the bottom MLP output meet (arch dlrm)"),
-    KEY_CHOICE("arch", model_arch, KEY_MODEL, RC, model.arch, k_arch, KEY_OMIT_DEFAULT, "dlrm", "arch",
+    KEY_CHOICE("arch", model_arch, KEY_MODEL, RC, model.arch, model_arch_names, KEY_OMIT_DEFAULT, "dlrm", "arch",
                "the network around the embeddings: DLRM, DCN-v2, DeepFM or Wide & Deep"),
     KEY_NUM("cross_layers", KEY_INT, int32_t, KEY_MODEL, RC, model.cross_layers, 1, CROSS_MAX_LAYERS,
             KEY_OMIT_DEFAULT, "3", "cross-layers", "dcn: cross layers"),
