@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness/core/fm.h"
+#include "harness/core/interact.h"
 #include "model.h"
 
 const char *const model_arch_names[] = {"dlrm", "dcn", "deepfm", "wdl", NULL};
@@ -72,12 +73,9 @@ hx_status model_arch_create(model *m, hx_rng *rng, opt_cfg dense_opt, const emb_
         m->sum = hx_calloc(B, sizeof(float));
         if (!m->part || !m->sum) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     }
-    if (cfg->arch == ARCH_DEEPFM) { /* fm_backward's scratch: D floats a thread, own cache lines */
-        hx_free(m->scratch);
-        m->scratch_n = ((size_t)m->D + 31) & ~(size_t)15;
-        m->scratch = hx_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
-        if (!m->scratch) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
-    }
+    /* fm_backward's scratch (D floats a thread) is model.c's interaction scratch,
+     * at least interact_dot_scratch(F, D, Dx) >= D floats a thread */
+    HX_ASSERT(interact_dot_scratch(m->F, m->D, m->Dx) >= (size_t)m->D);
     return HX_OK;
 }
 
