@@ -3,7 +3,7 @@
  * without the axis, `embsweep compare` judges each arch against `full` of the
  * same arch, `embsweep plot` draws one group per arch (dlrm's file names
  * unchanged), `embsweep train --arch` runs, and bad arch values are errors at
- * file:line:column. */
+ * file:line:column; experiments/models.yaml plans every cell. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,4 +121,11 @@ Test(archs_cli, train_flag_and_bad_values, .timeout = 120) {
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
     cr_expect_eq(system(rm), 0);
+}
+
+Test(archs_cli, models_yaml_plans_every_cell) {
+    static char out[1 << 17];
+    cr_assert_eq(fx_run_cli("run experiments/models.yaml --dry-run", out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, "288 runs (288 to run, 0 skipped as unreachable) in sweep models") != NULL, "%s",
+              out + (strlen(out) > 300 ? strlen(out) - 300 : 0));
 }
