@@ -4,7 +4,13 @@ and wdl archs (harness/train/model.h), used by tests/test_reference.c to
 cross-check logits, loss and every gradient. Run with Debian's /usr/bin/python3
 (python3-torch):
 
-    /usr/bin/python3 tests/reference/archs_ref.py IN OUT
+    /usr/bin/python3 tests/reference/archs_ref.py IN OUT [plant]
+
+With `plant`, each arch's own backward gets a typical bug while its forward stays
+exact (a .detach() on one path): dcn loses the gradient through the x0 factor of
+every cross layer, deepfm the gradient of the FM term through its second
+operand, wdl the gradient of the scalar tables. tests/test_reference.c checks
+that the comparison then fails, i.e. that it can see a broken backward.
 
 The models, c = [x, e_0, ..., e_{F-1}] (x the bottom MLP output, ReLU after every
 layer; for wdl x = the raw dense features; no x when Dd = 0):
@@ -46,7 +52,7 @@ from dlrm_ref import Reader
 F64 = torch.float64
 
 
-def main(path_in, path_out):
+def main(path_in, path_out, plant=False):
     with open(path_in, "rb") as f:
         r = Reader(f.read())
     if bytes(r.take(np.uint8, 8)) != b"ESARCIN1":
@@ -59,6 +65,9 @@ def main(path_in, path_out):
     idx = torch.tensor(r.take("<i8", B * F).reshape(B, F))
     label = torch.tensor(r.take("<f4", B), dtype=F64)
     params = []
+
+    def cut_if(a):  # the planted bug of arch a: a path without gradient
+        return (lambda t: t.detach()) if plant and arch == a else (lambda t: t)
 
     def tensor(*shape):
         n = int(np.prod(shape))
@@ -109,18 +118,18 @@ def main(path_in, path_out):
             else:
                 W, b = p
                 xw = xl @ W.T + b
-            xl = c * xw + xl
+            xl = cut_if(1)(c) * xw + xl
         if parallel:
             logits = run(head, torch.cat([xl, run(deep, c, True)], dim=1), False)[:, 0]
         else:
             logits = run(deep, xl, False)[:, 0]
     else:
-        wide = sum(scalars[f][idx[:, f]] for f in range(F))
+        wide = sum(cut_if(3)(scalars[f])[idx[:, f]] for f in range(F))
         logits = run(deep, c, False)[:, 0] + wide
         if arch == 2:
             V = torch.stack(vecs, dim=1)  # (B, n, D)
             n = V.shape[1]
-            fm = sum((V[:, i] * V[:, j]).sum(dim=1) for i in range(n) for j in range(i + 1, n))
+            fm = sum((V[:, i] * cut_if(2)(V[:, j])).sum(dim=1) for i in range(n) for j in range(i + 1, n))
             logits = logits + fm
     loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, label)
     loss.backward()
@@ -130,11 +139,12 @@ def main(path_in, path_out):
         f.write(b"ESARCOUT")
         f.write(logits.detach().numpy().astype("<f8").tobytes())
         f.write(struct.pack("<d", loss.item()))
-        for t in params:
-            f.write(t.grad.numpy().astype("<f8").tobytes())
+        for t in params:  # a tensor the planted bug cut off has no gradient: zeros
+            g = t.grad if t.grad is not None else torch.zeros_like(t)
+            f.write(g.numpy().astype("<f8").tobytes())
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: /usr/bin/python3 archs_ref.py IN OUT")
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) not in (3, 4) or (len(sys.argv) == 4 and sys.argv[3] != "plant"):
+        sys.exit("usage: /usr/bin/python3 archs_ref.py IN OUT [plant]")
+    main(sys.argv[1], sys.argv[2], len(sys.argv) == 4)
