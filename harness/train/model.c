@@ -9,17 +9,9 @@
 #include "harness/core/interact.h"
 #include "harness/core/loss.h"
 
-hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const emb_method *method,
-                       const emb_spec *spec, opt_cfg dense_opt, uint64_t seed, char *err,
-                       size_t errlen) {
-    memset(m, 0, sizeof *m);
-    hx_status rc = HX_OK;
-    m->cfg = *cfg;
-    m->F = spec->n_fields;
-    m->D = spec->dim;
-    m->Dd = n_dense;
-    m->max_batch = spec->batch;
-    m->method = method;
+/* The widths: whether there is a bottom MLP, its output Dx and the width Wi of
+ * what the top (or deep) MLP takes, checked against the arch. */
+static hx_status model_widths(model *m, const model_cfg *cfg, int32_t n_dense, char *err, size_t errlen) {
     m->has_bottom = n_dense > 0 && cfg->arch != ARCH_WDL; /* wdl: the raw dense features */
     if (cfg->n_bottom < 0 || cfg->n_bottom > RUN_MAX_LAYERS || cfg->n_top < 0 ||
         cfg->n_top > RUN_MAX_LAYERS)
@@ -47,6 +39,21 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     } else {
         m->Wi = interact_cat_width(m->F, m->D, m->Dx);
     }
+    return HX_OK;
+}
+
+hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const emb_method *method,
+                       const emb_spec *spec, opt_cfg dense_opt, uint64_t seed, char *err,
+                       size_t errlen) {
+    memset(m, 0, sizeof *m);
+    hx_status rc = HX_OK;
+    m->cfg = *cfg;
+    m->F = spec->n_fields;
+    m->D = spec->dim;
+    m->Dd = n_dense;
+    m->max_batch = spec->batch;
+    m->method = method;
+    if ((rc = model_widths(m, cfg, n_dense, err, errlen)) != HX_OK) return rc;
     m->pool = spec->pool;
     hx_rng rng;
     hx_rng_seed(&rng, hx_splitmix64(seed ^ 0x6d6c70ULL)); /* own stream, apart from the method's */
