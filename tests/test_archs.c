@@ -360,7 +360,7 @@ static int method_arch_losses(const emb_method *me, model_arch arch, double *fir
     return 1;
 }
 
-Test(archs, every_method_trains_under_every_arch, .timeout = 600) {
+Test(archs, every_method_trains_under_every_arch) {
     static const char *const names[] = {"dlrm", "dcn", "deepfm", "wdl"};
     int tried = 0;
     for (size_t i = 0; i < emb_method_count(); i++) {

@@ -48,7 +48,7 @@ static int dlrm_keys(const char *out, char keys[][17], int max) {
     return n;
 }
 
-Test(archs_cli, axis_keys_compare_plot, .timeout = 300) {
+Test(archs_cli, axis_keys_compare_plot) {
     static char out[65536], out2[65536];
     char dir[64], with[128], without[128], args[768];
     fx_tmpdir(dir);
@@ -95,7 +95,7 @@ Test(archs_cli, axis_keys_compare_plot, .timeout = 300) {
     cr_expect_eq(system(rm), 0);
 }
 
-Test(archs_cli, train_flag_and_bad_values, .timeout = 120) {
+Test(archs_cli, train_flag_and_bad_values) {
     static char out[16384];
     cr_assert_eq(fx_run_cli("train --rows 3000 --fields 4 --dense 3 --arch dcn --cross-layers 2 --dcn-structure "
                             "parallel --cross-rank 4 --epochs 0.5 --batch 128",

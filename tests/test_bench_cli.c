@@ -91,7 +91,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
 }
 
 /* Each arch against its PyTorch twin: both engines run, a ratio is stored. */
-Test(bench_cli, tiny_run_every_arch, .timeout = 300) {
+Test(bench_cli, tiny_run_every_arch) {
     static char out[16384];
     char dir[64], db[128], args[512];
     fx_tmpdir(dir);
