@@ -123,3 +123,29 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     sqlite3_close(h);
     fx_rmdir(dir);
 }
+
+/* Each arch against its PyTorch twin: both engines run, a ratio is stored. */
+Test(bench_cli, tiny_run_every_arch) {
+    static char out[16384];
+    char dir[64], db[128], args[512];
+    fx_tmpdir(dir);
+    snprintf(db, sizeof db, "%s/b.db", dir);
+    static const char *const archs[] = {"dcn", "deepfm", "wdl"};
+    for (int a = 0; a < 3; a++) {
+        snprintf(args, sizeof args,
+                 "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model %s --db %s", archs[a], db);
+        cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
+        cr_expect(strstr(out, "C 1 thread / torch 1 thread") != NULL, "%s: torch did not run: %s", archs[a], out);
+    }
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM bench WHERE ratio_vs_torch > 0 AND name IN"
+                                       " ('train_dcn_c', 'train_deepfm_c', 'train_wdl_c')", -1, &st, NULL),
+                 SQLITE_OK);
+    cr_expect_eq(sqlite3_step(st), SQLITE_ROW);
+    cr_expect_eq(sqlite3_column_int(st, 0), 6, "a C row per arch and thread count, with its ratio to torch");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    fx_rmdir(dir);
+}

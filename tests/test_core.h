@@ -3,8 +3,38 @@
 #define EMBSWEEP_TEST_CORE_H
 
 #include <criterion/criterion.h>
+#include <math.h>
 
 #include "harness/train/model.h"
+
+static inline void fill_normal(hx_rng *r, float *x, size_t n, double s) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(s * hx_rng_normal(r));
+}
+
+/* ||a - b|| / max(||b||, floor), a float, b double */
+static inline double rel_err(const float *a, const double *b, size_t n, double floor) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    den = sqrt(den);
+    return sqrt(num) / (den > floor ? den : floor);
+}
+
+/* Plans m for *spec at the first ratio of a fixed list it reaches (1, 2, 4, 8,
+ * 16, 8/3, 16/3), setting spec->ratio and the default parameters; 0 when none. */
+static inline int test_plan_some_ratio(const emb_method *m, emb_spec *spec) {
+    static const double ratios[] = {1, 2, 4, 8, 16, 8.0 / 3, 16.0 / 3};
+    char err[256];
+    emb_plan plan;
+    for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
+        spec->ratio = ratios[i];
+        emb_params_default(m, spec->pv);
+        if (m->plan(spec, &plan, err, sizeof err) == HX_OK) return 1;
+    }
+    return 0;
+}
 
 /* A model on the `full` method with SGD, max batch B, F fields of card[] rows,
  * embedding width D, seeded by seed. */

@@ -23,21 +23,6 @@
 #define FD_H 1e-6
 #define GRAD_TOL 1e-2
 
-static void fill_normal(hx_rng *r, float *x, size_t n, double s) {
-    for (size_t i = 0; i < n; i++) x[i] = (float)(s * hx_rng_normal(r));
-}
-
-/* ||a - b|| / max(||b||, floor), a float, b double */
-static double rel_err(const float *a, const double *b, size_t n, double floor) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        den += b[i] * b[i];
-    }
-    den = sqrt(den);
-    return sqrt(num) / (den > floor ? den : floor);
-}
-
 /* ---- MLP: double reference ---- */
 
 /* Forward of an MLP whose parameters are given in double (same layout as mlp.params),

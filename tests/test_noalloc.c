@@ -1,6 +1,7 @@
 /* test_noalloc.c: embsweep's training loop makes no heap allocation. Every
- * listed method is trained inside the whole model (bottom MLP, dot interaction,
- * top MLP, BCE) at 1 and 2 engine threads: after 3 warm-up steps (OpenBLAS and
+ * listed method is trained inside the whole model of every arch (dlrm: bottom
+ * MLP, dot interaction, top MLP; dcn at full and low rank, stacked and
+ * parallel; deepfm; wdl; BCE) at 1 and 2 engine threads: after 3 warm-up steps (OpenBLAS and
  * the methods set up their buffers lazily), 40 more steps of forward, backward,
  * step and on_step must call malloc, calloc, realloc and posix_memalign zero
  * times from embsweep's code.
@@ -32,6 +33,7 @@
 #include "harness/train/model.h"
 #include "harness/core/pool.h"
 #include "methods/method.h"
+#include "test_core.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NOALLOC_SKIP 1
@@ -95,24 +97,15 @@ enum { NF = 4, ND = 3, NB = 64 };
 
 /* Allocations by embsweep's code during 40 steps after 3 warm-up ones, or -1 if
  * nothing planned; *blas gets those made inside the BLAS. */
-static long steps_allocs(const emb_method *m, hx_pool *pool, long *blas) {
+static long steps_allocs(const emb_method *m, const model_cfg *mc, hx_pool *pool, long *blas) {
     static const int64_t card[NF] = {10, 300, 5000, 30000};
-    static const double ratios[] = {1, 2, 4, 8, 16, 8.0 / 3, 16.0 / 3};
     char err[256];
-    emb_spec spec;
-    emb_plan plan;
-    int planned = 0;
-    for (size_t i = 0; i < sizeof ratios / sizeof ratios[0] && !planned; i++) {
-        spec = (emb_spec){.n_fields = NF, .card = card, .dim = 8, .ratio = ratios[i], .seed = 3, .batch = NB,
-                          .steps_per_epoch = 1000, .total_steps = 100000, .opt = opt_default(OPT_ROWWISE_ADAGRAD, 0.05f),
-                          .dense_opt = opt_default(OPT_ADAGRAD, 0.05f), .pool = pool};
-        emb_params_default(m, spec.pv);
-        planned = m->plan(&spec, &plan, err, sizeof err) == HX_OK;
-    }
-    if (!planned) return -1;
-    model_cfg mc = {.bottom = {8}, .n_bottom = 1, .top = {16}, .n_top = 1, .interaction = INTERACT_DOT};
+    emb_spec spec = {.n_fields = NF, .card = card, .dim = 8, .seed = 3, .batch = NB, .steps_per_epoch = 1000,
+                     .total_steps = 100000, .opt = opt_default(OPT_ROWWISE_ADAGRAD, 0.05f),
+                     .dense_opt = opt_default(OPT_ADAGRAD, 0.05f), .pool = pool};
+    if (!test_plan_some_ratio(m, &spec)) return -1;
     model md;
-    cr_assert_eq(model_create(&md, &mc, ND, m, &spec, spec.dense_opt, 3, err, sizeof err), HX_OK, "%s: %s",
+    cr_assert_eq(model_create(&md, mc, ND, m, &spec, spec.dense_opt, 3, err, sizeof err), HX_OK, "%s: %s",
                  m->name, err);
     static float dense[NB * ND], label[NB];
     static int64_t idx[NB * NF];
@@ -150,20 +143,30 @@ Test(noalloc, training_steps_allocate_nothing) {
     char err[128];
     hx_pool *p2 = hx_pool_create(2, err, sizeof err);
     cr_assert_not_null(p2, "%s", err);
+    static const struct { const char *name; model_cfg mc; } archs[] = {
+        {"dlrm", {.bottom = {8}, .n_bottom = 1, .top = {16}, .n_top = 1, .interaction = INTERACT_DOT}},
+        {"dcn", {.bottom = {8}, .n_bottom = 1, .top = {16}, .n_top = 1, .arch = ARCH_DCN, .cross_layers = 2}},
+        {"dcn parallel rank 4", {.bottom = {8}, .n_bottom = 1, .top = {16}, .n_top = 1, .arch = ARCH_DCN,
+                                 .cross_layers = 2, .structure = DCN_PARALLEL, .cross_rank = 4}},
+        {"deepfm", {.bottom = {8}, .n_bottom = 1, .top = {16}, .n_top = 1, .arch = ARCH_DEEPFM}},
+        {"wdl", {.top = {16}, .n_top = 1, .arch = ARCH_WDL}},
+    };
     int tried = 0;
-    for (size_t i = 0; i < emb_method_count(); i++) {
-        const emb_method *m = emb_method_at(i);
-        if (m->caps & EMB_CAP_TEST_ONLY) continue;
-        for (int th = 1; th <= 2; th++) {
-            long blas, n = steps_allocs(m, th == 1 ? NULL : p2, &blas);
-            if (n < 0) continue;
-            tried++;
-            cr_expect_eq(n, 0, "%s at %d thread(s): %ld heap allocations by embsweep in 40 training steps",
-                         m->name, th, n);
-            if (blas) cr_log_info("%s at %d thread(s): %ld allocations inside the BLAS (%s), not counted",
-                                  m->name, th, blas, openblas_get_corename());
+    for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++)
+        for (size_t i = 0; i < emb_method_count(); i++) {
+            const emb_method *m = emb_method_at(i);
+            if (m->caps & EMB_CAP_TEST_ONLY) continue;
+            for (int th = 1; th <= 2; th++) {
+                long blas, n = steps_allocs(m, &archs[a].mc, th == 1 ? NULL : p2, &blas);
+                if (n < 0) continue;
+                tried++;
+                cr_expect_eq(n, 0, "%s under %s at %d thread(s): %ld heap allocations by embsweep in 40 training steps",
+                             m->name, archs[a].name, th, n);
+                if (blas)
+                    cr_log_info("%s under %s at %d thread(s): %ld allocations inside the BLAS (%s), not counted",
+                                m->name, archs[a].name, th, blas, openblas_get_corename());
+            }
         }
-    }
-    cr_expect_geq(tried, 2 * 12, "most methods plan at some ratio (%d runs)", tried);
+    cr_expect_geq(tried, 5 * 2 * 12, "most methods plan at some ratio (%d runs)", tried);
     hx_pool_free(p2);
 }

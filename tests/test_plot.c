@@ -195,7 +195,7 @@ Test(plot, group_front_matches_hand_answer, .init = make_fixture, .fini = remove
     char err[256];
     pl_group g;
     cr_assert_eq(pl_db_open(g_db, &db, err, sizeof err), HX_OK, "%s", err);
-    cr_assert_eq(pl_group_load(db, "fx", "syn", 8, 0, &g, err, sizeof err), HX_OK, "%s", err);
+    cr_assert_eq(pl_group_load(db, "fx", "syn", 8, NULL, 0, &g, err, sizeof err), HX_OK, "%s", err);
     cr_assert_eq(g.n_cfg, 5, "the failed/diverged/timeout runs add no config");
     struct { const char *m; double r; int front, front_ll, n; } want[] = {
         {"full", 1, 1, 0, 2}, {"hash", 4, 0, 0, 2}, {"hash", 16, 1, 1, 2},
@@ -214,7 +214,7 @@ Test(plot, group_front_matches_hand_answer, .init = make_fixture, .fini = remove
     cr_expect_eq(g.budget, 16, "ratios 4 and 16 tie on methods: the larger wins");
     cr_expect_str_eq(g.base, "fx__syn__d8");
     pl_group_free(&g);
-    cr_assert_eq(pl_group_load(db, "fx", "syn", 8, 4, &g, err, sizeof err), HX_OK);
+    cr_assert_eq(pl_group_load(db, "fx", "syn", 8, NULL, 4, &g, err, sizeof err), HX_OK);
     cr_expect_eq(g.budget, 4, "--budget overrides");
     pl_group_free(&g);
     sqlite3_close(db);
@@ -301,7 +301,7 @@ Test(plot, c_front_agrees_with_sql_front, .init = make_fixture, .fini = remove_f
         double ratio;
         cr_assert_eq(sscanf(line, "%15s %15s %lld %15s %lf", sweep, ds, &dim, method, &ratio), 5);
         pl_group g;
-        cr_assert_eq(pl_group_load(db, sweep, ds, dim, 0, &g, err, sizeof err), HX_OK);
+        cr_assert_eq(pl_group_load(db, sweep, ds, dim, NULL, 0, &g, err, sizeof err), HX_OK);
         int found = 0;
         for (size_t i = 0; i < g.n_cfg; i++)
             if (!strcmp(g.cfg[i].method, method) && g.cfg[i].ratio == ratio) found = g.cfg[i].front;
@@ -311,7 +311,7 @@ Test(plot, c_front_agrees_with_sql_front, .init = make_fixture, .fini = remove_f
     }
     for (int k = 0; k < 2; k++) {
         pl_group g;
-        cr_assert_eq(pl_group_load(db, groups[k][0], "syn", atoi(groups[k][1]), 0, &g, err, sizeof err), HX_OK);
+        cr_assert_eq(pl_group_load(db, groups[k][0], "syn", atoi(groups[k][1]), NULL, 0, &g, err, sizeof err), HX_OK);
         for (size_t i = 0; i < g.n_cfg; i++) c_front += g.cfg[i].front;
         pl_group_free(&g);
     }

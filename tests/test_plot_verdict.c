@@ -62,7 +62,7 @@ Test(plot_verdict, bars_and_hollow_in_the_group, .init = make_db, .fini = remove
     char err[256];
     pl_group g;
     cr_assert_eq(pl_db_open(g_db, &db, err, sizeof err), HX_OK, "%s", err);
-    cr_assert_eq(pl_group_load(db, "fv", "syn", 8, 0, &g, err, sizeof err), HX_OK, "%s", err);
+    cr_assert_eq(pl_group_load(db, "fv", "syn", 8, NULL, 0, &g, err, sizeof err), HX_OK, "%s", err);
     cr_assert_eq(g.n_cfg, 5);
     expect_ci(cfg_of(&g, "full", 1), (double[]){0.780, 0.784, 0.782}, 0.777032, 0.786968);
     expect_ci(cfg_of(&g, "hash", 4), (double[]){0.770, 0.7745, 0.7715}, 0.766308, 0.777692);
@@ -85,7 +85,7 @@ Test(plot_verdict, bars_and_hollow_in_the_group, .init = make_db, .fini = remove
     pl_group_free(&g);
     cr_expect_null(g.vd);
     /* dim 16: hash r4 is worse at lr 0.01, not resolved at lr 0.1; its one point is hollow */
-    cr_assert_eq(pl_group_load(db, "fv", "syn", 16, 0, &g, err, sizeof err), HX_OK, "%s", err);
+    cr_assert_eq(pl_group_load(db, "fv", "syn", 16, NULL, 0, &g, err, sizeof err), HX_OK, "%s", err);
     cr_assert_eq(g.n_cfg, 2);
     cr_expect_eq(cfg_of(&g, "full", 1)->hollow, 0);
     cr_expect_eq(cfg_of(&g, "hash", 4)->hollow, 1, "any unresolved setting makes the point hollow");

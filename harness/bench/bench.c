@@ -5,10 +5,13 @@
  * Workload: Criteo-shaped synthetic data (the generator's criteo preset:
  * 26 fields of 10..10^6 ids, 13 dense features), dim 16, batch 1024, the `full`
  * method, SGD (lr 0.1, as the DLRM Kaggle script; torch uses sparse embedding
- * gradients, as DLRM does), dot interaction, for two MLP shapes:
- *   dlrm_kaggle  bottom 512-256-64-16, top 512-256-1 (facebookresearch/dlrm
+ * gradients, as DLRM does), for these models:
+ *   default      dlrm, dot interaction, bottom 64-16, top 64-32-1 (embsweep's default)
+ *   dlrm_kaggle  dlrm, bottom 512-256-64-16, top 512-256-1 (facebookresearch/dlrm
  *                bench/dlrm_s_criteo_kaggle.sh)
- *   default      bottom 64-16, top 64-32-1 (embsweep's default)
+ *   dcn, deepfm, wdl  each arch with the default widths (bottom 64-16, deep MLP
+ *                64-32-1; dcn: 3 full-rank cross layers, stacked; deepfm and wdl:
+ *                per-id scalar tables, sparse in torch too)
  * Each engine runs `warm` untimed steps, then `steps` timed steps over the same
  * batches in the same order; samples/s = steps * batch / seconds (wall clock).
  * Samples per process-CPU second are reported beside it: on a shared machine that
@@ -42,7 +45,16 @@ typedef struct bench_model {
 static const bench_model k_models[] = {
     {"default", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2}, 300},
     {"dlrm_kaggle", {.bottom = {512, 256, 64, 16}, .n_bottom = 4, .top = {512, 256}, .n_top = 2}, 40},
+    {"dcn", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2, .arch = ARCH_DCN, .cross_layers = 3}, 40},
+    {"deepfm", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2, .arch = ARCH_DEEPFM}, 300},
+    {"wdl", {.bottom = {64, 16}, .n_bottom = 2, .top = {64, 32}, .n_top = 2, .arch = ARCH_WDL}, 300},
 };
+
+int bench_model_known(const char *name) {
+    for (size_t k = 0; k < sizeof k_models / sizeof k_models[0]; k++)
+        if (!strcmp(name, k_models[k].name)) return 1;
+    return 0;
+}
 
 /* Steal and total jiffies from /proc/stat's cpu line (0, 0 when unreadable). */
 static void cpu_jiffies(unsigned long long *steal, unsigned long long *total) {
@@ -145,9 +157,10 @@ static int write_bench_file(int fd, const ds_data *ds, const model_cfg *mc, cons
         return -1;
     }
     const int64_t nb = ds->n_train / o->batch, n = nb * o->batch;
-    int32_t hdr[9] = {(int32_t)n, ds->n_dense, ds->n_fields, 16, o->batch, o->warm, o->steps,
-                      mc->n_bottom, mc->n_top};
-    int ok = fwrite("ESBENCH1", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1 &&
+    int32_t hdr[13] = {(int32_t)n, ds->n_dense, ds->n_fields, 16, o->batch, o->warm, o->steps,
+                       mc->n_bottom, mc->n_top, (int32_t)mc->arch, mc->cross_layers, (int32_t)mc->structure,
+                       mc->cross_rank};
+    int ok = fwrite("ESBENCH2", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1 &&
              fwrite(mc->bottom, 4, (size_t)mc->n_bottom, f) == (size_t)mc->n_bottom &&
              fwrite(mc->top, 4, (size_t)mc->n_top, f) == (size_t)mc->n_top &&
              fwrite(ds->card, 8, (size_t)ds->n_fields, f) == (size_t)ds->n_fields &&
@@ -316,7 +329,11 @@ static hx_status bench_setup(bench_ctx *x, char *err, size_t errlen) {
 }
 
 static void bench_print_header(const bench_opts *o, const ds_data *ds) {
-    char steps[48] = "300 (default) / 40 (dlrm_kaggle)";
+    char steps[160] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < sizeof k_models / sizeof k_models[0] && used < sizeof steps; k++)
+        used += (size_t)snprintf(steps + used, sizeof steps - used, "%s%d (%s)", k ? " / " : "", k_models[k].steps,
+                                 k_models[k].name);
     if (o->steps) snprintf(steps, sizeof steps, "%d", o->steps);
     printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
            "full/SGD, %d warm + %s timed steps, %d round%s\n",

@@ -20,12 +20,15 @@ typedef struct bench_opts {
     int         rounds;           /* 1..BENCH_MAX_ROUNDS; medians over them are reported */
     double      parse_mb, spread; /* parse benchmark text per case (0: skip); --gen vocabulary */
     const char *gen;              /* --gen FILE: only write generated Criteo text (bench_cli.c) */
-    const char *model;            /* only this MLP shape, "default" or "dlrm_kaggle" (NULL: all) */
+    const char *model;            /* only this model: default, dlrm_kaggle, dcn, deepfm, wdl (NULL: all) */
     int         big;              /* 1: the big-table benchmark (bench_big.c) */
     double      big_scale;        /* its big table: Criteo Kaggle's cardinalities times this */
     double      cold;             /* > 0: the cold case at the cardinalities times this */
     int         plain;            /* 1: huge pages and prefetch off (hx_big_set(0)) for the whole run */
 } bench_opts;
+
+/* 1 if name is one of the training benchmark's models. */
+int bench_model_known(const char *name);
 
 /* The defaults of every option (`embsweep bench` without flags). */
 void bench_opts_default(bench_opts *o);

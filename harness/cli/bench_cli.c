@@ -10,19 +10,21 @@
 
 static void bench_usage(FILE *f) {
     fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--rounds N]\n"
-               "                      [--no-torch] [--model default|dlrm_kaggle] [--no-train]\n"
-               "                      [--parse-mb MB] [--no-big] [--big-scale X] [--cold X] [--plain]\n"
+               "                      [--no-torch] [--model default|dlrm_kaggle|dcn|deepfm|wdl]\n"
+               "                      [--no-train] [--parse-mb MB] [--no-big] [--big-scale X]\n"
+               "                      [--cold X] [--plain]\n"
                "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
                "Training throughput (samples/s) of the C engine at 1 and 2 threads and of the\n"
                "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
                "the same thread count) on the same Criteo-shaped synthetic batches (26 fields,\n"
-               "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default MLPs and the\n"
-               "DLRM Kaggle MLPs (--model picks one). Each of --rounds N (default 5, at\n"
+               "13 dense, dim 16, batch 1024, full/SGD), for embsweep's default DLRM, the\n"
+               "DLRM Kaggle MLPs and the dcn, deepfm and wdl archs at the default widths\n"
+               "(--model picks one). Each of --rounds N (default 5, at\n"
                "most 9) times C at 1 and 2 threads side by side (two models, alternating\n"
                "chunks of steps), then torch at 1 and 2 threads; medians are reported;\n"
                "each round line shows the CPU time the hypervisor stole meanwhile (a\n"
                "shared VM's noise). --steps N: timed steps per measurement (default 300\n"
-               "for the default MLPs, 40 for the DLRM Kaggle MLPs; 5 warm-up steps before).\n"
+               "for default, deepfm and wdl, 40 for dlrm_kaggle and dcn; 5 warm-up steps before).\n"
                "--no-torch skips the PyTorch side. Rows are stored in the `bench` table of the\n"
                "database (default results/results.db).\n\n"
                "Then the dataset parse speed (MB of text per CPU second and per wall second) of\n"
@@ -84,7 +86,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (!strcmp(f, "--gen")) o->gen = a;
         else if (!strcmp(f, "--big-scale") && !hx_parse_f64(a, &d) && d >= 1e-3 && d <= 4) o->big_scale = d;
         else if (!strcmp(f, "--cold") && !hx_parse_f64(a, &d) && d >= 1e-3 && d <= 4) o->cold = d;
-        else if (!strcmp(f, "--model") && (!strcmp(a, "default") || !strcmp(a, "dlrm_kaggle"))) o->model = a;
+        else if (!strcmp(f, "--model") && bench_model_known(a)) o->model = a;
         else {
             fprintf(stderr, "embsweep bench: bad value '%s' for %s\n\n", a, f);
             return 2;

@@ -36,6 +36,7 @@ static void print_plan(const cfg_sweep *sw) {
         printf("%s  dataset=%s method=%s dim=%d ratio=%g seed=%llu%s%s", c->key, sw->datasets[c->dataset].spec.name,
                c->rc.method->name, c->rc.dim, c->rc.ratio, (unsigned long long)c->rc.seed, c->params[0] ? " " : "",
                c->params);
+        if (c->rc.model.arch != ARCH_DLRM) printf(" arch=%s", model_arch_names[c->rc.model.arch]);
         if (c->skipped) printf("  [skipped: %s]", c->reason), skipped++;
         printf("\n");
     }

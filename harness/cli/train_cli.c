@@ -163,9 +163,9 @@ static void print_summary(const run_config *cfg, const run_result *r) {
     const int threads = cfg->train.threads > 1 ? cfg->train.threads : 1;
     char p[256], a[32], b[32], c[32], d[32], e[32];
     emb_params_format(cfg->method, cfg->pv, p, sizeof p);
-    printf("embsweep train: %s (%s) dim %d, ratio %g, on %s, seed %llu\n", cfg->method->name,
-           p[0] ? p : "no parameters", cfg->dim, cfg->ratio, cfg->dataset.kind,
-           (unsigned long long)cfg->seed);
+    printf("embsweep train: %s (%s) dim %d, ratio %g, on %s, seed %llu, model %s\n", cfg->method->name,
+           p[0] ? p : "no parameters", cfg->dim, cfg->ratio, cfg->dataset.kind, (unsigned long long)cfg->seed,
+           model_arch_names[cfg->model.arch]);
     printf("  data       %lld train / %lld val / %lld test rows\n", (long long)r->n_train,
            (long long)r->n_val, (long long)r->n_test);
     printf("  plan       %s\n", r->knobs);
@@ -179,7 +179,7 @@ static void print_summary(const run_config *cfg, const run_result *r) {
     hx_human_bytes((double)r->bytes_train, c, sizeof c);
     hx_human_bytes((double)r->bytes.train_optim, d, sizeof d);
     hx_human_bytes((double)r->bytes_dense, e, sizeof e);
-    printf("  bytes      inference %s (index %s), training %s (optimizer %s); dense MLPs %s\n", a,
+    printf("  bytes      inference %s (index %s), training %s (optimizer %s); dense layers %s\n", a,
            b, c, d, e);
     hx_human_bytes(peak_rss(), a, sizeof a);
     printf("  peak RSS   %s (VmHWM)\n", a);

@@ -6,7 +6,7 @@
  * scripts (from DIR, so the scripts can be rerun by hand: `cd DIR && gnuplot
  * data/X.gp`), which writes the PNG and SVG files into DIR, then writes
  * DIR/index.html.
- * Figure groups are (sweep, dataset, dim); only runs with status 'ok' are drawn.
+ * Figure groups are (sweep, dataset, dim, model.arch); only runs with status 'ok' are drawn.
  * See plots/README.md for every figure and how to read it.
  */
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np */
@@ -92,7 +92,7 @@ hx_status pl_list_sweeps(sqlite3 *db, const char *only, pl_list *out, char *err,
     return rc;
 }
 
-/* Loads every (dataset, dim) group of a sweep that has ok runs. */
+/* Loads every (dataset, dim, arch) group of a sweep that has ok runs (dlrm first). */
 static hx_status load_groups(sqlite3 *db, const char *sweep, double budget, pl_group **out,
                              size_t *n_out, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
@@ -100,8 +100,9 @@ static hx_status load_groups(sqlite3 *db, const char *sweep, double budget, pl_g
     size_t n = 0, cap = 0;
     pl_group *gs = NULL;
     if (sqlite3_prepare_v2(db,
-                           "SELECT DISTINCT r.dataset, r.dim FROM runs r JOIN sweep_runs s ON s.key = r.key"
-                           " WHERE s.sweep = ?1 AND r.status = 'ok' ORDER BY r.dataset, r.dim",
+                           "SELECT DISTINCT r.dataset, r.dim, " PL_ARCH_SQL " AS arch"
+                           " FROM runs r JOIN sweep_runs s ON s.key = r.key"
+                           " WHERE s.sweep = ?1 AND r.status = 'ok' ORDER BY r.dataset, r.dim, arch != 'dlrm', arch",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = hx_error(HX_ERR_IO, err, errlen, "listing groups: %s", sqlite3_errmsg(db));
         goto done;
@@ -114,8 +115,8 @@ static hx_status load_groups(sqlite3 *db, const char *sweep, double budget, pl_g
             HX_ASSERT(gs);
         }
         const char *ds = (const char *)sqlite3_column_text(st, 0);
-        rc = pl_group_load(db, sweep, ds ? ds : "", sqlite3_column_int64(st, 1), budget, &gs[n],
-                           err, errlen);
+        rc = pl_group_load(db, sweep, ds ? ds : "", sqlite3_column_int64(st, 1),
+                           (const char *)sqlite3_column_text(st, 2), budget, &gs[n], err, errlen);
         if (rc != HX_OK) goto done;
         n++;
     }

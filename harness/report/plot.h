@@ -96,24 +96,29 @@ typedef struct pl_cfg {
     pl_style style;
 } pl_cfg;
 
+/* A run's model.arch in SQL over runs r (dlrm when its config names none). */
+#define PL_ARCH_SQL "COALESCE(json_extract(r.config, '$.model.arch'), 'dlrm')"
+
 struct vd_table; /* verdict.h, which includes this header */
 
 typedef struct pl_group {
     char    sweep[PL_NAME * 2], dataset[PL_NAME];
     int64_t dim;
+    char    arch[16];                 /* model.arch */
     pl_cfg *cfg;                /* sorted by style order, then ratio */
     size_t  n_cfg;
     double  full_auc, full_logloss;   /* NAN when no `full` run */
     double  bayes_auc, bayes_logloss; /* NAN for real data */
     double  budget;                   /* chosen ratio for the RSS and loss figures */
-    char    base[256];                /* file stem: <sweep>__<dataset>__d<dim> */
+    char    base[256];                /* file stem: <sweep>__<dataset>__d<dim>, then __<arch>
+                                       * unless the arch is dlrm */
     struct vd_table *vd;              /* the verdicts of its configs (owned) */
 } pl_group;
 
-/* Loads the ok runs of (sweep, dataset, dim), aggregates them per config, marks
+/* Loads the ok runs of (sweep, dataset, dim, arch) (arch NULL: dlrm), aggregates them per config, marks
  * the Pareto fronts, computes the bars and judges the configs (pl_group_verdicts).
  * budget > 0 forces the chosen budget, else pl_choose_budget. */
-hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim,
+hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim, const char *arch,
                         double budget, pl_group *g, char *err, size_t errlen);
 void      pl_group_free(pl_group *g);
 

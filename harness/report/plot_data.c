@@ -1,4 +1,4 @@
-/* plot_data.c: read one figure group (sweep, dataset, dim) from SQLite and aggregate
+/* plot_data.c: read one figure group (sweep, dataset, dim, arch) from SQLite and aggregate
  * its ok runs per config (method, requested ratio) over seeds (see plot.h).
  *
  * Our own choices [R]: a config is (method, ratio_requested); runs that differ in
@@ -31,6 +31,7 @@ static const char k_group_sql[] =
     "SELECT r.method, r.ratio_requested, COUNT(*)" PL_METRICS(PL_SQL_AGG)
     " FROM runs r JOIN sweep_runs s ON s.key = r.key"
     " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " AND " PL_ARCH_SQL " = ?4"
     " GROUP BY r.method, r.ratio_requested";
 
 /* The values behind the bars, one config after another. */
@@ -38,12 +39,14 @@ static const char k_values_sql[] =
     "SELECT r.method, r.ratio_requested, r.test_auc, r.test_logloss"
     " FROM runs r JOIN sweep_runs s ON s.key = r.key"
     " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " AND " PL_ARCH_SQL " = ?4"
     " ORDER BY r.method, r.ratio_requested";
 
 static const char k_bayes_sql[] =
     "SELECT AVG(r.bayes_auc), AVG(r.bayes_logloss)"
     " FROM runs r JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'";
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " AND " PL_ARCH_SQL " = ?4";
 
 static int cfg_cmp(const void *pa, const void *pb) {
     const pl_cfg *a = pa, *b = pb;
@@ -64,10 +67,11 @@ static void read_stat(sqlite3_stmt *st, int col, pl_stat *s) {
     s->n = sqlite3_column_int(st, col + 3);
 }
 
-static void bind_group(sqlite3_stmt *st, const char *sweep, const char *dataset, int64_t dim) {
-    sqlite3_bind_text(st, 1, sweep, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, dataset, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, dim);
+static void bind_group(sqlite3_stmt *st, const pl_group *g) {
+    sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, g->dim);
+    sqlite3_bind_text(st, 4, g->arch, -1, SQLITE_TRANSIENT);
 }
 
 /* ---- the bars ---- */
@@ -194,7 +198,7 @@ static hx_status read_configs(sqlite3 *db, sqlite3_stmt *st, pl_group *g, char *
     return HX_OK;
 }
 
-hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim,
+hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int64_t dim, const char *arch,
                         double budget, pl_group *g, char *err, size_t errlen) {
     hx_status rc = HX_OK;
     sqlite3_stmt *st = NULL;
@@ -202,14 +206,20 @@ hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int
     snprintf(g->sweep, sizeof g->sweep, "%s", sweep);
     snprintf(g->dataset, sizeof g->dataset, "%s", dataset);
     g->dim = dim;
+    snprintf(g->arch, sizeof g->arch, "%s", arch ? arch : "dlrm");
     g->full_auc = g->full_logloss = g->bayes_auc = g->bayes_logloss = NAN;
     char s1[PL_NAME * 2], s2[PL_NAME];
     pl_sanitize(sweep, s1, sizeof s1);
     pl_sanitize(dataset, s2, sizeof s2);
     snprintf(g->base, sizeof g->base, "%s__%s__d%lld", s1, s2, (long long)dim);
+    if (strcmp(g->arch, "dlrm")) { /* dlrm groups keep the names they had before archs */
+        char s3[sizeof g->arch];
+        pl_sanitize(g->arch, s3, sizeof s3);
+        snprintf(g->base + strlen(g->base), sizeof g->base - strlen(g->base), "__%s", s3);
+    }
 
     if (sqlite3_prepare_v2(db, k_group_sql, -1, &st, NULL) != SQLITE_OK) goto sql_error;
-    bind_group(st, sweep, dataset, dim);
+    bind_group(st, g);
     if ((rc = read_configs(db, st, g, err, errlen)) != HX_OK) goto done;
     sqlite3_finalize(st);
     st = NULL;
@@ -224,7 +234,7 @@ hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int
             break;
         }
     if (sqlite3_prepare_v2(db, k_bayes_sql, -1, &st, NULL) != SQLITE_OK) goto sql_error;
-    bind_group(st, sweep, dataset, dim);
+    bind_group(st, g);
     if (sqlite3_step(st) == SQLITE_ROW) {
         g->bayes_auc = col_or_nan(st, 0);
         g->bayes_logloss = col_or_nan(st, 1);
@@ -233,7 +243,7 @@ hx_status pl_group_load(sqlite3 *db, const char *sweep, const char *dataset, int
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(db, k_values_sql, -1, &st, NULL) != SQLITE_OK) goto sql_error;
-    bind_group(st, sweep, dataset, dim);
+    bind_group(st, g);
     if ((rc = load_bars(db, g, st, err, errlen)) == HX_OK) rc = pl_group_verdicts(db, g, err, errlen);
     goto done;
 

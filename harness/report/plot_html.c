@@ -170,7 +170,12 @@ static void html_group(FILE *f, const char *out_dir, const pl_group *g) {
     anchor(f, "g-", g->base);
     fputs("\">Dataset ", f);
     pl_html_escape(f, g->dataset);
-    fprintf(f, ", dim %lld</h3>\n<p>", (long long)g->dim);
+    fprintf(f, ", dim %lld", (long long)g->dim);
+    if (strcmp(g->arch, "dlrm")) {
+        fprintf(f, ", model ");
+        pl_html_escape(f, g->arch);
+    }
+    fprintf(f, "</h3>\n<p>");
     if (isfinite(g->full_auc)) fprintf(f, "Uncompressed <code>full</code>: test AUC %.4f. ", g->full_auc);
     else fputs("<span class=bad>No <code>full</code> run finished ok: no baseline line.</span> ", f);
     if (isfinite(g->bayes_auc)) fprintf(f, "Bayes-optimal AUC (planted model): %.4f. ", g->bayes_auc);
@@ -333,7 +338,12 @@ hx_status pl_write_html(sqlite3 *db, const char *out_dir, char **sweeps, size_t 
             anchor(f, "g-", groups[s][k].base);
             fputs("\">", f);
             pl_html_escape(f, groups[s][k].dataset);
-            fprintf(f, " d%lld</a>", (long long)groups[s][k].dim);
+            fprintf(f, " d%lld", (long long)groups[s][k].dim);
+            if (strcmp(groups[s][k].arch, "dlrm")) {
+                fputs(" ", f);
+                pl_html_escape(f, groups[s][k].arch);
+            }
+            fputs("</a>", f);
         }
         fputs("</li>\n", f);
     }

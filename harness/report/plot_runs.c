@@ -21,7 +21,7 @@ static int at_budget(const pl_group *g, const pl_cfg *c) {
 static const char k_rep_sql[] =
     "SELECT r.key, r.seed FROM runs r JOIN sweep_runs s ON s.key = r.key"
     " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
-    " AND r.method = ?4 AND r.ratio_requested = ?5"
+    " AND r.method = ?4 AND r.ratio_requested = ?5 AND " PL_ARCH_SQL " = ?6"
     " AND EXISTS (SELECT 1 FROM rss_samples x WHERE x.key = r.key) ORDER BY r.seed LIMIT 1";
 static const char k_samples_sql[] =
     "SELECT t_s, rss, rss_anon, phase FROM rss_samples WHERE key = ?1 ORDER BY t_s";
@@ -38,6 +38,7 @@ static void bind_cfg(sqlite3_stmt *st, const pl_group *g, const pl_cfg *c) {
     sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, g->dim);
     sqlite3_bind_text(st, 4, c->method, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, g->arch, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 5, c->ratio);
 }
 
@@ -173,7 +174,7 @@ static const char k_runs_sql[] =
     " r.bytes_infer, r.bytes_train, r.ratio_achieved, r.peak_rss_bytes,"
     " r.train_samples_per_s, r.infer_samples_per_s"
     " FROM runs r JOIN sweep_runs s ON s.key = r.key"
-    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok'"
+    " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok' AND " PL_ARCH_SQL " = ?4"
     " ORDER BY r.method, r.ratio_requested, r.seed";
 
 hx_status pl_write_runs(sqlite3 *db, const char *out_dir, const pl_group *g, char *err, size_t errlen) {
@@ -187,6 +188,7 @@ hx_status pl_write_runs(sqlite3 *db, const char *out_dir, const pl_group *g, cha
         sqlite3_bind_text(st, 1, g->sweep, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, g->dataset, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 3, g->dim);
+        sqlite3_bind_text(st, 4, g->arch, -1, SQLITE_TRANSIENT);
         rc = pl_dump_stmt(db, st, f, PL_FMT_TSV, NULL, err, errlen);
     }
     sqlite3_finalize(st);

@@ -20,6 +20,7 @@ static int unresolved(const vd_row *r) { return r->kind == VD_UNRESOLVED || r->k
 hx_status pl_group_verdicts(sqlite3 *db, pl_group *g, char *err, size_t errlen) {
     vd_opts o;
     vd_opts_default(&o);
+    o.arch = g->arch;
     vd_table *t = hx_calloc(1, sizeof *t);
     if (!t) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = vd_table_load(db, g->sweep, g->dataset, g->dim, &o, t, err, errlen);

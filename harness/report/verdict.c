@@ -25,6 +25,7 @@ void vd_opts_default(vd_opts *o) {
     o->margin = 0.001;
     o->alpha = 0.05;
     o->power = 0.8;
+    o->arch = NULL;
 }
 
 /* ---- the judgement ---- */
@@ -138,6 +139,7 @@ static const char k_runs_sql[] =
     " json_remove(r.config, '$.method', '$.params', '$.ratio', '$.seed') AS setting"
     " FROM runs r JOIN sweep_runs s ON s.key = r.key"
     " WHERE s.sweep = ?1 AND r.dataset = ?2 AND r.dim = ?3 AND r.status = 'ok' AND r.test_auc IS NOT NULL"
+    " AND (?4 IS NULL OR " PL_ARCH_SQL " = ?4)"
     " GROUP BY setting, r.method, r.ratio_requested, r.params, r.seed"
     " ORDER BY setting, r.method, r.ratio_requested, r.params, r.seed";
 
@@ -191,14 +193,15 @@ static int src_add(vd_src *s, sqlite3_stmt *st) {
     return e->params && e->setting ? 0 : -1;
 }
 
-static hx_status src_load(sqlite3 *h, const char *sweep, const char *dataset, int64_t dim, vd_src *s,
-                          char *err, size_t errlen) {
+static hx_status src_load(sqlite3 *h, const char *sweep, const char *dataset, int64_t dim, const char *arch,
+                          vd_src *s, char *err, size_t errlen) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(h, k_runs_sql, -1, &st, NULL) != SQLITE_OK)
         return hx_error(HX_ERR_IO, err, errlen, "reading runs: %s", sqlite3_errmsg(h));
     sqlite3_bind_text(st, 1, sweep, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, dataset, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, dim);
+    if (arch) sqlite3_bind_text(st, 4, arch, -1, SQLITE_TRANSIENT);
     hx_status rc = HX_OK;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
@@ -433,7 +436,7 @@ hx_status vd_table_load(sqlite3 *h, const char *sweep, const char *dataset, int6
     snprintf(t->baseline_params, sizeof t->baseline_params, "%s", o->baseline_params ? o->baseline_params : "");
     t->dim = dim;
     vd_src s = {0};
-    hx_status rc = src_load(h, sweep, dataset, dim, &s, err, errlen);
+    hx_status rc = src_load(h, sweep, dataset, dim, o->arch, &s, err, errlen);
     int configs = 0;
     for (int i = 0; rc == HX_OK && i < s.n; i = cfg_end(&s, i)) configs++;
     if (rc == HX_OK && !(t->rows = hx_calloc((size_t)configs + 1, sizeof *t->rows)))

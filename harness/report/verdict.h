@@ -37,6 +37,7 @@ typedef struct vd_opts {
     double      margin;         /* AUC; default 0.001 */
     double      alpha;          /* default 0.05 */
     double      power;          /* for the seeds needed; default 0.8 */
+    const char *arch;           /* model.arch of the runs judged; NULL: every arch */
 } vd_opts;
 void vd_opts_default(vd_opts *o);
 

@@ -164,7 +164,7 @@ static void header_unknown(walk *w, const char *key, int line, int col, const ch
     cfg_suggest(key, c, n, sg, sizeof sg);
     cfg_list_names(c, n, all, sizeof all);
     cfg_err(w->e, line, col, path, "unknown key '%s'%s; expected one of: %s%s", key, sg, all,
-            train_only ? "" : ", params.METHOD.PARAM");
+            train_only ? "" : ", params.METHOD.PARAM, model.KEY");
 }
 
 /* Resolve a key ("lr", "params.hash.rows") into an axis header. train_only: the
@@ -175,6 +175,24 @@ int cfg_axis_header(walk *w, cfg_axis *a, const char *key, int line, int col, co
     a->line = line, a->col = col;
     if (!train_only && !strncmp(key, "params.", 7)) return header_param(w, a, key, line, col, path);
     const key_def *k = run_key_find(key);
+    if (!train_only && !strncmp(key, "model.", 6)) { /* model.arch: a scalar model: key as an axis */
+        k = run_key_find(key + 6);
+        if (!k || k->where != KEY_MODEL || !key_is_scalar(k)) {
+            const char *c[16];
+            int n = 0;
+            for (int i = 0; i < run_keys_n && n < 16; i++)
+                if (run_keys[i].where == KEY_MODEL && key_is_scalar(&run_keys[i])) c[n++] = run_keys[i].name;
+            char sg[128], all[256];
+            cfg_suggest(key + 6, c, n, sg, sizeof sg);
+            cfg_list_names(c, n, all, sizeof all);
+            cfg_err(w->e, line, col, path, "unknown model key '%s'%s; expected model. and one of: %s", key + 6, sg,
+                    all);
+            return -1;
+        }
+        snprintf(a->key, sizeof a->key, "%s", key);
+        a->k = k;
+        return 0;
+    }
     if (!k || !axis_key_ok(k, train_only)) {
         header_unknown(w, key, line, col, path, train_only);
         return -1;

@@ -144,13 +144,20 @@ int cfg_value_canon(const run_config *rc, const char *key, char *buf, size_t n) 
         else param_text(d, rc->pv[i], buf, n);
         return 1;
     }
-    const key_def *k = run_key_find(key);
-    if (!k || k->where == KEY_CLI || k->where == KEY_MODEL) return 0;
+    const int in_model = !strncmp(key, "model.", 6);
+    const key_def *k = run_key_find(in_model ? key + 6 : key);
+    if (!k || k->where == KEY_CLI || (k->where == KEY_MODEL) != in_model || (in_model && !key_is_scalar(k))) return 0;
     key_format(k, rc, buf, n);
     return 1;
 }
 
 /* ---- resolving one cell ---- */
+
+/* The key's field of rc back to its default. */
+static void key_reset(run_config *rc, const char *name) {
+    const key_def *k = run_key_find(name);
+    HX_ASSERT(k && k->def && key_parse_unchecked(k, k->def, rc) == 0);
+}
 
 static void apply_value(run_config *rc, const cfg_axis *a, const cfg_val *v, const cfg_sweep *sw) {
     if (axis_is_param(a)) {
@@ -267,10 +274,17 @@ static void resolve(expander *x, const int *idx, run_config *rc, int *ds, int *r
     int emb_opt_set = 0;
     for (int a = 0; a < x->n_axes; a++) emb_opt_set |= !strcmp(x->axes[a].key, "emb_optimizer");
     if (!emb_opt_set) rc->train.emb_optimizer = run_default_emb_optimizer(rc->train.optimizer);
-    /* dot needs the bottom MLP to end at dim: append a dim-wide layer [R] */
+    /* A key of one arch does not apply to another: there it takes its default, so
+     * it neither changes that cell's run key nor makes two keys of one run [R]. */
     model_cfg *mc = &rc->model;
-    if (mc->interaction == INTERACT_DOT && mc->n_bottom > 0 && mc->bottom[mc->n_bottom - 1] != rc->dim &&
-        mc->n_bottom < RUN_MAX_LAYERS)
+    static const char *const dlrm_only[] = {"interaction"}, *const dcn_only[] = {"cross_layers", "dcn_structure",
+                                                                                 "cross_rank"};
+    for (int i = 0; mc->arch != ARCH_DLRM && i < 1; i++) key_reset(rc, dlrm_only[i]);
+    for (int i = 0; mc->arch != ARCH_DCN && i < 3; i++) key_reset(rc, dcn_only[i]);
+    /* dot (and deepfm, whose x is one more field vector) needs the bottom MLP to
+     * end at dim: append a dim-wide layer [R] */
+    if ((mc->interaction == INTERACT_DOT || mc->arch == ARCH_DEEPFM) && mc->n_bottom > 0 &&
+        mc->bottom[mc->n_bottom - 1] != rc->dim && mc->n_bottom < RUN_MAX_LAYERS)
         mc->bottom[mc->n_bottom++] = rc->dim;
     emb_params_default(rc->method, rc->pv);
     for (int a = 0; a < x->n_axes; a++)

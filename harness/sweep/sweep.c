@@ -281,9 +281,11 @@ static void print_done(const sched *x, const slot *s, const run_record *r, const
     } else {
         snprintf(extra, sizeof extra, "%.150s", reason);
     }
-    printf("[%d/%d] %-11s %s %s %s dim=%d ratio=%g seed=%llu %.1fs %s\n", c->done, c->total, r->status, cell->key,
+    char arch[24] = "";
+    if (cell->rc.model.arch != ARCH_DLRM) snprintf(arch, sizeof arch, " arch=%s", model_arch_names[cell->rc.model.arch]);
+    printf("[%d/%d] %-11s %s %s %s dim=%d ratio=%g seed=%llu%s %.1fs %s\n", c->done, c->total, r->status, cell->key,
            cell->rc.dataset.name, cell->rc.method->name, cell->rc.dim, cell->rc.ratio,
-           (unsigned long long)cell->rc.seed, r->finished - r->started, extra);
+           (unsigned long long)cell->rc.seed, arch, r->finished - r->started, extra);
     fflush(stdout);
 }
 

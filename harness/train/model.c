@@ -9,18 +9,10 @@
 #include "harness/core/interact.h"
 #include "harness/core/loss.h"
 
-hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const emb_method *method,
-                       const emb_spec *spec, opt_cfg dense_opt, uint64_t seed, char *err,
-                       size_t errlen) {
-    memset(m, 0, sizeof *m);
-    hx_status rc = HX_OK;
-    m->cfg = *cfg;
-    m->F = spec->n_fields;
-    m->D = spec->dim;
-    m->Dd = n_dense;
-    m->max_batch = spec->batch;
-    m->method = method;
-    m->has_bottom = n_dense > 0;
+/* The widths: whether there is a bottom MLP, its output Dx and the width Wi of
+ * what the top (or deep) MLP takes, checked against the arch. */
+static hx_status model_widths(model *m, const model_cfg *cfg, int32_t n_dense, char *err, size_t errlen) {
+    m->has_bottom = n_dense > 0 && cfg->arch != ARCH_WDL; /* wdl: the raw dense features */
     if (cfg->n_bottom < 0 || cfg->n_bottom > RUN_MAX_LAYERS || cfg->n_top < 0 ||
         cfg->n_top > RUN_MAX_LAYERS)
         return hx_error(HX_ERR_PARAM, err, errlen, "too many MLP layers (at most %d)", RUN_MAX_LAYERS);
@@ -28,8 +20,14 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
         return hx_error(HX_ERR_PARAM, err, errlen,
                         "the dataset has %d dense features: the bottom MLP needs at least one layer",
                         n_dense);
-    m->Dx = m->has_bottom ? cfg->bottom[cfg->n_bottom - 1] : 0;
-    if (cfg->interaction == INTERACT_DOT) {
+    m->Dx = m->has_bottom ? cfg->bottom[cfg->n_bottom - 1] : cfg->arch == ARCH_WDL ? n_dense : 0;
+    if (cfg->arch != ARCH_DLRM) {
+        if (cfg->arch == ARCH_DEEPFM && m->has_bottom && m->Dx != m->D)
+            return hx_error(HX_ERR_PARAM, err, errlen,
+                            "arch deepfm needs the last bottom MLP width (%d) to equal dim (%d)", m->Dx, m->D);
+        m->cfg.interaction = INTERACT_CAT; /* the other archs take c = [x, e_0 .. e_{F-1}] */
+        m->Wi = interact_cat_width(m->F, m->D, m->Dx);
+    } else if (cfg->interaction == INTERACT_DOT) {
         if (m->has_bottom && m->Dx != m->D)
             return hx_error(HX_ERR_PARAM, err, errlen,
                             "interaction dot needs the last bottom MLP width (%d) to equal dim (%d)",
@@ -41,6 +39,22 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     } else {
         m->Wi = interact_cat_width(m->F, m->D, m->Dx);
     }
+    return HX_OK;
+}
+
+hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const emb_method *method,
+                       const emb_spec *spec, opt_cfg dense_opt, uint64_t seed, char *err,
+                       size_t errlen) {
+    memset(m, 0, sizeof *m);
+    hx_status rc = HX_OK;
+    m->cfg = *cfg;
+    m->F = spec->n_fields;
+    m->D = spec->dim;
+    m->Dd = n_dense;
+    m->max_batch = spec->batch;
+    m->method = method;
+    if ((rc = model_widths(m, cfg, n_dense, err, errlen)) != HX_OK) return rc;
+    m->pool = spec->pool;
     hx_rng rng;
     hx_rng_seed(&rng, hx_splitmix64(seed ^ 0x6d6c70ULL)); /* own stream, apart from the method's */
     int w[MLP_MAX_LAYERS + 1];
@@ -50,10 +64,14 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
         rc = mlp_create(&m->bottom, w, cfg->n_bottom, 1, m->max_batch, dense_opt, &rng, err, errlen);
         if (rc != HX_OK) goto fail;
     }
-    w[0] = m->Wi;
-    for (int l = 0; l < cfg->n_top; l++) w[l + 1] = cfg->top[l];
-    w[cfg->n_top + 1] = 1;
-    rc = mlp_create(&m->top, w, cfg->n_top + 1, 0, m->max_batch, dense_opt, &rng, err, errlen);
+    if (cfg->arch == ARCH_DLRM) {
+        w[0] = m->Wi;
+        for (int l = 0; l < cfg->n_top; l++) w[l + 1] = cfg->top[l];
+        w[cfg->n_top + 1] = 1;
+        rc = mlp_create(&m->top, w, cfg->n_top + 1, 0, m->max_batch, dense_opt, &rng, err, errlen);
+    } else {
+        rc = model_arch_create(m, &rng, dense_opt, spec, err, errlen);
+    }
     if (rc != HX_OK) goto fail;
     size_t B = (size_t)m->max_batch, BFD = B * (size_t)m->F * (size_t)m->D;
     m->emb_out = hx_calloc(BFD, sizeof(float));
@@ -62,7 +80,6 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     m->dinter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
     m->dx = hx_calloc(B * (size_t)(m->Dx ? m->Dx : 1), sizeof(float));
     m->dlogits = hx_calloc(B, sizeof(float));
-    m->pool = spec->pool;
     m->bottom.pool = m->top.pool = m->pool;
     /* each thread's scratch starts on its own cache line, 16 floats apart */
     m->scratch_n = (interact_dot_scratch(m->F, m->D, m->Dx) + 31) & ~(size_t)15;
@@ -83,6 +100,7 @@ void model_free(model *m) {
     if (m->method) m->method->destroy(m->emb);
     mlp_free(&m->bottom);
     mlp_free(&m->top);
+    model_arch_free(m);
     hx_free(m->emb_out);
     hx_free(m->demb);
     hx_free(m->inter);
@@ -124,18 +142,19 @@ enum { INTER_GRAIN = 16 };
 const float *model_forward(model *m, const float *dense, const int64_t *idx, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
     m->idx = idx;
-    m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : NULL;
+    m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : m->cfg.arch == ARCH_WDL && m->Dx ? dense : NULL;
     m->method->forward(m->emb, idx, B, m->emb_out);
     inter_job j = {m, 0};
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
-    m->logits = mlp_forward(&m->top, m->inter, B);
+    m->logits = m->cfg.arch == ARCH_DLRM ? mlp_forward(&m->top, m->inter, B) : model_arch_forward(m, dense, idx, B);
     return m->logits;
 }
 
 void model_backward(model *m, const float *labels, int B) {
     HX_ASSERT(m->logits && m->idx);
     bce_backward(m->dlogits, m->logits, labels, B);
-    mlp_backward(&m->top, m->dlogits, m->dinter, B);
+    if (m->cfg.arch == ARCH_DLRM) mlp_backward(&m->top, m->dlogits, m->dinter, B);
+    else model_arch_backward(m, B); /* dlogits -> dinter, the gradient of c */
     inter_job j = {m, 1};
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
     m->method->backward(m->emb, m->idx, B, m->demb);
@@ -145,11 +164,12 @@ void model_backward(model *m, const float *labels, int B) {
 hx_status model_step(model *m, int64_t t, char *err, size_t errlen) {
     if (m->has_bottom) mlp_step(&m->bottom, t);
     mlp_step(&m->top, t);
+    if (m->cfg.arch != ARCH_DLRM) model_arch_step(m, t);
     m->method->step(m->emb, t);
     if (m->method->on_step) return m->method->on_step(m->emb, t, err, errlen);
     return HX_OK;
 }
 
 uint64_t model_dense_bytes(const model *m) {
-    return 4ull * (uint64_t)(m->bottom.n_params + m->top.n_params);
+    return 4ull * (uint64_t)(m->bottom.n_params + m->top.n_params + m->head.n_params + m->cross.n_params);
 }

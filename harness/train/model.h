@@ -1,10 +1,24 @@
-/* model.h: the DLRM-style CTR network (Naumov et al., arXiv 1906.00091):
+/* model.h: the CTR networks around the embedding method. The default, arch dlrm,
+ * is the DLRM-style network (Naumov et al., arXiv 1906.00091):
  *
  *   dense (B, Dd) -> bottom MLP (ReLU on every layer) -> x (B, Dx)    [skipped when Dd = 0]
  *   idx (B, F)    -> embedding method (methods/method.h) -> e (B, F, D)
  *   [x, e]        -> interaction dot | cat -> z (B, Wi)
  *   z             -> top MLP (ReLU between layers, none after the last) -> logit (B)
  *   logit, label  -> sigmoid + BCE (harness/core/loss.h)
+ *
+ * The other archs (model_arch.c) share the bottom MLP, the method and the loss;
+ * top_mlp gives their deep MLP's hidden widths, and the interaction key is not
+ * used (they concatenate: c = [x, e_0 .. e_{F-1}], (B, Wc)):
+ *   dcn     DCN-v2 (Wang et al., WWW 2021): cross network (harness/core/cross.h) on
+ *           x0 = c; stacked: logit = deep(cross(x0)); parallel: logit =
+ *           linear([cross(x0), deep_hidden(x0)])
+ *   deepfm  DeepFM (Guo et al., IJCAI 2017): logit = wide(idx) + FM(x, e_0 ..)
+ *           (harness/core/fm.h) + deep(c); x is one more field vector (the bottom
+ *           MLP must end at dim)
+ *   wdl     Wide & Deep (Cheng et al., DLRS 2016): logit = wide(idx) + deep(c) with
+ *           c = [dense, e_0 ..]: the raw dense features, no bottom MLP
+ * wide(idx) is the per-id scalar tables of wide.h, counted in the method's bytes.
  *
  * All activations and gradient buffers are allocated for max_batch rows at
  * create; forward/backward/step never allocate (the method's own buffers are sized
@@ -18,12 +32,18 @@
 #ifndef EMBSWEEP_MODEL_H
 #define EMBSWEEP_MODEL_H
 
+#include "harness/core/cross.h"
 #include "harness/core/mlp.h"
 #include "methods/method.h"
+#include "wide.h"
 
 #define RUN_MAX_LAYERS 8
 
 typedef enum { INTERACT_DOT = 0, INTERACT_CAT = 1 } interact_kind;
+typedef enum { ARCH_DLRM = 0, ARCH_DCN = 1, ARCH_DEEPFM = 2, ARCH_WDL = 3 } model_arch;
+typedef enum { DCN_STACKED = 0, DCN_PARALLEL = 1 } dcn_structure;
+/* The archs' names, by model_arch value, NULL-terminated (the arch key's choices). */
+extern const char *const model_arch_names[];
 
 /* The network around the embeddings (the YAML model: section). */
 typedef struct model_cfg {
@@ -31,7 +51,11 @@ typedef struct model_cfg {
     int32_t       n_bottom;
     int32_t       top[RUN_MAX_LAYERS];    /* top MLP hidden widths; a final 1 is implied */
     int32_t       n_top;
-    interact_kind interaction;
+    interact_kind interaction;           /* dlrm only */
+    model_arch    arch;
+    int32_t       cross_layers;           /* dcn: cross layers */
+    dcn_structure structure;              /* dcn: stacked or parallel */
+    int32_t       cross_rank;             /* dcn: 0 full-rank W_l, else W_l = U V^T of this rank */
 } model_cfg;
 
 
@@ -41,7 +65,17 @@ typedef struct model {
     int32_t           Wi;           /* interaction output width = top MLP input */
     int32_t           max_batch;
     int               has_bottom;
-    mlp               bottom, top;
+    mlp               bottom, top;  /* top: the deep MLP of the other archs */
+    mlp               head;         /* dcn parallel: [x_L, deep hidden] -> logit */
+    cross             cross;        /* dcn */
+    wide              wide;         /* deepfm, wdl */
+    int               has_wide;
+    float            *part;         /* (2, max_batch) FM and wide terms; deepfm, wdl */
+    float            *sum;          /* (max_batch) summed logits; deepfm, wdl */
+    float            *xl_grad;      /* (max_batch, Wi) dcn: gradient of x_L */
+    float            *dtmp;         /* (max_batch, Wi) dcn parallel: deep's input gradient */
+    float            *headin;       /* (max_batch, Wi + H) dcn parallel */
+    float            *dheadin;      /* (max_batch, Wi + H) */
     const emb_method *method;
     void             *emb;          /* method state (owned) */
     const int64_t    *idx;          /* (B, F) of the last forward (not owned) */
@@ -77,7 +111,19 @@ void model_backward(model *m, const float *labels, int B);
 /* model_step: apply the optimizers (MLPs, then method step and on_step). t is the
  * 1-based global step. */
 hx_status model_step(model *m, int64_t t, char *err, size_t errlen);
-/* Bytes of the MLP parameters (not part of the embedding ratio). */
+/* Bytes of the MLP and cross parameters (not part of the embedding ratio). */
 uint64_t model_dense_bytes(const model *m);
+
+/* Arch parts (model_arch.c), called by model.c for arch != dlrm. */
+hx_status model_arch_create(model *m, hx_rng *rng, opt_cfg dense_opt, const emb_spec *spec, char *err,
+                            size_t errlen);
+void      model_arch_free(model *m);
+const float *model_arch_forward(model *m, const float *dense, const int64_t *idx, int B);
+void      model_arch_backward(model *m, int B);
+void      model_arch_step(model *m, int64_t t);
+/* The bytes of a model's per-id scalar tables (deepfm, wdl; none otherwise) for spec,
+ * added into out, and their uncompressed bytes (0 for dlrm and dcn). */
+void      model_scalar_account(const model_cfg *cfg, const emb_spec *spec, emb_bytes *out);
+double    model_scalar_full_bytes(const model_cfg *cfg, const emb_spec *spec);
 
 #endif

@@ -23,6 +23,7 @@
 static const char *const k_opt_dense[] = {"sgd", "adagrad", "adam", NULL};
 static const char *const k_opt_emb[] = {"sgd", "adagrad", "adam", "rowwise_adagrad", NULL};
 static const char *const k_interaction[] = {"dot", "cat", NULL};
+static const char *const k_dcn_structure[] = {"stacked", "parallel", NULL};
 
 #define RC run_config
 /* Rows in the order of the run key's JSON; a row's place there is fixed once
@@ -40,9 +41,17 @@ const key_def run_keys[] = {
     KEY_LIST("bottom_mlp", KEY_MODEL, RC, model.bottom, model.n_bottom, 1, 65536, 0, "64,16", "bottom",
              "bottom MLP widths; with dot the last is dim\n64,DIM"),
     KEY_LIST("top_mlp", KEY_MODEL, RC, model.top, model.n_top, 1, 65536, 0, "64,32", "top",
-             "top MLP hidden widths; a final 1 is implied"),
+             "top MLP hidden widths (the deep MLP of dcn, deepfm, wdl); a final 1 is implied"),
     KEY_CHOICE("interaction", interact_kind, KEY_MODEL, RC, model.interaction, k_interaction, 0, "dot",
-               "interaction", "how embeddings and the bottom MLP output meet"),
+               "interaction", "how embeddings and the bottom MLP output meet (arch dlrm)"),
+    KEY_CHOICE("arch", model_arch, KEY_MODEL, RC, model.arch, model_arch_names, KEY_OMIT_DEFAULT, "dlrm", "arch",
+               "the network around the embeddings: DLRM, DCN-v2, DeepFM or Wide & Deep"),
+    KEY_NUM("cross_layers", KEY_INT, int32_t, KEY_MODEL, RC, model.cross_layers, 1, CROSS_MAX_LAYERS,
+            KEY_OMIT_DEFAULT, "3", "cross-layers", "dcn: cross layers"),
+    KEY_CHOICE("dcn_structure", dcn_structure, KEY_MODEL, RC, model.structure, k_dcn_structure, KEY_OMIT_DEFAULT,
+               "stacked", "dcn-structure", "dcn: the deep MLP after the cross network, or beside it"),
+    KEY_NUM("cross_rank", KEY_INT, int32_t, KEY_MODEL, RC, model.cross_rank, 0, 65536, KEY_OMIT_DEFAULT, "0",
+            "cross-rank", "dcn: rank r of each cross matrix W = U V^T\nfull rank"),
     KEY_NUM("epochs", KEY_F64, double, KEY_TRAIN, RC, train.epochs, 0, 1e4, KEY_MIN_OPEN, "1", "epochs",
             "epochs, may be fractional"),
     KEY_NUM("batch", KEY_INT, int32_t, KEY_TRAIN, RC, train.batch, 1, 1 << 20, 0, "256", "batch",

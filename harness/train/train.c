@@ -356,9 +356,13 @@ static hx_status run_finish(run_ctx *x, run_result *res, char *err, size_t errle
     if (select_better(res, x->have_best, v)) run_select(x, res, v, t);
     res->eval_s += hx_now() - te;
     meth->bytes(x->m.emb, &res->bytes);
+    /* deepfm and wdl: the per-id scalar tables count with the embeddings, in
+     * the bytes and in the full-model bytes of the ratio (harness/train/wide.h) */
+    model_scalar_account(&x->cfg->model, &x->spec, &res->bytes);
     res->bytes_infer = emb_bytes_infer(&res->bytes);
     res->bytes_train = emb_bytes_train(&res->bytes);
-    res->ratio_achieved = res->bytes_infer ? emb_full_bytes(&x->spec) / (double)res->bytes_infer : NAN;
+    const double full = emb_full_bytes(&x->spec) + model_scalar_full_bytes(&x->cfg->model, &x->spec);
+    res->ratio_achieved = res->bytes_infer ? full / (double)res->bytes_infer : NAN;
     return HX_OK;
 }
 
