@@ -38,7 +38,8 @@ static const struct {
     {"memcom", "#2ca02c", 11},   {"cqr", "#ff7f0e", 13},        {"fiited", "#9467bd", 15},
     {"qr", "#8c564b", 7},        {"md", "#e377c2", 5},          {"tt", "#17becf", 9},
     {"robe", "#bcbd22", 11},     {"pq", "#7f7f7f", 13},         {"int8", "#393b79", 15},
-    {"int4", "#637939", 7},      {"dhe", "#ff1493", 7},
+    {"int4", "#637939", 7},      {"dhe", "#ff1493", 7},         {"cafe", "#e7ba52", 9},
+    {"pep", "#7b4173", 11},
 };
 
 #define N_KNOWN (sizeof k_known / sizeof k_known[0])
