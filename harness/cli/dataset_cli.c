@@ -147,6 +147,9 @@ static int gen(int argc, char **argv) {
     printf("wrote     %s: %lld rows (train %lld, validation %lld, test %lld) of %s in %.1f s, peak RSS %.0f MiB\n",
            path, (long long)d->n_rows, (long long)d->n_train, (long long)d->n_val, (long long)d->n_test, d->id,
            hx_now() - t0, peak_rss() / 1048576.0);
+    if (!isnan(d->bayes_auc))
+        printf("bayes     test AUC %.4f, logloss %.4f (the planted model's ceiling on the test rows)\n", d->bayes_auc,
+               d->bayes_logloss);
     char vf[32], tf[32];
     printf("load it   embsweep dataset info %s val_frac=%s test_frac=%s\n", path,
            recipe_value(d->recipe, "val_frac", vf, sizeof vf), recipe_value(d->recipe, "test_frac", tf, sizeof tf));
