@@ -8,6 +8,7 @@
 #   make experiments  run experiments/default.yaml, then draw the plots
 #   make plots        redraw plots/ from results/results.db
 #   make bench        benchmarks (results stored like any other run)
+#   make test-slurm   embsweep on a real one-node Slurm cluster (root; installs Slurm)
 #   make deps         install missing Debian packages
 #   make fuzz         libFuzzer harnesses, SECONDS each (tests/fuzz/README.md)
 # C11, -Wall -Wextra -Werror, -O2 -g; never -Ofast (it implies -ffast-math).
@@ -52,7 +53,7 @@ TEST_BIN := $(BUILD)/run_tests
 DB       ?= results/results.db
 ,        := ,
 
-.PHONY: all deps deps-test test test-blas-kernels check-layers tsan experiments plots bench clean check-html
+.PHONY: all deps deps-test test test-slurm test-blas-kernels check-layers tsan experiments plots bench clean check-html
 all: deps $(BIN)
 
 deps:
@@ -93,6 +94,16 @@ test: deps-test check-layers
 check-layers:
 	@tests/check_layers.sh
 
+# A real Slurm (slurmctld, slurmd, munge) started by the test and stopped by pid;
+# skipped, with the reason, where it cannot start (tests/slurm/cluster.sh).
+SLURM_TEST_BIN := $(BUILD)/run_slurm_tests
+$(SLURM_TEST_BIN): $(BUILD)/tests/slurm/test_slurm.o
+	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+test-slurm: deps-test
+	@harness/deps.sh slurm
+	@$(MAKE) --no-print-directory $(BIN) $(SLURM_TEST_BIN)
+	EMBSWEEP_BIN=$(abspath $(BIN)) $(SLURM_TEST_BIN) --verbose $(TEST_ARGS)
+
 # The kernel OpenBLAS picks depends on the CPU; run the suite under each one this
 # CPU can execute, so a kernel-dependent result fails on any machine.
 test-blas-kernels: deps-test
@@ -127,4 +138,4 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/slurm/test_slurm.d

@@ -6,9 +6,9 @@
  * dense part, logit standard deviation `logit_scale`), so the stored probability
  * gives the Bayes AUC. What this kind adds is data:
  *
- * - k_card: the 26 per-field cardinalities of the Criteo Kaggle train.txt
- *   (45,840,617 rows), C1..C26 in file order.
- * - k_zipf: per field, the exponent s of a Zipf law over the field's k_card
+ * - ds_criteo_kaggle_card (dataset.h): the 26 per-field cardinalities of the
+ *   Criteo Kaggle train.txt (45,840,617 rows), C1..C26 in file order.
+ * - k_zipf: per field, the exponent s of a Zipf law over the field's cardinality
  *   ids, fitted to the first 10,000 rows of train.txt by a censored maximum
  *   likelihood: values ranked by count (empty is a value, as in the loader), the
  *   top K ranks (count >= 3, at most 1000) are ranks 1..K of the law, every
@@ -43,10 +43,10 @@
 #define CS_GEN_VERSION 1
 #define CS_FIT "criteo_kaggle_first10k_mle_v1"
 #define CS_ROWS 45840617LL
-#define CS_F 26
+#define CS_F DS_CRITEO_FIELDS
 #define CS_DD 13
 
-static const int64_t k_card[CS_F] = {
+const int64_t ds_criteo_kaggle_card[DS_CRITEO_FIELDS] = {
     1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194,
     27, 14992, 5461306, 10, 5652, 2173, 4, 7046547, 18, 15, 286181, 105, 142572,
 };
@@ -131,7 +131,7 @@ static void cs_resolve(const ds_spec *s, const ds_kind *k, syn_cfg *c) {
     c->F = CS_F;
     c->Dd = CS_DD;
     for (int32_t f = 0; f < CS_F; f++) {
-        c->card[f] = cs_card(k_card[f], scale, floor_ids);
+        c->card[f] = cs_card(ds_criteo_kaggle_card[f], scale, floor_ids);
         c->zipf[f] = k_zipf[f];
     }
     c->dense_model = k_dense;

@@ -4,6 +4,7 @@
 #   harness/deps.sh test    also the test framework and the PyTorch and scipy references
 #   harness/deps.sh html    also chromium, for the headless page check
 #   harness/deps.sh fuzz    also clang with libFuzzer and llvm (make fuzz)
+#   harness/deps.sh slurm   also Slurm's controller, node daemon, client and munge (make test-slurm)
 # Uses apt-get as root, or through sudo when available. Prints nothing when all
 # packages are present, so `make` stays quiet.
 set -eu
@@ -11,12 +12,14 @@ set_build="libyaml-dev libsqlite3-dev libopenblas-dev zlib1g-dev gnuplot-nox pkg
 set_test="$set_build libcriterion-dev python3-torch python3-numpy python3-scipy"
 set_html="$set_test chromium"
 set_fuzz="$set_build clang-14 libclang-rt-14-dev llvm-14"
+set_slurm="$set_test slurmctld slurmd slurm-client munge"
 case "${1:-build}" in
   build) want=$set_build ;;
   test) want=$set_test ;;
   html) want=$set_html ;;
   fuzz) want=$set_fuzz ;;
-  *) echo "usage: $0 build|test|html|fuzz" >&2; exit 2 ;;
+  slurm) want=$set_slurm ;;
+  *) echo "usage: $0 build|test|html|fuzz|slurm" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

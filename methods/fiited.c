@@ -28,8 +28,8 @@
  *     optimizer state; an id with no chunk leaves the hash table (embedding 0);
  *   - after each prune/grow the pool is compacted (tail slots move into holes) and
  *     realloc'ed down to exactly the live chunks, the hash table is rehashed to
- *     vhpi_cap_for(live ids): the memory is returned (large pools are mmap'd by
- *     glibc, so a shrinking realloc unmaps pages and RSS drops);
+ *     vhpi_cap_for(live ids): the memory is returned (large pools are mappings,
+ *     hx_big_realloc unmaps their tail pages and RSS drops);
  *   - the budget holds from create(): the initial live set is the zero-utility
  *     selection (breadth first: one chunk for as many ids as fit, in the seeded
  *     permutation, then second chunks, ...), initial chunks U(+-sqrt(1/N_f)) as DLRM;
@@ -279,11 +279,11 @@ static void note_peaks(fiited_state *st, uint64_t extra_ht) {
 static hx_status pool_resize(fiited_state *st, int64_t rows, char *err, size_t errlen) {
     emb_table *t = &st->pool;
     HX_ASSERT(rows >= 1 && t->n_touched == 0);
-    float *w = hx_realloc(t->w, (size_t)rows * (size_t)t->width * sizeof(float));
+    float *w = hx_big_realloc(t->w, (size_t)rows * (size_t)t->width * sizeof(float));
     if (!w) return hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for %lld chunks", (long long)rows);
     t->w = w;
     if (t->state_w) {
-        float *s = hx_realloc(t->state, (size_t)rows * t->state_w * sizeof(float));
+        float *s = hx_big_realloc(t->state, (size_t)rows * t->state_w * sizeof(float));
         if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for optimizer state");
         t->state = s;
     }

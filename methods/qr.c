@@ -253,10 +253,20 @@ static void qr_combine_forward(int op, const float *q, const float *r, int32_t w
     }
 }
 
+/* The quotient row (the big one) that entry k of idx (B, F) reads, for the prefetch. */
+static const float *qr_quot_row(const qr_state *s, const int64_t *idx, int64_t k) {
+    const int32_t f = (int32_t)(k % s->F);
+    const int64_t c = s->c[f];
+    return emb_table_row(&s->tq[f], c ? idx[k] / c : idx[k]);
+}
+
 static void qr_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     qr_state *s = state;
+    const int32_t ahead = s->tq[0].ahead;
     for (int64_t b = 0; b < B; b++)
         for (int32_t f = 0; f < s->F; f++) {
+            const int64_t k = b * s->F + f + ahead;
+            if (ahead && k < B * s->F) emb_prefetch(qr_quot_row(s, idx, k), (size_t)s->wq, 0);
             int64_t i = idx[b * s->F + f], c = s->c[f];
             float *e = out + ((size_t)b * s->F + f) * s->D;
             if (!c) memcpy(e, emb_table_row(&s->tq[f], i), (size_t)s->D * sizeof(float));

@@ -5,6 +5,7 @@
 #define EMBSWEEP_TEST_FIXTURES_H
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,26 @@ FX_UNUSED static int fx_run_cli(const char *args, char *out, size_t n) {
     out[used] = 0;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One integer from a query on a read-only handle of db, -1 when no row. */
+FX_UNUSED static long long fx_q_int(const char *db, const char *sql) {
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", db);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* Run SQL statements on the SQLite file db (created if absent). */
+FX_UNUSED static void fx_exec_sql(const char *db, const char *sql) {
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+    sqlite3_close(h);
 }
 
 /* n Criteo Kaggle rows into text (NUL-terminated): row r has label r % 2,

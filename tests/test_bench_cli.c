@@ -1,8 +1,9 @@
 /* test_bench_cli.c: `embsweep bench` through the built binary (EMBSWEEP_BIN, set by
  * `make test`): option errors exit 2 naming the option, and a tiny run (2 steps,
- * 1 round, both engines, PyTorch included) prints its rows and stores them in the
- * bench table (adding the vs_1_thread column to an older table). Throughput itself is never asserted: that is what the benchmark is
- * for. */
+ * 1 round, both engines, PyTorch included, the big-table rows on a tiny "big"
+ * table) prints its rows and stores them in the bench table (adding the
+ * vs_1_thread, ref and vs_ref columns to an older table). Throughput itself is
+ * never asserted: that is what the benchmark is for. */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ Test(bench_cli, bad_options) {
         {"bench --rows 12", "bad value '12' for --rows"},
         {"bench --steps", "--steps needs a value"},
         {"bench --frob 1", "unknown option '--frob'"},
+        {"bench --big-scale 0", "bad value '0' for --big-scale"},
+        {"bench --cold 9", "bad value '9' for --cold"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cr_expect_eq(fx_run_cli(cases[i].args, out, sizeof out), 2, "%s", cases[i].args);
@@ -51,7 +54,8 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
         sqlite3_close(h);
     }
     snprintf(args, sizeof args,
-             "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model default --db %s", db);
+             "bench --rows 4096 --steps 2 --warm 0 --rounds 1 --parse-mb 0 --model default --big-scale 0.001 --db %s",
+             db);
     cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "default      c              1") && strstr(out, "default      torch          1") &&
                   strstr(out, "C at 2 threads / C at 1 thread"),
@@ -61,7 +65,7 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
     cr_assert_eq(sqlite3_prepare_v2(h,
                                     "SELECT name, threads, samples_per_s, ratio_vs_torch, vs_1_thread FROM bench"
-                                    " WHERE name != 'old' ORDER BY name, threads",
+                                    " WHERE name LIKE 'train_%' ORDER BY name, threads",
                                     -1, &st, NULL),
                  SQLITE_OK);
     static const char *names[] = {"train_default_c", "train_default_c", "train_default_torch",
@@ -85,6 +89,36 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
                  SQLITE_OK);
     cr_expect_eq(sqlite3_step(st), SQLITE_ROW);
     cr_expect_eq(sqlite3_column_int(st, 0), 1, "the old row survives the new column");
+    sqlite3_finalize(st);
+    /* the big tables and the probe: each measured row against its reference */
+    cr_expect(strstr(out, "big tables:") && strstr(out, "of big_small_adam") && strstr(out, "of probe_plain"), "%s",
+              out);
+    static const char *big[][2] = {{"big_adam", "big_small_adam"},
+                                   {"big_plain_rowwise_adagrad", "big_small_rowwise_adagrad"},
+                                   {"big_rowwise_adagrad", "big_small_rowwise_adagrad"},
+                                   {"big_small_adam", NULL},
+                                   {"big_small_rowwise_adagrad", NULL},
+                                   {"probe_huge", "probe_plain"},
+                                   {"probe_huge_prefetch", "probe_plain"},
+                                   {"probe_plain", NULL}};
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT name, samples_per_s, ref, vs_ref FROM bench"
+                                    " WHERE name LIKE 'big_%' OR name LIKE 'probe_%' ORDER BY name",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    n = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; n++) {
+        cr_assert_lt(n, 8);
+        cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), big[n][0]);
+        cr_expect_gt(sqlite3_column_double(st, 1), 0);
+        if (big[n][1]) {
+            cr_expect_str_eq((const char *)sqlite3_column_text(st, 2), big[n][1]);
+            cr_expect_gt(sqlite3_column_double(st, 3), 0);
+        } else {
+            cr_expect_eq(sqlite3_column_type(st, 2), SQLITE_NULL, "%s has no reference", big[n][0]);
+        }
+    }
+    cr_expect_eq(n, 8);
     sqlite3_finalize(st);
     sqlite3_close(h);
     fx_rmdir(dir);

@@ -145,17 +145,6 @@ Test(scores, save_writes_whole_files_only) {
 
 /* ---- helpers for the sweeps below ---- */
 
-/* One integer from a query on a read-only handle, -1 when no row. */
-static long long q_int(const char *dbp, const char *sql) {
-    sqlite3 *h;
-    cr_assert_eq(sqlite3_open_v2(dbp, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
 
 static void q_text(const char *dbp, const char *sql, char *out, size_t n) {
     sqlite3 *h;
@@ -211,14 +200,14 @@ Test(scores, sweep_keeps_the_selected_scores_of_each_ok_run) {
     sweep_t t;
     sweep_init(&t, SELECT_YAML);
     cr_assert_eq(sweep_run(&t, ""), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 6);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 6, "one row per ok run");
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.status <> 'ok'"), 0);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) JOIN datasets d"
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 6);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 6, "one row per ok run");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.status <> 'ok'"), 0);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) JOIN datasets d"
                              " ON d.id = r.dataset_id WHERE s.n = d.rows_test AND s.n = 300 AND s.format = 'f32le'"),
                  6, "n = the test split's rows");
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(DISTINCT labels) FROM run_scores"), 1, "one test split, one label blob");
-    cr_expect_geq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND best_epoch < 4"), 1,
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(DISTINCT labels) FROM run_scores"), 1, "one test split, one label blob");
+    cr_expect_geq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND best_epoch < 4"), 1,
                   "the case needs runs where an earlier epoch was selected");
     /* the labels are the dataset's test labels, in order */
     ds_data *ds = fx_load("synthetic", NULL, NULL, "rows=3000", "fields=3", "cardinality=300", "dense=2");
@@ -273,19 +262,19 @@ Test(scores, keep_scores_false_keeps_none_and_is_not_in_the_run_key) {
     sweep_t t;
     sweep_init(&t, TINY_YAML "keep_scores: false\n");
     cr_assert_eq(sweep_run(&t, ""), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND test_auc IS NOT NULL"), 2);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "keep_scores: false keeps none");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND test_auc IS NOT NULL"), 2);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "keep_scores: false keeps none");
     /* turning it on reruns nothing: it is not part of the run key */
     fx_write(t.dir, "s.yaml", TINY_YAML "keep_scores: true\n", t.yaml);
     cr_assert_eq(sweep_run(&t, ""), 0, "%s", t.out);
     cr_expect(strstr(t.out, "0 run, 0 ok, 0 not ok; 2 already ok") != NULL, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0);
     cr_assert_eq(sweep_run(&t, "--force"), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2, "--force: now kept");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2, "--force: now kept");
     /* a rerun with keep_scores: false drops the scores of the attempt it replaces */
     fx_write(t.dir, "s.yaml", TINY_YAML "keep_scores: false\n", t.yaml);
     cr_assert_eq(sweep_run(&t, "--force"), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "stale scores are not left behind");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "stale scores are not left behind");
     fx_rmdir(t.dir);
 }
 
@@ -311,15 +300,15 @@ Test(scores, v2_database_migrates_and_resumes_without_rerunning) {
     char args[256];
     snprintf(args, sizeof args, "status --db %s", t.db);
     cr_expect_eq(fx_run_cli(args, t.out, sizeof t.out), 0, "status reads a v2 database: %s", t.out);
-    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 2, "left alone by status");
+    cr_expect_eq(fx_q_int(t.db, "PRAGMA user_version"), 2, "left alone by status");
     /* the writer migrates it and resumes: nothing reruns */
     cr_assert_eq(sweep_run(&t, ""), 0, "%s", t.out);
     cr_expect(strstr(t.out, "0 run, 0 ok, 0 not ok; 2 already ok") != NULL, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 3);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "the table exists, empty");
-    cr_expect_eq(q_int(t.db, "SELECT SUM(attempts) FROM runs"), 2);
+    cr_expect_eq(fx_q_int(t.db, "PRAGMA user_version"), 4);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "the table exists, empty");
+    cr_expect_eq(fx_q_int(t.db, "SELECT SUM(attempts) FROM runs"), 2);
     cr_assert_eq(sweep_run(&t, "--force"), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2, "written from then on");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2, "written from then on");
     fx_rmdir(t.dir);
 }
 
@@ -333,20 +322,20 @@ Test(scores, a_dead_worker_leaves_no_scores_and_replaces_stale_ones) {
                    "matrix: {method: [full, fault_segv], dim: [4], ratio: [1], seed: [1]}\n");
     setenv("EMBSWEEP_FAULTS", "1", 1);
     cr_assert_eq(sweep_run(&t, ""), 1, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE method = 'fault_segv' AND status = 'crashed'"), 1);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'full'"), 1);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 1, "the crashed run has none");
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE method = 'fault_segv' AND status = 'crashed'"), 1);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'full'"), 1);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 1, "the crashed run has none");
     /* unarmed, the retried run ends ok with scores; armed again, --force crashes
      * it: the scores of its earlier attempt go */
     unsetenv("EMBSWEEP_FAULTS");
     cr_assert_eq(sweep_run(&t, "--retry-failed"), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
     setenv("EMBSWEEP_FAULTS", "1", 1);
     cr_assert_eq(sweep_run(&t, "--force"), 1, "%s", t.out);
     unsetenv("EMBSWEEP_FAULTS");
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'fault_segv'"),
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'fault_segv'"),
                  0, "a failed attempt deletes the stale scores of its key");
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'full'"
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores s JOIN runs r USING (key) WHERE r.method = 'full'"
                              " AND r.attempts = 2"), 1, "full's rerun replaced its own");
     fx_rmdir(t.dir);
 }
@@ -359,7 +348,7 @@ Test(scores, a_malformed_scores_file_keeps_the_run_without_scores) {
     sweep_t t;
     sweep_init(&t, TINY_YAML);
     cr_assert_eq(sweep_run(&t, ""), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
     static const char *const how[] = {"magic", "short"};
     static const char *const want[] = {"scores not kept: not a scores file: bad magic",
                                        "scores not kept: the scores file is truncated"};
@@ -369,8 +358,8 @@ Test(scores, a_malformed_scores_file_keeps_the_run_without_scores) {
         int rc = sweep_run(&t, "--force");
         unsetenv("EMBSWEEP_FAULTS"), unsetenv("EMBSWEEP_FAULT_SCORES");
         cr_expect_eq(rc, 0, "%s: the runs are ok: %s", how[i], t.out);
-        cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND test_auc IS NOT NULL"), 2);
-        cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "%s: none kept", how[i]);
+        cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok' AND test_auc IS NOT NULL"), 2);
+        cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 0, "%s: none kept", how[i]);
         char reason[512], sql[160];
         q_text(t.db, "SELECT reason FROM runs WHERE method = 'full'", reason, sizeof reason);
         cr_expect(!strncmp(reason, want[i], strlen(want[i])), "%s: reason '%s'", how[i], reason);
@@ -379,8 +368,8 @@ Test(scores, a_malformed_scores_file_keeps_the_run_without_scores) {
     }
     /* a clean rerun keeps them again and clears the reason */
     cr_assert_eq(sweep_run(&t, "--force"), 0, "%s", t.out);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE reason IS NULL"), 2);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 2);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE reason IS NULL"), 2);
     fx_rmdir(t.dir);
 }
 
@@ -442,9 +431,9 @@ Test(scores, no_descriptor_leak_across_50_runs, .timeout = 240) {
     }
     unsetenv("EMBSWEEP_FAULTS");
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d (some runs crashed)", WEXITSTATUS(st));
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 25);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'crashed'"), 25);
-    cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 25);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 25);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM runs WHERE status = 'crashed'"), 25);
+    cr_expect_eq(fx_q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 25);
     cr_log_info("%d samples: at most %d descriptors, %d scores files", samples, max_all, max_mem);
     cr_expect_gt(samples, 20);
     cr_expect_leq(max_mem, 2, "at most one scores file per running worker, %d seen", max_mem);

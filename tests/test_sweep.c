@@ -271,7 +271,7 @@ Test(sweep, kill9_then_resume_runs_each_once) {
     cr_expect_gt(q_int(db, "SELECT COUNT(*) FROM rss_samples"), 0);
     cr_expect_gt(q_int(db, "SELECT COUNT(*) FROM loss_curve"), 0);
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_summary WHERE sweep = 'resume'"), 16);
-    cr_expect_eq(q_int(db, "PRAGMA user_version"), 3);
+    cr_expect_eq(q_int(db, "PRAGMA user_version"), 4);
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM invocations WHERE cores IS NULL OR hostname IS NULL"), 0);
     /* status summarises */
     char *sargs[] = {"status", "--db", db, NULL};
@@ -327,7 +327,7 @@ Test(sweep, schema_v1_is_migrated_and_newer_refused) {
     cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 1, "left alone by status");
     char *args[] = {"run", t.yaml, "--db", t.db, NULL};
     cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
-    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 3);
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 4);
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM rss_samples WHERE key = 'k' AND hwm IS NULL"), 1, "data kept");
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 1, "run_scores created and written");
     cr_expect_geq(q_int(t.db, "SELECT COUNT(*) FROM run_phases"), 1, "run_phases created and written");

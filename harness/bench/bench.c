@@ -58,9 +58,7 @@ static void cpu_jiffies(unsigned long long *steal, unsigned long long *total) {
     fclose(f);
 }
 
-/* Median of n values (n <= BENCH_MAX_ROUNDS); -1 stays -1 when any is -1 (a
- * failed torch run). */
-static double median(const double *v, int n) {
+double bench_median(const double *v, int n) {
     double s[BENCH_MAX_ROUNDS];
     for (int i = 0; i < n; i++) {
         if (v[i] < 0) return -1;
@@ -223,10 +221,22 @@ int bench_db_store(sqlite3 *db, const char *name, int threads, double rate, doub
     return rc;
 }
 
+int bench_db_set_ref(sqlite3 *db, const char *ref, double vs_ref) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "UPDATE bench SET ref = ?1, vs_ref = ?2 WHERE rowid = ?3", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, vs_ref);
+    sqlite3_bind_int64(st, 3, sqlite3_last_insert_rowid(db));
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
 
 void bench_opts_default(bench_opts *o) {
     *o = (bench_opts){.db = "results/results.db", .rows = 65536, .batch = 1024, .warm = 5, .steps = 0,
-                      .torch = 1, .rounds = 5, .train = 1, .parse_mb = 100, .spread = 400};
+                      .torch = 1, .rounds = 5, .train = 1, .parse_mb = 100, .spread = 400, .big = 1,
+                      .big_scale = 0.5};
 }
 
 /* ---- bench_run: set up, each MLP shape (measure, summarise, report), parse ---- */
@@ -269,11 +279,16 @@ static hx_status bench_db_open(const char *path, sqlite3 **db, char *err, size_t
     if (sqlite3_open(path, db) != SQLITE_OK ||
         sqlite3_exec(*db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
                           " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"
-                          " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL, vs_1_thread REAL)",
+                          " created_at TEXT NOT NULL, host TEXT, cpu_samples_per_s REAL, vs_1_thread REAL,"
+                          " ref TEXT, vs_ref REAL)",
                      NULL, NULL, NULL) != SQLITE_OK ||
         /* databases from before the vs_1_thread column get it added */
         (sqlite3_exec(*db, "SELECT vs_1_thread FROM bench LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
-         sqlite3_exec(*db, "ALTER TABLE bench ADD COLUMN vs_1_thread REAL", NULL, NULL, NULL) != SQLITE_OK))
+         sqlite3_exec(*db, "ALTER TABLE bench ADD COLUMN vs_1_thread REAL", NULL, NULL, NULL) != SQLITE_OK) ||
+        /* and those from before the big-table rows, their reference row and ratio */
+        (sqlite3_exec(*db, "SELECT ref, vs_ref FROM bench LIMIT 0", NULL, NULL, NULL) != SQLITE_OK &&
+         sqlite3_exec(*db, "ALTER TABLE bench ADD COLUMN ref TEXT; ALTER TABLE bench ADD COLUMN vs_ref REAL", NULL,
+                      NULL, NULL) != SQLITE_OK))
         return hx_error(HX_ERR_IO, err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
     return HX_OK;
 }
@@ -342,19 +357,19 @@ static void bench_summarize(const bench_rounds *r, int rounds, bench_summary *s)
     double v[BENCH_MAX_ROUNDS], w[BENCH_MAX_ROUNDS];
     *s = (bench_summary){.c_vs_t = {-1, -1, -1}, .c_vs_1 = {-1, 1, -1}, .t2_vs_1 = -1};
     for (int th = 1; th <= 2; th++) {
-        s->c[th] = median(r->c[th], rounds);
-        s->c_cpu[th] = median(r->c_cpu[th], rounds);
-        s->t[th] = median(r->t[th], rounds);
-        s->t_cpu[th] = median(r->t_cpu[th], rounds);
+        s->c[th] = bench_median(r->c[th], rounds);
+        s->c_cpu[th] = bench_median(r->c_cpu[th], rounds);
+        s->t[th] = bench_median(r->t[th], rounds);
+        s->t_cpu[th] = bench_median(r->t_cpu[th], rounds);
         for (int k = 0; k < rounds; k++) v[k] = r->t[th][k] > 0 ? r->c[th][k] / r->t[th][k] : -1;
-        s->c_vs_t[th] = median(v, rounds);
+        s->c_vs_t[th] = bench_median(v, rounds);
     }
     for (int k = 0; k < rounds; k++) {
         v[k] = r->c[2][k] / r->c[1][k];
         w[k] = r->t[1][k] > 0 && r->t[2][k] > 0 ? r->t[2][k] / r->t[1][k] : -1;
     }
-    s->c_vs_1[2] = median(v, rounds);
-    s->t2_vs_1 = median(w, rounds);
+    s->c_vs_1[2] = bench_median(v, rounds);
+    s->t2_vs_1 = bench_median(w, rounds);
 }
 
 /* Prints a model's table rows and stores them in the bench table. */
@@ -404,10 +419,12 @@ static hx_status bench_model_run(const bench_ctx *x, const bench_model *bm, char
 hx_status bench_run(const bench_opts *o, char *err, size_t errlen) {
     HX_ASSERT(o->rounds >= 1 && o->rounds <= BENCH_MAX_ROUNDS && o->batch >= 1);
     bench_ctx x = {.o = o, .fd = -1, .host = "unknown"};
+    hx_big_set(!o->plain);
     hx_status st = bench_setup(&x, err, errlen);
     if (st == HX_OK && o->train) bench_print_header(o, x.ds);
     for (size_t k = 0; st == HX_OK && o->train && k < sizeof k_models / sizeof k_models[0]; k++)
         if (!o->model || !strcmp(o->model, k_models[k].name)) st = bench_model_run(&x, &k_models[k], err, errlen);
+    if (st == HX_OK && (o->big || o->cold > 0)) st = bench_big(x.db, x.host, o, err, errlen);
     if (st == HX_OK && o->parse_mb > 0 && bench_parse(x.db, x.host, o->parse_mb, 1))
         st = hx_error(HX_ERR_IO, err, errlen, "the parse benchmark failed");
     if (st == HX_OK) printf("stored in %s, table bench\n", o->db);

@@ -11,7 +11,7 @@
 static void bench_usage(FILE *f) {
     fprintf(f, "usage: embsweep bench [--db PATH] [--rows N] [--steps N] [--warm N] [--rounds N]\n"
                "                      [--no-torch] [--model default|dlrm_kaggle] [--no-train]\n"
-               "                      [--parse-mb MB]\n"
+               "                      [--parse-mb MB] [--no-big] [--big-scale X] [--cold X] [--plain]\n"
                "       embsweep bench --gen FILE [--parse-mb MB] [--spread S]\n\n"
                "Training throughput (samples/s) of the C engine at 1 and 2 threads and of the\n"
                "PyTorch reference (tests/reference/bench_ref.py, /usr/bin/python3, pinned to\n"
@@ -30,25 +30,39 @@ static void bench_usage(FILE *f) {
                "Criteo-format text: small vocabulary plain and gzip, and a large vocabulary\n"
                "(harness/bench/bench_parse.c). --no-train skips the training benchmark. --gen FILE\n"
                "only writes such a file (FILE.gz: gzip) with vocabulary spread S (default 400)\n"
-               "and exits.\n");
+               "and exits.\n\n"
+               "Big tables (harness/bench/bench_big.c; --no-big skips them): full at dim 16,\n"
+               "batch 1024, 1 thread, uniform ids, with row-wise Adagrad and with Adam, on a\n"
+               "small table (26 fields of 10..20000 ids) and on Criteo Kaggle's cardinalities\n"
+               "times --big-scale X (default 0.5: 16.9M ids, a 1.01 GiB table) side by side,\n"
+               "--steps N (default 100) timed steps per model and round; then the machine's\n"
+               "gather limit: random 64-byte rows read and updated over a table of the same\n"
+               "size, plain, in huge pages, and in huge pages with prefetch. --cold X adds\n"
+               "row-wise Adagrad at the cardinalities times X (2.5: 84M ids, 5.0 GiB; about\n"
+               "5.5 GB of memory) and the probe at its size. --plain turns huge pages and\n"
+               "software prefetch off for the whole run (the engine before them).\n");
 }
 
 /* 0 parsed, 1 --help, 2 bad usage (message printed). */
 static int parse_opts(int argc, char **argv, bench_opts *o) {
     static const char *const valued[] = {"--db",       "--rows",   "--steps", "--warm", "--rounds",
-                                         "--parse-mb", "--spread", "--gen",   "--model"};
+                                         "--parse-mb", "--spread", "--gen",   "--model",
+                                         "--big-scale", "--cold"};
     for (int i = 1; i < argc; i++) {
         int64_t v;
+        double d;
         const char *f = argv[i], *a = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) return 1;
-        if (!strcmp(f, "--no-torch")) {
-            o->torch = 0;
-            continue;
-        }
-        if (!strcmp(f, "--no-train")) {
-            o->train = 0;
-            continue;
-        }
+        /* the flags without a value: each sets one field */
+        const struct {
+            const char *name;
+            int        *field, value;
+        } flags[] = {{"--no-torch", &o->torch, 0}, {"--no-train", &o->train, 0}, {"--no-big", &o->big, 0},
+                     {"--plain", &o->plain, 1}};
+        int flag = 0;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (!strcmp(f, flags[k].name)) *flags[k].field = flags[k].value, flag = 1;
+        if (flag) continue;
         int known = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= !strcmp(f, valued[k]);
         if (!known) {
@@ -68,6 +82,8 @@ static int parse_opts(int argc, char **argv, bench_opts *o) {
         else if (!strcmp(f, "--parse-mb") && !hx_parse_i64(a, &v) && v >= 0 && v <= 100000) o->parse_mb = (double)v;
         else if (!strcmp(f, "--spread") && !hx_parse_i64(a, &v) && v >= 1 && v <= 100000000) o->spread = (double)v;
         else if (!strcmp(f, "--gen")) o->gen = a;
+        else if (!strcmp(f, "--big-scale") && !hx_parse_f64(a, &d) && d >= 1e-3 && d <= 4) o->big_scale = d;
+        else if (!strcmp(f, "--cold") && !hx_parse_f64(a, &d) && d >= 1e-3 && d <= 4) o->cold = d;
         else if (!strcmp(f, "--model") && (!strcmp(a, "default") || !strcmp(a, "dlrm_kaggle"))) o->model = a;
         else {
             fprintf(stderr, "embsweep bench: bad value '%s' for %s\n\n", a, f);

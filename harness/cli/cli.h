@@ -18,6 +18,21 @@ int cmd_export(int argc, char **argv);   /* harness/cli/query_cli.c */
 int cmd_compare(int argc, char **argv);  /* harness/cli/compare_cli.c */
 int cmd_dataset(int argc, char **argv);  /* harness/cli/dataset_cli.c */
 int cmd_bench(int argc, char **argv);    /* harness/cli/bench_cli.c */
+int cmd_submit(int argc, char **argv);   /* harness/cli/slurm_cli.c */
+int cmd_task(int argc, char **argv);     /* harness/cli/slurm_cli.c */
+int cmd_merge(int argc, char **argv);    /* harness/cli/slurm_cli.c */
+
+/* Shared by run and the Slurm commands (harness/cli/sweep_cli.c). */
+struct cfg_sweep;
+struct sweep_opts;
+/* Load and expand a sweep file: the sweep, or NULL with every error printed
+ * and *code the exit status (2 a problem in the file, 1 one of the machine). */
+struct cfg_sweep *cli_load_sweep(const char *cmd, const char *file, int *code);
+/* Workers and engine threads per worker into o, jobs x threads within cores
+ * (jobs 0: the file's). */
+void cli_threads(const struct cfg_sweep *sw, int jobs, int cores, struct sweep_opts *o);
+/* "embsweep CMD ARGS..." for an invocation row. */
+void cli_join_args(int argc, char **argv, char *buf, size_t n);
 
 /* The exit status of a command whose work returned st: bad input (HX_ERR_PARAM)
  * is 2, any other failure 1. */

@@ -30,7 +30,10 @@ typedef struct command {
 
 static const command k_commands[] = {
     {"run", cmd_run, "run a sweep file: embsweep run FILE [--db PATH] [--jobs N] [--dry-run] [--force] [--retry-failed]"},
-    {"status", cmd_status, "summarise the sweeps in a database"},
+    {"status", cmd_status, "summarise the sweeps in a database (and their Slurm submissions)"},
+    {"submit", cmd_submit, "run a sweep file on a Slurm cluster: embsweep submit FILE --slurm [--dry-run]"},
+    {"merge", cmd_merge, "fold the result shards of a Slurm submission into the database"},
+    {"task", cmd_task, "one Slurm array task of a submission (run by its sbatch script)"},
     {"plot", cmd_plot, "draw the Pareto figures and plots/index.html from a database"},
     {"query", cmd_query, "run a saved query (results/queries/*.sql); --list lists them"},
     {"export", cmd_export, "export the run summary as CSV"},

@@ -84,25 +84,22 @@ static int run_parse_args(int argc, char **argv, run_args *a) {
     return 0;
 }
 
-/* Load and expand the file; NULL after printing every error. */
-/* The sweep, or NULL with the errors printed and *code the exit status: 2 for
- * a problem in the file, 1 for one of the machine (I/O, memory). */
-static cfg_sweep *run_load(const char *file, int *code) {
+cfg_sweep *cli_load_sweep(const char *cmd, const char *file, int *code) {
     cfg_sweep *sw = NULL;
     char *errors = NULL;
     hx_status st = cfg_load(file, 0, &sw, &errors);
     if (st == HX_OK) return sw;
-    fputs(errors ? errors : "embsweep run: cannot load the sweep\n", stderr);
+    if (errors) fputs(errors, stderr);
+    else fprintf(stderr, "embsweep %s: cannot load the sweep\n", cmd);
     int n = 0;
     for (const char *p = errors; p && *p; p++) n += *p == '\n';
-    fprintf(stderr, "embsweep run: %d error%s in %s; nothing was run\n", n, n == 1 ? "" : "s", file);
+    fprintf(stderr, "embsweep %s: %d error%s in %s; nothing was run\n", cmd, n, n == 1 ? "" : "s", file);
     hx_free(errors);
     *code = st == HX_ERR_FORMAT || st == HX_ERR_PARAM ? 2 : 1;
     return NULL;
 }
 
-/* Workers and engine threads per worker, jobs x threads within the cores. */
-static void run_threads(const cfg_sweep *sw, int jobs, int cores, sweep_opts *o) {
+void cli_threads(const cfg_sweep *sw, int jobs, int cores, sweep_opts *o) {
     o->jobs = jobs ? jobs : sw->jobs;
     o->threads = sw->threads ? sw->threads : cores / o->jobs;
     if (o->threads < 1) o->threads = 1;
@@ -112,8 +109,7 @@ static void run_threads(const cfg_sweep *sw, int jobs, int cores, sweep_opts *o)
     }
 }
 
-/* "embsweep run FILE ..." for the invocation row. */
-static void join_args(int argc, char **argv, char *buf, size_t n) {
+void cli_join_args(int argc, char **argv, char *buf, size_t n) {
     size_t used = 0;
     buf[0] = 0;
     for (int i = -1; i < argc && used < n - 1; i++) {
@@ -163,7 +159,7 @@ int cmd_run(int argc, char **argv) {
     int rc = run_parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     int code = 2;
-    cfg_sweep *sw = run_load(a.file, &code);
+    cfg_sweep *sw = cli_load_sweep("run", a.file, &code);
     if (!sw) return code;
     if (a.dry) {
         print_plan(sw);
@@ -172,10 +168,10 @@ int cmd_run(int argc, char **argv) {
     }
     prov pv;
     prov_collect(&pv);
-    run_threads(sw, a.jobs, pv.cores > 0 ? pv.cores : 1, &a.o);
+    cli_threads(sw, a.jobs, pv.cores > 0 ? pv.cores : 1, &a.o);
     a.o.tty = isatty(STDERR_FILENO) && isatty(STDOUT_FILENO);
     char args[2048];
-    join_args(argc, argv, args, sizeof args);
+    cli_join_args(argc, argv, args, sizeof args);
     rc = run_record_and_execute(sw, &a, &pv, args);
     cfg_free(sw);
     return rc;

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 const char *hx_status_str(hx_status s) {
@@ -99,6 +100,101 @@ char *hx_strdup(const char *s) {
     char *p = hx_xmalloc(n);
     memcpy(p, s, n);
     return p;
+}
+
+/* ---- big arrays ----
+ * Every block starts 64 bytes after a header that says how to give it back: a
+ * heap block is freed whole, a mapping unmapped whole (its header sits at the end
+ * of the 4 KiB page just below the 2 MiB-aligned start). */
+#define BIG_HEAP 0x6865617062696731ll /* "heapbig1" */
+#define BIG_MAP 0x6d61706269673131ll  /* "mapbig11" */
+enum { BIG_HDR = 64, HUGE_2M = 2 << 20 };
+typedef struct big_hdr {
+    long long kind; /* BIG_HEAP or BIG_MAP */
+    void     *base; /* what calloc or mmap returned */
+    size_t    len;  /* the mapping's length */
+    size_t    n;    /* the block's bytes */
+} big_hdr;
+_Static_assert(sizeof(big_hdr) <= BIG_HDR, "the header fits before the block");
+
+static atomic_int g_big_off; /* 0: the big-table path is on */
+
+void hx_big_set(int on) { atomic_store(&g_big_off, !on); }
+
+int hx_prefetch_ahead(void) { return atomic_load_explicit(&g_big_off, memory_order_relaxed) ? 0 : HX_PREFETCH_AHEAD; }
+
+/* A zeroed mapping of n bytes whose start is 2 MiB-aligned, advised
+ * MADV_HUGEPAGE; NULL when the kernel refuses the mapping. */
+static void *big_map(size_t n) {
+    const size_t page = 4096, body = (n + page - 1) / page * page;
+    if (body > SIZE_MAX - HUGE_2M - page) return NULL;
+    const size_t len = page + HUGE_2M + body;
+    char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    char *p = (char *)(((uintptr_t)raw + page + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+    /* keep [p - page, p + body): the header's page and the block */
+    size_t head = (size_t)(p - page - raw), tail = len - head - page - body;
+    if (head) munmap(raw, head);
+    if (tail) munmap(p + body, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, body, MADV_HUGEPAGE); /* refused (THP off, old kernel): small pages */
+#endif
+    *(big_hdr *)(p - BIG_HDR) = (big_hdr){.kind = BIG_MAP, .base = p - page, .len = page + body, .n = n};
+    return p;
+}
+
+static void *big_alloc(size_t n) {
+    if (n >= HX_BIG_MIN && !atomic_load(&g_big_off)) {
+        void *p = big_map(n);
+        if (p) return p;
+    }
+    if (n > SIZE_MAX - 2 * BIG_HDR) return NULL;
+    char *raw = calloc(1, 2 * BIG_HDR + n);
+    if (!raw) return NULL;
+    char *p = (char *)(((uintptr_t)raw + 2 * BIG_HDR - 1) & ~(uintptr_t)(BIG_HDR - 1)); /* 64-aligned */
+    *(big_hdr *)(p - BIG_HDR) = (big_hdr){.kind = BIG_HEAP, .base = raw, .n = n};
+    return p;
+}
+
+void *hx_big_calloc(size_t count, size_t size) {
+    if (size && count > SIZE_MAX / size) return NULL;
+    return alloc_fails() ? NULL : big_alloc(count * size);
+}
+
+void *hx_big_realloc(void *p, size_t n) {
+    if (!p) return hx_big_calloc(1, n);
+    if (alloc_fails()) return NULL;
+    big_hdr *h = (big_hdr *)((char *)p - BIG_HDR);
+    if (h->kind == BIG_MAP && n <= h->n) { /* shrink in place: unmap the whole pages past n */
+        const size_t page = 4096, keep = page + (n + page - 1) / page * page;
+        if (keep < h->len) munmap((char *)h->base + keep, h->len - keep);
+        if (keep < h->len) h->len = keep;
+        h->n = n;
+        return p;
+    }
+    void *q = big_alloc(n);
+    if (!q) return NULL;
+    memcpy(q, p, n < h->n ? n : h->n);
+    hx_big_free(p);
+    return q;
+}
+
+void hx_big_populate(void *p) {
+    if (!p) return;
+    const big_hdr *h = (const big_hdr *)((char *)p - BIG_HDR);
+    if (h->kind != BIG_MAP || !h->n) return;
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(p, (h->n + 4095) / 4096 * 4096, MADV_POPULATE_WRITE) == 0) return;
+#endif
+    for (size_t i = 0; i < h->n; i += 4096) ((volatile char *)p)[i] = 0; /* older kernels: one write a page */
+}
+
+void hx_big_free(void *p) {
+    if (!p) return;
+    big_hdr h = *(big_hdr *)((char *)p - BIG_HDR);
+    HX_ASSERT(h.kind == BIG_HEAP || h.kind == BIG_MAP); /* not from hx_big_calloc */
+    if (h.kind == BIG_HEAP) free(h.base);
+    else munmap(h.base, h.len);
 }
 
 /* ---- RNG ---- */

@@ -60,6 +60,35 @@ void hx_fault_io(long nth);
 long hx_fault_io_seen(void);
 int  hx_io_fails(void);
 
+/* ---- big arrays: embedding tables, their optimizer state, large scratch ----
+ * hx_big_calloc is hx_calloc for arrays that are read and written at random rows.
+ * From HX_BIG_MIN bytes on it maps anonymous memory aligned to 2 MiB and advises
+ * MADV_HUGEPAGE, so that Linux backs it with transparent huge pages (Debian's
+ * default THP mode, `madvise`, gives them only to memory that asks): one TLB entry
+ * covers 2 MiB instead of 4 KiB, and a random row costs one cache miss instead of
+ * a miss and a page walk. Where the kernel refuses the advice the memory stays in
+ * small pages, quietly; the same bytes and the same results either way. Smaller
+ * arrays come from the heap, 64-byte aligned. Zeroed, under hx_fault_alloc like
+ * hx_calloc; free with hx_big_free (NULL is a no-op), never with hx_free. */
+enum { HX_BIG_MIN = 2 << 20, HX_PREFETCH_AHEAD = 16 };
+void *hx_big_calloc(size_t count, size_t size);
+void  hx_big_free(void *p);
+/* Faults a mapped block's pages in now (MADV_POPULATE_WRITE, or a write a page on
+ * older kernels), so that their zeroing is paid at creation rather than in the
+ * first training steps that touch them; heap blocks are left as they are. */
+void  hx_big_populate(void *p);
+/* Resizes to n bytes keeping the first min(old, n) (the rest is not zeroed); a
+ * mapping shrinks in place and gives its tail pages back to the system. NULL on
+ * failure, p then untouched. */
+void *hx_big_realloc(void *p, size_t n);
+/* The switch of the big-table path, process-wide, for benchmarks and tests that
+ * compare it with the plain one: on (the default), hx_big_calloc maps huge pages
+ * and hx_prefetch_ahead() is HX_PREFETCH_AHEAD, the rows ahead a table walk
+ * prefetches; off, hx_big_calloc takes the heap and hx_prefetch_ahead() is 0.
+ * Memory allocated in one mode is freed correctly in the other. */
+void hx_big_set(int on);
+int  hx_prefetch_ahead(void);
+
 /* ---- deterministic RNG: splitmix64-seeded xoshiro256** ---- */
 typedef struct { uint64_t s[4]; } hx_rng;
 void     hx_rng_seed(hx_rng *r, uint64_t seed);

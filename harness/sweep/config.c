@@ -301,6 +301,7 @@ static const top_key k_top[] = {
     SECTION("zip", sec_zip, 1, "groups of lists that advance together"),
     SECTION("exclude", sec_exclude, 2, "rules dropping matrix cells"),
     SECTION("include", sec_include, 2, "rules adding cells"),
+    SECTION("slurm", cfg_sec_slurm, 0, "the Slurm job array of `embsweep submit --slurm`"),
     {KEY_NUM("jobs", KEY_INT, int, KEY_TOP, SW, jobs, 1, 256, 0, "1", NULL, "workers at once"), NULL, 0},
     {KEY_NUM("threads", KEY_INT, int, KEY_TOP, SW, threads, 0, HX_POOL_MAX, 0, "0", NULL,
              "engine threads per worker (0 = cores / jobs)"), NULL, 0},
@@ -450,6 +451,7 @@ static hx_status parse_init(cfg_parse *p, cfg_errs *e, const char *file) {
         HX_ASSERT((k_top[i].k.kind == KEY_SECTION) == (k_top[i].section != NULL));
         key_defaults(&k_top[i].k, 1, p->sw);
     }
+    cfg_slurm_defaults(&p->sw->slurm);
     snprintf(p->sw->file, sizeof p->sw->file, "%s", file);
     default_name(file, p->sw->name, sizeof p->sw->name);
     run_config_default(p->base);

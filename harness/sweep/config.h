@@ -49,6 +49,22 @@ typedef struct cfg_cell {
     int        ratio_line, ratio_col; /* YAML position of the cell's ratio (for messages) */
 } cfg_cell;
 
+/* The `slurm:` section (config_slurm.c): how `embsweep submit --slurm` asks
+ * for its job array; each may be overridden by a flag of the same name. */
+#define CFG_SLURM_EXTRA 16
+typedef struct cfg_slurm {
+    char partition[64], account[64]; /* "" = the cluster's default */
+    char time[32];                   /* per task, sbatch --time (e.g. 2:00:00); "" = the partition's */
+    char mem[32];                    /* per task, sbatch --mem (e.g. 4G); "" = the partition's */
+    int  cpus_per_task;              /* sbatch --cpus-per-task; engine threads follow it */
+    int  cells_per_task;             /* cells run by one array task, one after another */
+    double minutes_per_task;         /* > 0: instead, as many cells as fit (submit estimates) */
+    int  max_running;                /* K of --array=0-N%K; 0 = no throttle */
+    int32_t requeue;                 /* sbatch --requeue: a preempted task is requeued */
+    int  n_extra;
+    char extra[CFG_SLURM_EXTRA][160]; /* more lines, each written `#SBATCH <line>` */
+} cfg_slurm;
+
 typedef struct cfg_sweep {
     char        name[64];
     char        file[512];
@@ -60,6 +76,7 @@ typedef struct cfg_sweep {
     uint64_t    memory_limit;  /* bytes per worker; 0 = none */
     int         unreachable_skip;
     int32_t     keep_scores;   /* 1 (default): keep each ok run's test scores (run_scores) */
+    cfg_slurm   slurm;         /* the slurm: section, defaults when absent */
     int         n_datasets;
     cfg_dataset *datasets;     /* (n_datasets) */
     int         n_cells;
@@ -81,6 +98,14 @@ void      cfg_free(cfg_sweep *s);
 /* The row of a top-level key (jobs, timeout, ...), NULL if none: its range and
  * "expected" text (harness/train/run_keys.h), e.g. for `embsweep run --jobs`. */
 const key_def *cfg_top_key(const char *name);
+
+/* The row of a `slurm:` key (partition, cells_per_task, ...), NULL if none; its
+ * field is in cfg_slurm (`embsweep submit` takes each as a flag). */
+const key_def *cfg_slurm_key(const char *name);
+extern const key_def cfg_slurm_keys[];
+extern const int     cfg_slurm_nkeys;
+/* Set cfg_slurm's defaults. */
+void cfg_slurm_defaults(cfg_slurm *s);
 
 /* Canonical JSON of a resolved cell config into a new string (owned by caller). */
 char *cfg_cell_json(const run_config *rc, const char *recipe);

@@ -107,6 +107,9 @@ static inline const char *ntype(const yaml_node_t *n) {
 int cfg_map_check(walk *w, yaml_node_t *n, const char *path);
 int cfg_first_of_key(walk *w, yaml_node_t *map, yaml_node_pair_t *a);
 
+/* config_slurm.c: the slurm: section into p->sw->slurm. */
+void cfg_sec_slurm(walk *w, yaml_node_t *n);
+
 /* config_datasets.c: the datasets: section into p->sw->datasets. */
 void cfg_sec_datasets(walk *w, yaml_node_t *n);
 

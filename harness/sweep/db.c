@@ -3,8 +3,8 @@
  * so the binary and the documented schema cannot drift apart.
  *
  * Versioning: PRAGMA user_version. 0 (empty file) -> apply the schema; 1 -> add
- * rss_samples.hwm, then apply it; 2 -> apply it (the missing tables appear); 3 =
- * current; newer -> refuse (an older binary must not write a newer database).
+ * rss_samples.hwm, then apply it; 2 -> apply it (the missing tables appear); 3 ->
+ * add the Slurm columns of invocations, then apply it; 4 = current; newer -> refuse (an older binary must not write a newer database).
  * Concurrency: WAL + busy_timeout; writes in BEGIN IMMEDIATE transactions. The
  * sweep parent is the only writer, readers (plots, status) never block it.
  */
@@ -67,6 +67,18 @@ static int user_version(db *d) {
     return v;
 }
 
+/* ALTER TABLE table ADD COLUMN col, when the table exists without it. 0 or -1. */
+static int add_column(db *d, const char *table, const char *col, const char *type) {
+    char sql[160];
+    sqlite3_stmt *st;
+    snprintf(sql, sizeof sql, "SELECT count(*), sum(name = '%s') FROM pragma_table_info('%s')", col, table);
+    if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    int absent = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 && sqlite3_column_int(st, 1) == 0;
+    sqlite3_finalize(st);
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, type);
+    return absent && exec(d, sql) != SQLITE_OK ? -1 : 0;
+}
+
 static hx_status migrate(db *d, char *err, size_t errlen) {
     if (exec(d, "BEGIN IMMEDIATE") != SQLITE_OK) return sql_err(d, "begin", err, errlen);
     int v = user_version(d);
@@ -77,6 +89,10 @@ static hx_status migrate(db *d, char *err, size_t errlen) {
                         DB_SCHEMA_VERSION);
     }
     if (v == 1 && exec(d, "ALTER TABLE rss_samples ADD COLUMN hwm INTEGER") != SQLITE_OK) goto fail;
+    static const char *const v4_cols[][2] = {
+        {"slurm_job", "TEXT"}, {"slurm_task", "INTEGER"}, {"node", "TEXT"}, {"origin", "TEXT"}};
+    for (int i = 0; v >= 1 && v < 4 && i < 4; i++)
+        if (add_column(d, "invocations", v4_cols[i][0], v4_cols[i][1]) != 0) goto fail;
     if (v < DB_SCHEMA_VERSION) {
         if (exec(d, k_schema_sql) != SQLITE_OK) goto fail;
         char sql[64];
@@ -441,8 +457,9 @@ hx_status db_invocation_start(db *d, const char *sweep, const char *argv, int jo
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(d->h,
                            "INSERT INTO invocations(sweep, started_at, argv, git_commit, git_dirty, compiler, cflags,"
-                           " blas, cpu_model, cores, kernel, hostname, jobs, threads_per_job, status)"
-                           " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,'running')",
+                           " blas, cpu_model, cores, kernel, hostname, jobs, threads_per_job, status, slurm_job,"
+                           " slurm_task, node) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,'running',"
+                           "?15,?16,?17)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_err(d, "invocation", err, errlen);
     bind_t(st, 1, sweep);
@@ -459,6 +476,9 @@ hx_status db_invocation_start(db *d, const char *sweep, const char *argv, int jo
     bind_t(st, 12, p->hostname);
     sqlite3_bind_int(st, 13, jobs);
     sqlite3_bind_int(st, 14, threads);
+    bind_t(st, 15, p->slurm_job[0] ? p->slurm_job : NULL);
+    if (p->slurm_task >= 0) sqlite3_bind_int(st, 16, p->slurm_task);
+    bind_t(st, 17, p->node[0] ? p->node : NULL);
     int r = sqlite3_step(st);
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) return sql_err(d, "invocation", err, errlen);

@@ -16,7 +16,7 @@
 #include "harness/train/run.h"
 #include "scores.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* The VFS db_open opens with (db_vfs.c): SQLite's default one, with every
  * write, sync, truncation and deletion open to fault injection. NULL when it
@@ -34,6 +34,10 @@ typedef struct prov {
     char compiler[128], cflags[256], blas[256];
     char cpu_model[128], kernel[128], hostname[128];
     int  cores;
+    /* inside a Slurm job (its environment): the job id (of the array), the array
+     * task id (-1 when none) and the node's name; "" outside Slurm */
+    char slurm_job[32], node[128];
+    int  slurm_task;
 } prov;
 void prov_collect(prov *p);
 

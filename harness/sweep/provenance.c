@@ -4,6 +4,7 @@
  * the repository root under `make experiments` [R]; outside a checkout it is NULL.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -72,4 +73,10 @@ void prov_collect(prov *p) {
     struct utsname u;
     if (uname(&u) == 0) snprintf(p->kernel, sizeof p->kernel, "%.40s %.80s", u.sysname, u.release);
     gethostname(p->hostname, sizeof p->hostname - 1);
+    const char *job = getenv("SLURM_ARRAY_JOB_ID"), *task = getenv("SLURM_ARRAY_TASK_ID"),
+               *node = getenv("SLURMD_NODENAME");
+    if (!job) job = getenv("SLURM_JOB_ID");
+    snprintf(p->slurm_job, sizeof p->slurm_job, "%s", job ? job : "");
+    snprintf(p->node, sizeof p->node, "%s", job && node ? node : "");
+    p->slurm_task = job && task ? atoi(task) : -1;
 }

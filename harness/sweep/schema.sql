@@ -1,6 +1,8 @@
--- schema.sql: the embsweep results database, version 3 (PRAGMA user_version).
+-- schema.sql: the embsweep results database, version 4 (PRAGMA user_version).
 -- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
 -- v2 -> v3: tables run_scores and verdicts added.
+-- v3 -> v4: invocations.slurm_job, slurm_task, node, origin added; tables
+--           slurm_submissions and shard_attempts added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -24,7 +26,11 @@ CREATE TABLE IF NOT EXISTS invocations (
     compiler    TEXT, cflags TEXT, blas TEXT,
     cpu_model   TEXT, cores INTEGER, kernel TEXT, hostname TEXT,
     jobs        INTEGER, threads_per_job INTEGER,
-    status      TEXT                      -- running | finished | interrupted
+    status      TEXT,                     -- running | finished | interrupted
+    -- v4: where a Slurm array task ran (NULL outside Slurm), and for a row merged
+    -- from a task's shard, '<shard path>#<its id there>' (NULL for local runs)
+    slurm_job   TEXT, slurm_task INTEGER, node TEXT,
+    origin      TEXT
 );
 
 CREATE TABLE IF NOT EXISTS datasets (
@@ -140,6 +146,28 @@ CREATE TABLE IF NOT EXISTS verdicts (
     verdict TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verdicts_sweep ON verdicts(sweep);
+
+-- v4: each `embsweep submit --slurm`: its work directory (the plan, the sbatch
+-- scripts, the tasks' shards), the job ids sbatch returned, and what it holds.
+CREATE TABLE IF NOT EXISTS slurm_submissions (
+    dir          TEXT PRIMARY KEY,         -- absolute path of the submission's directory
+    sweep        TEXT NOT NULL,
+    array_job    TEXT,                     -- NULL with --no-sbatch
+    merge_job    TEXT,
+    tasks        INTEGER NOT NULL,
+    cells        INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL
+);
+
+-- v4: the attempts each shard had made at a run when `embsweep merge` last took
+-- it, so that runs.attempts counts every attempt once when a requeued task's
+-- shard is merged again.
+CREATE TABLE IF NOT EXISTS shard_attempts (
+    shard    TEXT NOT NULL,                -- absolute path of the shard file
+    key      TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (shard, key)
+);
 
 CREATE VIEW IF NOT EXISTS run_summary AS
 SELECT r.key, s.sweep, r.status, r.method, r.dataset, r.dim, r.ratio_requested, r.ratio_achieved,

@@ -11,7 +11,9 @@
  *     run (the worker's anonymous scores file, worker.h), and writes it all in
  *     one transaction.
  * SIGINT/SIGTERM set a flag: running workers are stopped, their runs recorded as
- * interrupted, and the next invocation runs them again.
+ * interrupted, and the next invocation runs them again. A worker killed by
+ * SIGTERM or SIGINT from outside (as Slurm signals every process of a job it
+ * cancels) is interrupted too.
  *
  * Statuses: ok, failed (error message), timeout, oom, crashed (signal), diverged
  * (non-finite loss), interrupted. Every one keeps the stderr tail.
@@ -324,6 +326,12 @@ static hx_status finish(sched *x, slot *s, int wstatus, char *err, size_t errlen
     read_msgs(s);
     read_stderr(s);
     close(s->msg_fd), close(s->err_fd);
+    /* A worker stopped from outside before its result (Slurm's scancel, time
+     * limit or preemption signal every process of the job, the harness too) was
+     * interrupted, not crashed: the next invocation runs it again. */
+    if (s->kill_why == KILL_NONE && !s->got_result && WIFSIGNALED(wstatus) &&
+        (g_stop || WTERMSIG(wstatus) == SIGTERM || WTERMSIG(wstatus) == SIGINT))
+        s->kill_why = KILL_INTERRUPT;
     char reason[600];
     run_record r;
     memset(&r, 0, sizeof r);

@@ -21,8 +21,9 @@ hx_status emb_table_init(emb_table *t, int64_t rows, int32_t width, int64_t cap,
     t->cap = cap;
     uint64_t msize = map_size_for(cap);
     t->map_mask = msize - 1;
-    t->w = hx_calloc((size_t)rows * (size_t)width, sizeof(float));
-    if (t->state_w) t->state = hx_calloc((size_t)rows * t->state_w, sizeof(float));
+    t->ahead = hx_prefetch_ahead();
+    t->w = hx_big_calloc((size_t)rows * (size_t)width, sizeof(float));
+    if (t->state_w) t->state = hx_big_calloc((size_t)rows * t->state_w, sizeof(float));
     t->touched = hx_calloc((size_t)cap, sizeof(int64_t));
     t->gbuf = hx_calloc((size_t)cap * (size_t)width, sizeof(float));
     t->map_key = hx_malloc(msize * sizeof(int64_t));
@@ -34,12 +35,13 @@ hx_status emb_table_init(emb_table *t, int64_t rows, int32_t width, int64_t cap,
                         (long long)rows, width);
     }
     memset(t->map_key, 0xff, msize * sizeof(int64_t)); /* all -1 */
+    hx_big_populate(t->state); /* the parameters are written by the method's init */
     return HX_OK;
 }
 
 void emb_table_free(emb_table *t) {
-    hx_free(t->w);
-    hx_free(t->state);
+    hx_big_free(t->w);
+    hx_big_free(t->state);
     hx_free(t->touched);
     hx_free(t->gbuf);
     hx_free(t->map_key);
@@ -87,6 +89,11 @@ void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step) {
     if (t->n_touched == 0) return; /* the map is already empty */
     const opt_bias bias = opt_bias_at(c, step);
     for (int64_t s = 0; s < t->n_touched; s++) {
+        if (t->ahead && s + t->ahead < t->n_touched) {
+            const int64_t ra = t->touched[s + t->ahead];
+            emb_prefetch(emb_table_row(t, ra), (size_t)t->width, 1);
+            if (t->state_w) emb_prefetch(t->state + (size_t)ra * t->state_w, t->state_w, 1);
+        }
         int64_t r = t->touched[s];
         float *st = t->state_w ? t->state + (size_t)r * t->state_w : NULL;
         opt_row_step_b(c, bias, emb_table_row(t, r), t->gbuf + (size_t)s * (size_t)t->width, st,
@@ -177,14 +184,26 @@ typedef struct fields_job {
 
 enum { GATHER_GRAIN = 32 }; /* rows a gather piece takes at least */
 
+/* Copies the rows of batch rows [lo, hi); while at entry i of rows (B, F) it
+ * prefetches entry i + ahead (of any batch row: the batch's entries are all valid). */
 static void gather_range(void *arg, int64_t lo, int64_t hi, int task) {
     (void)task;
     const fields_job *j = arg;
-    const int32_t F = j->fs->F, D = j->fs->D;
+    const int32_t F = j->fs->F, D = j->fs->D, ahead = j->fs->tabs[0].ahead;
+    const int64_t end = j->B * F;
+    int64_t pi = lo * F + ahead;
+    int32_t pf = (int32_t)(pi % F);
     for (int64_t b = lo; b < hi; b++)
-        for (int32_t f = 0; f < F; f++)
+        for (int32_t f = 0; f < F; f++) {
+            if (ahead && pi < end) {
+                const emb_table *pt = &j->fs->tabs[pf];
+                emb_prefetch(emb_table_row(pt, j->rows[pi]), (size_t)D, 0);
+                pi++;
+                if (++pf == F) pf = 0;
+            }
             memcpy(j->out + ((size_t)b * F + (size_t)f) * D, emb_table_row(&j->fs->tabs[f], j->rows[b * F + f]),
                    (size_t)D * sizeof(float));
+        }
 }
 
 static void coalesce_range(void *arg, int64_t lo, int64_t hi, int task) {

@@ -11,6 +11,12 @@
  * Gradients of a row touched twice in a batch are summed into one slot before
  * the optimizer sees them, as DLRM's row-wise Adagrad requires. Step order is
  * first-touch order, so updates are deterministic.
+ *
+ * Big tables: w and state come from hx_big_calloc (huge pages from 2 MiB on,
+ * harness/core/util.h; the state's pages are faulted in at init, as the
+ * parameters' are by their initialisation), and the gather and the step prefetch
+ * the rows `ahead` positions further in their walk, so the cache misses of a
+ * batch overlap instead of queueing. None of it changes a bit of the results.
  */
 #ifndef EMBSWEEP_TABLE_H
 #define EMBSWEEP_TABLE_H
@@ -37,6 +43,7 @@ typedef struct emb_table {
     int64_t *map_key;  /* (map_size) row id or -1 */
     int32_t *map_val;  /* (map_size) slot */
     uint64_t map_mask;
+    int32_t  ahead;    /* rows ahead a walk prefetches (hx_prefetch_ahead() at init) */
     char     pad_[64]; /* n_touched of neighbouring tables in an array (emb_fields)
                         * on separate cache lines: threads own different fields */
 } emb_table;
@@ -51,6 +58,16 @@ void emb_table_fill_uniform(emb_table *t, hx_rng *r, float lo, float hi);
 
 static inline float *emb_table_row(const emb_table *t, int64_t r) {
     return t->w + (size_t)r * (size_t)t->width;
+}
+
+/* Prefetch the n floats at p (every 64-byte line they touch, at most 8), for
+ * reading (write 0) or for writing (write 1). A hint: no effect on results. */
+static inline void emb_prefetch(const float *p, size_t n, int write) {
+    const char *c = (const char *)p, *end = (const char *)(p + n);
+    for (int k = 0; k < 8 && c < end; k++, c += 64) {
+        if (write) __builtin_prefetch(c, 1, 3);
+        else __builtin_prefetch(c, 0, 3);
+    }
 }
 
 /* The gradient slot for row r (zeroed on first touch since the last step). */
