@@ -77,6 +77,16 @@ uint64_t  ds_spec_hash(const ds_spec *s);
 hx_status ds_load(const ds_spec *s, const char *cache_dir, ds_data **out, char *err, size_t errlen);
 void      ds_free(ds_data *d);
 
+/* Progress of long work: done of total units. */
+typedef void (*ds_progress_fn)(void *arg, int64_t done, int64_t total);
+
+/* Write d as Criteo Kaggle text (label, I1-I13, C1-C26) to path, gzip when it
+ * ends in .gz, in split order; d needs 13 dense features and 26 fields (the
+ * criteo_synth kind). Written to a temp file renamed into place: on failure
+ * nothing is left at path. ds_write.c says how values are encoded. */
+hx_status ds_write_criteo(const ds_data *d, const char *path, ds_progress_fn progress, void *arg, char *err,
+                          size_t errlen);
+
 /* Kinds and their parameters, for `embsweep dataset kinds` and validation hints. */
 size_t      ds_kind_count(void);
 const char *ds_kind_name(size_t i);

@@ -2,7 +2,8 @@
  *
  * Build (once per recipe and source):
  *   1. stream the text once: each good row is parsed, its categorical keys get
- *      provisional per-field ids (first-seen order), and (label, dense, ids) are
+ *      provisional per-field ids (first-seen order; with max_ind_range R a key
+ *      is first reduced modulo R, as DLRM's preprocessing), and (label, dense, ids) are
  *      appended to a raw temp file; bad rows are counted per kind, the first few
  *      reported with file:line, and skipped; the raw text is never held in RAM;
  *   2. assign rows to splits (sequential: the last test_frac rows are test, the
@@ -174,6 +175,7 @@ typedef struct build {
     int32_t  F, Dd;
     size_t   rec;        /* bytes of one raw record */
     ds_vocab *voc;       /* (F) */
+    uint64_t  range;     /* max_ind_range: raw keys are reduced modulo it; 0 = off */
     int64_t  n, n_lines, n_bad, bad[DS_BAD_KINDS];
     char     first_bad[300];
 } build;
@@ -251,6 +253,8 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             note_bad(b, kind, r.line_no, why);
             continue;
         }
+        if (b->range)
+            for (int32_t f = 0; f < b->F; f++) keys[cur][f] %= b->range;
         for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[cur][f]);
         parsed++;
         if (parsed - b->n == PIPE &&
@@ -448,6 +452,7 @@ static hx_status build_cache(const ds_spec *s, const ds_kind *k, const ds_source
     b.src = src;
     b.F = src->n_fields, b.Dd = src->n_dense;
     b.rec = 4 + (size_t)b.Dd * 4 + (size_t)b.F * 4;
+    b.range = (uint64_t)ds_get_int(s, k, "max_ind_range");
     char rawp[640], tmp[640];
     snprintf(rawp, sizeof rawp, "%s.raw.%d", path, (int)getpid());
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());

@@ -11,6 +11,9 @@
 
 typedef enum {
     DSP_INT,      /* decimal integer in [lo, hi] */
+    DSP_INT_OFF,  /* an integer like DSP_INT whose default means "off": the canonical
+                   * recipe names it only away from its default, so adding such a
+                   * key to a kind keeps the ids of every dataset that leaves it off */
     DSP_FLOAT,    /* finite number in [lo, hi] */
     DSP_STRING,   /* any text (paths) */
     DSP_ENUM,     /* one of choices "a|b|c" */

@@ -149,7 +149,7 @@ static void suggest(const char *word, const char *const *names, size_t n, char *
 }
 
 static int check_number(const ds_param *p, const char *v, char *why, size_t n) {
-    if (p->type == DSP_INT || p->type == DSP_INT_LIST) {
+    if (p->type == DSP_INT || p->type == DSP_INT_OFF || p->type == DSP_INT_LIST) {
         int64_t x;
         if (hx_parse_i64(v, &x) || (double)x < p->lo || (double)x > p->hi) {
             snprintf(why, n, "expected an integer in [%.0f, %.0f], got '%s'", p->lo, p->hi, v);
@@ -168,6 +168,7 @@ static int check_number(const ds_param *p, const char *v, char *why, size_t n) {
 static int check_value(const ds_param *p, const char *v, char *why, size_t n) {
     switch (p->type) {
     case DSP_INT:
+    case DSP_INT_OFF:
     case DSP_FLOAT: return check_number(p, v, why, n);
     case DSP_STRING: return 0;
     case DSP_STR_LIST: return 0;
@@ -259,7 +260,7 @@ hx_status ds_spec_validate(const ds_spec *s, const char *file, char *err, size_t
 /* ---- canonical text and hash ---- */
 
 static int canon_value(const ds_param *p, const char *v, char *out, size_t n) {
-    if (p->type == DSP_INT) {
+    if (p->type == DSP_INT || p->type == DSP_INT_OFF) {
         int64_t x = 0;
         hx_parse_i64(v, &x);
         return snprintf(out, n, "%lld", (long long)x);
@@ -278,8 +279,9 @@ hx_status ds_canon_generic(const ds_spec *s, const ds_kind *k, char *buf, size_t
     if (w < 0 || (size_t)w >= n) return HX_ERR_PARAM;
     used = (size_t)w;
     for (const ds_param *p = k->params; p->name; p++) {
-        char val[600];
+        char val[600], def[600];
         canon_value(p, ds_get_str(s, k, p->name), val, sizeof val);
+        if (p->type == DSP_INT_OFF && canon_value(p, p->def, def, sizeof def) > 0 && !strcmp(val, def)) continue;
         w = snprintf(buf + used, n - used, ";%s=%s", p->name, val);
         if (w < 0 || (size_t)w >= n - used) return HX_ERR_PARAM;
         used += (size_t)w;

@@ -111,7 +111,9 @@ typedef struct ds_source {
     {"neg_rate", DSP_FLOAT, 0.0001, 1, "1", NULL, "keep this share of train negatives (1 = all)"}, \
     {"neg_seed", DSP_INT, 0, 9.2e18, "1", NULL, "seed of the negative down-sampling"},             \
     {"rows", DSP_INT, 0, 1e12, "0", NULL, "read at most this many good rows (0 = all)"},            \
-    {"max_bad_frac", DSP_FLOAT, 0, 1, "0.01", NULL, "fail when a larger share of rows is bad"}
+    {"max_bad_frac", DSP_FLOAT, 0, 1, "0.01", NULL, "fail when a larger share of rows is bad"},    \
+    {"max_ind_range", DSP_INT_OFF, 0, 1e12, "0", NULL,                                             \
+     "reduce raw values modulo this before the vocabulary (DLRM's --max-ind-range; 0 = off)"}
 
 /* Load d from the cache for (spec, source), building it first when missing,
  * stale or corrupt. cache_dir NULL: build in a private temp dir, map, unlink. */

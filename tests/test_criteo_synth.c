@@ -1,13 +1,15 @@
 /* test_criteo_synth.c: the criteo_synth kind (Criteo Kaggle's shape at a
  * scale): sizes, the fitted Zipf skew and count marginals as the recipe states
  * them, the Bayes ceiling, determinism, the recipe, validation; and the lifted
- * per-field cap of the generator with its memory check. */
+ * per-field cap of the generator with its memory check; its Criteo text
+ * (ds_write_criteo) read back by the criteo loader. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "datasets/dataset.h"
+#include "fixtures.h"
 
 static const int64_t k_criteo_card[26] = {
     1460, 583, 10131227, 2202608, 305, 24, 12517, 633, 3, 93145, 5683, 8351593, 3194,
@@ -218,4 +220,51 @@ Test(criteo_synth, memory_is_checked_before_generating) {
     cr_assert_eq(ds_load(&s, NULL, &d, err, sizeof err), HX_ERR_NOMEM);
     cr_assert_null(d);
     cr_assert(strstr(err, "datasets.cs: generating 1000000000 rows needs ") && strstr(err, " GB, more than"), "%s", err);
+}
+
+/* The generated rows written as Criteo text and read back by the criteo loader:
+ * the same splits, labels and dense values, and the same id partition in every
+ * field (two train rows share a loaded id exactly when they share a generated
+ * one); a dataset of another shape is refused and nothing is written. */
+Test(criteo_synth, criteo_text_round_trips_through_the_loader) {
+    ds_spec s = cs_spec("criteo_synth", "scale", "0.0003");
+    ds_data *g = load_ok(&s);
+    char dir[64], path[160], err[1024] = "";
+    fx_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/g.tsv", dir);
+    cr_assert_eq(ds_write_criteo(g, path, NULL, NULL, err, sizeof err), HX_OK, "%s", err);
+    ds_data *d = fx_load("criteo", path, NULL, "val_frac=0.1", "test_frac=0.1");
+    cr_assert_eq(d->n_rows, g->n_rows);
+    cr_assert_eq(d->n_train, g->n_train);
+    cr_assert_eq(d->n_val, g->n_val);
+    cr_assert(!memcmp(d->label, g->label, (size_t)g->n_rows * sizeof(float)), "labels");
+    cr_assert(!memcmp(d->dense, g->dense, (size_t)g->n_rows * 13 * sizeof(float)), "dense, bit for bit");
+    uint32_t *seen = malloc(sizeof(uint32_t) * 4096);
+    for (int f = 0; f < 26; f++) {
+        int64_t card = g->card[f] < 4096 ? g->card[f] : 4096;
+        memset(seen, 0xff, sizeof(uint32_t) * 4096);
+        for (int64_t r = 0; r < g->n_train; r++) {
+            uint32_t gi = g->cat[r * 26 + f], li = d->cat[r * 26 + f];
+            if (gi >= card) continue;
+            if (seen[gi] == UINT32_MAX) seen[gi] = li;
+            cr_assert_eq(seen[gi], li, "field %d row %lld: one generated id, two loaded ids", f, (long long)r);
+        }
+        int64_t distinct = 0;
+        for (int64_t i = 0; i < card; i++) distinct += seen[i] != UINT32_MAX;
+        if (g->card[f] <= 4096) cr_assert_eq(d->card[f], distinct + 1, "field %d: train ids + OOV", f);
+    }
+    free(seen);
+    ds_free(d);
+
+    ds_spec o = cs_spec("synthetic", "rows", "1000");
+    ds_data *other = load_ok(&o);
+    snprintf(path, sizeof path, "%s/o.tsv", dir);
+    cr_assert_eq(ds_write_criteo(other, path, NULL, NULL, err, sizeof err), HX_ERR_PARAM);
+    cr_assert(strstr(err, "13 dense features and 26 fields"), "%s", err);
+    cr_assert_neq(access(path, F_OK), 0, "nothing written");
+    snprintf(path, sizeof path, "%s/no/such/dir/g.tsv", dir);
+    cr_assert_eq(ds_write_criteo(g, path, NULL, NULL, err, sizeof err), HX_ERR_IO);
+    cr_assert(strstr(err, "cannot create"), "%s", err);
+    ds_free(other), ds_free(g);
+    fx_rmdir(dir);
 }

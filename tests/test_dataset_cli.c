@@ -43,3 +43,33 @@ Test(dataset_cli, info_kinds_bench_and_errors) {
     cr_assert(strstr(out, "MB/s of text per CPU second"), "%s", out);
     fx_rmdir(dir);
 }
+
+/* dataset gen: Criteo text from criteo_synth, loadable by `dataset info` with the
+ * split it prints; bad keys exit 2 and a failed write leaves no file. */
+Test(dataset_cli, gen_writes_criteo_text_or_nothing) {
+    static char out[16384];
+    char dir[64], path[128], args[512];
+    fx_tmpdir(dir);
+    snprintf(path, sizeof path, "%s/g.tsv.gz", dir);
+    snprintf(args, sizeof args, "dataset gen %s scale=0.0002", path);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "wrote") && strstr(out, "val_frac=0.1 test_frac=0.1"), "%s", out);
+    snprintf(args, sizeof args, "dataset info %s val_frac=0.1 test_frac=0.1", path);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "kind criteo") && strstr(out, "fields    26"), "%s", out);
+    cr_assert_eq(fx_run_cli("dataset gen", out, sizeof out), 2);
+    snprintf(args, sizeof args, "dataset gen %s/b.tsv scael=1", dir);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "unknown key") && strstr(out, "'scale'"), "%s", out);
+    snprintf(args, sizeof args, "dataset gen %s/none/b.tsv scale=0.0002", dir);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "cannot create"), "%s", out);
+    snprintf(args, sizeof args, "ls -A %s", dir);
+    FILE *p = popen(args, "r");
+    char names[1024] = "";
+    size_t n = fread(names, 1, sizeof names - 1, p);
+    names[n] = 0;
+    pclose(p);
+    cr_assert_str_eq(names, "g.tsv.gz\n", "no temp file left: %s", names);
+    fx_rmdir(dir);
+}

@@ -1,7 +1,7 @@
 /* test_loaders.c: the real-data loaders on tiny fixtures written here into a temp
  * dir: Criteo (plain, gzip, truncated gzip, every bad-row kind), Avazu (header,
  * CRLF, uint64 id, hour -> hour_of_day/weekday), MovieLens 100K and 1M, libFM;
- * the recipe (train-only vocabularies, min_count/OOV, id order, splits,
+ * the recipe (train-only vocabularies, min_count/OOV, max_ind_range, id order, splits,
  * down-sampling, row limit) and error messages for missing or wrong files. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -81,6 +81,38 @@ Test(criteo, values_vocab_and_split) {
     cr_assert_eq(d->cat[7 * 26], 2u);
     cr_assert_eq(d->cat[9 * 26], 2u);
     ds_free(d);
+    fx_rmdir(dir);
+}
+
+/* max_ind_range R reduces raw keys modulo R before the vocabulary (DLRM's
+ * --max-ind-range); left at 0 it is absent from the recipe, so the ids of
+ * datasets that never set it do not move. */
+Test(criteo, max_ind_range_folds_keys_and_stays_out_of_the_default_recipe) {
+    char dir[64], path[128];
+    fx_tmpdir(dir);
+    static char text[16384];
+    criteo_rows(text, sizeof text, NULL);
+    fx_write(dir, "c.tsv", text, path);
+    ds_data *plain = fx_load("criteo", path, NULL, "test_frac=0.2", "val_frac=0");
+    ds_data *off = fx_load("criteo", path, NULL, "test_frac=0.2", "val_frac=0", "max_ind_range=0");
+    cr_assert_str_eq(plain->id, off->id, "0 = off: the same dataset id");
+    cr_assert_str_eq(plain->recipe, off->recipe);
+    cr_assert_null(strstr(plain->recipe, "max_ind_range"), "%s", plain->recipe);
+    /* keys are hex + 1 ('' is 0): aa 171, bb 188, cc 205, dd 222 are all 1 mod 17 */
+    ds_data *d = fx_load("criteo", path, NULL, "test_frac=0.2", "val_frac=0", "max_ind_range=17");
+    cr_assert(strstr(d->recipe, "max_ind_range=17"), "%s", d->recipe);
+    cr_assert_str_neq(d->id, plain->id);
+    cr_assert_eq(d->card[0], 3, "C1: key 1 (7 train rows), '' (1), OOV");
+    cr_assert_eq(d->cat[0 * 26], 0u);
+    cr_assert_eq(d->cat[4 * 26], 0u, "bb folds onto aa");
+    cr_assert_eq(d->cat[6 * 26], 1u, "'' stays apart");
+    cr_assert_eq(d->cat[9 * 26], 0u, "test 'dd' folds onto a train key: not OOV");
+    for (int f = 0; f < 26; f++) cr_assert_leq(d->card[f], 17 + 1);
+    cr_assert(!memcmp(d->dense, plain->dense, (size_t)d->n_rows * 13 * 4), "dense untouched");
+    ds_free(plain), ds_free(off), ds_free(d);
+    char err[1024];
+    cr_assert_eq(fx_try("criteo", path, NULL, err, sizeof err, &d, "max_ind_range=-1"), HX_ERR_PARAM);
+    cr_assert(strstr(err, "max_ind_range"), "%s", err);
     fx_rmdir(dir);
 }
 

@@ -445,5 +445,13 @@ Test(sweep, peak_rss_tracks_table_bytes) {
     cr_expect_lt(hb, fb, "hash peak %lld >= full peak %lld", hb, fb);
     cr_expect_geq((double)(fb - hb), 0.75 * (double)(eb - ehb), "peak difference %.1f MB vs bytes %.1f MB",
                   (double)(fb - hb) / 1e6, (double)(eb - ehb) / 1e6);
+    /* the anonymous memory (the tables, optimizer state and scratch; not the
+     * mapped binary or libraries): hash's sampled peak sits below full's by
+     * at least 80% of the difference of their training bytes */
+    long long fa = q_run(db, "rss_anon_peak", "full", "big", 1), ha = q_run(db, "rss_anon_peak", "hash", "big", 16);
+    long long tf = q_run(db, "bytes_train", "full", "big", 1), th = q_run(db, "bytes_train", "hash", "big", 16);
+    cr_assert(fa > 0 && ha > 0 && tf > th, "anon %lld %lld, train bytes %lld %lld", fa, ha, tf, th);
+    cr_expect_geq((double)(fa - ha), 0.8 * (double)(tf - th), "anon peak difference %.1f MB vs training bytes %.1f MB",
+                  (double)(fa - ha) / 1e6, (double)(tf - th) / 1e6);
     rm_tmp();
 }

@@ -131,6 +131,8 @@ static void handle_msg(slot *s, const worker_msg *m) {
         s->ph[m->phase].seen = 1;
         s->ph[m->phase].hwm_reset = m->hwm_reset;
         if (m->hwm > s->ph[m->phase].hwm) s->ph[m->phase].hwm = m->hwm;
+        if (m->anon > s->ph[m->phase].anon) s->ph[m->phase].anon = m->anon;
+        if (m->file > s->ph[m->phase].file) s->ph[m->phase].file = m->file;
         if (m->phase == s->phase) s->ph[m->phase].seconds = m->t - s->phase_t0;
         break;
     case WMSG_LOSS:

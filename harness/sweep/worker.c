@@ -174,7 +174,7 @@ static void end_phase(wctx *w) {
     m.type = WMSG_PEAK;
     m.phase = w->phase;
     m.hwm_reset = w->reset_ok;
-    if (proc_mem_read(0, &pm) == 0) m.hwm = pm.hwm;
+    if (proc_mem_read(0, &pm) == 0) m.hwm = pm.hwm, m.anon = pm.anon, m.file = pm.file;
     send_msg(w, &m);
 }
 

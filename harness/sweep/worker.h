@@ -44,6 +44,8 @@ typedef struct worker_msg {
     double     epoch, loss;
     double     t;          /* seconds since the worker started */
     uint64_t   hwm;        /* PEAK: VmHWM bytes */
+    uint64_t   anon, file; /* PEAK: RssAnon, RssFile bytes as the phase ends (a short
+                            * phase can fall between the parent's samples) */
     run_result res;        /* RESULT */
     char       text[512];  /* RESULT: error message */
 } worker_msg;
