@@ -23,10 +23,11 @@
  *   - utility on every access of the id (not coalesced): a LIVE chunk j earns
  *     ||dout_j||_2 into its own counter, kept next to the chunk in the pool (cu,
  *     one float per live chunk, moved and freed with it); an id's MISSING chunks
- *     share ONE counter per id (cnt) that earns the RMS per-chunk norm of the
- *     gradient the zero-padded dims receive, sqrt(sum_{j>=len} ||dout_j||^2 /
- *     (C - len)), so missing chunks earn utility to grow without a counter per
- *     (id, chunk); u *= gamma every `interval` steps (AdaEmbed-style decay);
+ *     share ONE counter per id (cnt) that earns min_{j>=len} ||dout_j||_2, the
+ *     smallest norm of the gradient a zero-padded chunk receives (the prefix
+ *     minimum, as if each missing chunk had its own counter), so missing chunks
+ *     earn utility to grow without a counter per (id, chunk); u *= gamma every
+ *     `interval` steps (AdaEmbed-style decay);
  *   - every `interval` steps after `warmup`, keep the live (id, chunk) set that
  *     maximizes utility under the byte budget B = full / ratio, counting the pool
  *     AND the hash table: with eff(id, j) = min_{j' <= j} u(id, j') (prefix-closed;
@@ -114,7 +115,7 @@ typedef struct fiited_state {
     uint32_t  *freel;      /* free slots (stack) */
     int64_t    nfree, freecap;
     float     *cu;         /* (pool rows) utility of each live chunk, moves with it */
-    float     *cnt;        /* (N) utility of each of an id's missing chunks (one shared value) */
+    float     *cnt;        /* (N) utility of an id's missing chunks (one shared value) */
     uint8_t   *len;        /* (N) live chunks of each id (0: not in the hash table) */
     uint8_t   *newlen;     /* (N) selection scratch */
     fiited_peaks peak;     /* training peaks so far */
@@ -628,19 +629,19 @@ static void fiited_backward(void *state, const int64_t *idx, int64_t B, const fl
             const float *d = dout + ((size_t)b * F + f) * D;
             const int32_t n = st->len[g];
             const uint32_t *sl = n ? live_slots(st, g) : NULL;
-            double miss2 = 0; /* squared norm of the missing chunks' gradient */
+            double miss2 = INFINITY; /* smallest squared norm of a missing chunk's gradient */
             for (int32_t j = 0; j < st->C; j++) {
                 double n2 = 0;
                 for (int32_t e = 0; e < s; e++) n2 += (double)d[j * s + e] * d[j * s + e];
                 if (j >= n) {
-                    miss2 += n2;
+                    miss2 = n2 < miss2 ? n2 : miss2;
                     continue;
                 }
                 st->cu[sl[j]] += (float)sqrt(n2);
                 float *gr = emb_table_grad_row(&st->pool, sl[j]);
                 for (int32_t e = 0; e < s; e++) gr[e] += d[j * s + e];
             }
-            if (n < st->C) st->cnt[g] += (float)sqrt(miss2 / (st->C - n)); /* per missing chunk (RMS) */
+            if (n < st->C) st->cnt[g] += (float)sqrt(miss2);
         }
 }
 

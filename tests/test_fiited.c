@@ -126,8 +126,8 @@ Test(fiited, prunes_low_utility_first_and_keeps_a_prefix) {
     float out[150 * 16], d[150 * 16];
     for (int i = 0; i < 150; i++) idx[i] = i;
     for (int i = 0; i < 150; i++)
-        for (int e = 0; e < 16; e++) /* ids < 50: all chunks; 50..149: only chunk 0 */
-            d[i * 16 + e] = (i < 50 || e < 4) ? 1.0f : 0.0f;
+        for (int e = 0; e < 16; e++) /* ids < 50: all chunks; 50..149: chunk 0 most */
+            d[i * 16 + e] = (i < 50 || e < 4) ? 1.0f : 0.5f;
     m->forward(st, idx, 150, out);
     m->backward(st, idx, 150, d);
     m->step(st, 1);
