@@ -4,45 +4,63 @@
  * Embedding Dimension Optimization During Training for Recommender Systems",
  * arXiv 2401.04408. No public code exists.
  *
- * What the paper states (abstract) and this file follows:
+ * What the paper states (abstract, v1 and v2) and this file follows:
  *   - each embedding VECTOR's dimension is adjusted during training, important
- *     embeddings keep more dimensions;
- *   - importance = dimensions with higher access frequency and gradients;
- *   - storage is a virtually-hashed physically-indexed (VHPI) hash table so that
- *     pruning really frees memory (methods/common/vhpi.c).
+ *     embeddings keep more dimensions; the aim is the memory footprint of
+ *     TRAINING (v1: "aiming to reduce the memory footprint of training");
+ *   - importance = dimensions with higher access frequency and gradients; a
+ *     third-party summary of the paper gives the chunk utility as
+ *     u(t) = gamma*u(t-1) + a(t)*g(t) (a: accessed, g: gradient size);
+ *   - each vector is split into chunks; storage is a virtually-hashed
+ *     physically-indexed (VHPI) hash table so that pruning really frees memory
+ *     (methods/common/vhpi.c).
+ *   How the paper keeps utilities and optimizer state of PRUNED chunks could not
+ *   be read (the stored copies of the paper stop at the introduction); the
+ *   training-memory layout below is ours.
  * Everything below is our reconstruction [R] (the paper is silent or unverified):
  *   - a vector of width D is stored as a PREFIX of chunks of `chunk` dims (C = D /
  *     chunk chunks); missing chunks read as 0 (zero padding to D);
- *   - utility u(id, j) += ||dout_j||_2 on every access of the id (not coalesced),
- *     for every chunk j, live or not: the gradient the zero-padded dims would
- *     receive is the same dout, so missing chunks earn utility to grow;
- *     u *= gamma every `interval` steps (AdaEmbed-style decay);
+ *   - utility on every access of the id (not coalesced): a LIVE chunk j earns
+ *     ||dout_j||_2 into its own counter, kept next to the chunk in the pool (cu,
+ *     one float per live chunk, moved and freed with it); an id's MISSING chunks
+ *     share ONE counter per id (cnt) that earns min_{j>=len} ||dout_j||_2, the
+ *     smallest norm of the gradient a zero-padded chunk receives (the prefix
+ *     minimum, as if each missing chunk had its own counter), so missing chunks
+ *     earn utility to grow without a counter per (id, chunk); u *= gamma every
+ *     `interval` steps (AdaEmbed-style decay);
  *   - every `interval` steps after `warmup`, keep the live (id, chunk) set that
  *     maximizes utility under the byte budget B = full / ratio, counting the pool
- *     AND the hash table: with eff(id, j) = min_{j' <= j} u(id, j') (prefix-closed),
- *     take every chunk with eff > tau for the smallest tau that fits, then ties
- *     eff == tau chunk position by position (j = 0 first) in a seeded permutation
- *     of ids while they fit;
- *   - pruned chunks go to a free list; grown chunks take a free slot (or new pool
- *     rows), start at ZERO (the output is unchanged when a chunk grows) with zeroed
- *     optimizer state; an id with no chunk leaves the hash table (embedding 0);
+ *     AND the hash table: with eff(id, j) = min_{j' <= j} u(id, j') (prefix-closed;
+ *     u of a missing chunk = the id's cnt), take every chunk with eff > tau for the
+ *     smallest tau that fits, then ties eff == tau chunk position by position
+ *     (j = 0 first) in a seeded permutation of ids while they fit;
+ *   - pruned chunks go to a free list, the first pruned chunk's utility becomes
+ *     the id's cnt; grown chunks take a free slot (or new pool rows), start at
+ *     ZERO (the output is unchanged when a chunk grows) with zeroed optimizer state
+ *     and the utility cnt earned for them; an id with no chunk leaves the hash
+ *     table (embedding 0);
  *   - after each prune/grow the pool is compacted (tail slots move into holes) and
- *     realloc'ed down to exactly the live chunks, the hash table is rehashed to
- *     vhpi_cap_for(live ids): the memory is returned (large pools are mappings,
- *     hx_big_realloc unmaps their tail pages and RSS drops);
+ *     realloc'ed down to exactly the live chunks, the hash table is rebuilt at
+ *     vhpi_cap_for(live ids) from a list of the live slots (4 bytes a chunk) after
+ *     the old table is freed, so two tables never coexist: the memory is returned
+ *     (large pools are mappings, hx_big_realloc unmaps their tail pages and RSS
+ *     drops);
  *   - the budget holds from create(): the initial live set is the zero-utility
  *     selection (breadth first: one chunk for as many ids as fit, in the seeded
  *     permutation, then second chunks, ...), initial chunks U(+-sqrt(1/N_f)) as DLRM;
- *   - the pool's optimizer state is per chunk row (row-wise Adagrad: one
- *     accumulator per chunk);
+ *   - optimizer state is sized to the pool: one state row per live chunk (row-wise
+ *     Adagrad: one accumulator per chunk), moved and freed with it; a pruned
+ *     chunk's state is dropped, a grown one starts at zero;
  *   - no finalize: every round (and create) leaves the pool compacted and the hash
  *     table at its exact capacity within the budget, so the training structure IS
  *     the inference representation at any step (the harness may then select any
  *     epoch's evaluation, as for full).
- * Bytes: inference = 4*chunk*(live chunks) + vhpi_bytes (cap * (8 + 4C));
- *   training (peaks) adds optimizer state of the pool, gradient slots, utility
- *   counters 4*N*C, a per-id scratch byte, transient hash tables while rehashing,
- *   and the free list.
+ * Bytes: inference = 4*chunk*(live chunks) + vhpi_bytes (cap * (8 + 4C)), at most
+ *   the budget; training (peaks) = the budget plus, per live chunk, its optimizer
+ *   state and its utility (4 bytes), plus 6 bytes per id (cnt, the length and the
+ *   selection's scratch length), the gradient slots, the rehash list and the free
+ *   list. The plan predicts the state after create(); a round may raise the pool
+ *   rows within the budget (a test holds training within plan + one budget).
  */
 #include <math.h>
 
@@ -65,12 +83,23 @@ static const emb_param_desc fiited_params[] = {
 EMB_PARAMS_CHECK(fiited_params, P_COUNT);
 
 #define PERM_PRIME 2654435761ull /* prime > any N we index: q -> q*P mod N is a bijection */
+#define FIITED_ID_BYTES 6ull      /* per id: cnt (float), len and newlen (bytes) */
 
 /* The training peaks: pool rows, hash table bytes (both tables while one is
  * rehashed), free-list capacity. */
 typedef struct fiited_peaks {
     uint64_t rows, ht, free;
 } fiited_peaks;
+
+/* The selection finds tau with three histogram passes over the eff values' float
+ * bit patterns (11, 11 and 10 bits; non-negative floats order like their
+ * patterns), each narrowing to the bucket where the set {eff > tau} stops
+ * fitting; the exact result of a bisection, in 3 passes instead of 32. */
+typedef struct fiited_hist {
+    uint32_t prefix;     /* pattern bits above this level's bucket bits */
+    int      shift, width;
+    uint32_t hk[2048], hl[2048]; /* chunks and first chunks per bucket */
+} fiited_hist;
 
 typedef struct fiited_state {
     int32_t    F, D, s, C;
@@ -85,9 +114,12 @@ typedef struct fiited_state {
     emb_table  pool;       /* (rows, s) live chunks, optimizer state, gradient slots */
     uint32_t  *freel;      /* free slots (stack) */
     int64_t    nfree, freecap;
-    float     *util;       /* (N, C) utility */
+    float     *cu;         /* (pool rows) utility of each live chunk, moves with it */
+    float     *cnt;        /* (N) utility of an id's missing chunks (one shared value) */
+    uint8_t   *len;        /* (N) live chunks of each id (0: not in the hash table) */
     uint8_t   *newlen;     /* (N) selection scratch */
     fiited_peaks peak;     /* training peaks so far */
+    fiited_hist hist;      /* the selection's histograms */
 } fiited_state;
 
 /* ---- budget arithmetic (shared by plan and the selection) ---- */
@@ -127,6 +159,8 @@ static hx_status fiited_check(const emb_spec *spec, int64_t *K, int64_t *L, char
     if (spec->dim % s != 0)
         return hx_error(HX_ERR_PARAM, err, errlen, "fiited: dim %d is not divisible by chunk %d", spec->dim, s);
     int32_t C = spec->dim / s;
+    if (C > 127)
+        return hx_error(HX_ERR_PARAM, err, errlen, "fiited: %d chunks per vector exceed 127 (raise chunk)", C);
     int64_t N = total_ids(spec);
     if (N >= (int64_t)PERM_PRIME || N >= (int64_t)UINT32_MAX / C)
         return hx_error(HX_ERR_PARAM, err, errlen, "fiited: %lld ids exceed the 32-bit slot space", (long long)N);
@@ -159,8 +193,8 @@ static void fiited_account(int32_t s, int32_t C, int64_t N, int64_t cap, opt_kin
     out->infer_index = ht;
     out->train_params = 4ull * (uint64_t)s * pk->rows;
     out->train_optim = 4ull * (uint64_t)opt_state_floats(kind, (size_t)s) * pk->rows;
-    out->train_other = emb_table_predict_grad(cap, s) + 4ull * (uint64_t)N * (uint64_t)C + (uint64_t)N + pk->ht +
-                       4ull * pk->free;
+    out->train_other = emb_table_predict_grad(cap, s) + FIITED_ID_BYTES * (uint64_t)N + 4ull * pk->rows + pk->ht +
+                       4ull * pk->free + sizeof(fiited_hist);
     snprintf(out->index_desc, sizeof out->index_desc, "vhpi hash, %d-byte entries", 8 + 4 * C);
 }
 
@@ -185,29 +219,59 @@ static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
 
 /* ---- selection ---- */
 
-/* eff(g, j) = min over j' <= j of u(g, j'): non-increasing in j, so any threshold
- * on it keeps a prefix of chunks. */
-static inline float eff_at(const fiited_state *st, int64_t g, int32_t j) {
-    const float *u = st->util + (size_t)g * st->C;
-    float e = u[0];
-    for (int32_t q = 1; q <= j; q++) e = u[q] < e ? u[q] : e;
-    return e;
+/* eff(g, j) = min over j' <= j of u(g, j'), where u is a live chunk's own utility
+ * (cu) and, for every missing chunk, the id's one counter (cnt): non-increasing in
+ * j, so any threshold on it keeps a prefix of chunks. sl: the id's slots (NULL
+ * when it has none). Writes eff(g, 0 .. C-1) into e. */
+static void eff_of(const fiited_state *st, int64_t g, const uint32_t *sl, float *e) {
+    float m = INFINITY;
+    for (int32_t j = 0; j < st->C; j++) {
+        float u = j < st->len[g] ? st->cu[sl[j]] : st->cnt[g];
+        m = u < m ? u : m;
+        e[j] = m;
+    }
+}
+
+/* The slots of a live id (len[g] > 0: it is in the table). */
+static uint32_t *live_slots(const fiited_state *st, int64_t g) {
+    int64_t p = vhpi_find(&st->ht, (uint64_t)g);
+    HX_ASSERT(p >= 0);
+    return vhpi_slots(&st->ht, p);
+}
+
+static float eff_at(const fiited_state *st, int64_t g, int32_t j) {
+    if (!st->len[g]) return st->cnt[g];
+    float e[128];
+    eff_of(st, g, live_slots(st, g), e);
+    return e[j];
 }
 
 static int fits(const fiited_state *st, int64_t K, int64_t L) { return bytes_at(st->s, st->C, K, L) <= st->target; }
 
-/* Chunks (K) and ids (L) with eff > tau. */
-static void count_above(const fiited_state *st, float tau, int64_t *K, int64_t *L) {
+#define TIE 0x80 /* newlen flag during a selection: eff(g, newlen) == tau */
+
+/* Chunks (K) and ids (L) with eff > tau; with newlen, also each id's count, with
+ * TIE when its next chunk ties. Live ids are walked through the hash table, the
+ * others through their counter. */
+static void count_above(fiited_state *st, float tau, uint8_t *newlen, int64_t *K, int64_t *L) {
     int64_t k = 0, l = 0;
+    float e[128];
+    for (int64_t p = 0; p < st->ht.cap; p++) {
+        if (st->ht.keys[p] == VHPI_EMPTY) continue;
+        int64_t g = (int64_t)st->ht.keys[p];
+        eff_of(st, g, vhpi_slots(&st->ht, p), e);
+        int32_t n = 0;
+        while (n < st->C && e[n] > tau) n++;
+        k += n;
+        l += n > 0;
+        if (newlen) newlen[g] = (uint8_t)(n | (n < st->C && e[n] == tau ? TIE : 0));
+    }
     for (int64_t g = 0; g < st->N; g++) {
-        const float *u = st->util + (size_t)g * st->C;
-        float e = u[0];
-        for (int32_t j = 0; j < st->C; j++) {
-            e = u[j] < e ? u[j] : e;
-            if (!(e > tau)) break;
-            k++;
-            l += j == 0;
-        }
+        if (st->len[g]) continue;
+        int n = st->cnt[g] > tau ? st->C : 0;
+        k += n;
+        l += n > 0;
+        if (newlen) newlen[g] = (uint8_t)(n | (st->cnt[g] == tau ? TIE : 0));
     }
     *K = k;
     *L = l;
@@ -216,6 +280,49 @@ static void count_above(const fiited_state *st, float tau, int64_t *K, int64_t *
 /* The bit pattern of a float and back (the selection bisects over patterns). */
 static float bits_to_float(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
 static uint32_t float_to_bits(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
+
+static inline void hist_add(fiited_hist *h, float e, uint32_t k, int first) {
+    uint32_t u = float_to_bits(e);
+    if (h->shift + h->width < 32 && u >> (h->shift + h->width) != h->prefix) return;
+    uint32_t b = (u >> h->shift) & ((1u << h->width) - 1);
+    h->hk[b] += k;
+    h->hl[b] += (uint32_t)first;
+}
+
+static void eff_hist(const fiited_state *st, fiited_hist *h) {
+    float e[128];
+    memset(h->hk, 0, sizeof h->hk);
+    memset(h->hl, 0, sizeof h->hl);
+    for (int64_t p = 0; p < st->ht.cap; p++) {
+        if (st->ht.keys[p] == VHPI_EMPTY) continue;
+        eff_of(st, (int64_t)st->ht.keys[p], vhpi_slots(&st->ht, p), e);
+        for (int32_t j = 0; j < st->C; j++) hist_add(h, e[j], 1, j == 0);
+    }
+    for (int64_t g = 0; g < st->N; g++)
+        if (!st->len[g]) hist_add(h, st->cnt[g], (uint32_t)st->C, 1);
+}
+
+/* The smallest tau (in float order) whose set {eff > tau} fits the budget, when
+ * the whole set does not. */
+static float select_tau(const fiited_state *st, fiited_hist *h) {
+    static const int shifts[3] = {21, 10, 0}, widths[3] = {11, 11, 10};
+    int64_t K = 0, L = 0; /* chunks and ids above the current bucket range */
+    h->prefix = 0;
+    for (int lv = 0; lv < 3; lv++) {
+        h->shift = shifts[lv];
+        h->width = widths[lv];
+        eff_hist(st, h);
+        int64_t b = (1 << h->width) - 1;
+        for (; b >= 0; b--) {
+            if (!fits(st, K + h->hk[b], L + h->hl[b])) break;
+            K += h->hk[b];
+            L += h->hl[b];
+        }
+        HX_ASSERT(b >= 0); /* the whole range did not fit one level up */
+        h->prefix = (h->prefix << h->width) | (uint32_t)b;
+    }
+    return bits_to_float(h->prefix);
+}
 
 /* fiited_select: newlen[g] = live chunks of id g under the budget; returns K, L. */
 static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
@@ -227,41 +334,18 @@ static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
         *Lout = st->N;
         return;
     }
-    /* smallest tau >= 0 (in float order) whose strict set fits; utilities are >= 0 so
-     * non-negative float bit patterns are ordered like the floats */
-    float maxu = 0;
-    for (int64_t g = 0; g < st->N; g++) maxu = st->util[(size_t)g * C] > maxu ? st->util[(size_t)g * C] : maxu;
-    uint32_t lo = 0, hi = float_to_bits(maxu);
-    count_above(st, 0.0f, &K, &L);
-    if (!fits(st, K, L)) {
-        while (hi - lo > 1) { /* fits(hi) holds, fits(lo) does not */
-            uint32_t mid = lo + (hi - lo) / 2;
-            count_above(st, bits_to_float(mid), &K, &L);
-            if (fits(st, K, L)) hi = mid;
-            else lo = mid;
-        }
-    } else {
-        hi = 0;
-    }
-    float tau = bits_to_float(hi);
-    K = L = 0;
-    for (int64_t g = 0; g < st->N; g++) {
-        uint8_t n = 0;
-        while (n < C && eff_at(st, g, n) > tau) n++;
-        st->newlen[g] = n;
-        K += n;
-        L += n > 0;
-    }
+    float tau = select_tau(st, &st->hist);
+    count_above(st, tau, st->newlen, &K, &L);
     /* ties eff == tau: position by position, ids in a seeded permutation */
     for (int32_t j = 0; j < C; j++)
         for (int64_t q = 0; q < st->N; q++) {
             int64_t g = (int64_t)(((uint64_t)q * PERM_PRIME + st->perm_off) % (uint64_t)st->N);
-            if (st->newlen[g] != j || eff_at(st, g, j) != tau) continue;
-            if (!fits(st, K + 1, L + (j == 0))) continue;
-            st->newlen[g]++;
+            if (st->newlen[g] != (TIE | j) || !fits(st, K + 1, L + (j == 0))) continue;
+            st->newlen[g] = (uint8_t)((j + 1) | (j + 1 < C && eff_at(st, g, j + 1) == tau ? TIE : 0));
             K++;
             L += j == 0;
         }
+    for (int64_t g = 0; g < st->N; g++) st->newlen[g] &= (uint8_t)~TIE;
     *Kout = K;
     *Lout = L;
 }
@@ -287,6 +371,9 @@ static hx_status pool_resize(fiited_state *st, int64_t rows, char *err, size_t e
         if (!s) return hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for optimizer state");
         t->state = s;
     }
+    float *cu = hx_big_realloc(st->cu, (size_t)rows * sizeof(float));
+    if (!cu) return hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for chunk utilities");
+    st->cu = cu;
     t->rows = rows;
     note_peaks(st, 0);
     return HX_OK;
@@ -309,6 +396,7 @@ static void chunk_move(fiited_state *st, uint32_t from, uint32_t to) {
     emb_table *t = &st->pool;
     memcpy(emb_table_row(t, to), emb_table_row(t, from), (size_t)t->width * sizeof(float));
     if (t->state_w) memcpy(t->state + (size_t)to * t->state_w, t->state + (size_t)from * t->state_w, t->state_w * sizeof(float));
+    st->cu[to] = st->cu[from];
 }
 
 /* Compact: move every live slot >= K into a hole < K, then shrink the pool to K rows. */
@@ -334,6 +422,48 @@ static hx_status pool_compact(fiited_state *st, int64_t K, char *err, size_t err
     return K == st->pool.rows ? HX_OK : pool_resize(st, K, err, errlen);
 }
 
+/* Chunks of id g in the table during a round: before the grow step, what the
+ * prune left (min of the old and new length); after it, the new length. */
+static inline int32_t chunks_now(const fiited_state *st, int64_t g, int grown) {
+    int32_t a = st->len[g], b = st->newlen[g];
+    return grown ? b : (a < b ? a : b);
+}
+
+/* ht_rebuild: the hash table at capacity cap, rebuilt from a list of its nslots
+ * live slots (id order) so that the old and the new table never coexist: the peak
+ * is the larger table plus 4 bytes per live chunk, not both tables. */
+static hx_status ht_rebuild(fiited_state *st, int64_t cap, int64_t nslots, int grown, char *err, size_t errlen) {
+    const int64_t count = st->ht.count;
+    uint32_t *list = hx_calloc((size_t)(nslots > 0 ? nslots : 1), sizeof(uint32_t));
+    if (!list) return hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for the rehash list");
+    const uint64_t list_bytes = 4ull * (uint64_t)nslots;
+    int64_t q = 0;
+    for (int64_t g = 0; g < st->N; g++) {
+        int32_t n = chunks_now(st, g, grown);
+        if (!n) continue;
+        memcpy(list + q, live_slots(st, g), (size_t)n * sizeof(uint32_t));
+        q += n;
+    }
+    HX_ASSERT(q == nslots);
+    note_peaks(st, list_bytes); /* the old table and the list */
+    vhpi_free(&st->ht);
+    memset(&st->ht, 0, sizeof st->ht);
+    hx_status rc = vhpi_init(&st->ht, cap, st->C, err, errlen);
+    if (rc == HX_OK) {
+        note_peaks(st, list_bytes); /* the new table and the list */
+        q = 0;
+        for (int64_t g = 0; g < st->N; g++) {
+            int32_t n = chunks_now(st, g, grown);
+            if (!n) continue;
+            memcpy(vhpi_slots(&st->ht, vhpi_insert(&st->ht, (uint64_t)g)), list + q, (size_t)n * sizeof(uint32_t));
+            q += n;
+        }
+        HX_ASSERT(st->ht.count == count);
+    }
+    hx_free(list);
+    return rc;
+}
+
 /* fiited_apply: make the live set equal newlen (prune, grow, compact, rehash). */
 static hx_status fiited_apply(fiited_state *st, int64_t K, int64_t L, char *err, size_t errlen) {
     const int32_t C = st->C;
@@ -343,25 +473,24 @@ static hx_status fiited_apply(fiited_state *st, int64_t K, int64_t L, char *err,
     for (int64_t p = 0; p < st->ht.cap; p++) {
         if (st->ht.keys[p] == VHPI_EMPTY) continue;
         uint32_t *sl = vhpi_slots(&st->ht, p);
+        const int64_t g = (int64_t)st->ht.keys[p];
         for (int32_t j = 0; j < C; j++) {
             if (sl[j] == VHPI_NONE) continue;
-            if (j < st->newlen[st->ht.keys[p]]) {
+            if (j < st->newlen[g]) {
                 used++;
                 continue;
             }
+            if (j == st->newlen[g]) st->cnt[g] = st->cu[sl[j]]; /* the new first missing chunk */
             if ((rc = free_push(st, sl[j], err, errlen)) != HX_OK) return rc;
             sl[j] = VHPI_NONE;
         }
     }
     /* 2. ids without chunks leave the table */
     for (int64_t g = 0; g < st->N; g++)
-        if (!st->newlen[g] && st->ht.count) vhpi_erase(&st->ht, (uint64_t)g);
+        if (st->len[g] && !st->newlen[g]) vhpi_erase(&st->ht, (uint64_t)g);
     /* 3. room for the new ids */
     int64_t cap = vhpi_cap_for(L);
-    if (cap > st->ht.cap) {
-        note_peaks(st, vhpi_bytes_for(cap, C)); /* both tables exist while rehashing */
-        if ((rc = vhpi_resize(&st->ht, cap, err, errlen)) != HX_OK) return rc;
-    }
+    if (cap > st->ht.cap && (rc = ht_rebuild(st, cap, used, 0, err, errlen)) != HX_OK) return rc;
     /* 4. new pool rows when the holes do not suffice */
     int64_t need = K - used - st->nfree;
     if (need > 0) {
@@ -370,10 +499,11 @@ static hx_status fiited_apply(fiited_state *st, int64_t K, int64_t L, char *err,
         for (int64_t r = old + need - 1; r >= old; r--)
             if ((rc = free_push(st, (uint32_t)r, err, errlen)) != HX_OK) return rc;
     }
-    /* 5. grow: zero chunks with zero optimizer state */
+    /* 5. grow: zero chunks with zero optimizer state; each starts with the utility
+     * its id's counter earned for it */
     emb_table *t = &st->pool;
     for (int64_t g = 0; g < st->N; g++) {
-        if (!st->newlen[g]) continue;
+        if (st->newlen[g] <= st->len[g]) continue;
         int64_t p = vhpi_find(&st->ht, (uint64_t)g);
         if (p < 0) p = vhpi_insert(&st->ht, (uint64_t)g);
         uint32_t *sl = vhpi_slots(&st->ht, p);
@@ -383,15 +513,14 @@ static hx_status fiited_apply(fiited_state *st, int64_t K, int64_t L, char *err,
             uint32_t r = st->freel[--st->nfree];
             memset(emb_table_row(t, r), 0, (size_t)t->width * sizeof(float));
             if (t->state_w) memset(t->state + (size_t)r * t->state_w, 0, t->state_w * sizeof(float));
+            st->cu[r] = st->cnt[g];
             sl[j] = r;
         }
     }
     /* 6. exact table capacity, 7. compact the pool */
-    if (cap < st->ht.cap) {
-        note_peaks(st, vhpi_bytes_for(cap, C));
-        if ((rc = vhpi_resize(&st->ht, cap, err, errlen)) != HX_OK) return rc;
-    }
+    if (cap < st->ht.cap && (rc = ht_rebuild(st, cap, K, 1, err, errlen)) != HX_OK) return rc;
     HX_ASSERT(st->ht.count == L);
+    memcpy(st->len, st->newlen, (size_t)st->N);
     return pool_compact(st, K, err, errlen);
 }
 
@@ -404,7 +533,9 @@ static void fiited_destroy(void *state) {
     emb_table_free(&st->pool);
     hx_free(st->off);
     hx_free(st->freel);
-    hx_free(st->util);
+    hx_big_free(st->cu);
+    hx_big_free(st->cnt);
+    hx_free(st->len);
     hx_free(st->newlen);
     hx_free(st);
 }
@@ -429,16 +560,19 @@ static hx_status fiited_create(const emb_spec *spec0, void **state, char *err, s
     st->perm_off = hx_splitmix64(spec.seed ^ 0x666969746564ull);
     st->opt = spec.opt;
     st->off = hx_calloc((size_t)st->F + 1, sizeof(int64_t));
-    st->util = hx_calloc((size_t)st->N * (size_t)st->C, sizeof(float));
+    st->cnt = hx_big_calloc((size_t)st->N, sizeof(float));
+    st->len = hx_calloc((size_t)st->N, 1);
     st->newlen = hx_calloc((size_t)st->N, 1);
-    if (!st->off || !st->util || !st->newlen) {
+    st->cu = hx_big_calloc((size_t)K, sizeof(float));
+    if (!st->off || !st->cnt || !st->len || !st->newlen || !st->cu) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "fiited: out of memory for %lld ids", (long long)st->N);
         goto fail;
     }
     for (int32_t f = 0; f < st->F; f++) st->off[f + 1] = st->off[f] + spec.card[f];
     int64_t K2, L2;
-    fiited_select(st, &K2, &L2); /* zero utility: the initial, planned live set */
+    fiited_select(st, &K2, &L2); /* zero utility, empty table: the initial, planned live set */
     HX_ASSERT(K2 == K && L2 == L);
+    memcpy(st->len, st->newlen, (size_t)st->N);
     rc = vhpi_init(&st->ht, vhpi_cap_for(L), st->C, err, errlen);
     if (rc == HX_OK)
         rc = emb_table_init(&st->pool, K, st->s, pool_cap(&spec, st->C), spec.opt.kind, err, errlen);
@@ -493,18 +627,21 @@ static void fiited_backward(void *state, const int64_t *idx, int64_t B, const fl
         for (int32_t f = 0; f < F; f++) {
             int64_t g = st->off[f] + idx[b * F + f];
             const float *d = dout + ((size_t)b * F + f) * D;
+            const int32_t n = st->len[g];
+            const uint32_t *sl = n ? live_slots(st, g) : NULL;
+            double miss2 = INFINITY; /* smallest squared norm of a missing chunk's gradient */
             for (int32_t j = 0; j < st->C; j++) {
                 double n2 = 0;
                 for (int32_t e = 0; e < s; e++) n2 += (double)d[j * s + e] * d[j * s + e];
-                st->util[(size_t)g * st->C + j] += (float)sqrt(n2);
-            }
-            int64_t p = vhpi_find(&st->ht, (uint64_t)g);
-            if (p < 0) continue;
-            const uint32_t *sl = vhpi_slots(&st->ht, p);
-            for (int32_t j = 0; j < st->C && sl[j] != VHPI_NONE; j++) {
+                if (j >= n) {
+                    miss2 = n2 < miss2 ? n2 : miss2;
+                    continue;
+                }
+                st->cu[sl[j]] += (float)sqrt(n2);
                 float *gr = emb_table_grad_row(&st->pool, sl[j]);
                 for (int32_t e = 0; e < s; e++) gr[e] += d[j * s + e];
             }
+            if (n < st->C) st->cnt[g] += (float)sqrt(miss2);
         }
 }
 
@@ -527,8 +664,8 @@ static hx_status fiited_on_step(void *state, int64_t t, char *err, size_t errlen
         hx_status rc = fiited_round(st, err, errlen);
         if (rc != HX_OK) return rc;
     }
-    size_t n = (size_t)st->N * (size_t)st->C;
-    for (size_t q = 0; q < n; q++) st->util[q] *= st->gamma;
+    for (int64_t g = 0; g < st->N; g++) st->cnt[g] *= st->gamma;
+    for (int64_t r = 0; r < st->pool.rows; r++) st->cu[r] *= st->gamma;
     return HX_OK;
 }
 

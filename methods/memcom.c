@@ -8,6 +8,15 @@
  *   - each entity's embedding is built from two tables trained jointly: a
  *     hashed table T (m_f, d) shared by colliding entities, and one trainable
  *     scalar weight per entity, w (n_f), which tells colliding entities apart.
+ * The combination checked, and NOT confirmed: the paper's full text and any
+ *   reimplementation were searched for and not found (stored copies of the arXiv,
+ *   MLSys and Apple research pages hold the abstract only; the Hetu benchmark's
+ *   tools/EmbeddingMemoryCompression/methods/layers and thomasahle/cce's list of
+ *   implemented algorithms have no MEmCom). The abstract fixes the parts (an
+ *   n x 1 table of "one trainable weight per entity" next to the hashed table)
+ *   but not how they are combined, so the product below stays our reading of
+ *   "weight" [R]; a sum T[h(i)] + w_i would be the other reading, and the bias
+ *   option adds it.
  * Our reconstruction where the paper is not verified [R]:
  *   - combination e_i = w_i * T[h(i)]  (a scalar times a vector), with an
  *     optional per-entity bias (param `bias`, off by default):

@@ -1,6 +1,7 @@
 /* test_fiited.c: FIITED (methods/fiited.c) and its VHPI table (methods/common/vhpi.c):
  * hash insert/find/erase/resize with many ids, the budget after every interval,
- * low-utility chunks pruned first and the prefix kept, memory returned to the OS. */
+ * low-utility chunks pruned first and the prefix kept, memory returned to the OS,
+ * training bytes below full's and within the plan. */
 #include "method_fixture.h"
 #include "methods/common/table.h"
 #include "methods/common/vhpi.h"
@@ -125,8 +126,8 @@ Test(fiited, prunes_low_utility_first_and_keeps_a_prefix) {
     float out[150 * 16], d[150 * 16];
     for (int i = 0; i < 150; i++) idx[i] = i;
     for (int i = 0; i < 150; i++)
-        for (int e = 0; e < 16; e++) /* ids < 50: all chunks; 50..149: only chunk 0 */
-            d[i * 16 + e] = (i < 50 || e < 4) ? 1.0f : 0.0f;
+        for (int e = 0; e < 16; e++) /* ids < 50: all chunks; 50..149: chunk 0 most */
+            d[i * 16 + e] = (i < 50 || e < 4) ? 1.0f : 0.5f;
     m->forward(st, idx, 150, out);
     m->backward(st, idx, 150, d);
     m->step(st, 1);
@@ -196,4 +197,78 @@ Test(fiited, prune_returns_memory) {
                  (unsigned long long)freed);
 #endif
     m->destroy(st);
+}
+
+/* Trains st for `steps` steps of skewed ids over fields of card[] (batch 64),
+ * prune/grow rounds included. */
+static void train_skewed(const emb_method *m, void *st, int32_t F, const int64_t *card, int steps) {
+    char err[256];
+    hx_rng r;
+    hx_rng_seed(&r, 3);
+    int64_t *idx = calloc((size_t)64 * F, sizeof *idx);
+    float *out = calloc((size_t)64 * F * 16, sizeof *out), *d = calloc((size_t)64 * F * 16, sizeof *d);
+    for (int64_t t = 1; t <= steps; t++) {
+        for (int q = 0; q < 64 * F; q++) {
+            double u = hx_rng_uniform(&r);
+            idx[q] = (int64_t)((double)card[q % F] * u * u * u);
+        }
+        m->forward(st, idx, 64, out);
+        for (size_t q = 0; q < (size_t)64 * F * 16; q++) d[q] = out[q] - 0.3f;
+        m->backward(st, idx, 64, d);
+        m->step(st, t);
+        cr_assert_eq(m->on_step(st, t, err, sizeof err), HX_OK, "%s", err);
+    }
+    free(idx);
+    free(out);
+    free(d);
+}
+
+/* The training structure holds the budget plus a small overhead: utilities for
+ * live chunks only, one counter and two bytes per id, optimizer state sized to
+ * the pool. So its training bytes fall with the ratio, stay below full's (same
+ * optimizer) from 2x up and below a quarter of full's at 16x, in the plan and
+ * after training with prune/grow rounds. */
+Test(fiited, training_bytes_below_full_and_within_the_plan) {
+    const emb_method *m = fiited(), *full = mt_method("full");
+    static const int64_t card[2] = {200000, 50000};
+    static const double ratios[] = {2, 4, 8, 16, 32};
+    static const opt_kind kinds[] = {OPT_ROWWISE_ADAGRAD, OPT_ADAGRAD};
+    for (size_t k = 0; k < 2; k++) {
+        emb_spec s;
+        emb_plan p;
+        char err[256];
+        mt_spec(&s, full, 2, card, 16, 1);
+        s.batch = 64;
+        s.opt = opt_default(kinds[k], 0.05f);
+        cr_assert_eq(full->plan(&s, &p, err, sizeof err), HX_OK, "%s", err);
+        const double full_train = (double)emb_bytes_train(&p.bytes);
+        double prev = INFINITY;
+        for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
+            spec_for(&s, 2, card, 16, ratios[i]);
+            s.opt = opt_default(kinds[k], 0.05f);
+            setp(&s, "interval", 5);
+            setp(&s, "warmup", 0);
+            void *st = mt_make(m, &s, &p);
+            const double planned = (double)emb_bytes_train(&p.bytes), budget = emb_full_bytes(&s) / ratios[i];
+            cr_expect_lt(planned, full_train, "ratio %g: planned training bytes %g >= full's %g", ratios[i], planned,
+                         full_train);
+            cr_expect_lt(planned, prev, "ratio %g: training bytes %g do not fall with the ratio", ratios[i], planned);
+            if (ratios[i] >= 16)
+                cr_expect_leq(planned, 0.25 * full_train, "ratio %g: %g > 25%% of full's %g", ratios[i], planned,
+                              full_train);
+            prev = planned;
+            train_skewed(m, st, 2, card, 40);
+            emb_bytes b;
+            m->bytes(st, &b);
+            const double trained = (double)emb_bytes_train(&b);
+            cr_log_info("fiited %s ratio %g: training bytes plan %.0f, after 40 steps %.0f; full %.0f",
+                        kinds[k] == OPT_ADAGRAD ? "adagrad" : "rowwise", ratios[i], planned, trained, full_train);
+            cr_expect_lt(trained, full_train, "ratio %g: trained bytes %g >= full's %g", ratios[i], trained, full_train);
+            /* peaks past the plan's initial state: pool rows taken from a shrinking
+             * hash table, the second table while rehashing; both within one budget */
+            cr_expect_leq(trained, planned + budget, "ratio %g: trained %g > plan %g + budget %g", ratios[i], trained,
+                          planned, budget);
+            m->destroy(st);
+        }
+    }
 }
