@@ -153,6 +153,7 @@ Test(plot, method_styles_keyed_by_name) {
         {"cqr", "#ff7f0e", 13}, {"fiited", "#9467bd", 15}, {"qr", "#8c564b", 7}, {"md", "#e377c2", 5},
         {"tt", "#17becf", 9},   {"robe", "#bcbd22", 11}, {"pq", "#7f7f7f", 13},  {"int8", "#393b79", 15},
         {"int4", "#637939", 7}, {"dhe", "#ff1493", 7},    {"cafe", "#e7ba52", 9},  {"pep", "#7b4173", 11},
+        {"alpt", "#843c39", 5}, {"adaembed", "#6b6ecf", 15},
     };
     for (size_t i = 0; i < sizeof had / sizeof had[0]; i++) {
         pl_style s = pl_method_style(had[i].name);

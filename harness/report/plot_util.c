@@ -39,7 +39,7 @@ static const struct {
     {"qr", "#8c564b", 7},        {"md", "#e377c2", 5},          {"tt", "#17becf", 9},
     {"robe", "#bcbd22", 11},     {"pq", "#7f7f7f", 13},         {"int8", "#393b79", 15},
     {"int4", "#637939", 7},      {"dhe", "#ff1493", 7},         {"cafe", "#e7ba52", 9},
-    {"pep", "#7b4173", 11},
+    {"pep", "#7b4173", 11},      {"alpt", "#843c39", 5},        {"adaembed", "#6b6ecf", 15},
 };
 
 #define N_KNOWN (sizeof k_known / sizeof k_known[0])
