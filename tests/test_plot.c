@@ -287,6 +287,37 @@ Test(plot, saved_queries_return_hand_checked_rows, .init = make_fixture, .fini =
     free(out);
 }
 
+Test(plot, arch_queries_rank_per_arch_and_agree_by_kendall_tau, .init = make_fixture, .fini = remove_fixture) {
+    /* sweep fa (tests/fixtures/arch_fixture.sql): two archs, one swapped pair */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(g_db, &db), SQLITE_OK);
+    char *sql = slurp("tests/fixtures/arch_fixture.sql"), *msg = NULL;
+    cr_assert(sql, "cannot read tests/fixtures/arch_fixture.sql");
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "arch_fixture.sql: %s", msg);
+    free(sql);
+    sqlite3_close(db);
+    char args[512], *out;
+    snprintf(args, sizeof args, "query arch_rankings --db %s --csv --sweep fa --queries results/queries", g_db);
+    cr_assert_eq(run_cli(args, &out, 0), 0);
+    cr_expect_str_eq(out, "sweep,dataset,dim,ratio,arch,rank,method,seeds,auc_mean,delta_vs_full,verdict\n"
+                          "fa,syn,8,1,dcn,1,full,1,0.76,0,\n"
+                          "fa,syn,8,1,dlrm,1,full,1,0.75,0,\n"
+                          "fa,syn,8,4,dcn,1,tt,1,0.77,0.01,\n"
+                          "fa,syn,8,4,dcn,2,qr,1,0.75,-0.01,\n"
+                          "fa,syn,8,4,dcn,3,md,1,0.73,-0.03,\n"
+                          "fa,syn,8,4,dcn,4,hash,1,0.71,-0.05,worse\n"
+                          "fa,syn,8,4,dlrm,1,tt,1,0.76,0.01,\n"
+                          "fa,syn,8,4,dlrm,2,md,1,0.74,-0.01,\n"
+                          "fa,syn,8,4,dlrm,3,qr,1,0.72,-0.03,not resolved (needs ~5 seeds)\n"
+                          "fa,syn,8,4,dlrm,4,hash,1,0.7,-0.05,\n");
+    free(out);
+    snprintf(args, sizeof args, "query arch_agreement --db %s --csv --sweep fa --queries results/queries", g_db);
+    cr_assert_eq(run_cli(args, &out, 0), 0);
+    cr_expect_str_eq(out, "sweep,dataset,dim,ratio,arch_a,arch_b,methods,pairs,concordant,discordant,tau_b,z\n"
+                          "fa,syn,8,4,dcn,dlrm,4,6,5,1,0.667,1.36\n");
+    free(out);
+}
+
 Test(plot, c_front_agrees_with_sql_front, .init = make_fixture, .fini = remove_fixture) {
     /* every config the SQL query puts on the front is on the C front, and the counts match */
     sqlite3 *db;
@@ -325,9 +356,9 @@ Test(plot, c_front_agrees_with_sql_front, .init = make_fixture, .fini = remove_f
 Test(plot, query_list_errors_and_export, .init = make_fixture, .fini = remove_fixture) {
     char *out, args[512];
     cr_assert_eq(run_cli("query --list --queries results/queries", &out, 0), 0);
-    const char *names[] = {"best_auc_per_budget", "failed_runs", "pareto_front",
-                           "ranking_per_budget", "smallest_near_full", "throughput_vs_full"};
-    for (size_t i = 0; i < 6; i++) cr_expect(strstr(out, names[i]), "--list misses %s", names[i]);
+    const char *names[] = {"arch_agreement",     "arch_rankings",      "best_auc_per_budget", "failed_runs",
+                           "pareto_front",       "ranking_per_budget", "smallest_near_full",  "throughput_vs_full"};
+    for (size_t i = 0; i < 8; i++) cr_expect(strstr(out, names[i]), "--list misses %s", names[i]);
     cr_expect(strstr(out, "The Pareto front:"), "--list shows the header line");
     free(out);
     /* found without --queries (relative to the working directory or the binary) */
