@@ -313,6 +313,12 @@ Test(verdict, compare_pairs_any_two_configs) {
         if (r) cr_expect(strstr(a, ",equivalent within 0.001"), "%s", a);
     }
 
+    /* a config against itself: no difference, equivalent */
+    cr_assert_eq(pair_cli(dir, "--config 'method=full dim=4 emb_lr=0.8' --against 'emb_lr=0.8 dim=4 method=full'",
+                          out, sizeof out),
+                 0, "%s", out);
+    cr_expect(strstr(out, ",full@1,3,0,0,0,") && strstr(out, ",equivalent within 0.001\n"), "%s", out);
+
     /* selectors that pick several configs, none, or name an unknown key */
     cr_expect_eq(pair_cli(dir, "--config 'method=hash dim=4' --against method=full", out, sizeof out), 2, "%s", out);
     cr_expect(strstr(out, "selector 'method=hash dim=4' matches 4 configs") && strstr(out, "ratio=16 emb_lr=0.8"),

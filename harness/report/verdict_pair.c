@@ -168,7 +168,7 @@ static hx_status term_parse(vp_ctx *c, const char *sel, const char *w, size_t le
     }
     if (!ok)
         return hx_error(HX_ERR_PARAM, err, errlen,
-                        "selector '%s': unknown key '%s' (no run asked for has it; keys: method, dim, ratio,"
+                        "selector '%s': unknown key '%s' (in no run's config; keys: method, dim, ratio,"
                         " dataset, arch, a training key (lr, emb_lr, ...), model.NAME, params.NAME)",
                         sel, k);
     return HX_OK;
@@ -328,7 +328,8 @@ static hx_status judge_pair(vp_ctx *c, int a, int b, const vd_opts *o, vd_pair *
     vd_run *runs = hx_malloc(((size_t)na + (size_t)nb) * sizeof *runs);
     if (!runs) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     hx_status rc = runs_with_scores(c, a, ea, runs, err, errlen);
-    if (rc == HX_OK) rc = runs_with_scores(c, b, eb, runs + na, err, errlen);
+    if (rc == HX_OK && b == a) memcpy(runs + na, runs, (size_t)na * sizeof *runs); /* the same config: loaded once */
+    else if (rc == HX_OK) rc = runs_with_scores(c, b, eb, runs + na, err, errlen);
     vd_row *row = &p->row;
     const vp_run *ra = &c->r[a], *rb = &c->r[b];
     snprintf(row->method, sizeof row->method, "%s", ra->method);
