@@ -212,12 +212,13 @@ static int term_match(vp_ctx *c, const vp_run *r, const vp_term *t) {
 
 /* The keys of a config as a selector names them (but dataset), with their values. */
 static const char k_kv_sql[] =
-    "SELECT key, CASE WHEN type IN ('true', 'false') THEN type ELSE value END FROM json_each(?1)"
+    "SELECT 'arch', COALESCE(json_extract(?1, '$.model.arch'), 'dlrm')"
+    " UNION ALL SELECT key, CASE WHEN type IN ('true', 'false') THEN type ELSE value END FROM json_each(?1)"
     " WHERE type NOT IN ('object', 'array') AND key NOT IN ('dataset', 'seed')"
     " UNION ALL SELECT key, CASE WHEN type IN ('true', 'false') THEN type ELSE value END"
     " FROM json_each(?1, '$.train')"
     " UNION ALL SELECT 'model.' || key, CASE WHEN type IN ('true', 'false') THEN type ELSE value END"
-    " FROM json_each(?1, '$.model')"
+    " FROM json_each(?1, '$.model') WHERE key <> 'arch'"
     " UNION ALL SELECT 'params.' || key, CASE WHEN type IN ('true', 'false') THEN type ELSE value END"
     " FROM json_each(?1, '$.params')";
 
