@@ -18,7 +18,8 @@ static void compare_usage(FILE *f) {
             "                        [--baseline METHOD[@RATIO|@same]] [--baseline-params 'K=V ...']\n"
             "                        [--margin AUC] [--alpha A] [--csv]\n"
             "       embsweep compare [--db PATH] [--sweep NAME] [--dataset NAME]\n"
-            "                        --config 'K=V ...' --against 'K=V ...' [--config ... --against ...]...\n"
+            "                        --config 'K=V ...' --against 'K=V ...'\n"
+            "                        [--config 'K=V ...' --against 'K=V ...']...\n"
             "                        [--margin AUC] [--alpha A] [--csv]\n"
             "Judges every (method, ratio) of each (sweep, dataset, dim) against a baseline,\n"
             "runs paired by seed: mean test AUC with its confidence interval over seeds,\n"
@@ -123,8 +124,8 @@ static int parse_opt(const char *a, const char *v, vd_compare_opts *o, char *bas
 }
 
 static int takes_value(const char *a) {
-    static const char *const k[] = {"--db",     "--sweep",  "--dataset", "--dim",    "--baseline",
-                                     "--baseline-params", "--margin", "--alpha", "--config", "--against"};
+    static const char *const k[] = {"--db",     "--sweep",  "--dataset", "--dim",    "--baseline", "--baseline-params",
+                                     "--margin", "--alpha", "--config",  "--against"};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (!strcmp(a, k[i])) return 1;
     return 0;
@@ -132,13 +133,16 @@ static int takes_value(const char *a) {
 
 /* The pair mode's selectors are complete and come without the group mode's options. */
 static int pairs_check(const pairs *p, const vd_compare_opts *o) {
-    const char *why = p->open ? "--config needs its --against"
-                      : p->n && (o->dim || o->v.baseline_ratio || o->v.baseline_params || strcmp(o->v.baseline, "full"))
-                          ? "--dim, --baseline and --baseline-params do not apply to --config pairs (put dim=N in the"
-                            " selectors)"
-                          : NULL;
-    if (why) fprintf(stderr, "embsweep compare: %s\n", why);
-    return why ? -1 : 0;
+    if (p->open) {
+        fprintf(stderr, "embsweep compare: --config needs its --against\n");
+        return -1;
+    }
+    if (p->n && (o->dim || o->v.baseline_ratio || o->v.baseline_params || strcmp(o->v.baseline, "full"))) {
+        fprintf(stderr, "embsweep compare: --dim, --baseline and --baseline-params do not apply to --config"
+                        " pairs (put dim=N in the selectors)\n");
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, vd_compare_opts *o, pairs *p, char *base, size_t n) {
@@ -173,7 +177,8 @@ int cmd_compare(int argc, char **argv) {
     if (bad) compare_usage(stderr);
     else {
         o.config = p.config, o.against = p.against, o.n_pairs = p.n;
-        if ((st = vd_compare(&o, stdout, &rows, err, sizeof err)) != HX_OK) fprintf(stderr, "embsweep compare: %s\n", err);
+        st = vd_compare(&o, stdout, &rows, err, sizeof err);
+        if (st != HX_OK) fprintf(stderr, "embsweep compare: %s\n", err);
     }
     hx_free(p.config);
     hx_free(p.against);
