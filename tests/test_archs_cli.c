@@ -1,7 +1,7 @@
 /* test_archs_cli.c: the model.arch axis through the built binary (EMBSWEEP_BIN):
  * a sweep crossing four archs runs, dlrm cells keep the run keys they had
  * without the axis, `embsweep compare` judges each arch against `full` of the
- * same arch, `embsweep plot` draws one group per arch (dlrm's file names
+ * same arch (and across archs in its pair mode), `embsweep plot` draws one group per arch (dlrm's file names
  * unchanged), `embsweep train --arch` runs, and bad arch values are errors at
  * file:line:column; experiments/models.yaml plans every cell. */
 #include <criterion/criterion.h>
@@ -80,6 +80,14 @@ Test(archs_cli, axis_keys_compare_plot) {
         for (const char *p = out; (p = strstr(p, variants[v])); p++) rows++;
         cr_expect_eq(rows, 2, "%s: full and hash in their own setting: %s", variants[v], out);
     }
+    /* the pair mode across archs: arch selects (absent: dlrm) and tells configs apart */
+    snprintf(args, sizeof args, "compare --db %s/r.db --csv --config 'method=hash arch=dcn' --against 'method=full"
+             " arch=dlrm'", dir);
+    cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);
+    cr_expect(strstr(out, ",arch=dcn/dlrm") && strstr(out, "not resolved (1 seed)"), "%s", out);
+    snprintf(args, sizeof args, "compare --db %s/r.db --config method=hash --against method=full", dir);
+    cr_expect_eq(fx_run_cli(args, out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "matches 4 configs") && strstr(out, "arch=dlrm") && strstr(out, "arch=wdl"), "%s", out);
 
     snprintf(args, sizeof args, "plot --db %s/r.db --out %s/plots", dir, dir);
     cr_assert_eq(fx_run_cli(args, out, sizeof out), 0, "%s", out);

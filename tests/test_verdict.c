@@ -170,20 +170,20 @@ Test(verdict, delong_must_agree) {
 
 #include "fixtures.h"
 
-static const char k_sweep_yaml[] =
-    "name: vd\n"
-    "datasets:\n"
-    "  syn: {kind: synthetic, rows: 6000}\n"
-    "model: {bottom_mlp: [16], top_mlp: [16], interaction: dot}\n"
-    "train: {epochs: 0.5, batch: 128}\n"
-    "matrix:\n"
-    "  method: [full, hash]\n"
-    "  dim: [8]\n"
-    "  ratio: [1, 16]\n"
+/* The sweeps of the tests below: this, then their dims and axes. */
+#define VD_YAML_HEAD                                              \
+    "datasets:\n"                                                 \
+    "  syn: {kind: synthetic, rows: 6000}\n"                      \
+    "model: {bottom_mlp: [16], top_mlp: [16], interaction: dot}\n" \
+    "train: {epochs: 0.5, batch: 128}\n"                          \
+    "unreachable: skip\n"                                         \
+    "jobs: 2\n"                                                   \
+    "matrix:\n"                                                   \
+    "  method: [full, hash]\n"                                    \
+    "  ratio: [1, 16]\n"                                          \
     "  seed: [1, 2, 3]\n"
-    "  lr: [0.003, 0.01]\n"
-    "unreachable: skip\n"
-    "jobs: 2\n";
+
+static const char k_sweep_yaml[] = "name: vd\n" VD_YAML_HEAD "  dim: [8]\n  lr: [0.003, 0.01]\n";
 
 static int count_lines(const char *s) {
     int n = 0;
@@ -255,5 +255,92 @@ Test(verdict, compare_prints_the_stored_rows) {
     }
     cr_expect_eq(fx_run_cli("compare --help", out, sizeof out), 0);
     cr_expect(strstr(out, "--baseline"), "%s", out);
+    fx_rmdir(dir);
+}
+
+/* ---- the pair mode: any config against any other ---- */
+
+static const char k_pair_yaml[] = "name: vp\n" VD_YAML_HEAD "  dim: [4, 8]\n  emb_lr: [0.003, 0.8]\n";
+
+/* The line of csv that holds `from`, from there to its end, into out. */
+static void line_from(const char *csv, const char *from, char *out, size_t n) {
+    const char *at = strstr(csv, from);
+    cr_assert_not_null(at, "no '%s' in:\n%s", from, csv);
+    snprintf(out, n, "%.*s", (int)strcspn(at, "\n"), at);
+}
+
+static int pair_cli(const char *dir, const char *args, char *out, size_t n) {
+    char cmd[768];
+    snprintf(cmd, sizeof cmd, "compare --db %s/r.db --csv %s", dir, args);
+    return fx_run_cli(cmd, out, n);
+}
+
+Test(verdict, compare_pairs_any_two_configs) {
+    char dir[64], yaml[128], out[1 << 16], grp[1 << 16], cmd[512], a[2048], b[2048];
+    fx_tmpdir(dir);
+    fx_write(dir, "vp.yaml", k_pair_yaml, yaml);
+    snprintf(cmd, sizeof cmd, "run %s --db %s/r.db", yaml, dir);
+    cr_assert_eq(fx_run_cli(cmd, out, sizeof out), 0, "%s", out);
+
+    /* across dims and across a training key: one row per pair, what differs in variant */
+    cr_assert_eq(pair_cli(dir,
+                          "--config 'method=hash dim=4 ratio=16 emb_lr=0.8' --against 'method=full dim=8 emb_lr=0.8'"
+                          " --config 'method=full dim=8 emb_lr=0.003' --against 'method=full dim=8 train.emb_lr=0.8'",
+                          out, sizeof out),
+                 0, "%s", out);
+    cr_expect_eq(count_lines(out), 3, "%s", out);
+    cr_expect(!strncmp(out, "config,against,sweep,dataset,dim,variant,method,", 48), "%s", out);
+    cr_expect(strstr(out, "method=hash dim=4 ratio=16 emb_lr=0.8,method=full dim=8 emb_lr=0.8,,syn,4,"), "%s", out);
+    cr_expect(strstr(out, ",\"dim=4/8 model.bottom_mlp=[16,4]/[16,8]\",hash,"), "%s", out);
+    cr_expect(strstr(out, ",syn,8,emb_lr=0.003/0.8,full,,1,"), "%s", out);
+    cr_expect(strstr(out, ",full@1,3,"), "%s", out);
+
+    /* a pair the group mode judges too gets the same row: hash at ratio 16 and
+     * at ratio 1 (which is full: equivalent) against full, same dim and setting */
+    snprintf(cmd, sizeof cmd, "compare --db %s/r.db --csv", dir);
+    cr_assert_eq(fx_run_cli(cmd, grp, sizeof grp), 0, "%s", grp);
+    const char *hash = "hash,rows=auto threshold=200 hash=universal sign=false";
+    for (int r = 0; r < 2; r++) {
+        char sel[256], at[128];
+        snprintf(sel, sizeof sel, "--config 'method=hash dim=8 ratio=%d emb_lr=0.8' --against 'dim=8 method=full"
+                 " emb_lr=0.8 arch=dlrm model.interaction=dot'", r ? 1 : 16);
+        cr_assert_eq(pair_cli(dir, sel, out, sizeof out), 0, "%s", out);
+        snprintf(at, sizeof at, "%s,%d,", hash, r ? 1 : 16);
+        line_from(out, at, a, sizeof a);
+        snprintf(at, sizeof at, "syn,8,emb_lr=0.8,%s,%d,", hash, r ? 1 : 16);
+        line_from(grp, at, b, sizeof b);
+        cr_expect_str_eq(a, b + strlen("syn,8,emb_lr=0.8,"));
+        if (r) cr_expect(strstr(a, ",equivalent within 0.001"), "%s", a);
+    }
+
+    /* a config against itself: no difference, equivalent */
+    cr_assert_eq(pair_cli(dir, "--config 'method=full dim=4 emb_lr=0.8' --against 'emb_lr=0.8 dim=4 method=full'",
+                          out, sizeof out),
+                 0, "%s", out);
+    cr_expect(strstr(out, ",full@1,3,0,0,0,") && strstr(out, ",equivalent within 0.001\n"), "%s", out);
+
+    /* selectors that pick several configs, none, or name an unknown key */
+    cr_expect_eq(pair_cli(dir, "--config 'method=hash dim=4' --against method=full", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "selector 'method=hash dim=4' matches 4 configs") && strstr(out, "ratio=16 emb_lr=0.8"),
+              "%s", out);
+    cr_expect_eq(pair_cli(dir, "--config 'method=hash dim=4 ratio=1 lr=0.003 emb_lr=0.8' --against "
+                          "model.interaction=dot", out, sizeof out),
+                 2, "%s", out);
+    cr_expect(strstr(out, "selector 'model.interaction=dot' matches 12 configs") && strstr(out, "(and 2 more)"), "%s",
+              out);
+    cr_expect_eq(pair_cli(dir, "--config method=mlet --against method=full", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "selector 'method=mlet' matches no ok run"), "%s", out);
+    cr_expect_eq(pair_cli(dir, "--config 'method=hash emb_lrr=0.8' --against method=full", out, sizeof out), 2);
+    cr_expect(strstr(out, "unknown key 'emb_lrr'"), "%s", out);
+    cr_expect_eq(pair_cli(dir, "--config 'method=hash params.nosuch=1' --against method=full", out, sizeof out), 2);
+    cr_expect(strstr(out, "unknown key 'params.nosuch'"), "%s", out);
+    const char *bad[] = {"--config 'method=full seed=1' --against method=full", "--config method=full",
+                         "--against method=full", "--config method=full --config method=hash --against dim=4",
+                         "--dim 8 --config method=full --against method=hash", "--config dim --against dim=4",
+                         "--dataset nosuch --config method=full --against method=hash"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(pair_cli(dir, bad[i], out, sizeof out), 2, "%s: %s", bad[i], out);
+    cr_expect_eq(fx_run_cli("compare --help", out, sizeof out), 0);
+    cr_expect(strstr(out, "--against"), "%s", out);
     fx_rmdir(dir);
 }

@@ -319,9 +319,6 @@ static hx_status judge_cfg(sqlite3 *h, vd_src *s, int i, int j, int b, const vd_
 
 /* ---- variants: what tells the settings of a group apart ---- */
 
-#define VD_KV 64
-typedef struct vd_kv { char k[32], v[96]; } vd_kv;
-
 /* The model and training keys of a setting, and its top-level scalars (the
  * dataset recipe, dim). */
 static const char k_kv_sql[] =
@@ -329,12 +326,12 @@ static const char k_kv_sql[] =
     " UNION ALL SELECT key, value FROM json_each(?1, '$.model')"
     " UNION ALL SELECT key, value FROM json_each(?1, '$.train')";
 
-static int kv_read(sqlite3 *h, const char *setting, vd_kv *kv) {
+int vd_kv_read(sqlite3 *h, const char *sql, const char *json, vd_kv *kv, int max) {
     sqlite3_stmt *st = NULL;
     int n = 0;
-    if (sqlite3_prepare_v2(h, k_kv_sql, -1, &st, NULL) != SQLITE_OK) return -1;
-    sqlite3_bind_text(st, 1, setting, -1, SQLITE_STATIC);
-    while (n < VD_KV && sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    while (n < max && sqlite3_step(st) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
         snprintf(kv[n].k, sizeof kv[n].k, "%s", k ? k : "");
         snprintf(kv[n].v, sizeof kv[n].v, "%s", v ? v : "null");
@@ -344,7 +341,7 @@ static int kv_read(sqlite3 *h, const char *setting, vd_kv *kv) {
     return n;
 }
 
-static const char *kv_get(const vd_kv *kv, int n, const char *k) {
+const char *vd_kv_get(const vd_kv *kv, int n, const char *k) {
     for (int i = 0; i < n; i++)
         if (!strcmp(kv[i].k, k)) return kv[i].v;
     return NULL;
@@ -357,7 +354,8 @@ static hx_status variants(sqlite3 *h, const vd_src *s, const int *first, int ns,
     int *n = hx_calloc((size_t)ns + 1, sizeof *n);
     hx_status rc = kv && n ? HX_OK : HX_ERR_NOMEM;
     for (int a = 0; a < ns && rc == HX_OK; a++)
-        if ((n[a] = kv_read(h, s->e[first[a]].setting, kv + (size_t)a * VD_KV)) < 0) rc = HX_ERR_IO;
+        if ((n[a] = vd_kv_read(h, k_kv_sql, s->e[first[a]].setting, kv + (size_t)a * VD_KV, VD_KV)) < 0)
+            rc = HX_ERR_IO;
     for (int a = 0; a < ns && rc == HX_OK; a++) {
         const vd_kv *ka = kv + (size_t)a * VD_KV;
         size_t used = 0;
@@ -365,7 +363,7 @@ static hx_status variants(sqlite3 *h, const vd_src *s, const int *first, int ns,
         for (int i = 0; i < n[a]; i++) {
             int varies = 0;
             for (int b = 0; b < ns && !varies; b++) {
-                const char *v = kv_get(kv + (size_t)b * VD_KV, n[b], ka[i].k);
+                const char *v = vd_kv_get(kv + (size_t)b * VD_KV, n[b], ka[i].k);
                 varies = !v || strcmp(v, ka[i].v);
             }
             if (varies && used < PL_VARIANT) {

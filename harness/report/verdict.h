@@ -103,8 +103,35 @@ typedef struct vd_compare_opts {
     int64_t     dim;                  /* 0: every one */
     vd_opts     v;
     pl_format   fmt;
+    /* n_pairs > 0: the pair mode instead, config[i] judged against against[i]
+     * (selectors, "K=V ..."); dim and the baseline options do not apply */
+    const char *const *config, *const *against;
+    size_t      n_pairs;
 } vd_compare_opts;
 hx_status vd_compare(const vd_compare_opts *o, FILE *f, size_t *rows, char *err, size_t errlen);
+
+/* The pair mode (verdict_pair.c): each selector must pick exactly one config
+ * among the ok runs of the sweep and dataset asked for (all when NULL); one
+ * that picks none or several, or names an unknown key, is HX_ERR_PARAM with the
+ * configs it matched. A row per pair; head holds the sweep, the config's
+ * dataset and dim, and the against config's method and parameters. */
+typedef struct vd_pair {
+    const char *config, *against;
+    vd_table    head; /* no rows */
+    vd_row      row;
+} vd_pair;
+hx_status vd_compare_pairs(sqlite3 *h, const vd_compare_opts *o, FILE *f, size_t *rows, char *err, size_t errlen);
+/* Prints the pairs with compare's columns after the two selectors (verdict_out.c). */
+hx_status vd_pairs_print(sqlite3 *h, const vd_pair *p, size_t n, FILE *f, pl_format fmt, size_t *rows, char *err,
+                         size_t errlen);
+
+/* The keys and values of a config's JSON (runs.config) that sql reads from ?1
+ * (rows key, value), at most max: their count, -1 on an SQLite error; and the
+ * value of key k among n, NULL when absent. For the verdict files. */
+#define VD_KV 64
+typedef struct vd_kv { char k[32], v[96]; } vd_kv;
+int         vd_kv_read(sqlite3 *h, const char *sql, const char *json, vd_kv *kv, int max);
+const char *vd_kv_get(const vd_kv *kv, int n, const char *k);
 
 /* Recomputes the `verdicts` table rows of a sweep at the default options
  * (results/queries/verdicts.sql reads them); h is the writer's connection. */

@@ -1,5 +1,6 @@
-/* verdict_out.c: the two outputs of the verdicts (verdict.h): `embsweep compare`
- * (vd_compare) and the stored `verdicts` table (vd_store). Both write rows with
+/* verdict_out.c: the outputs of the verdicts (verdict.h): `embsweep compare`
+ * (vd_compare; its pair mode's rows, vd_pairs_print) and the stored `verdicts`
+ * table (vd_store). Both write rows with
  * the stored table's columns through one insert, compare into a temporary table
  * of a read-only connection, so the command and the saved query print the same
  * rows. */
@@ -118,28 +119,60 @@ hx_status vd_store(sqlite3 *h, const char *sweep, char *err, size_t errlen) {
 
 /* compare: the rows of every listed sweep go into a temporary table (the main
  * database stays read-only) and are printed by the saved queries' printer. */
+/* The temporary table vd_out with `extra` columns before the verdict's ones
+ * (bound as ?24, ...), and its insert. */
+static hx_status out_table(sqlite3 *h, const char *extra, const char *extra_params, sqlite3_stmt **ins, char *err,
+                           size_t errlen) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, "CREATE TEMP TABLE vd_out (%s" VD_COLUMNS ")", extra);
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK) {
+        snprintf(sql, sizeof sql, "INSERT INTO temp.vd_out (%s" VD_COLUMNS ") VALUES (%s" VD_PARAMS ")", extra,
+                 extra_params);
+        if (sqlite3_prepare_v2(h, sql, -1, ins, NULL) == SQLITE_OK) return HX_OK;
+    }
+    sqlite3_finalize(*ins);
+    *ins = NULL;
+    return hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
+}
+
+/* Prints vd_out, the rows inserted. */
+static hx_status out_print(sqlite3 *h, FILE *f, pl_format fmt, size_t *rows, char *err, size_t errlen) {
+    sqlite3_stmt *sel = NULL;
+    hx_status rc = HX_OK;
+    if (sqlite3_prepare_v2(h, "SELECT * FROM temp.vd_out", -1, &sel, NULL) != SQLITE_OK)
+        rc = hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
+    if (rc == HX_OK) rc = pl_dump_stmt(h, sel, f, fmt, rows, err, errlen);
+    sqlite3_finalize(sel);
+    return rc;
+}
+
 static hx_status compare_into(sqlite3 *h, const vd_compare_opts *o, const pl_list *sweeps, FILE *f,
                               size_t *rows, char *err, size_t errlen) {
-    sqlite3_stmt *ins = NULL, *sel = NULL;
-    if (sqlite3_exec(h, "CREATE TEMP TABLE vd_out (" VD_COLUMNS ")", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h, "INSERT INTO temp.vd_out (" VD_COLUMNS ") VALUES (" VD_PARAMS ")", -1, &ins,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(ins);
-        return hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
-    }
+    sqlite3_stmt *ins = NULL;
+    hx_status rc = out_table(h, "", "", &ins, err, errlen);
     size_t n = 0, total = 0;
-    hx_status rc = HX_OK;
     for (size_t i = 0; i < sweeps->n && rc == HX_OK; i++, total += n)
         rc = insert_groups(h, ins, sweeps->s[i], o->dataset, o->dim, &o->v, &n, err, errlen);
     sqlite3_finalize(ins);
     if (rc == HX_OK && total == 0)
         rc = hx_error(HX_ERR_PARAM, err, errlen, "no ok run to compare%s",
                       o->dataset || o->dim ? " in the dataset and dim asked for" : "");
-    if (rc == HX_OK && sqlite3_prepare_v2(h, "SELECT * FROM temp.vd_out", -1, &sel, NULL) != SQLITE_OK)
-        rc = hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
-    if (rc == HX_OK) rc = pl_dump_stmt(h, sel, f, o->fmt, rows, err, errlen);
-    sqlite3_finalize(sel);
-    return rc;
+    return rc == HX_OK ? out_print(h, f, o->fmt, rows, err, errlen) : rc;
+}
+
+hx_status vd_pairs_print(sqlite3 *h, const vd_pair *p, size_t n, FILE *f, pl_format fmt, size_t *rows, char *err,
+                         size_t errlen) {
+    sqlite3_stmt *ins = NULL;
+    hx_status rc = out_table(h, "config, against, ", "?24, ?25, ", &ins, err, errlen);
+    for (size_t i = 0; i < n && rc == HX_OK; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 24, p[i].config, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 25, p[i].against, -1, SQLITE_TRANSIENT);
+        if (insert_row(ins, &p[i].head, &p[i].row))
+            rc = hx_error(HX_ERR_IO, err, errlen, "%s", sqlite3_errmsg(h));
+    }
+    sqlite3_finalize(ins);
+    return rc == HX_OK ? out_print(h, f, fmt, rows, err, errlen) : rc;
 }
 
 hx_status vd_compare(const vd_compare_opts *o, FILE *f, size_t *rows, char *err, size_t errlen) {
@@ -148,7 +181,8 @@ hx_status vd_compare(const vd_compare_opts *o, FILE *f, size_t *rows, char *err,
     if (rc != HX_OK) return rc;
     pl_list sweeps = {0};
     rc = pl_list_sweeps(h, o->sweep, &sweeps, err, errlen);
-    if (rc == HX_OK) rc = compare_into(h, o, &sweeps, f, rows, err, errlen);
+    if (rc == HX_OK && o->n_pairs) rc = vd_compare_pairs(h, o, f, rows, err, errlen);
+    else if (rc == HX_OK) rc = compare_into(h, o, &sweeps, f, rows, err, errlen);
     pl_list_free(&sweeps);
     sqlite3_close(h);
     return rc;
