@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixtures.h"
 
@@ -72,4 +73,13 @@ Test(dataset_cli, gen_writes_criteo_text_or_nothing) {
     pclose(p);
     cr_assert_str_eq(names, "g.tsv.gz\n", "no temp file left: %s", names);
     fx_rmdir(dir);
+    /* --help anywhere is help, never a FILE; an option-like FILE is an error */
+    int help_rc = fx_run_cli("dataset gen --help", out, sizeof out), wrote = !access("--help", F_OK);
+    if (wrote) remove("--help");
+    cr_expect_eq(help_rc, 0, "%s", out);
+    cr_expect(strstr(out, "usage: embsweep dataset"), "%s", out);
+    cr_expect(!wrote, "dataset gen --help wrote a file named --help");
+    cr_expect_eq(fx_run_cli("dataset info --help", out, sizeof out), 0, "%s", out);
+    cr_expect_eq(fx_run_cli("dataset gen -o scale=0.0002", out, sizeof out), 2, "%s", out);
+    cr_expect(strstr(out, "expected FILE first, got -o") && access("-o", F_OK), "%s", out);
 }

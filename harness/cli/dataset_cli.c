@@ -187,13 +187,18 @@ int cmd_dataset(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    for (int i = 2; i < argc; i++) /* `dataset gen --help` must not write a file named --help */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
     if (!strcmp(argv[1], "kinds")) {
         print_kinds();
         return 0;
     }
     if (!strcmp(argv[1], "gen")) {
-        if (argc < 3 || strchr(argv[2], '=')) {
-            fprintf(stderr, "embsweep dataset gen: missing FILE\n\n");
+        if (argc < 3 || strchr(argv[2], '=') || argv[2][0] == '-') {
+            fprintf(stderr, "embsweep dataset gen: expected FILE first, got %s\n\n", argc < 3 ? "nothing" : argv[2]);
             usage(stderr);
             return 2;
         }
