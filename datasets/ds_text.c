@@ -228,11 +228,17 @@ uint64_t ds_key(const char *s, size_t n) {
 /* ---- vocabularies ---- */
 
 /* Doubles the slots and re-inserts the keys in id order (keys[] holds them),
- * prefetching DS_VOCAB_AHEAD ids ahead; big slot arrays get huge pages
- * (hx_big_calloc): every lookup is a random slot, and with 4 KiB pages each
- * would also miss the TLB. */
+ * prefetching DS_VOCAB_AHEAD ids ahead. The old slots are given back first, so
+ * the kernel can hand their pages straight back (fresh pages cost more to
+ * fault in); after a failure the vocabulary has no slots and the next call
+ * sizes them from n again. Big slot arrays get huge pages (hx_big_calloc):
+ * every lookup is a random slot, and with 4 KiB pages each would also miss
+ * the TLB. */
 static hx_status vocab_grow(ds_vocab *v) {
     size_t cap = v->cap ? v->cap * 2 : 64; /* small fields stay small */
+    while (cap < 2 * (v->n + 1)) cap *= 2;
+    hx_big_free(v->slot);
+    v->slot = NULL, v->cap = 0;
     ds_slot *sl = hx_big_calloc(cap, sizeof *sl);
     if (!sl) return HX_ERR_NOMEM;
     for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX;
@@ -243,7 +249,6 @@ static hx_status vocab_grow(ds_vocab *v) {
         sl[j].key = v->keys[i];
         sl[j].id = (uint32_t)i;
     }
-    hx_big_free(v->slot);
     v->slot = sl;
     v->cap = cap;
     return HX_OK;
@@ -279,7 +284,17 @@ hx_status ds_vocab_ids(ds_vocab *v, const uint64_t *key, size_t key_stride, size
     for (size_t i = 0; i < n && i < DS_VOCAB_AHEAD; i++) DS_VOCAB_PREFETCH(v, key[i * key_stride]);
     for (size_t i = 0; i < n; i++) {
         if (i + DS_VOCAB_AHEAD < n) DS_VOCAB_PREFETCH(v, key[(i + DS_VOCAB_AHEAD) * key_stride]);
-        hx_status st = ds_vocab_id(v, key[i * key_stride], &id[i * id_stride]);
+        const uint64_t k = key[i * key_stride];
+        if (v->cap) { /* a key seen before, the usual case, inline */
+            const ds_slot *sl = v->slot;
+            size_t j = ds_slot_of(k, v->cap);
+            while (sl[j].id != UINT32_MAX && sl[j].key != k) j = (j + 1) & (v->cap - 1);
+            if (sl[j].id != UINT32_MAX) {
+                id[i * id_stride] = sl[j].id;
+                continue;
+            }
+        }
+        hx_status st = ds_vocab_id(v, k, &id[i * id_stride]); /* new: inserted there */
         if (st != HX_OK) return st;
     }
     return HX_OK;
