@@ -74,6 +74,30 @@ static int slow_parse(char *line, size_t len, float *label, float *dense, uint64
     return -1;
 }
 
+/* The value of the 8 hex digits at p into *v, all 8 bytes at once (SWAR [R]);
+ * 0 when one of them is not a hex digit (0-9, a-f, A-F, as ds_hex_digit).
+ * BETWEEN sets the top bit of each byte b with m < b < n (exact for every
+ * byte; Anderson's bit twiddling hacks, "hasbetween"). A digit's value is its
+ * low nibble, plus 9 for a letter (bit 6 set); the nibbles are then packed
+ * pairwise and byte-swapped (the first digit is the most significant). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "hex8 reads 8 bytes as a little-endian word"
+#endif
+#define ONES8 0x0101010101010101ULL
+#define BETWEEN(x, m, n) \
+    ((ONES8 * (127 + (n)) - ((x) & ONES8 * 127)) & ~(x) & (((x) & ONES8 * 127) + ONES8 * (127 - (m))) & ONES8 * 128)
+static inline int hex8(const unsigned char *p, uint64_t *v) {
+    uint64_t x;
+    memcpy(&x, p, 8); /* little-endian: p[0] in the low byte */
+    const uint64_t ok = BETWEEN(x, 0x2f, 0x3a) | BETWEEN(x | ONES8 * 0x20, 0x60, 0x67);
+    uint64_t d = (x & ONES8 * 15) + ((x >> 6) & ONES8) * 9;
+    d = ((d & 0x000F000F000F000FULL) << 4) | ((d >> 8) & 0x000F000F000F000FULL);
+    d = (d | d >> 8) & 0x0000FFFF0000FFFFULL;
+    d = (d | d >> 16) & 0xFFFFFFFFULL;
+    *v = __builtin_bswap32((uint32_t)d);
+    return ok == ONES8 * 128;
+}
+
 /* One pass over the line, no splitting or copying [R]: the usual row (label,
  * 13 optional decimal integers, 26 optional 1-8 digit hex values) is decoded in
  * place; anything else (a '+' sign, an over-long number, a wrong column count,
@@ -99,6 +123,13 @@ static int parse(void *ctx, char *line, size_t len, float *label, float *dense, 
     }
     for (int j = 0; j < 26; j++) {
         uint64_t v = 0;
+        const size_t left = (size_t)(end - p); /* the usual value: 8 digits, then a tab or the end */
+        if (left >= 8 && (j < 25 ? left > 8 && p[8] == '\t' : left == 8) && hex8(p, &v)) {
+            keys[j] = v + 1;
+            p += 9;
+            continue;
+        }
+        v = 0; /* hex8 wrote a partial value */
         const unsigned char *q = p;
         for (unsigned h; (h = ds_hex_digit[*p]) != 0; p++) v = v << 4 | (h - 1);
         size_t nd = (size_t)(p - q);

@@ -189,38 +189,33 @@ static void note_bad(build *b, int kind, int64_t line, const char *why) {
                 ds_bad_names[kind]);
 }
 
-/* Give a parsed row its provisional ids and append it to the raw file. */
-static hx_status commit_row(build *b, FILE *raw, char *rec, const uint64_t *keys, char *err, size_t errlen) {
+/* Give the m parsed rows of a batch (records rec, keys (m, F)) their
+ * provisional ids, field by field (each field's ids stay in row order), and
+ * append them to the raw file. */
+static hx_status commit_rows(build *b, FILE *raw, char *rec, const uint64_t *keys, size_t m, char *err,
+                             size_t errlen) {
     uint32_t *ids = (uint32_t *)(void *)(rec + 4 + (size_t)b->Dd * 4);
     for (int32_t f = 0; f < b->F; f++)
-        if (ds_vocab_id(&b->voc[f], keys[f], &ids[f]) != HX_OK)
+        if (ds_vocab_ids(&b->voc[f], keys + f, (size_t)b->F, m, ids + f, b->rec / 4) != HX_OK)
             return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory: vocabulary of field %d", f);
-    if (hx_io_fails() || fwrite(rec, 1, b->rec, raw) != b->rec)
+    if (m && (hx_io_fails() || fwrite(rec, b->rec, m, raw) != m))
         return hx_error(HX_ERR_IO, err, errlen, "cannot write the raw temp file: %s", strerror(errno));
-    b->n++;
+    b->n += (int64_t)m;
     return HX_OK;
 }
 
-/* Pass over the text: good rows into the raw file. Software-pipelined [R]: the
- * vocabulary slots of a row are prefetched when it is parsed and looked up
- * only after PIPE-1 more rows are parsed, so the (large-vocabulary) cache
- * misses overlap parsing instead of stalling. Rows still commit in order. */
-#define PIPE 4
+/* Pass over the text: good rows into the raw file, in batches of BATCH rows
+ * whose vocabulary lookups run field by field [R] (ds_vocab_ids). */
+#define BATCH 256
 static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size_t errlen) {
     const ds_source *src = b->src;
     ds_reader r;
     hx_status st = ds_reader_open(&r, src->path, src->what, err, errlen);
     if (st != HX_OK) return st;
-    char *rec[PIPE];
-    uint64_t *keys[PIPE];
-    int64_t parsed = 0; /* rows parsed; rows b->n..parsed-1 wait in slots n % PIPE */
-    int oom = 0;
-    for (int i = 0; i < PIPE; i++) {
-        rec[i] = hx_malloc(b->rec);
-        keys[i] = hx_malloc((size_t)b->F * sizeof(uint64_t));
-        oom |= !rec[i] || !keys[i];
-    }
-    if (oom) {
+    char *rec = hx_malloc(BATCH * b->rec);
+    uint64_t *keys = hx_malloc((size_t)BATCH * (size_t)b->F * sizeof(uint64_t));
+    size_t m = 0; /* rows parsed into the batch */
+    if (!rec || !keys) {
         st = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory reading '%s'", src->path);
         goto out;
     }
@@ -232,7 +227,7 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             st = hx_error(HX_ERR_FORMAT, err, errlen, "'%s': missing header line (expected %s)", src->path, src->what);
             goto out;
         }
-    while ((limit == 0 || parsed < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
+    while ((limit == 0 || b->n + (int64_t)m < limit) && (rc = ds_reader_next(&r, &line, &len)) != DS_LINE_EOF) {
         b->n_lines++;
         if (rc == DS_LINE_LONG) {
             note_bad(b, DS_BAD_LONG, r.line_no, "line longer than 65536 bytes");
@@ -246,25 +241,24 @@ static hx_status stream_rows(build *b, FILE *raw, int64_t limit, char *err, size
             goto out;
         }
         why[0] = 0;
-        int cur = (int)(parsed % PIPE);
-        float *label = (float *)(void *)rec[cur], *dense = label + 1;
-        int kind = src->parse(src->ctx, line, len, label, dense, keys[cur], why, sizeof why);
+        float *label = (float *)(void *)(rec + m * b->rec), *dense = label + 1;
+        uint64_t *k = keys + m * (size_t)b->F;
+        int kind = src->parse(src->ctx, line, len, label, dense, k, why, sizeof why);
         if (kind >= 0) {
             note_bad(b, kind, r.line_no, why);
             continue;
         }
         if (b->range)
-            for (int32_t f = 0; f < b->F; f++) keys[cur][f] %= b->range;
-        for (int32_t f = 0; f < b->F; f++) ds_vocab_prefetch(&b->voc[f], keys[cur][f]);
-        parsed++;
-        if (parsed - b->n == PIPE &&
-            (st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK)
-            goto out;
+            for (int32_t f = 0; f < b->F; f++) k[f] %= b->range;
+        if (++m == BATCH) {
+            if ((st = commit_rows(b, raw, rec, keys, m, err, errlen)) != HX_OK) goto out;
+            m = 0;
+        }
     }
-    while (b->n < parsed)
-        if ((st = commit_row(b, raw, rec[b->n % PIPE], keys[b->n % PIPE], err, errlen)) != HX_OK) goto out;
+    st = commit_rows(b, raw, rec, keys, m, err, errlen);
 out:
-    for (int i = 0; i < PIPE; i++) hx_free(rec[i]), hx_free(keys[i]);
+    hx_free(rec);
+    hx_free(keys);
     ds_reader_close(&r);
     return st;
 }
@@ -298,12 +292,24 @@ static void assign_rows(const ds_spec *s, const ds_kind *k, const float *labels,
     }
 }
 
-/* Prefetch tab[f][ids[f]] for one raw row's ids (the count and remap passes
- * look them up AHEAD rows later; large vocabularies miss the cache). */
-#define AHEAD 8
-static void prefetch_row(const char *ids_at, uint32_t *const *tab, int32_t F) {
-    const uint32_t *ids = (const uint32_t *)(const void *)ids_at;
-    for (int32_t f = 0; f < F; f++) __builtin_prefetch(&tab[f][ids[f]]);
+/* Field f's provisional id in raw record i. */
+static inline uint32_t raw_id(const char *raw, size_t rec, size_t ids_off, int64_t i, int32_t f) {
+    const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * rec + ids_off);
+    return ids[f];
+}
+
+/* out (m, F) = the final ids of the raw records pick[0..m), field by field,
+ * prefetching DS_VOCAB_AHEAD records ahead (as ds_vocab_ids). */
+static void remap_rows(const char *raw, size_t rec, size_t ids_off, const int64_t *pick, int m,
+                       uint32_t *const *map, int32_t F, uint32_t *out) {
+    for (int32_t f = 0; f < F; f++) {
+        const uint32_t *mf = map[f];
+        for (int j = 0; j < m && j < DS_VOCAB_AHEAD; j++) __builtin_prefetch(&mf[raw_id(raw, rec, ids_off, pick[j], f)]);
+        for (int j = 0; j < m; j++) {
+            if (j + DS_VOCAB_AHEAD < m) __builtin_prefetch(&mf[raw_id(raw, rec, ids_off, pick[j + DS_VOCAB_AHEAD], f)]);
+            out[(size_t)j * (size_t)F + (size_t)f] = mf[raw_id(raw, rec, ids_off, pick[j], f)];
+        }
+    }
 }
 
 static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, const char *raw,
@@ -337,8 +343,10 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     cw_put(&w, tail, 4);
     cw_pad(&w);
     /* three sections, each in split order */
-    uint32_t *row = hx_malloc(((size_t)F + 1) * sizeof *row);
-    if (!row) {
+    uint32_t *row = hx_malloc((size_t)BATCH * (size_t)F * sizeof *row);
+    int64_t *pick = hx_malloc(BATCH * sizeof *pick);
+    if (!row || !pick) {
+        hx_free(row), hx_free(pick);
         fclose(f);
         unlink(tmp);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory writing the cache");
@@ -348,21 +356,24 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
         if (sec == 1) h.off_cat = w.off;
         if (sec == 2) h.off_label = w.off;
         for (uint8_t sp = 0; sp < 3; sp++)
-            for (int64_t i = 0; i < b->n; i++) {
-                if (as[i] != sp) continue;
-                const char *r = raw + (size_t)i * b->rec;
-                if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
-                else if (sec == 2) cw_put(&w, r, 4);
-                else {
-                    if (i + AHEAD < b->n) prefetch_row(r + AHEAD * b->rec + 4 + (size_t)Dd * 4, map, F);
-                    const uint32_t *ids = (const uint32_t *)(const void *)(r + 4 + (size_t)Dd * 4);
-                    for (int32_t fi = 0; fi < F; fi++) row[fi] = map[fi][ids[fi]];
-                    cw_put(&w, row, (size_t)F * 4);
+            for (int64_t i = 0; i < b->n;) {
+                int m = 0; /* the next BATCH rows of split sp */
+                for (; i < b->n && m < BATCH; i++)
+                    if (as[i] == sp) pick[m++] = i;
+                if (sec == 1) {
+                    remap_rows(raw, b->rec, 4 + (size_t)Dd * 4, pick, m, map, F, row);
+                    cw_put(&w, row, (size_t)m * (size_t)F * 4);
+                }
+                for (int j = 0; sec != 1 && j < m; j++) {
+                    const char *r = raw + (size_t)pick[j] * b->rec;
+                    if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
+                    else cw_put(&w, r, 4);
                 }
             }
         cw_pad(&w);
     }
     hx_free(row);
+    hx_free(pick);
     memcpy(h.magic, "EMBSWDS1", 8);
     h.version = CACHE_VERSION;
     h.hdr_bytes = HDR_BYTES;
@@ -423,21 +434,26 @@ static hx_status map_raw(const build *b, FILE *rf, char **raw, size_t *raw_len, 
 static int build_vocabs(build *b, int64_t min_count, const char *raw, const uint8_t *as, uint32_t **cnt,
                         uint32_t **map, int64_t *card) {
     for (int32_t f = 0; f < b->F; f++) {
-        cnt[f] = hx_calloc(b->voc[f].n ? b->voc[f].n : 1, sizeof **cnt);
-        map[f] = hx_malloc((b->voc[f].n ? b->voc[f].n : 1) * sizeof **map);
+        cnt[f] = hx_big_calloc(b->voc[f].n ? b->voc[f].n : 1, sizeof **cnt); /* read at random: huge pages */
+        map[f] = hx_big_calloc(b->voc[f].n ? b->voc[f].n : 1, sizeof **map);
         if (!cnt[f] || !map[f]) return -1;
     }
     const size_t ids_off = 4 + (size_t)b->Dd * 4;
-    for (int64_t i = 0; i < b->n; i++) {
-        if (i + AHEAD < b->n) prefetch_row(raw + (size_t)(i + AHEAD) * b->rec + ids_off, cnt, b->F);
-        if (as[i] != 0) continue;
-        const uint32_t *ids = (const uint32_t *)(const void *)(raw + (size_t)i * b->rec + ids_off);
-        for (int32_t f = 0; f < b->F; f++)
-            if (cnt[f][ids[f]] < UINT32_MAX) cnt[f][ids[f]]++;
-    }
+    for (int64_t i0 = 0; i0 < b->n; i0 += BATCH) /* field by field in batches, as commit_rows */
+        for (int32_t f = 0; f < b->F; f++) {
+            const int64_t i1 = i0 + BATCH < b->n ? i0 + BATCH : b->n;
+            uint32_t *c = cnt[f];
+            for (int64_t i = i0; i < i1 && i < i0 + DS_VOCAB_AHEAD; i++)
+                __builtin_prefetch(&c[raw_id(raw, b->rec, ids_off, i, f)], 1);
+            for (int64_t i = i0; i < i1; i++) {
+                if (i + DS_VOCAB_AHEAD < i1) __builtin_prefetch(&c[raw_id(raw, b->rec, ids_off, i + DS_VOCAB_AHEAD, f)], 1);
+                uint32_t *x = &c[raw_id(raw, b->rec, ids_off, i, f)];
+                if (as[i] == 0 && *x < UINT32_MAX) ++*x;
+            }
+        }
     for (int32_t f = 0; f < b->F; f++) {
         if (ds_vocab_finalize(&b->voc[f], cnt[f], min_count, map[f], &card[f]) != HX_OK) return -1;
-        hx_free(cnt[f]);
+        hx_big_free(cnt[f]);
         cnt[f] = NULL;
         ds_vocab_free(&b->voc[f]);
     }
@@ -498,8 +514,8 @@ out:
     if (rf) fclose(rf);
     for (int32_t f = 0; f < b.F; f++) {
         if (b.voc) ds_vocab_free(&b.voc[f]);
-        if (cnt) hx_free(cnt[f]);
-        if (map) hx_free(map[f]);
+        if (cnt) hx_big_free(cnt[f]);
+        if (map) hx_big_free(map[f]);
     }
     hx_free(b.voc);
     hx_free(cnt);

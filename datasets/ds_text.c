@@ -227,18 +227,28 @@ uint64_t ds_key(const char *s, size_t n) {
 
 /* ---- vocabularies ---- */
 
+/* Doubles the slots and re-inserts the keys in id order (keys[] holds them),
+ * prefetching DS_VOCAB_AHEAD ids ahead. The old slots are given back first, so
+ * the kernel can hand their pages straight back (fresh pages cost more to
+ * fault in); after a failure the vocabulary has no slots and the next call
+ * sizes them from n again. Big slot arrays get huge pages (hx_big_calloc):
+ * every lookup is a random slot, and with 4 KiB pages each would also miss
+ * the TLB. */
 static hx_status vocab_grow(ds_vocab *v) {
     size_t cap = v->cap ? v->cap * 2 : 64; /* small fields stay small */
-    ds_slot *sl = hx_malloc(cap * sizeof *sl);
+    while (cap < 2 * (v->n + 1)) cap *= 2;
+    hx_big_free(v->slot);
+    v->slot = NULL, v->cap = 0;
+    ds_slot *sl = hx_big_calloc(cap, sizeof *sl);
     if (!sl) return HX_ERR_NOMEM;
-    for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX, sl[i].key = 0, sl[i].pad = 0;
-    for (size_t i = 0; i < v->cap; i++) {
-        if (v->slot[i].id == UINT32_MAX) continue;
-        size_t j = ds_slot_of(v->slot[i].key, cap);
+    for (size_t i = 0; i < cap; i++) sl[i].id = UINT32_MAX;
+    for (size_t i = 0; i < v->n; i++) {
+        if (i + DS_VOCAB_AHEAD < v->n) __builtin_prefetch(&sl[ds_slot_of(v->keys[i + DS_VOCAB_AHEAD], cap)], 1);
+        size_t j = ds_slot_of(v->keys[i], cap);
         while (sl[j].id != UINT32_MAX) j = (j + 1) & (cap - 1);
-        sl[j] = v->slot[i];
+        sl[j].key = v->keys[i];
+        sl[j].id = (uint32_t)i;
     }
-    hx_free(v->slot);
     v->slot = sl;
     v->cap = cap;
     return HX_OK;
@@ -266,6 +276,27 @@ hx_status ds_vocab_id(ds_vocab *v, uint64_t key, uint32_t *id) {
     v->slot[j].key = key;
     v->slot[j].id = (uint32_t)v->n;
     *id = (uint32_t)v->n++;
+    return HX_OK;
+}
+
+hx_status ds_vocab_ids(ds_vocab *v, const uint64_t *key, size_t key_stride, size_t n, uint32_t *id,
+                       size_t id_stride) {
+    for (size_t i = 0; i < n && i < DS_VOCAB_AHEAD; i++) DS_VOCAB_PREFETCH(v, key[i * key_stride]);
+    for (size_t i = 0; i < n; i++) {
+        if (i + DS_VOCAB_AHEAD < n) DS_VOCAB_PREFETCH(v, key[(i + DS_VOCAB_AHEAD) * key_stride]);
+        const uint64_t k = key[i * key_stride];
+        if (v->cap) { /* a key seen before, the usual case, inline */
+            const ds_slot *sl = v->slot;
+            size_t j = ds_slot_of(k, v->cap);
+            while (sl[j].id != UINT32_MAX && sl[j].key != k) j = (j + 1) & (v->cap - 1);
+            if (sl[j].id != UINT32_MAX) {
+                id[i * id_stride] = sl[j].id;
+                continue;
+            }
+        }
+        hx_status st = ds_vocab_id(v, k, &id[i * id_stride]); /* new: inserted there */
+        if (st != HX_OK) return st;
+    }
     return HX_OK;
 }
 
@@ -355,7 +386,7 @@ hx_status ds_vocab_finalize(const ds_vocab *v, const uint32_t *count, int64_t mi
 }
 
 void ds_vocab_free(ds_vocab *v) {
-    hx_free(v->slot);
+    hx_big_free(v->slot);
     hx_free(v->keys);
     memset(v, 0, sizeof *v);
 }

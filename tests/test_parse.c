@@ -155,3 +155,34 @@ Test(parse, vocabulary_order_of_a_small_field) {
     ds_free(d);
     fx_rmdir(dir);
 }
+
+/* The 8-digit fast path of the tokenizer reads a value's 8 bytes at once: a
+ * byte next to the hex ranges ('/', ':', '@', 'G', '`', 'g', 0x80, 0xc6) at
+ * any of the 8 places of C1 (tab after it) or C26 (the line's end after it)
+ * makes the row a bad hex row; one good row keeps the file readable. */
+Test(parse, criteo_near_hex_bytes_in_8_digit_values_are_bad) {
+    static const unsigned char spoil[] = {'/', ':', '@', 'G', '`', 'g', 0x80, 0xc6};
+    char dir[64], path[128];
+    static char text[65536];
+    fx_tmpdir(dir);
+    size_t used = 0;
+    for (int r = 0; r < 1 + 2 * 8 * 8; r++) {
+        char c1[9] = "a0B1c2D3", c26[9] = "0f9e8d7c";
+        if (r > 0) { /* r - 1 = field (C1 or C26), place, byte */
+            const int k = r - 1;
+            (k >= 64 ? c26 : c1)[k / 8 % 8] = (char)spoil[k % 8];
+        }
+        used += (size_t)snprintf(text + used, sizeof text - used, "0");
+        for (int j = 0; j < 13; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t1");
+        used += (size_t)snprintf(text + used, sizeof text - used, "\t%s", c1);
+        for (int j = 1; j < 25; j++) used += (size_t)snprintf(text + used, sizeof text - used, "\t%08x", j);
+        used += (size_t)snprintf(text + used, sizeof text - used, "\t%s\n", c26);
+    }
+    fx_write(dir, "h.tsv", text, path);
+    char err[2048];
+    ds_data *d = NULL;
+    hx_status st = fx_try("criteo", path, NULL, err, sizeof err, &d, "test_frac=0.5");
+    cr_assert_eq(st, HX_ERR_FORMAT);
+    cr_assert(strstr(err, "128 of 129 rows are bad (128 bad hex;"), "%s", err);
+    fx_rmdir(dir);
+}
