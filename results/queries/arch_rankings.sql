@@ -3,7 +3,9 @@
 -- config leaves it out). Means over the seeds that finished ok. delta_vs_full is
 -- the mean AUC minus that of `full` under the same arch (same sweep, dataset,
 -- dim); verdict is the stored verdict of that config against it (`embsweep
--- compare` prints the intervals). Ties share a rank. Filter with --sweep NAME.
+-- compare` prints the intervals), shown where the configs differ by the arch
+-- alone: a sweep that also varies, say, lr pools those runs in the means and
+-- shows no verdict. Ties share a rank. Filter with --sweep NAME.
 -- How well the rankings agree between archs: the saved query arch_agreement.
 WITH cfg AS (
     SELECT s.sweep, r.dataset, r.dim, r.method, r.ratio_requested AS ratio,
@@ -18,10 +20,14 @@ base AS (  -- full at its smallest ratio, per arch
     WHERE method = 'full' AND ratio = (SELECT MIN(ratio) FROM cfg g WHERE g.method = 'full'
         AND g.sweep = f.sweep AND g.dataset = f.dataset AND g.dim = f.dim AND g.arch = f.arch)
 ),
-verdict AS (  -- stored verdicts: the arch sits in `variant` ("arch=dcn"), dlrm has none there
-    SELECT sweep, dataset, dim, method, ratio,
-           COALESCE(substr(variant, instr(variant, 'arch=') + 5), 'dlrm') AS arch, verdict
-    FROM verdicts WHERE variant IS NULL OR variant NOT LIKE '% %'
+verdict AS (  -- stored verdicts whose setting differs by the arch alone: `variant` is
+              -- "arch=dcn", or empty for dlrm; other variants pool settings, no verdict
+    SELECT * FROM (
+        SELECT sweep, dataset, dim, method, ratio, verdict,
+               CASE WHEN COALESCE(variant, '') = '' THEN 'dlrm'
+                    WHEN variant LIKE 'arch=%' AND variant NOT LIKE '% %' THEN substr(variant, 6) END AS arch
+        FROM verdicts)
+    WHERE arch IS NOT NULL
 )
 SELECT c.sweep, c.dataset, c.dim, c.ratio, c.arch,
        RANK() OVER (PARTITION BY c.sweep, c.dataset, c.dim, c.ratio, c.arch ORDER BY ROUND(c.auc, 5) DESC) AS rank,
