@@ -218,6 +218,31 @@ static void dot_fd(double *p, int n, double *g, const double *x, const double *e
     }
 }
 
+/* 1 when dx and de (from interact_dot_backward) equal, bit for bit, the float
+ * sums of the definition: d_i[k] = (pass-through of x) + sum over j != i, j
+ * ascending, of dout(i, j) T_j[k]. */
+static int dot_backward_exact(const float *dx, const float *de, const float *R, const float *x, const float *e,
+                              int B, int F, int D, int with_x) {
+    const int Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx), n = F + !!Dx;
+    int exact = 1;
+    for (int b = 0; b < B; b++) {
+        const float *g = R + (size_t)b * W;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < D; k++) {
+                float acc = with_x && i == 0 ? g[k] : 0.0f;
+                for (int j = 0; j < n; j++) {
+                    if (j == i) continue;
+                    const int hi = i > j ? i : j, lo = i > j ? j : i;
+                    const float *vj = with_x && j == 0 ? x + b * D : e + ((size_t)b * F + j - !!Dx) * D;
+                    acc += g[Dx + hi * (hi - 1) / 2 + lo] * vj[k];
+                }
+                const float got = with_x && i == 0 ? dx[b * D + k] : de[((size_t)b * F + i - !!Dx) * D + k];
+                exact &= got == acc;
+            }
+    }
+    return exact;
+}
+
 /* Forward against the double reference and against an in-order float dot (the
  * vector code keeps each lane's k order, so that is exact); backward against
  * central differences. Shapes cover the scalar tail (D % 4), one/two/four-block
@@ -261,6 +286,8 @@ static void check_dot(int B, int F, int D, int with_x) {
     for (int q = 0; q < D; q++) p0 += with_x ? (double)e[q] * x[q] : (double)e[D + q] * e[q];
     cr_expect(fabs(out[Dx] - p0) < 1e-4, "lower-triangle order");
     interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx, scratch);
+    cr_expect(dot_backward_exact(dx, de, R, x, e, B, F, D, with_x),
+              "backward differs from the in-order float sums (F %d D %d)", F, D);
     dot_fd(ed, ne, ge, xd, ed, R, B, F, D, Dx);
     cr_expect_leq(rel_err(de, ge, (size_t)ne, 1e-6), GRAD_TOL, "demb (F %d D %d)", F, D);
     if (with_x) {
@@ -278,6 +305,9 @@ Test(model, dot_gradient_wide_shapes) {
     check_dot(2, 20, 13, 0); /* D % 4 = 1 tail, one 4-vector block */
     check_dot(2, 9, 8, 1);   /* two-block rows, 1-vector backward */
     check_dot(1, 3, 36, 1);  /* 2 x 16 + 4 columns */
+    check_dot(2, 40, 16, 1); /* n = 41: three 16-lane blocks, a row alone at the end */
+    check_dot(2, 33, 18, 0); /* 16 columns + a scalar tail of 2; pairs of two blocks */
+    check_dot(2, 2, 3, 0);   /* n = 2: one pair, every row through the detour */
 }
 
 Test(model, cat_forward_backward) {

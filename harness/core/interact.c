@@ -35,148 +35,199 @@ static inline float *stack_grad(float *dxb, float *demb, int b, int k, int F, in
     return demb + ((size_t)b * F + k) * D;
 }
 
-/* Four floats as one GCC/Clang vector (an SSE register on x86-64, NEON on
- * arm64). Loads and stores go through memcpy, so no alignment is assumed.
- * Scalar * vector broadcasts. Multiply and add stay separate (ISO C: no contraction), so each
- * lane sums k = 0..D-1 in order, exactly as a scalar loop would. */
+/* Sixteen and four floats as GCC/Clang vectors. Loads and stores go through
+ * memcpy, so no alignment is assumed. Scalar * vector broadcasts. Multiply and
+ * add stay separate (ISO C: no contraction), so each lane sums k = 0..D-1 (or
+ * j = 0..n-1) in order, exactly as a scalar loop would: the bits do not depend
+ * on the vector width the compiler picks for the CPU (see IX_CLONES). */
+typedef float v16f __attribute__((vector_size(64)));
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC warns that a 64-byte vector passed by value has another ABI without
+ * AVX-512; the helpers taking or returning one are static and inlined. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 typedef float v4f __attribute__((vector_size(16)));
 
-static inline v4f v4_load(const float *p) {
+static inline __attribute__((always_inline)) v16f v16_load(const float *p) {
+    v16f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline __attribute__((always_inline)) void v16_store(float *p, v16f v) { memcpy(p, &v, sizeof v); }
+static inline __attribute__((always_inline)) v4f v4_load(const float *p) {
     v4f v;
     memcpy(&v, p, sizeof v);
     return v;
 }
+static inline __attribute__((always_inline)) void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
-static inline void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+/* On x86-64 the two dot kernels are compiled three times, for AVX-512, AVX2 and
+ * the baseline, and the loader picks one for the CPU (an ifunc): a v16f is one
+ * register, two or four. Elsewhere, once for the baseline. */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define IX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef IX_CLONES
+#define IX_CLONES
+#endif
 
-static inline int pad4(int n) { return (n + 3) & ~3; }
+static inline int pad16(int n) { return (n + 15) & ~15; }
 
 size_t interact_dot_scratch(int F, int D, int Dx) {
-    size_t n = (size_t)(F + (Dx ? 1 : 0)), np = (size_t)pad4((int)n);
-    return np * (size_t)D + np + n * n + n * (size_t)D;
+    size_t n = (size_t)(F + (Dx ? 1 : 0)), np = (size_t)pad16((int)n);
+    const size_t fwd = np * (size_t)D + 2 * np, bwd = n * (size_t)D;
+    return fwd > bwd ? fwd : bwd;
 }
 
-/* z[0..4*NA) = <vi, T_j> for the NA blocks of four j at Tt (already offset to the
- * first block; rows np apart), with NA independent accumulators in registers so
- * one block's adds never wait on another's. */
-static inline void dot_blocks4(float *z, const float *vi, const float *Tt, int np, int D) {
-    v4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    for (int k = 0; k < D; k++) {
-        const float *t = Tt + (size_t)k * np, s = vi[k];
-        a0 += s * v4_load(t);
-        a1 += s * v4_load(t + 4);
-        a2 += s * v4_load(t + 8);
-        a3 += s * v4_load(t + 12);
+/* Rows i and i + 1 of Z, nb blocks of 16 j each: za[0..16 nb) = <T_i, T_j> and
+ * zb likewise for T_{i+1}, with Tt (D, np) the stack transposed. The two rows
+ * share each load of Tt and keep up to four independent sums in registers.
+ * Where za and zb overlap (zb = za + i), za's excess lanes must not land on
+ * zb's results: the blocks go from the last down, row i's before row i + 1's. */
+static inline __attribute__((always_inline)) void dot_rows2(float *za, float *zb, const float *va, const float *vb, const float *Tt, int np,
+                             int D, int nb) {
+    int blk = nb;
+    if (blk & 1) {
+        const int jb = (blk - 1) * 16;
+        v16f a = {0}, b = {0};
+        for (int k = 0; k < D; k++) {
+            const v16f t = v16_load(Tt + (size_t)k * np + jb);
+            a += va[k] * t;
+            b += vb[k] * t;
+        }
+        v16_store(za + jb, a), v16_store(zb + jb, b);
+        blk--;
     }
-    v4_store(z, a0), v4_store(z + 4, a1), v4_store(z + 8, a2), v4_store(z + 12, a3);
-}
-
-static inline void dot_blocks2(float *z, const float *vi, const float *Tt, int np, int D) {
-    v4f a0 = {0}, a1 = {0};
-    for (int k = 0; k < D; k++) {
-        const float *t = Tt + (size_t)k * np, s = vi[k];
-        a0 += s * v4_load(t);
-        a1 += s * v4_load(t + 4);
+    for (; blk > 0; blk -= 2) {
+        const int jb = (blk - 2) * 16;
+        v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+        for (int k = 0; k < D; k++) {
+            const float *t = Tt + (size_t)k * np + jb;
+            const v16f t0 = v16_load(t), t1 = v16_load(t + 16);
+            a0 += va[k] * t0, b0 += vb[k] * t0;
+            a1 += va[k] * t1, b1 += vb[k] * t1;
+        }
+        v16_store(za + jb + 16, a1), v16_store(za + jb, a0);
+        v16_store(zb + jb + 16, b1), v16_store(zb + jb, b0);
     }
-    v4_store(z, a0), v4_store(z + 4, a1);
 }
 
-static inline void dot_blocks1(float *z, const float *vi, const float *Tt, int np, int D) {
-    v4f a0 = {0};
-    for (int k = 0; k < D; k++) a0 += vi[k] * v4_load(Tt + (size_t)k * np);
-    v4_store(z, a0);
+/* Row i's output starts at o (offset off in its sample's row of width W) and
+ * its kernel writes 16 nb floats: past the sample's row it goes through z. */
+static inline float *row_dst(float *o, ptrdiff_t off, int nb, int W, float *z) {
+    return off + 16 * nb <= W ? o : z;
 }
 
-/* Z[i][j] for j < i, four j to a vector: with Tt (D, np) the stack transposed,
- * lane l of a block's accumulator is sum_k T[i][k] Tt[k][jb + l] = <T_i, T_{jb+l}>,
- * summed over k in order. */
+/* Z[i][j] for j < i, sixteen j to a vector: with Tt (D, np) the stack
+ * transposed, lane l of a block is sum_k T[i][k] Tt[k][jb + l] = <T_i, T_{jb+l}>,
+ * summed over k in order. Rows go in pairs (i, i + 1) with the blocks row i + 1
+ * needs; a row's excess lanes land where later rows of the sample write, which
+ * they overwrite in order, unless they would pass the sample's last pair. */
+IX_CLONES
 void interact_dot_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
                           float *scratch) {
     HX_ASSERT(Dx == 0 || Dx == D);
-    const int n = F + (Dx ? 1 : 0), np = pad4(n), W = interact_dot_width(F, D, Dx);
-    float *Tt = scratch, *z = scratch + (size_t)D * np; /* Tt (D, np), lanes j >= n stay 0; z (np) */
+    const int n = F + (Dx ? 1 : 0), np = pad16(n), W = interact_dot_width(F, D, Dx);
+    /* Tt (D, np), lanes j >= n stay 0; z and z2 (np each), the two rows' detours */
+    float *Tt = scratch, *z = scratch + (size_t)D * np, *z2 = z + np;
     memset(Tt, 0, (size_t)D * (size_t)np * sizeof(float));
     for (int b = 0; b < B; b++) {
-        float *o = out + (size_t)b * W;
-        if (Dx) memcpy(o, x + (size_t)b * Dx, (size_t)Dx * sizeof(float));
-        o += Dx;
+        float *const ob = out + (size_t)b * W;
+        if (Dx) memcpy(ob, x + (size_t)b * Dx, (size_t)Dx * sizeof(float));
         for (int j = 0; j < n; j++) {
             const float *v = stack_vec(x, emb, b, j, F, D, Dx);
             for (int k = 0; k < D; k++) Tt[(size_t)k * np + j] = v[k];
         }
-        for (int i = 1; i < n; i++) {
-            /* Row i fills o[0, i) but its blocks write up to the next multiple of 4:
-             * the excess lands where later rows of this sample write, unless it
-             * would pass the sample's last pair; then the row goes through z. */
-            float *zi = (o - out) - (ptrdiff_t)b * W + pad4(i) <= W ? o : z;
-            const float *vi = stack_vec(x, emb, b, i, F, D, Dx);
-            int jb = 0, nb = (i + 3) / 4;
-            for (; nb >= 4; nb -= 4, jb += 16) dot_blocks4(zi + jb, vi, Tt + jb, np, D);
-            for (; nb >= 2; nb -= 2, jb += 8) dot_blocks2(zi + jb, vi, Tt + jb, np, D);
-            if (nb) dot_blocks1(zi + jb, vi, Tt + jb, np, D);
-            if (zi == z) memcpy(o, z, (size_t)i * sizeof(float));
-            o += i;
+        for (int i = 1; i < n; i += 2) {
+            const int i2 = i + 1 < n ? i + 1 : i, nb = (i2 + 15) / 16;
+            const ptrdiff_t off = Dx + (ptrdiff_t)i * (i - 1) / 2, off2 = off + i;
+            float *za = row_dst(ob + off, off, nb, W, z);
+            float *zb = i2 > i ? row_dst(ob + off2, off2, nb, W, z2) : z2;
+            dot_rows2(za, zb, stack_vec(x, emb, b, i, F, D, Dx), stack_vec(x, emb, b, i2, F, D, Dx), Tt, np, D,
+                      nb);
+            if (za == z) memcpy(ob + off, z, (size_t)i * sizeof(float));
+            if (i2 > i && zb == z2) memcpy(ob + off2, z2, (size_t)i2 * sizeof(float));
         }
     }
 }
 
-/* d[0..4*NA) = init + sum_{j != i} si[j] T_j[0..4*NA) for T (already offset to
- * the first column; rows D apart), NA accumulators in registers. */
-static inline void axpy_blocks4(float *d, const float *init, const float *si, const float *T, int n, int i,
-                                int D) {
-    v4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    if (init) a0 = v4_load(init), a1 = v4_load(init + 4), a2 = v4_load(init + 8), a3 = v4_load(init + 12);
-    for (int j = 0; j < n; j++) {
-        if (j == i) continue;
-        const float *t = T + (size_t)j * D, s = si[j];
-        a0 += s * v4_load(t);
-        a1 += s * v4_load(t + 4);
-        a2 += s * v4_load(t + 8);
-        a3 += s * v4_load(t + 12);
+/* Where pair (i, j), j < i, sits in a sample's row of pairs. */
+static inline int tri(int i) { return i * (i - 1) / 2; }
+
+/* dout of pair (i, j) for i != j (the symmetric matrix S of the backward). */
+static inline float pair_at(const float *gl, int i, int j) { return i > j ? gl[tri(i) + j] : gl[tri(j) + i]; }
+
+/* Rows i0..i0+3 of dT = S T, columns kb..kb+V (V the lanes of VT): d_g =
+ * init_g + sum_{j != i0+g} S[i0+g][j] T_j, j ascending, four sums in registers
+ * sharing each load of T_j. S is read from the pairs gl: below the group,
+ * row g's coefficients are contiguous at tri(i0+g); above it, the four rows'
+ * are contiguous at tri(j) + i0; only the group's own four j test for the
+ * skipped diagonal. Rows past n (rv of them valid) compute on row i0's
+ * coefficients and are not stored. */
+#define BW_GROUP4(VT, LOAD, STORE)                                                                \
+    VT a0 = in0 ? LOAD(in0 + kb) : (VT){0}, a1 = {0}, a2 = {0}, a3 = {0};                         \
+    const float *r0 = gl + tri(i0), *r1 = rv > 1 ? gl + tri(i0 + 1) : r0;                         \
+    const float *r2 = rv > 2 ? gl + tri(i0 + 2) : r0, *r3 = rv > 3 ? gl + tri(i0 + 3) : r0;      \
+    for (int j = 0; j < i0; j++) {                                                                \
+        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
+        a0 += r0[j] * t, a1 += r1[j] * t, a2 += r2[j] * t, a3 += r3[j] * t;                       \
+    }                                                                                             \
+    for (int j = i0; j < i0 + rv; j++) {                                                          \
+        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
+        if (j != i0) a0 += pair_at(gl, i0, j) * t;                                                \
+        if (j != i0 + 1 && rv > 1) a1 += pair_at(gl, i0 + 1, j) * t;                              \
+        if (j != i0 + 2 && rv > 2) a2 += pair_at(gl, i0 + 2, j) * t;                              \
+        if (j != i0 + 3 && rv > 3) a3 += pair_at(gl, i0 + 3, j) * t;                              \
+    }                                                                                             \
+    for (int j = i0 + 4; j < n; j++) {                                                            \
+        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
+        const float *c = gl + tri(j) + i0;                                                        \
+        a0 += c[0] * t, a1 += c[1] * t, a2 += c[2] * t, a3 += c[3] * t;                           \
+    }                                                                                             \
+    if (d[0]) STORE(d[0] + kb, a0);                                                               \
+    if (rv > 1 && d[1]) STORE(d[1] + kb, a1);                                                     \
+    if (rv > 2 && d[2]) STORE(d[2] + kb, a2);                                                     \
+    if (rv > 3 && d[3]) STORE(d[3] + kb, a3);
+
+static inline __attribute__((always_inline)) void bw_rows(float *const *d, const float *in0, const float *gl,
+                                                          const float *T, int n, int i0, int D) {
+    const int rv = n - i0 < 4 ? n - i0 : 4;
+    int kb = 0;
+    for (; kb + 16 <= D; kb += 16) {
+        BW_GROUP4(v16f, v16_load, v16_store)
     }
-    v4_store(d, a0), v4_store(d + 4, a1), v4_store(d + 8, a2), v4_store(d + 12, a3);
+    for (; kb + 4 <= D; kb += 4) {
+        BW_GROUP4(v4f, v4_load, v4_store)
+    }
+    for (int g = 0; g < rv; g++) /* D % 4 columns */
+        for (int k = kb; k < D; k++) {
+            const int i = i0 + g;
+            float acc = g == 0 && in0 ? in0[k] : 0.0f;
+            for (int j = 0; j < n; j++)
+                if (j != i) acc += pair_at(gl, i, j) * T[(size_t)j * D + k];
+            if (d[g]) d[g][k] = acc;
+        }
 }
 
-static inline void axpy_blocks1(float *d, const float *init, const float *si, const float *T, int n, int i,
-                                int D) {
-    v4f a0 = init ? v4_load(init) : (v4f){0};
-    for (int j = 0; j < n; j++)
-        if (j != i) a0 += si[j] * v4_load(T + (size_t)j * D);
-    v4_store(d, a0);
-}
-
-/* dT = S T with S (n, n) symmetric, S[i][j] = S[j][i] = dout of pair (i, j), zero
- * diagonal: row i of dT sums S[i][j] T_j over j != i in ascending j, four
- * columns k to a vector (a scalar loop finishes D % 4). dx starts from the
- * pass-through gradient of x. */
+/* dT = S T with S (n, n) symmetric, S[i][j] = S[j][i] = dout of pair (i, j):
+ * row i of dT sums S[i][j] T_j over j != i in ascending j, in groups of four
+ * rows (bw_rows). dx starts from the pass-through gradient of x. */
+IX_CLONES
 void interact_dot_backward(float *dx, float *demb, const float *dout, const float *x,
                            const float *emb, int B, int F, int D, int Dx, float *scratch) {
     HX_ASSERT(Dx == 0 || Dx == D);
-    const int n = F + (Dx ? 1 : 0), W = interact_dot_width(F, D, Dx), D4 = D & ~3;
-    float *S = scratch, *T = scratch + (size_t)n * n; /* S (n, n); T (n, D) the stack */
+    const int n = F + (Dx ? 1 : 0), W = interact_dot_width(F, D, Dx);
+    float *T = scratch; /* T (n, D): the sample's stack */
     for (int b = 0; b < B; b++) {
-        const float *g = dout + (size_t)b * W;
-        const float *gp = g; /* pass-through part, Dx wide */
-        g += Dx;
-        for (int i = 0; i < n; i++) S[(size_t)i * n + i] = 0.0f;
-        for (int i = 1; i < n; i++)
-            for (int j = 0; j < i; j++) S[(size_t)i * n + j] = S[(size_t)j * n + i] = *g++;
+        const float *gp = dout + (size_t)b * W, *gl = gp + Dx; /* pass-through part (Dx), pairs */
         if (Dx) memcpy(T, x + (size_t)b * Dx, (size_t)D * sizeof(float));
         memcpy(T + (size_t)(n - F) * D, emb + (size_t)b * F * D, (size_t)F * D * sizeof(float));
-        float *dxb = dx ? dx + (size_t)b * Dx : NULL;
-        for (int i = 0; i < n; i++) {
-            float *di = stack_grad(dxb, demb, b, i, F, D, Dx);
-            if (!di) continue;
-            const float *si = S + (size_t)i * n, *init = Dx && i == 0 ? gp : NULL;
-            int kb = 0;
-            for (; kb + 16 <= D4; kb += 16) axpy_blocks4(di + kb, init ? init + kb : NULL, si, T + kb, n, i, D);
-            for (; kb < D4; kb += 4) axpy_blocks1(di + kb, init ? init + kb : NULL, si, T + kb, n, i, D);
-            for (int k = D4; k < D; k++) {
-                float acc = init ? init[k] : 0.0f;
-                for (int j = 0; j < n; j++)
-                    if (j != i) acc += si[j] * T[(size_t)j * D + k];
-                di[k] = acc;
-            }
+        float *dxb = dx ? dx + (size_t)b * Dx : NULL, *d[4];
+        for (int i0 = 0; i0 < n; i0 += 4) {
+            for (int q = 0; q < 4; q++) d[q] = i0 + q < n ? stack_grad(dxb, demb, b, i0 + q, F, D, Dx) : NULL;
+            bw_rows(d, Dx && i0 == 0 ? gp : NULL, gl, T, n, i0, D);
         }
     }
 }
