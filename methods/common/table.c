@@ -68,6 +68,10 @@ float *emb_table_grad_row(emb_table *t, int64_t r) {
     t->map_key[h] = r;
     t->map_val[h] = (int32_t)slot;
     t->touched[slot] = r;
+    if (t->ahead) { /* the step will update the row and its state: start fetching both */
+        emb_prefetch(emb_table_row(t, r), (size_t)t->width, 1);
+        if (t->state_w) emb_prefetch(t->state + (size_t)r * t->state_w, t->state_w, 1);
+    }
     float *g = t->gbuf + (size_t)slot * (size_t)t->width;
     memset(g, 0, (size_t)t->width * sizeof(float));
     return g;
@@ -75,7 +79,13 @@ float *emb_table_grad_row(emb_table *t, int64_t r) {
 
 static void map_clear(emb_table *t) {
     /* Every key in the map was inserted since the last step, so clearing exactly
-     * those keys empties it (no tombstones needed). */
+     * those keys empties it (no tombstones needed); with many keys, one memset
+     * of the whole map is cheaper than finding each. */
+    if ((uint64_t)t->n_touched * 8 >= t->map_mask + 1) {
+        memset(t->map_key, 0xff, (t->map_mask + 1) * sizeof(int64_t));
+        t->n_touched = 0;
+        return;
+    }
     for (int64_t s = 0; s < t->n_touched; s++) {
         uint64_t h = hx_splitmix64((uint64_t)t->touched[s]) & t->map_mask;
         while (t->map_key[h] != t->touched[s]) h = (h + 1) & t->map_mask;
