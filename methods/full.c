@@ -79,6 +79,7 @@ const emb_method emb_method_full = {
     .forward = full_forward,
     .backward = full_backward,
     .step = emb_fields_state_step,
+    .backward_step = emb_fields_state_backward_step,
     .bytes = full_bytes,
     .tensors = emb_fields_state_tensors,
     .grad = emb_fields_state_grad,

@@ -209,6 +209,17 @@ static void hash_backward(void *state, const int64_t *idx, int64_t B, const floa
         }
 }
 
+static void hash_backward_step(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t) {
+    hash_state *s = state;
+    if (s->sign) {
+        hash_backward(state, idx, B, dout);
+        emb_fields_step(&s->fs, t);
+        return;
+    }
+    hash_map(s, idx, B);
+    emb_fields_backward_step(&s->fs, s->fs.rows, B, dout, t);
+}
+
 static void hash_bytes(const void *state, emb_bytes *out) {
     const hash_state *s = state;
     hash_account(&s->spec, s->m, out);
@@ -228,6 +239,7 @@ const emb_method emb_method_hash = {
     .forward = hash_forward,
     .backward = hash_backward,
     .step = emb_fields_state_step,
+    .backward_step = hash_backward_step,
     .bytes = hash_bytes,
     .tensors = emb_fields_state_tensors,
     .grad = emb_fields_state_grad,

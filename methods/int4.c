@@ -30,6 +30,7 @@ const emb_method emb_method_int4 = {
     .forward = rq_forward,
     .backward = bl_post_backward,
     .step = emb_fields_state_step,
+    .backward_step = bl_post_backward_step,
     .finalize = rq_finalize,
     .bytes = bl_post_bytes,
     .tensors = emb_fields_state_tensors,

@@ -10,7 +10,8 @@
  * Lifecycle, driven by harness/train/train.c:
  *   plan(spec)                 resolve knobs from spec->ratio (no allocation)
  *   create(spec) -> state
- *   repeat: forward(idx) ; backward(idx, dout) ; step(t) ; on_step(t)   (training)
+ *   repeat: forward(idx) ; backward(idx, dout) ; step(t) ; on_step(t)   (training;
+ *           backward_step(idx, dout, t) in place of the middle two where present)
  *   finalize()                 train-to-inference conversion (optional)
  *   forward(idx)               evaluation, pure
  *   bytes()                    accounting, valid at any time
@@ -153,6 +154,12 @@ typedef struct emb_method {
     /* step: apply the optimizer to every parameter touched since the last step.
      * t is the 1-based global step. */
     void (*step)(void *state, int64_t t);
+
+    /* (optional) backward_step: backward, then step(t), with the same results,
+     * where doing both in one pass is faster (each table updated while its rows
+     * are in cache). Training calls it in place of the two when present; tests
+     * that read grad() between them call the two. */
+    void (*backward_step)(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t);
 
     /* (optional) on_step: after step(t); clustering, prune/grow. */
     hx_status (*on_step)(void *state, int64_t t, char *err, size_t errlen);

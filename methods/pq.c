@@ -262,6 +262,7 @@ const emb_method emb_method_pq = {
     .forward = pq_forward,
     .backward = bl_post_backward,
     .step = emb_fields_state_step,
+    .backward_step = bl_post_backward_step,
     .finalize = pq_finalize,
     .bytes = bl_post_bytes,
     .tensors = emb_fields_state_tensors,

@@ -85,7 +85,7 @@ Test(bigmem, fails_under_fault_injection) {
 #define BD 16
 static const int64_t k_card[BF] = {7, 3000, 40000};
 
-static int train_bits(const emb_method *m, opt_kind k, float *out) {
+static int train_bits(const emb_method *m, opt_kind k, int fused, float *out) {
     static const double ratios[] = {1, 2, 4, 8, 16, 8.0 / 3, 16.0 / 3};
     emb_spec s;
     emb_plan p;
@@ -109,8 +109,12 @@ static int train_bits(const emb_method *m, opt_kind k, float *out) {
         for (int64_t i = 0; i < BB * BF; i++) idx[i] = (int64_t)hx_rng_below(&rng, (uint64_t)k_card[i % BF]);
         m->forward(st, idx, BB, out);
         for (size_t j = 0; j < sizeof dout / sizeof dout[0]; j++) dout[j] = out[j] - (float)(j % 5) * 0.1f;
-        m->backward(st, idx, BB, dout);
-        m->step(st, it);
+        if (fused && m->backward_step) {
+            m->backward_step(st, idx, BB, dout, it);
+        } else {
+            m->backward(st, idx, BB, dout);
+            m->step(st, it);
+        }
         if (m->on_step) cr_assert_eq(m->on_step(st, it, err, sizeof err), HX_OK, "%s: %s", m->name, err);
     }
     m->forward(st, idx, BB, out);
@@ -118,25 +122,31 @@ static int train_bits(const emb_method *m, opt_kind k, float *out) {
     return 1;
 }
 
+/* With the path on, a method's backward_step (one pass per table) is checked
+ * against its backward and step apart, and both against the path off. */
 Test(bigmem, every_method_trains_to_the_same_bits_with_the_path_off) {
     static const opt_kind kinds[] = {OPT_ROWWISE_ADAGRAD, OPT_ADAM};
-    static float a[BB * BF * BD], b[BB * BF * BD];
-    int compared = 0;
+    static float a[BB * BF * BD], b[BB * BF * BD], c[BB * BF * BD];
+    int compared = 0, fused = 0;
     for (size_t i = 0; i < emb_method_count(); i++) {
         const emb_method *m = emb_method_at(i);
         if (m->caps & EMB_CAP_TEST_ONLY) continue;
         for (size_t k = 0; k < 2; k++) {
             hx_big_set(1);
-            int ok = train_bits(m, kinds[k], a);
+            int ok = train_bits(m, kinds[k], 1, a) && train_bits(m, kinds[k], 0, c);
             hx_big_set(0);
-            ok = ok && train_bits(m, kinds[k], b);
+            ok = ok && train_bits(m, kinds[k], 1, b);
             hx_big_set(1);
             if (!ok) continue;
             compared++;
+            fused += m->backward_step != NULL;
             cr_expect(memcmp(a, b, sizeof a) == 0, "%s with %s: huge pages and prefetch changed the bits", m->name,
                       opt_kind_name(kinds[k]));
+            cr_expect(memcmp(a, c, sizeof a) == 0, "%s with %s: backward_step differs from backward and step",
+                      m->name, opt_kind_name(kinds[k]));
         }
     }
-    cr_log_info("bigmem: %d method and optimizer pairs compared", compared);
+    cr_log_info("bigmem: %d method and optimizer pairs compared, %d with backward_step", compared, fused);
     cr_expect_gt(compared, 20, "most methods plan one of the ratios");
+    cr_expect_geq(fused, 10, "full, hash, int8, int4 and pq have backward_step");
 }

@@ -122,8 +122,7 @@ static long steps_allocs(const emb_method *m, const model_cfg *mc, hx_pool *pool
         if (t == 4) atomic_store(&n_ours, 0), atomic_store(&n_blas, 0), atomic_store(&counting, 1);
 #endif
         model_forward(&md, dense, idx, NB);
-        model_backward(&md, label, NB);
-        hx_status rc = model_step(&md, t, err, sizeof err);
+        hx_status rc = model_train_step(&md, label, NB, t, err, sizeof err);
 #if !NOALLOC_SKIP
         if (t == 43) atomic_store(&counting, 0), got = atomic_load(&n_ours), *blas = atomic_load(&n_blas);
 #endif

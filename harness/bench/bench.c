@@ -127,8 +127,8 @@ static hx_status bench_c_pair(const ds_data *ds, const model_cfg *mc, const benc
             for (int k = 0; k < n; k++, step[th]++) {
                 const int64_t b = step[th] % nb;
                 model_forward(&m[th], ds->dense + (size_t)b * B * Dd, idx + (size_t)b * B * F, B);
-                model_backward(&m[th], ds->label + (size_t)b * B, B);
-                if ((rc = model_step(&m[th], step[th] + 1, err, errlen)) != HX_OK) goto out;
+                if ((rc = model_train_step(&m[th], ds->label + (size_t)b * B, B, step[th] + 1, err, errlen)) != HX_OK)
+                    goto out;
             }
             if (done >= 0) wall[th] += hx_now() - t0, cpu[th] += hx_cpu_time() - c0;
         }

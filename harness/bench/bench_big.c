@@ -136,8 +136,7 @@ static hx_status run_steps(big_run *r, int n, int B, int timed, char *err, size_
     for (int k = 0; k < n; k++, r->step++) {
         const int64_t b = r->step % r->nb;
         model_forward(&r->m, r->ds->dense + (size_t)b * B * Dd, r->idx + (size_t)b * B * F, B);
-        model_backward(&r->m, r->ds->label + (size_t)b * B, B);
-        hx_status st = model_step(&r->m, r->step + 1, err, errlen);
+        hx_status st = model_train_step(&r->m, r->ds->label + (size_t)b * B, B, r->step + 1, err, errlen);
         if (st != HX_OK) return st;
     }
     if (timed) r->wall += hx_now() - t0, r->cpu += hx_cpu_time() - c0;

@@ -150,24 +150,38 @@ const float *model_forward(model *m, const float *dense, const int64_t *idx, int
     return m->logits;
 }
 
-void model_backward(model *m, const float *labels, int B) {
+/* The backward; with t > 0 and a method that has backward_step, the method's
+ * step(t) is done inside it (returns 1), else it is left to model_step. */
+static int backward_run(model *m, const float *labels, int B, int64_t t) {
     HX_ASSERT(m->logits && m->idx);
     bce_backward(m->dlogits, m->logits, labels, B);
     if (m->cfg.arch == ARCH_DLRM) mlp_backward(&m->top, m->dlogits, m->dinter, B);
     else model_arch_backward(m, B); /* dlogits -> dinter, the gradient of c */
     inter_job j = {m, 1};
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
-    m->method->backward(m->emb, m->idx, B, m->demb);
+    const int fused = t > 0 && m->method->backward_step;
+    if (fused) m->method->backward_step(m->emb, m->idx, B, m->demb, t);
+    else m->method->backward(m->emb, m->idx, B, m->demb);
     if (m->has_bottom) mlp_backward(&m->bottom, m->dx, NULL, B);
+    return fused;
 }
 
-hx_status model_step(model *m, int64_t t, char *err, size_t errlen) {
+static hx_status step_run(model *m, int64_t t, int method_stepped, char *err, size_t errlen) {
     if (m->has_bottom) mlp_step(&m->bottom, t);
     mlp_step(&m->top, t);
     if (m->cfg.arch != ARCH_DLRM) model_arch_step(m, t);
-    m->method->step(m->emb, t);
+    if (!method_stepped) m->method->step(m->emb, t);
     if (m->method->on_step) return m->method->on_step(m->emb, t, err, errlen);
     return HX_OK;
+}
+
+void model_backward(model *m, const float *labels, int B) { (void)backward_run(m, labels, B, 0); }
+
+hx_status model_step(model *m, int64_t t, char *err, size_t errlen) { return step_run(m, t, 0, err, errlen); }
+
+hx_status model_train_step(model *m, const float *labels, int B, int64_t t, char *err, size_t errlen) {
+    HX_ASSERT(t >= 1);
+    return step_run(m, t, backward_run(m, labels, B, t), err, errlen);
 }
 
 uint64_t model_dense_bytes(const model *m) {

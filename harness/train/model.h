@@ -111,6 +111,11 @@ void model_backward(model *m, const float *labels, int B);
 /* model_step: apply the optimizers (MLPs, then method step and on_step). t is the
  * 1-based global step. */
 hx_status model_step(model *m, int64_t t, char *err, size_t errlen);
+/* model_train_step: model_backward, then model_step(t), with the same results;
+ * a method's backward_step, where it has one, does its step in the backward
+ * pass (each table updated while its rows are in cache). Training calls this;
+ * the two apart are for tests that read gradients in between. */
+hx_status model_train_step(model *m, const float *labels, int B, int64_t t, char *err, size_t errlen);
 /* Bytes of the MLP and cross parameters (not part of the embedding ratio). */
 uint64_t model_dense_bytes(const model *m);
 

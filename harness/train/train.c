@@ -276,9 +276,8 @@ static hx_status run_train_epoch(run_ctx *x, run_result *res, char *err, size_t 
         if (!isfinite(loss))
             return hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite training loss at step %lld",
                             (long long)x->step + 1);
-        model_backward(&x->m, x->bb.label, B);
         x->step++;
-        hx_status rc = model_step(&x->m, x->step, err, errlen);
+        hx_status rc = model_train_step(&x->m, x->bb.label, B, x->step, err, errlen);
         if (rc != HX_OK) return rc;
         run_step_record(x, res, B, loss, hx_now() - ts);
     }

@@ -93,6 +93,12 @@ void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *d
     emb_fields_backward(&s->fs, idx, B, dout);
 }
 
+void bl_post_backward_step(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t) {
+    bl_post *s = state;
+    HX_ASSERT(!s->done);
+    emb_fields_backward_step(&s->fs, idx, B, dout, t);
+}
+
 void bl_post_bytes(const void *state, emb_bytes *out) {
     const bl_post *s = state;
     bl_post_account(&s->spec, &s->infer, out);

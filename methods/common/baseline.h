@@ -60,6 +60,7 @@ void      bl_post_free(bl_post *s);  /* frees fs and s (not q) */
 void      bl_post_account(const emb_spec *spec, const emb_bytes *infer, emb_bytes *out);
 
 void bl_post_backward(void *state, const int64_t *idx, int64_t B, const float *dout);
+void bl_post_backward_step(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t);
 void bl_post_bytes(const void *state, emb_bytes *out);
 
 #endif

@@ -216,6 +216,8 @@ static void gather_range(void *arg, int64_t lo, int64_t hi, int task) {
         }
 }
 
+/* Coalesces each field of the piece; with a step (j->t > 0), updates the
+ * field's table right after, while its rows and their state are in cache. */
 static void coalesce_range(void *arg, int64_t lo, int64_t hi, int task) {
     (void)task;
     const fields_job *j = arg;
@@ -228,6 +230,7 @@ static void coalesce_range(void *arg, int64_t lo, int64_t hi, int task) {
             const float *d = j->dout + ((size_t)b * F + (size_t)f) * D;
             for (int32_t k = 0; k < D; k++) g[k] += d[k];
         }
+        if (j->t > 0) emb_table_step(tab, &j->fs->opt, j->t);
     }
 }
 
@@ -247,6 +250,17 @@ void emb_fields_forward(emb_fields *fs, const int64_t *rows, int64_t B, float *o
 
 void emb_fields_backward(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout) {
     fields_job j = {.fs = fs, .rows = rows, .B = B, .dout = dout};
+    hx_pool_for(fs->pool, fs->F, field_pieces(fs), coalesce_range, &j);
+}
+
+void emb_fields_backward_step(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout, int64_t t) {
+    HX_ASSERT(t >= 1);
+    if (!fs->tabs[0].ahead) { /* the big-table path off: the two passes of before */
+        emb_fields_backward(fs, rows, B, dout);
+        emb_fields_step(fs, t);
+        return;
+    }
+    fields_job j = {.fs = fs, .rows = rows, .B = B, .dout = dout, .t = t};
     hx_pool_for(fs->pool, fs->F, field_pieces(fs), coalesce_range, &j);
 }
 
@@ -325,6 +339,10 @@ static emb_table *fields_table_at(void *state, int i, const char **name) {
 }
 
 void emb_fields_state_step(void *state, int64_t t) { emb_fields_step(state, t); }
+
+void emb_fields_state_backward_step(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t) {
+    emb_fields_backward_step(state, idx, B, dout, t);
+}
 
 int emb_fields_state_tensors(void *state, emb_tensor *out, int max) {
     return emb_tables_tensors(state, fields_table_at, out, max);

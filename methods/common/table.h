@@ -137,6 +137,11 @@ hx_status emb_fields_init(emb_fields *fs, const emb_spec *spec, const int64_t *r
                           hx_rng *rng, char *err, size_t errlen);
 void      emb_fields_free(emb_fields *fs);
 void      emb_fields_step(emb_fields *fs, int64_t t);
+/* emb_fields_backward, then emb_fields_step(fs, t), with the same results: each
+ * field's table is updated right after its gradients are coalesced, while its
+ * rows and their optimizer state are still in cache (with the big-table path
+ * off, hx_big_set(0), the two passes one after the other). */
+void      emb_fields_backward_step(emb_fields *fs, const int64_t *rows, int64_t B, const float *dout, int64_t t);
 /* The bytes of emb_fields_init with these rows, added into out (parameters count
  * for inference and training). */
 void      emb_fields_predict_add(const emb_spec *spec, const int64_t *rows_per_field, emb_bytes *out);
@@ -160,6 +165,8 @@ void emb_tables_grad(void *state, emb_table_at at, int i, float *dense);
  * (full, hash, the post-training methods while they train): step, and tensors /
  * grad listing one "table" per field. EMB_FIELDS_FIRST(type) checks the layout. */
 void emb_fields_state_step(void *state, int64_t t);
+/* backward_step of a method whose backward is emb_fields_backward on idx. */
+void emb_fields_state_backward_step(void *state, const int64_t *idx, int64_t B, const float *dout, int64_t t);
 int  emb_fields_state_tensors(void *state, emb_tensor *out, int max);
 void emb_fields_state_grad(void *state, int i, float *dense);
 #define EMB_FIELDS_FIRST(type) \
