@@ -207,7 +207,7 @@ static hx_status big_opt(const big_ctx *x, const ds_data *small, const ds_data *
         char tb[32], name[3][64];
         hx_human_bytes((double)emb_bytes_train(&eb), tb, sizeof tb);
         printf("  %s: big table %s in training, %.0f%% of it in huge pages%s\n", opt_kind_name(k), tb, huge,
-               n == 3 ? "; its twin without huge pages and prefetch (_plain) in the same rounds" : "");
+               n == 3 ? "; its twin without huge pages, prefetch and the fused step (_plain) in the same rounds" : "");
         snprintf(name[0], sizeof name[0], "%s_small_%s", prefix, opt_kind_name(k));
         snprintf(name[1], sizeof name[1], "%s_%s", prefix, opt_kind_name(k));
         snprintf(name[2], sizeof name[2], "%s_plain_%s", prefix, opt_kind_name(k));

@@ -41,8 +41,9 @@ static void bench_usage(FILE *f) {
                "gather limit: random 64-byte rows read and updated over a table of the same\n"
                "size, plain, in huge pages, and in huge pages with prefetch. --cold X adds\n"
                "row-wise Adagrad at the cardinalities times X (2.5: 84M ids, 5.0 GiB; about\n"
-               "5.5 GB of memory) and the probe at its size. --plain turns huge pages and\n"
-               "software prefetch off for the whole run (the engine before them).\n");
+               "5.5 GB of memory) and the probe at its size. --plain turns huge pages,\n"
+               "software prefetch and the per-table fused step off for the whole run (the\n"
+               "table path before them; the rest of the engine is this one).\n");
 }
 
 /* 0 parsed, 1 --help, 2 bad usage (message printed). */

@@ -84,7 +84,8 @@ void *hx_big_realloc(void *p, size_t n);
 /* The switch of the big-table path, process-wide, for benchmarks and tests that
  * compare it with the plain one: on (the default), hx_big_calloc maps huge pages
  * and hx_prefetch_ahead() is HX_PREFETCH_AHEAD, the rows ahead a table walk
- * prefetches; off, hx_big_calloc takes the heap and hx_prefetch_ahead() is 0.
+ * prefetches; off, hx_big_calloc takes the heap and hx_prefetch_ahead() is 0
+ * (and per-field tables step in a pass of their own, emb_fields_backward_step).
  * Memory allocated in one mode is freed correctly in the other. */
 void hx_big_set(int on);
 int  hx_prefetch_ahead(void);

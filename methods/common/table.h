@@ -16,7 +16,10 @@
  * harness/core/util.h; the state's pages are faulted in at init, as the
  * parameters' are by their initialisation), and the gather and the step prefetch
  * the rows `ahead` positions further in their walk, so the cache misses of a
- * batch overlap instead of queueing. None of it changes a bit of the results.
+ * batch overlap instead of queueing; a row's first gradient slot starts
+ * fetching the row and its state for the step, and emb_fields_backward_step
+ * updates each field's table right after coalescing it, while those lines are
+ * still in cache. None of it changes a bit of the results.
  */
 #ifndef EMBSWEEP_TABLE_H
 #define EMBSWEEP_TABLE_H
