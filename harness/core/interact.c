@@ -86,8 +86,8 @@ size_t interact_dot_scratch(int F, int D, int Dx) {
  * share each load of Tt and keep up to four independent sums in registers.
  * Where za and zb overlap (zb = za + i), za's excess lanes must not land on
  * zb's results: the blocks go from the last down, row i's before row i + 1's. */
-static inline __attribute__((always_inline)) void dot_rows2(float *za, float *zb, const float *va, const float *vb, const float *Tt, int np,
-                             int D, int nb) {
+static inline __attribute__((always_inline)) void dot_rows2(float *za, float *zb, const float *va, const float *vb,
+                                                            const float *Tt, int np, int D, int nb) {
     int blk = nb;
     if (blk & 1) {
         const int jb = (blk - 1) * 16;
