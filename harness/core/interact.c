@@ -69,10 +69,11 @@ static inline __attribute__((always_inline)) v4f v4_load(const float *p) {
 }
 static inline __attribute__((always_inline)) void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
-/* On x86-64 the two dot kernels are compiled three times, for AVX-512, AVX2 and
- * the baseline, and the loader picks one for the CPU (an ifunc): a v16f is one
- * register, two or four. Elsewhere, once for the baseline. */
-#if defined(__x86_64__) && defined(__has_attribute)
+/* On x86-64 with GCC the two dot kernels are compiled three times, for AVX-512,
+ * AVX2 and the baseline, and the loader picks one for the CPU (an ifunc): a v16f
+ * is one register, two or four. Elsewhere, once for the baseline (Clang 14
+ * emits a clone's ifunc only in a file that calls the function). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define IX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
