@@ -245,8 +245,10 @@ static int dot_backward_exact(const float *dx, const float *de, const float *R, 
 
 /* Forward against the double reference and against an in-order float dot (the
  * vector code keeps each lane's k order, so that is exact); backward against
- * central differences. Shapes cover the scalar tail (D % 4), one/two/four-block
- * paths of the forward (n up to 27) and the 4-vector and 1-vector backward paths. */
+ * the in-order float sums (exact too) and central differences. The shapes
+ * cover the forward's one, two and three 16-lane blocks a row and a row left
+ * alone at the end, and the backward's 16- and 4-column blocks, the scalar
+ * tail (D % 4) and groups of four rows with one to three left over. */
 static void check_dot(int B, int F, int D, int with_x) {
     const int Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx), n = F + !!Dx;
     const int nx = B * D, ne = B * F * D;
@@ -301,13 +303,13 @@ static void check_dot(int B, int F, int D, int with_x) {
 Test(model, dot_gradient_with_bottom) { check_dot(3, 4, 5, 1); }
 Test(model, dot_gradient_fields_only) { check_dot(3, 4, 5, 0); }
 Test(model, dot_gradient_wide_shapes) {
-    check_dot(2, 26, 16, 1); /* Criteo-shaped: n = 27, four-block rows, D = 4 vectors */
-    check_dot(2, 20, 13, 0); /* D % 4 = 1 tail, one 4-vector block */
-    check_dot(2, 9, 8, 1);   /* two-block rows, 1-vector backward */
+    check_dot(2, 26, 16, 1); /* Criteo-shaped: n = 27, one and two blocks a row, 3 rows left over */
+    check_dot(2, 20, 13, 0); /* 4-column blocks and a tail of 1, a row alone at the end */
+    check_dot(2, 9, 8, 1);   /* two 4-column blocks, 2 rows left over */
     check_dot(1, 3, 36, 1);  /* 2 x 16 + 4 columns */
-    check_dot(2, 40, 16, 1); /* n = 41: three 16-lane blocks, a row alone at the end */
+    check_dot(2, 40, 16, 1); /* n = 41: three 16-lane blocks, 1 row left over */
     check_dot(2, 33, 18, 0); /* 16 columns + a scalar tail of 2; pairs of two blocks */
-    check_dot(2, 2, 3, 0);   /* n = 2: one pair, every row through the detour */
+    check_dot(2, 2, 3, 0);   /* n = 2: one row alone, through the detour */
 }
 
 Test(model, cat_forward_backward) {
