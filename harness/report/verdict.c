@@ -347,6 +347,14 @@ const char *vd_kv_get(const vd_kv *kv, int n, const char *k) {
     return NULL;
 }
 
+int vd_kv_varies(const vd_kv *kv, const int *n, int ns, const vd_kv *e) {
+    for (int b = 0; b < ns; b++) {
+        const char *v = vd_kv_get(kv + (size_t)b * VD_KV, n[b], e->k);
+        if (!v || strcmp(v, e->v)) return 1;
+    }
+    return 0;
+}
+
 /* For each distinct setting (first entry index in first[], ns of them), the
  * keys whose values differ between settings, as "k=v k=v" into text[]. */
 static hx_status variants(sqlite3 *h, const vd_src *s, const int *first, int ns, char (*text)[PL_VARIANT]) {
@@ -361,12 +369,7 @@ static hx_status variants(sqlite3 *h, const vd_src *s, const int *first, int ns,
         size_t used = 0;
         text[a][0] = 0;
         for (int i = 0; i < n[a]; i++) {
-            int varies = 0;
-            for (int b = 0; b < ns && !varies; b++) {
-                const char *v = vd_kv_get(kv + (size_t)b * VD_KV, n[b], ka[i].k);
-                varies = !v || strcmp(v, ka[i].v);
-            }
-            if (varies && used < PL_VARIANT) {
+            if (vd_kv_varies(kv, n, ns, &ka[i]) && used < PL_VARIANT) {
                 int w = snprintf(text[a] + used, PL_VARIANT - used, "%s%s=%s", used ? " " : "", ka[i].k, ka[i].v);
                 if (w > 0) used += (size_t)w;
             }

@@ -132,6 +132,9 @@ hx_status vd_pairs_print(sqlite3 *h, const vd_pair *p, size_t n, FILE *f, pl_for
 typedef struct vd_kv { char k[32], v[96]; } vd_kv;
 int         vd_kv_read(sqlite3 *h, const char *sql, const char *json, vd_kv *kv, int max);
 const char *vd_kv_get(const vd_kv *kv, int n, const char *k);
+/* 1 when key e->k is absent from, or has another value than e->v in, one of the
+ * ns key sets kv + b * VD_KV (n[b] keys each). */
+int         vd_kv_varies(const vd_kv *kv, const int *n, int ns, const vd_kv *e);
 
 /* Recomputes the `verdicts` table rows of a sweep at the default options
  * (results/queries/verdicts.sql reads them); h is the writer's connection. */

@@ -117,8 +117,6 @@ hx_status vd_store(sqlite3 *h, const char *sweep, char *err, size_t errlen) {
     return rc;
 }
 
-/* compare: the rows of every listed sweep go into a temporary table (the main
- * database stays read-only) and are printed by the saved queries' printer. */
 /* The temporary table vd_out with `extra` columns before the verdict's ones
  * (bound as ?24, ...), and its insert. */
 static hx_status out_table(sqlite3 *h, const char *extra, const char *extra_params, sqlite3_stmt **ins, char *err,
@@ -146,6 +144,8 @@ static hx_status out_print(sqlite3 *h, FILE *f, pl_format fmt, size_t *rows, cha
     return rc;
 }
 
+/* compare: the rows of every listed sweep go into a temporary table (the main
+ * database stays read-only) and are printed by the saved queries' printer. */
 static hx_status compare_into(sqlite3 *h, const vd_compare_opts *o, const pl_list *sweeps, FILE *f,
                               size_t *rows, char *err, size_t errlen) {
     sqlite3_stmt *ins = NULL;

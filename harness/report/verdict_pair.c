@@ -94,6 +94,8 @@ static hx_status runs_load(vp_ctx *c, const char *sweep, const char *dataset, ch
         r->dim = sqlite3_column_int64(st, 5);
         r->dataset = text_dup(st, 6), r->method = text_dup(st, 7), r->params = text_dup(st, 8);
         r->config = text_dup(st, 9), r->cfg = text_dup(st, 10);
+        if (!r->dataset || !r->method || !r->params || !r->config || !r->cfg)
+            rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     }
     if (rc == HX_OK && step != SQLITE_DONE)
         rc = hx_error(HX_ERR_IO, err, errlen, "reading runs: %s", sqlite3_errmsg(c->h));
@@ -244,14 +246,9 @@ static hx_status ambiguous(vp_ctx *c, const char *sel, const int *m, int ns, cha
     for (int a = 0; a < ns && a < VP_LIST && used < errlen; a++) {
         const vd_kv *ka = kv + (size_t)a * VD_KV;
         used += (size_t)snprintf(err + used, errlen - used, "\n ");
-        for (int i = 0; i < n[a] && used < errlen; i++) {
-            int varies = 0;
-            for (int b = 0; b < ns && !varies; b++) {
-                const char *v = vd_kv_get(kv + (size_t)b * VD_KV, n[b], ka[i].k);
-                varies = !v || strcmp(v, ka[i].v);
-            }
-            if (varies) used += (size_t)snprintf(err + used, errlen - used, " %s=%s", ka[i].k, ka[i].v);
-        }
+        for (int i = 0; i < n[a] && used < errlen; i++)
+            if (vd_kv_varies(kv, n, ns, &ka[i]))
+                used += (size_t)snprintf(err + used, errlen - used, " %s=%s", ka[i].k, ka[i].v);
     }
     if (ns > VP_LIST && used < errlen) snprintf(err + used, errlen - used, "\n  (and %d more)", ns - VP_LIST);
     hx_free(kv), hx_free(n);
