@@ -249,7 +249,7 @@ static int dot_backward_exact(const float *dx, const float *de, const float *R, 
  * cover the forward's one, two and three 16-lane blocks a row and a row left
  * alone at the end, and the backward's 16- and 4-column blocks, the scalar
  * tail (D % 4) and groups of four rows with one to three left over. */
-static void check_dot(int B, int F, int D, int with_x) {
+static void check_dot_isa(int isa, int B, int F, int D, int with_x) {
     const int Dx = with_x ? D : 0, W = interact_dot_width(F, D, Dx), n = F + !!Dx;
     const int nx = B * D, ne = B * F * D;
     hx_rng r;
@@ -266,7 +266,7 @@ static void check_dot(int B, int F, int D, int with_x) {
     fill_normal(&r, R, (size_t)B * W, 1);
     for (int i = 0; i < nx; i++) xd[i] = x[i];
     for (int i = 0; i < ne; i++) ed[i] = e[i];
-    interact_dot_forward(out, with_x ? x : NULL, e, B, F, D, Dx, scratch);
+    interact_dot_forward_isa(isa, out, with_x ? x : NULL, e, B, F, D, Dx, scratch);
     double L = 0;
     for (int i = 0; i < B * W; i++) L += (double)out[i] * R[i];
     cr_expect(fabs(L - dot_ref_loss(xd, ed, R, B, F, D, Dx)) <= 1e-4 * (1 + fabs(L)), "F %d D %d", F, D);
@@ -287,7 +287,7 @@ static void check_dot(int B, int F, int D, int with_x) {
     double p0 = 0;
     for (int q = 0; q < D; q++) p0 += with_x ? (double)e[q] * x[q] : (double)e[D + q] * e[q];
     cr_expect(fabs(out[Dx] - p0) < 1e-4, "lower-triangle order");
-    interact_dot_backward(with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx, scratch);
+    interact_dot_backward_isa(isa, with_x ? dx : NULL, de, R, with_x ? x : NULL, e, B, F, D, Dx, scratch);
     cr_expect(dot_backward_exact(dx, de, R, x, e, B, F, D, with_x),
               "backward differs from the in-order float sums (F %d D %d)", F, D);
     dot_fd(ed, ne, ge, xd, ed, R, B, F, D, Dx);
@@ -300,6 +300,8 @@ static void check_dot(int B, int F, int D, int with_x) {
     free(xd), free(ed), free(gx), free(ge);
 }
 
+static void check_dot(int B, int F, int D, int with_x) { check_dot_isa(interact_dot_isa(), B, F, D, with_x); }
+
 Test(model, dot_gradient_with_bottom) { check_dot(3, 4, 5, 1); }
 Test(model, dot_gradient_fields_only) { check_dot(3, 4, 5, 0); }
 Test(model, dot_gradient_wide_shapes) {
@@ -311,6 +313,25 @@ Test(model, dot_gradient_wide_shapes) {
     check_dot(2, 33, 18, 0); /* 16 columns + a scalar tail of 2; pairs of two blocks */
     check_dot(2, 2, 3, 0);   /* n = 2: one row alone, through the detour */
 }
+
+/* Every instruction set's kernels on the wide shapes: the same exact checks, so
+ * the same bits whichever one a CPU runs. One the CPU lacks is skipped. */
+static void check_dot_every_shape(int isa) {
+    if (!interact_dot_isa_usable(isa))
+        cr_skip_test("the %s kernels cannot run here (not built for this architecture, or the CPU lacks it)",
+                     interact_dot_isa_name(isa));
+    check_dot_isa(isa, 3, 4, 5, 1);
+    check_dot_isa(isa, 2, 26, 16, 1);
+    check_dot_isa(isa, 2, 20, 13, 0);
+    check_dot_isa(isa, 1, 3, 36, 1);
+    check_dot_isa(isa, 2, 40, 16, 1);
+    check_dot_isa(isa, 2, 33, 18, 0);
+    check_dot_isa(isa, 2, 2, 3, 0);
+}
+
+Test(model, dot_kernels_avx512f) { check_dot_every_shape(IX_ISA_AVX512F); }
+Test(model, dot_kernels_avx2) { check_dot_every_shape(IX_ISA_AVX2); }
+Test(model, dot_kernels_baseline) { check_dot_every_shape(IX_ISA_BASE); }
 
 Test(model, cat_forward_backward) {
     const int B = 2, F = 3, D = 2, Dx = 4, W = interact_cat_width(F, D, Dx);

@@ -39,11 +39,11 @@ static inline float *stack_grad(float *dxb, float *demb, int b, int k, int F, in
  * memcpy, so no alignment is assumed. Scalar * vector broadcasts. Multiply and
  * add stay separate (ISO C: no contraction), so each lane sums k = 0..D-1 (or
  * j = 0..n-1) in order, exactly as a scalar loop would: the bits do not depend
- * on the vector width the compiler picks for the CPU (see IX_CLONES). */
+ * on the vector width the compiler picks for the CPU (see IX_X86). */
 typedef float v16f __attribute__((vector_size(64)));
 #if defined(__clang__)
 /* Clang may fuse a multiply and an add (-ffp-contract=on) where the CPU has FMA,
- * as the AVX-512 clone does: not here. GCC never does under -std=c11. */
+ * as the AVX-512 variant does: not here. GCC never does under -std=c11. */
 #pragma STDC FP_CONTRACT OFF
 #endif
 /* GCC and Clang warn that a 64-byte vector passed by value has another ABI
@@ -69,18 +69,16 @@ static inline __attribute__((always_inline)) v4f v4_load(const float *p) {
 }
 static inline __attribute__((always_inline)) void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
-/* On x86-64 with GCC the two dot kernels are compiled three times, for AVX-512,
- * AVX2 and the baseline, and the loader picks one for the CPU (an ifunc): a v16f
- * is one register, two or four. Elsewhere, once for the baseline (Clang 14
- * emits a clone's ifunc only in a file that calls the function). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define IX_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* On x86-64 the two dot kernels are compiled three times, for AVX-512F, AVX2
+ * and the baseline (a v16f is one register, two or four), and the public entry
+ * points call the first the CPU has (interact_dot_isa_usable); elsewhere once,
+ * for the baseline. The bodies are always inlined into each variant. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define IX_X86 1
+#else
+#define IX_X86 0
 #endif
-#endif
-#ifndef IX_CLONES
-#define IX_CLONES
-#endif
+#define IX_BODY static inline __attribute__((always_inline))
 
 static inline int pad16(int n) { return (n + 15) & ~15; }
 
@@ -134,9 +132,8 @@ static inline float *row_dst(float *o, ptrdiff_t off, int nb, int W, float *z) {
  * summed over k in order. Rows go in pairs (i, i + 1) with the blocks row i + 1
  * needs; a row's excess lanes land where later rows of the sample write, which
  * they overwrite in order, unless they would pass the sample's last pair. */
-IX_CLONES
-void interact_dot_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
-                          float *scratch) {
+IX_BODY void dot_forward_body(float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
+                              float *scratch) {
     HX_ASSERT(Dx == 0 || Dx == D);
     const int n = F + (Dx ? 1 : 0), np = pad16(n), W = interact_dot_width(F, D, Dx);
     /* Tt (D, np), lanes j >= n stay 0; z and z2 (np each), the two rows' detours */
@@ -223,9 +220,8 @@ static inline __attribute__((always_inline)) void bw_rows(float *const *d, const
 /* dT = S T with S (n, n) symmetric, S[i][j] = S[j][i] = dout of pair (i, j):
  * row i of dT sums S[i][j] T_j over j != i in ascending j, in groups of four
  * rows (bw_rows). dx starts from the pass-through gradient of x. */
-IX_CLONES
-void interact_dot_backward(float *dx, float *demb, const float *dout, const float *x,
-                           const float *emb, int B, int F, int D, int Dx, float *scratch) {
+IX_BODY void dot_backward_body(float *dx, float *demb, const float *dout, const float *x, const float *emb,
+                               int B, int F, int D, int Dx, float *scratch) {
     HX_ASSERT(Dx == 0 || Dx == D);
     const int n = F + (Dx ? 1 : 0), W = interact_dot_width(F, D, Dx);
     float *T = scratch; /* T (n, D): the sample's stack */
@@ -239,6 +235,83 @@ void interact_dot_backward(float *dx, float *demb, const float *dout, const floa
             bw_rows(d, Dx && i0 == 0 ? gp : NULL, gl, T, n, i0, D);
         }
     }
+}
+
+/* One variant of the two kernels, compiled with ATTR (a target attribute or none). */
+#define IX_VARIANT(sfx, ATTR)                                                                                    \
+    ATTR static void dot_forward_##sfx(float *out, const float *x, const float *emb, int B, int F, int D, int Dx, \
+                                       float *scratch) {                                                         \
+        dot_forward_body(out, x, emb, B, F, D, Dx, scratch);                                                     \
+    }                                                                                                            \
+    ATTR static void dot_backward_##sfx(float *dx, float *demb, const float *dout, const float *x,               \
+                                        const float *emb, int B, int F, int D, int Dx, float *scratch) {         \
+        dot_backward_body(dx, demb, dout, x, emb, B, F, D, Dx, scratch);                                         \
+    }
+IX_VARIANT(base, )
+#if IX_X86
+IX_VARIANT(avx2, __attribute__((target("avx2"))))
+IX_VARIANT(avx512f, __attribute__((target("avx512f"))))
+#endif
+
+typedef void (*dot_fwd_fn)(float *, const float *, const float *, int, int, int, int, float *);
+typedef void (*dot_bwd_fn)(float *, float *, const float *, const float *, const float *, int, int, int, int,
+                           float *);
+static const struct {
+    const char *name;
+    dot_fwd_fn  fwd; /* NULL: not built for this architecture */
+    dot_bwd_fn  bwd;
+} ix_isas[IX_ISA_N] = {
+#if IX_X86
+    [IX_ISA_AVX512F] = {"avx512f", dot_forward_avx512f, dot_backward_avx512f},
+    [IX_ISA_AVX2] = {"avx2", dot_forward_avx2, dot_backward_avx2},
+#else
+    [IX_ISA_AVX512F] = {"avx512f", NULL, NULL},
+    [IX_ISA_AVX2] = {"avx2", NULL, NULL},
+#endif
+    [IX_ISA_BASE] = {"baseline", dot_forward_base, dot_backward_base},
+};
+
+const char *interact_dot_isa_name(int isa) {
+    HX_ASSERT(isa >= 0 && isa < IX_ISA_N);
+    return ix_isas[isa].name;
+}
+
+int interact_dot_isa_usable(int isa) {
+    HX_ASSERT(isa >= 0 && isa < IX_ISA_N);
+    if (!ix_isas[isa].fwd) return 0;
+#if IX_X86
+    if (isa == IX_ISA_AVX512F) return __builtin_cpu_supports("avx512f") != 0;
+    if (isa == IX_ISA_AVX2) return __builtin_cpu_supports("avx2") != 0;
+#endif
+    return 1;
+}
+
+int interact_dot_isa(void) {
+    int isa = 0;
+    while (!interact_dot_isa_usable(isa)) isa++; /* the baseline always is */
+    return isa;
+}
+
+void interact_dot_forward_isa(int isa, float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
+                              float *scratch) {
+    HX_ASSERT(interact_dot_isa_usable(isa));
+    ix_isas[isa].fwd(out, x, emb, B, F, D, Dx, scratch);
+}
+
+void interact_dot_backward_isa(int isa, float *dx, float *demb, const float *dout, const float *x, const float *emb,
+                               int B, int F, int D, int Dx, float *scratch) {
+    HX_ASSERT(interact_dot_isa_usable(isa));
+    ix_isas[isa].bwd(dx, demb, dout, x, emb, B, F, D, Dx, scratch);
+}
+
+void interact_dot_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx,
+                          float *scratch) {
+    interact_dot_forward_isa(interact_dot_isa(), out, x, emb, B, F, D, Dx, scratch);
+}
+
+void interact_dot_backward(float *dx, float *demb, const float *dout, const float *x, const float *emb, int B,
+                           int F, int D, int Dx, float *scratch) {
+    interact_dot_backward_isa(interact_dot_isa(), dx, demb, dout, x, emb, B, F, D, Dx, scratch);
 }
 
 void interact_cat_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx) {

@@ -34,6 +34,20 @@ void interact_dot_forward(float *out, const float *x, const float *emb, int B, i
 void interact_dot_backward(float *dx, float *demb, const float *dout, const float *x,
                            const float *emb, int B, int F, int D, int Dx, float *scratch);
 
+/* The dot kernels are built for several instruction sets where the compiler can
+ * (x86-64: AVX-512F, AVX2 and the baseline; elsewhere the baseline), with the
+ * same bits on each: every lane sums in the definition's order, without fused
+ * multiply-adds. The two functions above run the first the CPU has
+ * (interact_dot_isa); the _isa forms run a given one (tests, benchmarks). */
+enum { IX_ISA_AVX512F, IX_ISA_AVX2, IX_ISA_BASE, IX_ISA_N };
+const char *interact_dot_isa_name(int isa);
+int         interact_dot_isa_usable(int isa); /* built here and the CPU has it */
+int         interact_dot_isa(void);           /* the one the two functions above use */
+void        interact_dot_forward_isa(int isa, float *out, const float *x, const float *emb, int B, int F, int D,
+                                     int Dx, float *scratch);
+void        interact_dot_backward_isa(int isa, float *dx, float *demb, const float *dout, const float *x,
+                                      const float *emb, int B, int F, int D, int Dx, float *scratch);
+
 /* interact_cat_forward: x (B, Dx) or NULL, emb (B, F, D) -> out (B, Dx + F*D). */
 void interact_cat_forward(float *out, const float *x, const float *emb, int B, int F, int D, int Dx);
 /* interact_cat_backward: dout (B, Dx + F*D) -> dx (B, Dx), demb (B, F, D). */

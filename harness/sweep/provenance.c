@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "harness/core/interact.h"
 
 #ifndef EMBSWEEP_CFLAGS
 #define EMBSWEEP_CFLAGS "unknown"
@@ -53,7 +54,8 @@ void prov_collect(prov *p) {
 #endif
     snprintf(p->cflags, sizeof p->cflags, "%s", EMBSWEEP_CFLAGS);
     const char *cfg = openblas_get_config();
-    snprintf(p->blas, sizeof p->blas, "OpenBLAS %s", cfg ? cfg : "");
+    snprintf(p->blas, sizeof p->blas, "OpenBLAS %.200s; dot interaction %s", cfg ? cfg : "",
+             interact_dot_isa_name(interact_dot_isa()));
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {
         char line[512];
