@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "harness/core/interact.h"
 #include "fixtures.h"
 
 Test(bench_cli, bad_options) {
@@ -93,6 +94,10 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     /* the big tables and the probe: each measured row against its reference */
     cr_expect(strstr(out, "big tables:") && strstr(out, "of big_small_adam") && strstr(out, "of probe_plain"), "%s",
               out);
+    char kernels[64]; /* both headers name the interaction kernels that ran */
+    snprintf(kernels, sizeof kernels, "the dot interaction's %s kernels", interact_dot_isa_name(interact_dot_isa()));
+    const char *k1 = strstr(out, kernels);
+    cr_expect(k1 && strstr(k1 + 1, kernels), "%s", out);
     static const char *big[][2] = {{"big_adam", "big_small_adam"},
                                    {"big_plain_rowwise_adagrad", "big_small_rowwise_adagrad"},
                                    {"big_rowwise_adagrad", "big_small_rowwise_adagrad"},

@@ -31,6 +31,7 @@
 
 #include "bench.h"
 #include "bench_parse.h"
+#include "harness/core/interact.h"
 #include "harness/core/loss.h"
 #include "datasets/dataset.h"
 #include "harness/train/model.h"
@@ -336,8 +337,9 @@ static void bench_print_header(const bench_opts *o, const ds_data *ds) {
                                  k_models[k].name);
     if (o->steps) snprintf(steps, sizeof steps, "%d", o->steps);
     printf("embsweep bench: %lld train rows, 26 fields (10..1e6 ids), 13 dense, dim 16, batch %d, "
-           "full/SGD, %d warm + %s timed steps, %d round%s\n",
-           (long long)ds->n_train, o->batch, o->warm, steps, o->rounds, o->rounds > 1 ? "s" : "");
+           "full/SGD, %d warm + %s timed steps, %d round%s; the dot interaction's %s kernels\n",
+           (long long)ds->n_train, o->batch, o->warm, steps, o->rounds, o->rounds > 1 ? "s" : "",
+           interact_dot_isa_name(interact_dot_isa()));
     printf("%-12s %-7s %8s %14s %10s %16s\n", "model", "engine", "threads", "samples/s", "vs torch",
            "per CPU second");
 }

@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "bench_parse.h"
 #include "datasets/dataset.h"
+#include "harness/core/interact.h"
 #include "harness/train/model.h"
 
 enum { BIG_D = 16, BIG_ROWS = 131072, PROBE_N = 1 << 22 };
@@ -319,10 +320,10 @@ static hx_status big_main(const big_ctx *x, char *err, size_t errlen) {
     if (st == HX_OK) {
         printf("big tables: full dim %d, batch %d, 1 thread, uniform ids, %d rounds of %d steps per model "
                "(median (min..max)); small: 26 fields of 10..20000 ids (%.2f MiB table); big: Criteo Kaggle "
-               "cardinalities x %g (%.1fM ids, %.2f GiB table)%s\n",
+               "cardinalities x %g (%.1fM ids, %.2f GiB table); the dot interaction's %s kernels%s\n",
                BIG_D, o->batch, o->rounds, x->steps, (double)total_rows(small) * BIG_D * 4 / (1 << 20), o->big_scale,
                (double)total_rows(big) / 1e6, (double)total_rows(big) * BIG_D * 4 / (1 << 30),
-               hx_prefetch_ahead() ? "" : "; huge pages and prefetch OFF (--plain)");
+               interact_dot_isa_name(interact_dot_isa()), hx_prefetch_ahead() ? "" : "; huge pages and prefetch OFF (--plain)");
         st = big_opt(x, small, big, OPT_ROWWISE_ADAGRAD, "big", err, errlen);
     }
     if (st == HX_OK) st = big_opt(x, small, big, OPT_ADAM, "big", err, errlen);
