@@ -47,6 +47,8 @@ typedef struct robe_state {
     emb_spec  spec;    /* kept for robe_account */
 } robe_state;
 
+enum { ROBE_RING = 64 }; /* blocks the walks' ring holds: a power of two above HX_PREFETCH_AHEAD */
+
 static double robe_total_floats(const emb_spec *spec) { return emb_full_bytes(spec) / 4.0; }
 
 static hx_status robe_layout(const emb_spec *spec, int64_t *size, char *err, size_t errlen) {
@@ -118,6 +120,7 @@ static hx_status robe_create(const emb_spec *spec, void **state, char *err, size
     for (int32_t f = 0; f < s->F; f++) maxn = spec->card[f] > maxn ? spec->card[f] : maxn;
     rc = emb_table_init(&s->arr, s->size, 1, robe_cap(spec, s->size), s->opt.kind, err, errlen);
     if (rc != HX_OK) goto fail;
+    HX_ASSERT(s->arr.ahead < ROBE_RING);
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);
     s->A = 1 + hx_rng_below(&rng, ROBE_P - 1);
@@ -138,28 +141,69 @@ static int64_t robe_loc(const robe_state *s, int64_t x, int64_t b) {
     return (int64_t)(key % (uint64_t)(s->size - s->Z + 1));
 }
 
-static void robe_forward(void *state, const int64_t *idx, int64_t B, float *out) {
-    robe_state *s = state;
-    for (int64_t k = 0; k < B * s->F; k++) {
-        int64_t x = s->offset[k % s->F] + idx[k];
-        float *e = out + (size_t)k * s->D;
-        for (int32_t j0 = 0; j0 < s->D; j0 += s->Z) {
-            const float *m = s->arr.w + robe_loc(s, x, j0 / s->Z);
-            for (int32_t o = 0; o < s->Z && j0 + o < s->D; o++) e[j0 + o] = m[o];
-        }
+/* A walk over a batch's blocks in order: row k of idx (field f), block b of the
+ * row's ceil(D / Z). With the big-table path on (arr.ahead > 0) a lead walk
+ * runs `ahead` blocks in front: it hashes each block once into a ring and
+ * starts fetching what the block will need, so the cache misses of many blocks
+ * overlap. The cells and their order are those of the plain loops. */
+typedef struct robe_walk {
+    int64_t k;
+    int32_t f, b;
+} robe_walk;
+
+static inline void walk_next(const robe_state *s, robe_walk *w) {
+    if (++w->b * s->Z < s->D) return;
+    w->b = 0, w->k++;
+    if (++w->f == s->F) w->f = 0;
+}
+
+static inline int64_t walk_cell(const robe_state *s, const int64_t *idx, const robe_walk *w) {
+    return robe_loc(s, s->offset[w->f] + idx[w->k], w->b);
+}
+
+/* The lead walk's block (number e) into the ring; it starts fetching the
+ * block's cells (forward) or its first cell's gradient map slot (backward). */
+static inline void lead_one(const robe_state *s, const int64_t *idx, robe_walk *lead, int64_t e, int64_t *ring,
+                            int backward) {
+    const int64_t c = walk_cell(s, idx, lead);
+    ring[e & (ROBE_RING - 1)] = c;
+    if (backward) emb_table_grad_prefetch(&s->arr, c);
+    else emb_prefetch(s->arr.w + c, (size_t)s->Z, 0);
+    walk_next(s, lead);
+}
+
+/* The cells of every block of the batch in order: fn(s, block's output offset,
+ * its first cell, its length, ctx). */
+static void robe_walk_batch(robe_state *s, const int64_t *idx, int64_t B, int backward,
+                            void (*fn)(robe_state *, size_t, int64_t, int32_t, void *), void *ctx) {
+    const int32_t nb = (s->D + s->Z - 1) / s->Z, a = s->arr.ahead;
+    const int64_t n = B * s->F * nb;
+    int64_t ring[ROBE_RING];
+    robe_walk w = {0, 0, 0}, lead = {0, 0, 0};
+    for (int64_t e = 0; e < a && e < n; e++) lead_one(s, idx, &lead, e, ring, backward);
+    for (int64_t e = 0; e < n; e++, walk_next(s, &w)) {
+        if (a && e + a < n) lead_one(s, idx, &lead, e + a, ring, backward);
+        const int64_t c = a ? ring[e & (ROBE_RING - 1)] : walk_cell(s, idx, &w);
+        const int32_t j0 = w.b * s->Z, len = s->D - j0 < s->Z ? s->D - j0 : s->Z;
+        fn(s, (size_t)w.k * (size_t)s->D + (size_t)j0, c, len, ctx);
     }
 }
 
+static inline void copy_block(robe_state *s, size_t at, int64_t c, int32_t len, void *out) {
+    memcpy((float *)out + at, s->arr.w + c, (size_t)len * sizeof(float));
+}
+
+static inline void grad_block(robe_state *s, size_t at, int64_t c, int32_t len, void *dout) {
+    const float *g = (const float *)dout + at;
+    for (int32_t o = 0; o < len; o++) *emb_table_grad_row(&s->arr, c + o) += g[o];
+}
+
+static void robe_forward(void *state, const int64_t *idx, int64_t B, float *out) {
+    robe_walk_batch(state, idx, B, 0, copy_block, out);
+}
+
 static void robe_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
-    robe_state *s = state;
-    for (int64_t k = 0; k < B * s->F; k++) {
-        int64_t x = s->offset[k % s->F] + idx[k];
-        const float *g = dout + (size_t)k * s->D;
-        for (int32_t j0 = 0; j0 < s->D; j0 += s->Z) {
-            int64_t loc = robe_loc(s, x, j0 / s->Z);
-            for (int32_t o = 0; o < s->Z && j0 + o < s->D; o++) *emb_table_grad_row(&s->arr, loc + o) += g[j0 + o];
-        }
-    }
+    robe_walk_batch(state, idx, B, 1, grad_block, (void *)dout);
 }
 
 static void robe_step(void *state, int64_t t) {

@@ -77,6 +77,12 @@ float *emb_table_grad_row(emb_table *t, int64_t r) {
     return g;
 }
 
+void emb_table_grad_prefetch(const emb_table *t, int64_t r) {
+    const uint64_t h = hx_splitmix64((uint64_t)r) & t->map_mask;
+    __builtin_prefetch(t->map_key + h, 1, 3);
+    __builtin_prefetch(t->map_val + h, 1, 3);
+}
+
 static void map_clear(emb_table *t) {
     /* Every key in the map was inserted since the last step, so clearing exactly
      * those keys empties it (no tombstones needed); with many keys, one memset

@@ -75,6 +75,9 @@ static inline void emb_prefetch(const float *p, size_t n, int write) {
 
 /* The gradient slot for row r (zeroed on first touch since the last step). */
 float *emb_table_grad_row(emb_table *t, int64_t r);
+/* Starts fetching the map entry emb_table_grad_row(t, r) will probe first (a
+ * hint, for walks that know their rows ahead). */
+void emb_table_grad_prefetch(const emb_table *t, int64_t r);
 
 /* Apply the optimizer to every touched row, then clear the slots. */
 void emb_table_step(emb_table *t, const opt_cfg *c, int64_t step);
