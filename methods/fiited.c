@@ -324,6 +324,34 @@ static float select_tau(const fiited_state *st, fiited_hist *h) {
     return bits_to_float(h->prefix);
 }
 
+/* The tie order: q -> ((q * PERM_PRIME + perm_off) mod 2^64) mod N for q = 0, 1,
+ * ..., walked without a division a step: g moves by PERM_PRIME mod N, and by
+ * -2^64 mod N more where the uint64 sum wraps. */
+enum { PERM_AHEAD = 16 }; /* ids the tie walk fetches ahead (the order has no locality) */
+typedef struct perm_walk {
+    uint64_t v, g, n, step, wrap;
+} perm_walk;
+
+static void perm_start(perm_walk *w, uint64_t off, uint64_t n) {
+    HX_ASSERT(n >= 1 && n < (1ull << 62));
+    w->v = off;
+    w->n = n;
+    w->g = off % n;
+    w->step = PERM_PRIME % n;
+    w->wrap = (n - (UINT64_MAX % n + 1) % n) % n; /* -2^64 mod n */
+}
+
+static inline void perm_next(perm_walk *w) {
+    const uint64_t v = w->v + PERM_PRIME;
+    w->g += w->step;
+    if (w->g >= w->n) w->g -= w->n;
+    if (v < w->v) { /* wrapped */
+        w->g += w->wrap;
+        if (w->g >= w->n) w->g -= w->n;
+    }
+    w->v = v;
+}
+
 /* fiited_select: newlen[g] = live chunks of id g under the budget; returns K, L. */
 static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
     const int32_t C = st->C;
@@ -336,15 +364,32 @@ static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
     }
     float tau = select_tau(st, &st->hist);
     count_above(st, tau, st->newlen, &K, &L);
-    /* ties eff == tau: position by position, ids in a seeded permutation */
-    for (int32_t j = 0; j < C; j++)
-        for (int64_t q = 0; q < st->N; q++) {
-            int64_t g = (int64_t)(((uint64_t)q * PERM_PRIME + st->perm_off) % (uint64_t)st->N);
-            if (st->newlen[g] != (TIE | j) || !fits(st, K + 1, L + (j == 0))) continue;
-            st->newlen[g] = (uint8_t)((j + 1) | (j + 1 < C && eff_at(st, g, j + 1) == tau ? TIE : 0));
+    /* ties eff == tau: position by position, ids in a seeded permutation (q <
+     * N); a position's walk may end once it has met every id tied there (an
+     * id met twice was refused, and then every later one is: fits() depends on
+     * K and L only) */
+    int64_t ties[129] = {0}; /* ids tied at each position (C <= 127) */
+    for (int64_t g = 0; g < st->N; g++)
+        if (st->newlen[g] & TIE) ties[st->newlen[g] & ~TIE]++;
+    perm_walk w, lead; /* lead: PERM_AHEAD ids in front, fetching their newlen */
+    for (int32_t j = 0; j < C; j++) {
+        if (!ties[j]) continue;
+        perm_start(&w, st->perm_off, (uint64_t)st->N);
+        lead = w;
+        for (int k = 0; k < PERM_AHEAD; k++) perm_next(&lead);
+        for (int64_t q = 0, left = ties[j]; q < st->N && left > 0; q++, perm_next(&w), perm_next(&lead)) {
+            __builtin_prefetch(st->newlen + lead.g, 0, 3);
+            const int64_t g = (int64_t)w.g;
+            if (st->newlen[g] != (TIE | j)) continue;
+            left--;
+            if (!fits(st, K + 1, L + (j == 0))) continue;
+            const int tie_next = j + 1 < C && eff_at(st, g, j + 1) == tau;
+            st->newlen[g] = (uint8_t)((j + 1) | (tie_next ? TIE : 0));
+            ties[j + 1] += tie_next;
             K++;
             L += j == 0;
         }
+    }
     for (int64_t g = 0; g < st->N; g++) st->newlen[g] &= (uint8_t)~TIE;
     *Kout = K;
     *Lout = L;
@@ -700,6 +745,14 @@ void fiited_live(const void *state, int64_t *chunks, int64_t *ids, double *budge
     *chunks = st->pool.rows;
     *ids = st->ht.count;
     *budget = st->target;
+}
+
+uint64_t fiited_perm_check(uint64_t off, uint64_t n, uint64_t count) {
+    perm_walk w;
+    perm_start(&w, off, n);
+    for (uint64_t q = 0; q < count; q++, perm_next(&w))
+        if (w.g != (q * PERM_PRIME + off) % n) return q;
+    return count;
 }
 
 int fiited_len(const void *state, int32_t f, int64_t i) {

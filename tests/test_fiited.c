@@ -62,6 +62,22 @@ static void spec_for(emb_spec *s, int32_t F, const int64_t *card, int32_t dim, d
 
 static void setp(emb_spec *s, const char *name, double v) { mt_set(fiited(), s, name, v); }
 
+/* The selection's tie order walked without a division equals its formula,
+ * across the uint64 wrap of q * PERM_PRIME + off. */
+Test(fiited, tie_order_walk_matches_its_formula) {
+    static const uint64_t ns[] = {1, 2, 3, 7, 1000, 16891346, 4294967311ull, 33762577};
+    static const uint64_t offs[] = {0, 1, 0x666969746564ull, UINT64_MAX, UINT64_MAX - 2654435761ull * 5,
+                                    0x9e3779b97f4a7c15ull};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
+            const uint64_t count = ns[i] < 200000 ? ns[i] * 3 : 200000;
+            cr_expect_eq(fiited_perm_check(offs[k], ns[i], count), count, "n %llu off %llx",
+                         (unsigned long long)ns[i], (unsigned long long)offs[k]);
+        }
+    /* the wrap itself: from an offset just below 2^64 the first step wraps */
+    cr_expect_eq(fiited_perm_check(UINT64_MAX - 10, 1000003, 5000), 5000);
+}
+
 Test(fiited, budget_holds_after_every_interval) {
     const emb_method *m = fiited();
     static const int64_t card[2] = {1000, 5000};
