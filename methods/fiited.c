@@ -64,9 +64,7 @@
  */
 #include <math.h>
 
-#include "fiited.h"
-#include "methods/common/table.h"
-#include "methods/common/vhpi.h"
+#include "fiited_impl.h"
 
 enum { P_CHUNK, P_INTERVAL, P_WARMUP, P_GAMMA, P_COUNT };
 static const emb_param_desc fiited_params[] = {
@@ -82,67 +80,25 @@ static const emb_param_desc fiited_params[] = {
 };
 EMB_PARAMS_CHECK(fiited_params, P_COUNT);
 
-#define PERM_PRIME 2654435761ull /* prime > any N we index: q -> q*P mod N is a bijection */
 #define FIITED_ID_BYTES 6ull      /* per id: cnt (float), len and newlen (bytes) */
 
-/* The training peaks: pool rows, hash table bytes (both tables while one is
- * rehashed), free-list capacity. */
-typedef struct fiited_peaks {
-    uint64_t rows, ht, free;
-} fiited_peaks;
-
-/* The selection finds tau with three histogram passes over the eff values' float
- * bit patterns (11, 11 and 10 bits; non-negative floats order like their
- * patterns), each narrowing to the bucket where the set {eff > tau} stops
- * fitting; the exact result of a bisection, in 3 passes instead of 32. */
-typedef struct fiited_hist {
-    uint32_t prefix;     /* pattern bits above this level's bucket bits */
-    int      shift, width;
-    uint32_t hk[2048], hl[2048]; /* chunks and first chunks per bucket */
-} fiited_hist;
-
-typedef struct fiited_state {
-    int32_t    F, D, s, C;
-    int64_t    N;          /* sum_f N_f */
-    int64_t   *off;        /* (F+1) global id of (f, 0) */
-    double     target;     /* byte budget */
-    int64_t    interval, warmup;
-    float      gamma;
-    uint64_t   perm_off;   /* seeded offset of the tie permutation */
-    opt_cfg    opt;
-    vhpi_table ht;         /* global id -> C chunk slots */
-    emb_table  pool;       /* (rows, s) live chunks, optimizer state, gradient slots */
-    uint32_t  *freel;      /* free slots (stack) */
-    int64_t    nfree, freecap;
-    float     *cu;         /* (pool rows) utility of each live chunk, moves with it */
-    float     *cnt;        /* (N) utility of an id's missing chunks (one shared value) */
-    uint8_t   *len;        /* (N) live chunks of each id (0: not in the hash table) */
-    uint8_t   *newlen;     /* (N) selection scratch */
-    fiited_peaks peak;     /* training peaks so far */
-    fiited_hist hist;      /* the selection's histograms */
-} fiited_state;
-
-/* ---- budget arithmetic (shared by plan and the selection) ---- */
-
-static double bytes_at(int32_t s, int32_t C, int64_t K, int64_t L) {
-    return 4.0 * s * (double)K + (double)vhpi_bytes_for(vhpi_cap_for(L), C);
-}
+/* ---- budget arithmetic (fiited_bytes_at, fiited_impl.h, is shared with the selection) ---- */
 
 /* The zero-utility (initial) selection: L ids with one chunk, then more chunks
  * round by round. Mirrors fiited_select on all-zero utility. */
 static void initial_counts(double T, int32_t s, int32_t C, int64_t N, int64_t *K, int64_t *L) {
-    if (bytes_at(s, C, N * C, N) <= T) {
+    if (fiited_bytes_at(s, C, N * C, N) <= T) {
         *K = N * C;
         *L = N;
         return;
     }
-    int64_t lo = 0, hi = N; /* largest l with bytes_at(l, l) <= T */
+    int64_t lo = 0, hi = N; /* largest l with fiited_bytes_at(l, l) <= T */
     while (lo < hi) {
         int64_t m = lo + (hi - lo + 1) / 2;
-        if (bytes_at(s, C, m, m) <= T) lo = m;
+        if (fiited_bytes_at(s, C, m, m) <= T) lo = m;
         else hi = m - 1;
     }
-    int64_t extra = (int64_t)floor((T - bytes_at(s, C, lo, lo)) / (4.0 * s));
+    int64_t extra = (int64_t)floor((T - fiited_bytes_at(s, C, lo, lo)) / (4.0 * s));
     if (extra > (C - 1) * lo) extra = (C - 1) * lo;
     *K = lo + (extra > 0 ? extra : 0);
     *L = lo;
@@ -165,10 +121,10 @@ static hx_status fiited_check(const emb_spec *spec, int64_t *K, int64_t *L, char
     if (N >= (int64_t)PERM_PRIME || N >= (int64_t)UINT32_MAX / C)
         return hx_error(HX_ERR_PARAM, err, errlen, "fiited: %lld ids exceed the 32-bit slot space", (long long)N);
     double full = emb_full_bytes(spec), T = full / spec->ratio;
-    double lo = full / bytes_at(s, C, N * C, N), hi = full / bytes_at(s, C, 1, 1);
-    if (T < bytes_at(s, C, 1, 1)) return emb_plan_unreachable(spec, "fiited", lo, hi, err, errlen);
+    double lo = full / fiited_bytes_at(s, C, N * C, N), hi = full / fiited_bytes_at(s, C, 1, 1);
+    if (T < fiited_bytes_at(s, C, 1, 1)) return emb_plan_unreachable(spec, "fiited", lo, hi, err, errlen);
     initial_counts(T, s, C, N, K, L);
-    if (!emb_plan_within(spec->ratio, full / bytes_at(s, C, *K, *L)))
+    if (!emb_plan_within(spec->ratio, full / fiited_bytes_at(s, C, *K, *L)))
         return emb_plan_unreachable(spec, "fiited", lo, hi, err, errlen);
     return HX_OK;
 }
@@ -215,184 +171,6 @@ static hx_status fiited_plan(emb_spec *spec, emb_plan *out, char *err, size_t er
              emb_full_bytes(spec) / spec->ratio, (long long)L, (long long)N, (long long)K, (long long)N * C, s,
              spec->pv[P_INTERVAL], spec->pv[P_WARMUP]);
     return HX_OK;
-}
-
-/* ---- selection ---- */
-
-/* eff(g, j) = min over j' <= j of u(g, j'), where u is a live chunk's own utility
- * (cu) and, for every missing chunk, the id's one counter (cnt): non-increasing in
- * j, so any threshold on it keeps a prefix of chunks. sl: the id's slots (NULL
- * when it has none). Writes eff(g, 0 .. C-1) into e. */
-static void eff_of(const fiited_state *st, int64_t g, const uint32_t *sl, float *e) {
-    float m = INFINITY;
-    for (int32_t j = 0; j < st->C; j++) {
-        float u = j < st->len[g] ? st->cu[sl[j]] : st->cnt[g];
-        m = u < m ? u : m;
-        e[j] = m;
-    }
-}
-
-/* The slots of a live id (len[g] > 0: it is in the table). */
-static uint32_t *live_slots(const fiited_state *st, int64_t g) {
-    int64_t p = vhpi_find(&st->ht, (uint64_t)g);
-    HX_ASSERT(p >= 0);
-    return vhpi_slots(&st->ht, p);
-}
-
-static float eff_at(const fiited_state *st, int64_t g, int32_t j) {
-    if (!st->len[g]) return st->cnt[g];
-    float e[128];
-    eff_of(st, g, live_slots(st, g), e);
-    return e[j];
-}
-
-static int fits(const fiited_state *st, int64_t K, int64_t L) { return bytes_at(st->s, st->C, K, L) <= st->target; }
-
-#define TIE 0x80 /* newlen flag during a selection: eff(g, newlen) == tau */
-
-/* Chunks (K) and ids (L) with eff > tau; with newlen, also each id's count, with
- * TIE when its next chunk ties. Live ids are walked through the hash table, the
- * others through their counter. */
-static void count_above(fiited_state *st, float tau, uint8_t *newlen, int64_t *K, int64_t *L) {
-    int64_t k = 0, l = 0;
-    float e[128];
-    for (int64_t p = 0; p < st->ht.cap; p++) {
-        if (st->ht.keys[p] == VHPI_EMPTY) continue;
-        int64_t g = (int64_t)st->ht.keys[p];
-        eff_of(st, g, vhpi_slots(&st->ht, p), e);
-        int32_t n = 0;
-        while (n < st->C && e[n] > tau) n++;
-        k += n;
-        l += n > 0;
-        if (newlen) newlen[g] = (uint8_t)(n | (n < st->C && e[n] == tau ? TIE : 0));
-    }
-    for (int64_t g = 0; g < st->N; g++) {
-        if (st->len[g]) continue;
-        int n = st->cnt[g] > tau ? st->C : 0;
-        k += n;
-        l += n > 0;
-        if (newlen) newlen[g] = (uint8_t)(n | (st->cnt[g] == tau ? TIE : 0));
-    }
-    *K = k;
-    *L = l;
-}
-
-/* The bit pattern of a float and back (the selection bisects over patterns). */
-static float bits_to_float(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
-static uint32_t float_to_bits(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
-
-static inline void hist_add(fiited_hist *h, float e, uint32_t k, int first) {
-    uint32_t u = float_to_bits(e);
-    if (h->shift + h->width < 32 && u >> (h->shift + h->width) != h->prefix) return;
-    uint32_t b = (u >> h->shift) & ((1u << h->width) - 1);
-    h->hk[b] += k;
-    h->hl[b] += (uint32_t)first;
-}
-
-static void eff_hist(const fiited_state *st, fiited_hist *h) {
-    float e[128];
-    memset(h->hk, 0, sizeof h->hk);
-    memset(h->hl, 0, sizeof h->hl);
-    for (int64_t p = 0; p < st->ht.cap; p++) {
-        if (st->ht.keys[p] == VHPI_EMPTY) continue;
-        eff_of(st, (int64_t)st->ht.keys[p], vhpi_slots(&st->ht, p), e);
-        for (int32_t j = 0; j < st->C; j++) hist_add(h, e[j], 1, j == 0);
-    }
-    for (int64_t g = 0; g < st->N; g++)
-        if (!st->len[g]) hist_add(h, st->cnt[g], (uint32_t)st->C, 1);
-}
-
-/* The smallest tau (in float order) whose set {eff > tau} fits the budget, when
- * the whole set does not. */
-static float select_tau(const fiited_state *st, fiited_hist *h) {
-    static const int shifts[3] = {21, 10, 0}, widths[3] = {11, 11, 10};
-    int64_t K = 0, L = 0; /* chunks and ids above the current bucket range */
-    h->prefix = 0;
-    for (int lv = 0; lv < 3; lv++) {
-        h->shift = shifts[lv];
-        h->width = widths[lv];
-        eff_hist(st, h);
-        int64_t b = (1 << h->width) - 1;
-        for (; b >= 0; b--) {
-            if (!fits(st, K + h->hk[b], L + h->hl[b])) break;
-            K += h->hk[b];
-            L += h->hl[b];
-        }
-        HX_ASSERT(b >= 0); /* the whole range did not fit one level up */
-        h->prefix = (h->prefix << h->width) | (uint32_t)b;
-    }
-    return bits_to_float(h->prefix);
-}
-
-/* The tie order: q -> ((q * PERM_PRIME + perm_off) mod 2^64) mod N for q = 0, 1,
- * ..., walked without a division a step: g moves by PERM_PRIME mod N, and by
- * -2^64 mod N more where the uint64 sum wraps. */
-enum { PERM_AHEAD = 16 }; /* ids the tie walk fetches ahead (the order has no locality) */
-typedef struct perm_walk {
-    uint64_t v, g, n, step, wrap;
-} perm_walk;
-
-static void perm_start(perm_walk *w, uint64_t off, uint64_t n) {
-    HX_ASSERT(n >= 1 && n < (1ull << 62));
-    w->v = off;
-    w->n = n;
-    w->g = off % n;
-    w->step = PERM_PRIME % n;
-    w->wrap = (n - (UINT64_MAX % n + 1) % n) % n; /* -2^64 mod n */
-}
-
-static inline void perm_next(perm_walk *w) {
-    const uint64_t v = w->v + PERM_PRIME;
-    w->g += w->step;
-    if (w->g >= w->n) w->g -= w->n;
-    if (v < w->v) { /* wrapped */
-        w->g += w->wrap;
-        if (w->g >= w->n) w->g -= w->n;
-    }
-    w->v = v;
-}
-
-/* fiited_select: newlen[g] = live chunks of id g under the budget; returns K, L. */
-static void fiited_select(fiited_state *st, int64_t *Kout, int64_t *Lout) {
-    const int32_t C = st->C;
-    int64_t K, L;
-    if (fits(st, st->N * C, st->N)) {
-        memset(st->newlen, C, (size_t)st->N);
-        *Kout = st->N * C;
-        *Lout = st->N;
-        return;
-    }
-    float tau = select_tau(st, &st->hist);
-    count_above(st, tau, st->newlen, &K, &L);
-    /* ties eff == tau: position by position, ids in a seeded permutation (q <
-     * N); a position's walk may end once it has met every id tied there (an
-     * id met twice was refused, and then every later one is: fits() depends on
-     * K and L only) */
-    int64_t ties[129] = {0}; /* ids tied at each position (C <= 127) */
-    for (int64_t g = 0; g < st->N; g++)
-        if (st->newlen[g] & TIE) ties[st->newlen[g] & ~TIE]++;
-    perm_walk w, lead; /* lead: PERM_AHEAD ids in front, fetching their newlen */
-    for (int32_t j = 0; j < C; j++) {
-        if (!ties[j]) continue;
-        perm_start(&w, st->perm_off, (uint64_t)st->N);
-        lead = w;
-        for (int k = 0; k < PERM_AHEAD; k++) perm_next(&lead);
-        for (int64_t q = 0, left = ties[j]; q < st->N && left > 0; q++, perm_next(&w), perm_next(&lead)) {
-            __builtin_prefetch(st->newlen + lead.g, 0, 3);
-            const int64_t g = (int64_t)w.g;
-            if (st->newlen[g] != (TIE | j)) continue;
-            left--;
-            if (!fits(st, K + 1, L + (j == 0))) continue;
-            const int tie_next = j + 1 < C && eff_at(st, g, j + 1) == tau;
-            st->newlen[g] = (uint8_t)((j + 1) | (tie_next ? TIE : 0));
-            ties[j + 1] += tie_next;
-            K++;
-            L += j == 0;
-        }
-    }
-    for (int64_t g = 0; g < st->N; g++) st->newlen[g] &= (uint8_t)~TIE;
-    *Kout = K;
-    *Lout = L;
 }
 
 /* ---- pool and free list ---- */
@@ -486,7 +264,7 @@ static hx_status ht_rebuild(fiited_state *st, int64_t cap, int64_t nslots, int g
     for (int64_t g = 0; g < st->N; g++) {
         int32_t n = chunks_now(st, g, grown);
         if (!n) continue;
-        memcpy(list + q, live_slots(st, g), (size_t)n * sizeof(uint32_t));
+        memcpy(list + q, fiited_live_slots(st, g), (size_t)n * sizeof(uint32_t));
         q += n;
     }
     HX_ASSERT(q == nslots);
@@ -673,7 +451,7 @@ static void fiited_backward(void *state, const int64_t *idx, int64_t B, const fl
             int64_t g = st->off[f] + idx[b * F + f];
             const float *d = dout + ((size_t)b * F + f) * D;
             const int32_t n = st->len[g];
-            const uint32_t *sl = n ? live_slots(st, g) : NULL;
+            const uint32_t *sl = n ? fiited_live_slots(st, g) : NULL;
             double miss2 = INFINITY; /* smallest squared norm of a missing chunk's gradient */
             for (int32_t j = 0; j < st->C; j++) {
                 double n2 = 0;
@@ -734,7 +512,7 @@ hx_status fiited_rebudget(void *state, double ratio, char *err, size_t errlen) {
     fiited_state *st = state;
     double full = 0;
     for (int32_t f = 0; f < st->F; f++) full += 4.0 * (double)(st->off[f + 1] - st->off[f]) * st->D;
-    if (full / ratio < bytes_at(st->s, st->C, 1, 1))
+    if (full / ratio < fiited_bytes_at(st->s, st->C, 1, 1))
         return hx_error(HX_ERR_PARAM, err, errlen, "fiited: ratio %g leaves no chunk", ratio);
     st->target = full / ratio;
     return fiited_round(st, err, errlen);
@@ -745,14 +523,6 @@ void fiited_live(const void *state, int64_t *chunks, int64_t *ids, double *budge
     *chunks = st->pool.rows;
     *ids = st->ht.count;
     *budget = st->target;
-}
-
-uint64_t fiited_perm_check(uint64_t off, uint64_t n, uint64_t count) {
-    perm_walk w;
-    perm_start(&w, off, n);
-    for (uint64_t q = 0; q < count; q++, perm_next(&w))
-        if (w.g != (q * PERM_PRIME + off) % n) return q;
-    return count;
 }
 
 int fiited_len(const void *state, int32_t f, int64_t i) {
