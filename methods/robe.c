@@ -136,61 +136,91 @@ fail:
 }
 
 /* Array cell of block b of global id x: the block reads [loc, loc + Z). */
-static int64_t robe_loc(const robe_state *s, int64_t x, int64_t b) {
-    uint64_t key = (s->A * ((uint64_t)x % ROBE_P) % ROBE_P + s->B * (uint64_t)b % ROBE_P + s->C) % ROBE_P;
+/* The hash in two parts: the id's (once a row) and the block's. */
+static inline uint64_t robe_id_key(const robe_state *s, int64_t x) {
+    return s->A * ((uint64_t)x % ROBE_P) % ROBE_P;
+}
+
+static inline int64_t robe_cell(const robe_state *s, uint64_t id_key, int64_t b) {
+    uint64_t key = (id_key + s->B * (uint64_t)b % ROBE_P + s->C) % ROBE_P;
     return (int64_t)(key % (uint64_t)(s->size - s->Z + 1));
 }
 
-/* A walk over a batch's blocks in order: row k of idx (field f), block b of the
- * row's ceil(D / Z). With the big-table path on (arr.ahead > 0) a lead walk
- * runs `ahead` blocks in front: it hashes each block once into a ring and
- * starts fetching what the block will need, so the cache misses of many blocks
- * overlap. The cells and their order are those of the plain loops. */
+/* A walk over a batch's blocks in order: row k of idx (field f, its id's key
+ * ik), block b of the row's ceil(D / Z). With the big-table path on (arr.ahead
+ * > 0) and a big array (robe_lead), a lead walk runs `ahead` blocks in
+ * front: it hashes each block once into a ring and starts fetching what the
+ * block will need, so the cache misses of many blocks overlap. The cells and
+ * their order are those of plain loops. */
 typedef struct robe_walk {
-    int64_t k;
-    int32_t f, b;
+    int64_t  k, rows; /* rows: B * F, the walk's end */
+    int32_t  f, b;
+    uint64_t ik;
 } robe_walk;
 
-static inline void walk_next(const robe_state *s, robe_walk *w) {
+static inline robe_walk walk_start(const robe_state *s, const int64_t *idx, int64_t B) {
+    robe_walk w = {.k = 0, .rows = B * s->F, .f = 0, .b = 0, .ik = 0};
+    if (w.rows) w.ik = robe_id_key(s, s->offset[0] + idx[0]);
+    return w;
+}
+
+static inline void walk_next(const robe_state *s, const int64_t *idx, robe_walk *w) {
     if (++w->b * s->Z < s->D) return;
     w->b = 0, w->k++;
     if (++w->f == s->F) w->f = 0;
+    if (w->k < w->rows) w->ik = robe_id_key(s, s->offset[w->f] + idx[w->k]);
 }
 
-static inline int64_t walk_cell(const robe_state *s, const int64_t *idx, const robe_walk *w) {
-    return robe_loc(s, s->offset[w->f] + idx[w->k], w->b);
+static inline int64_t walk_cell(const robe_state *s, const robe_walk *w) { return robe_cell(s, w->ik, w->b); }
+
+/* Blocks the lead walk runs ahead: 0 with the path off, or for an array under
+ * the big-table size (HX_BIG_MIN), which the caches hold: there it only adds work. */
+static inline int32_t robe_lead(const robe_state *s) {
+    return (uint64_t)s->size * sizeof(float) >= (uint64_t)HX_BIG_MIN ? s->arr.ahead : 0;
 }
 
 /* The lead walk's block (number e) into the ring; it starts fetching the
  * block's cells (forward) or its first cell's gradient map slot (backward). */
 static inline void lead_one(const robe_state *s, const int64_t *idx, robe_walk *lead, int64_t e, int64_t *ring,
                             int backward) {
-    const int64_t c = walk_cell(s, idx, lead);
+    const int64_t c = walk_cell(s, lead);
     ring[e & (ROBE_RING - 1)] = c;
     if (backward) emb_table_grad_prefetch(&s->arr, c);
     else emb_prefetch(s->arr.w + c, (size_t)s->Z, 0);
-    walk_next(s, lead);
+    walk_next(s, idx, lead);
 }
 
 /* The cells of every block of the batch in order: fn(s, block's output offset,
  * its first cell, its length, ctx). */
-static void robe_walk_batch(robe_state *s, const int64_t *idx, int64_t B, int backward,
-                            void (*fn)(robe_state *, size_t, int64_t, int32_t, void *), void *ctx) {
-    const int32_t nb = (s->D + s->Z - 1) / s->Z, a = s->arr.ahead;
+static inline __attribute__((always_inline)) void robe_walk_batch(
+    robe_state *s, const int64_t *idx, int64_t B, int backward, void (*fn)(robe_state *, size_t, int64_t, int32_t, void *),
+    void *ctx) {
+    const int32_t nb = (s->D + s->Z - 1) / s->Z, a = robe_lead(s);
     const int64_t n = B * s->F * nb;
+    if (!a) { /* the plain loops: rows, then their blocks */
+        for (int64_t k = 0; k < B * s->F; k++) {
+            const uint64_t ik = robe_id_key(s, s->offset[k % s->F] + idx[k]);
+            for (int32_t b = 0, j0 = 0; j0 < s->D; b++, j0 += s->Z)
+                fn(s, (size_t)k * (size_t)s->D + (size_t)j0, robe_cell(s, ik, b), s->D - j0 < s->Z ? s->D - j0 : s->Z,
+                   ctx);
+        }
+        return;
+    }
     int64_t ring[ROBE_RING];
-    robe_walk w = {0, 0, 0}, lead = {0, 0, 0};
+    robe_walk w = walk_start(s, idx, B), lead = w;
     for (int64_t e = 0; e < a && e < n; e++) lead_one(s, idx, &lead, e, ring, backward);
-    for (int64_t e = 0; e < n; e++, walk_next(s, &w)) {
-        if (a && e + a < n) lead_one(s, idx, &lead, e + a, ring, backward);
-        const int64_t c = a ? ring[e & (ROBE_RING - 1)] : walk_cell(s, idx, &w);
+    for (int64_t e = 0; e < n; e++, walk_next(s, idx, &w)) {
+        if (e + a < n) lead_one(s, idx, &lead, e + a, ring, backward);
+        const int64_t c = ring[e & (ROBE_RING - 1)];
         const int32_t j0 = w.b * s->Z, len = s->D - j0 < s->Z ? s->D - j0 : s->Z;
         fn(s, (size_t)w.k * (size_t)s->D + (size_t)j0, c, len, ctx);
     }
 }
 
 static inline void copy_block(robe_state *s, size_t at, int64_t c, int32_t len, void *out) {
-    memcpy((float *)out + at, s->arr.w + c, (size_t)len * sizeof(float));
+    const float *m = s->arr.w + c;
+    float *o = (float *)out + at;
+    for (int32_t q = 0; q < len; q++) o[q] = m[q];
 }
 
 static inline void grad_block(robe_state *s, size_t at, int64_t c, int32_t len, void *dout) {

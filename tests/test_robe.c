@@ -59,11 +59,12 @@ Test(robe, size_from_ratio) {
  * does, for blocks that do not divide the dim (the last one shorter) and a batch
  * of many more blocks than the walk runs ahead. */
 Test(robe, lead_walk_matches_the_plain_walk) {
-    enum { BB = 37, DIM = 8 };
+    enum { BB = 37, DIM = 8, SIZE = 600000 }; /* 2.4 MB: past HX_BIG_MIN, so the lead walk runs */
+    static const int64_t big[2] = {300000, 300000};
     emb_spec s;
     emb_plan p;
-    mt_spec(&s, M, 2, card, DIM, 120.0 * DIM / 100);
-    mt_set(M, &s, "size", 100);
+    mt_spec(&s, M, 2, big, DIM, 600000.0 * DIM / SIZE);
+    mt_set(M, &s, "size", SIZE);
     mt_set(M, &s, "block", 3); /* blocks of 3, 3 and 2 dims */
     s.batch = BB;
     void *st[2];
@@ -75,8 +76,8 @@ Test(robe, lead_walk_matches_the_plain_walk) {
     int64_t idx[BB * 2];
     hx_rng r;
     hx_rng_seed(&r, 5);
-    for (int i = 0; i < BB * 2; i++) idx[i] = (int64_t)hx_rng_below(&r, (uint64_t)card[i % 2]);
-    static float out[2][BB * 2 * DIM], dout[BB * 2 * DIM], grad[2][100];
+    for (int i = 0; i < BB * 2; i++) idx[i] = (int64_t)hx_rng_below(&r, (uint64_t)big[i % 2]);
+    static float out[2][BB * 2 * DIM], dout[BB * 2 * DIM], grad[2][SIZE];
     for (size_t i = 0; i < sizeof dout / sizeof dout[0]; i++) dout[i] = (float)(i % 7) - 3.0f;
     for (int on = 0; on <= 1; on++) {
         M->forward(st[on], idx, BB, out[on]);
@@ -86,7 +87,7 @@ Test(robe, lead_walk_matches_the_plain_walk) {
     cr_expect(memcmp(out[0], out[1], sizeof out[0]) == 0, "forward: lead walk and plain walk differ");
     cr_expect(memcmp(grad[0], grad[1], sizeof grad[0]) == 0, "backward: lead walk and plain walk differ");
     int touched = 0;
-    for (int k = 0; k < 100; k++) touched += grad[1][k] != 0;
-    cr_expect_gt(touched, 20, "the batch's gradients reach many cells (%d)", touched);
+    for (int k = 0; k < SIZE; k++) touched += grad[1][k] != 0;
+    cr_expect_gt(touched, 400, "the batch's gradients reach many cells (%d)", touched);
     for (int on = 0; on <= 1; on++) M->destroy(st[on]);
 }
