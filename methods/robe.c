@@ -173,6 +173,9 @@ static inline void walk_next(const robe_state *s, const int64_t *idx, robe_walk 
 
 static inline int64_t walk_cell(const robe_state *s, const robe_walk *w) { return robe_cell(s, w->ik, w->b); }
 
+/* Cells of the block starting at dim j0 (the last of a row may be short). */
+static inline int32_t block_len(const robe_state *s, int32_t j0) { return s->D - j0 < s->Z ? s->D - j0 : s->Z; }
+
 /* Blocks the lead walk runs ahead: 0 with the path off, or for an array under
  * the big-table size (HX_BIG_MIN), which the caches hold: there it only adds work. */
 static inline int32_t robe_lead(const robe_state *s) {
@@ -201,8 +204,7 @@ static inline __attribute__((always_inline)) void robe_walk_batch(
         for (int64_t k = 0; k < B * s->F; k++) {
             const uint64_t ik = robe_id_key(s, s->offset[k % s->F] + idx[k]);
             for (int32_t b = 0, j0 = 0; j0 < s->D; b++, j0 += s->Z)
-                fn(s, (size_t)k * (size_t)s->D + (size_t)j0, robe_cell(s, ik, b), s->D - j0 < s->Z ? s->D - j0 : s->Z,
-                   ctx);
+                fn(s, (size_t)k * (size_t)s->D + (size_t)j0, robe_cell(s, ik, b), block_len(s, j0), ctx);
         }
         return;
     }
@@ -212,8 +214,8 @@ static inline __attribute__((always_inline)) void robe_walk_batch(
     for (int64_t e = 0; e < n; e++, walk_next(s, idx, &w)) {
         if (e + a < n) lead_one(s, idx, &lead, e + a, ring, backward);
         const int64_t c = ring[e & (ROBE_RING - 1)];
-        const int32_t j0 = w.b * s->Z, len = s->D - j0 < s->Z ? s->D - j0 : s->Z;
-        fn(s, (size_t)w.k * (size_t)s->D + (size_t)j0, c, len, ctx);
+        const int32_t j0 = w.b * s->Z;
+        fn(s, (size_t)w.k * (size_t)s->D + (size_t)j0, c, block_len(s, j0), ctx);
     }
 }
 

@@ -304,29 +304,32 @@ static void check_dot(int B, int F, int D, int with_x) { check_dot_isa(interact_
 
 Test(model, dot_gradient_with_bottom) { check_dot(3, 4, 5, 1); }
 Test(model, dot_gradient_fields_only) { check_dot(3, 4, 5, 0); }
-Test(model, dot_gradient_wide_shapes) {
-    check_dot(2, 26, 16, 1); /* Criteo-shaped: n = 27, one and two blocks a row, 3 rows left over */
-    check_dot(2, 20, 13, 0); /* 4-column blocks and a tail of 1, a row alone at the end */
-    check_dot(2, 9, 8, 1);   /* two 4-column blocks, 2 rows left over */
-    check_dot(1, 3, 36, 1);  /* 2 x 16 + 4 columns */
-    check_dot(2, 40, 16, 1); /* n = 41: three 16-lane blocks, 1 row left over */
-    check_dot(2, 33, 18, 0); /* 16 columns + a scalar tail of 2; pairs of two blocks */
-    check_dot(2, 2, 3, 0);   /* n = 2: one row alone, through the detour */
+/* The wide shapes: B, F, D, with_x. */
+static const int k_dot_shapes[][4] = {
+    {2, 26, 16, 1}, /* Criteo-shaped: n = 27, one and two blocks a row, 3 rows left over */
+    {2, 20, 13, 0}, /* 4-column blocks and a tail of 1, a row alone at the end */
+    {2, 9, 8, 1},   /* two 4-column blocks, 2 rows left over */
+    {1, 3, 36, 1},  /* 2 x 16 + 4 columns */
+    {2, 40, 16, 1}, /* n = 41: three 16-lane blocks, 1 row left over */
+    {2, 33, 18, 0}, /* 16 columns + a scalar tail of 2; pairs of two blocks */
+    {2, 2, 3, 0},   /* n = 2: one row alone, through the detour */
+};
+
+static void check_dot_shapes(int isa) {
+    for (size_t i = 0; i < sizeof k_dot_shapes / sizeof k_dot_shapes[0]; i++)
+        check_dot_isa(isa, k_dot_shapes[i][0], k_dot_shapes[i][1], k_dot_shapes[i][2], k_dot_shapes[i][3]);
 }
 
-/* Every instruction set's kernels on the wide shapes: the same exact checks, so
+Test(model, dot_gradient_wide_shapes) { check_dot_shapes(interact_dot_isa()); }
+
+/* Every instruction set's kernels on every shape: the same exact checks, so
  * the same bits whichever one a CPU runs. One the CPU lacks is skipped. */
 static void check_dot_every_shape(int isa) {
     if (!interact_dot_isa_usable(isa))
         cr_skip_test("the %s kernels cannot run here (not built for this architecture, or the CPU lacks it)",
                      interact_dot_isa_name(isa));
     check_dot_isa(isa, 3, 4, 5, 1);
-    check_dot_isa(isa, 2, 26, 16, 1);
-    check_dot_isa(isa, 2, 20, 13, 0);
-    check_dot_isa(isa, 1, 3, 36, 1);
-    check_dot_isa(isa, 2, 40, 16, 1);
-    check_dot_isa(isa, 2, 33, 18, 0);
-    check_dot_isa(isa, 2, 2, 3, 0);
+    check_dot_shapes(isa);
 }
 
 Test(model, dot_kernels_avx512f) { check_dot_every_shape(IX_ISA_AVX512F); }
