@@ -17,13 +17,8 @@
  * row; a 45.8M-row Criteo file (33.8M values) needs about 2-2.5 GB
  * (extrapolated from a measured 3M-row build, datasets/README.md).
  *
- * Cache file (little-endian): a 4096-byte header (magic "EMBSWDS1", version,
- * recipe hash, source stamp = hash of each source file's size and mtime, counts,
- * section offsets, a checksum of the payload and one of the header), then
- * 64-byte aligned sections: card (F int64), field names (F x 32 bytes), recipe
- * text, dense (N, Dd) f32, cat (N, F) u32, label (N) f32. A bad magic, version,
- * size, stamp or checksum means rebuild. Concurrent builders serialise on
- * flock(<cache>.lock); readers map only complete files. */
+ * The cache file's format and its checks are in ds_cache.c. Concurrent
+ * builders serialise on flock(<cache>.lock); readers map only complete files. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,129 +39,6 @@ const char *const ds_bad_names[DS_BAD_KINDS] = {"wrong column count", "non-numer
                                                 "bad label", "bad value", "over-long line",
                                                 "truncated gzip"};
 
-
-static uint64_t sum32(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    HX_ASSERT(n % 4 == 0);
-    for (size_t i = 0; i < n; i += 4) {
-        uint32_t w;
-        memcpy(&w, b + i, 4);
-        h = (h ^ w) * 0x100000001b3ULL;
-    }
-    return h;
-}
-
-uint64_t ds_cache_payload_sum(const void *file, uint64_t file_size) {
-    HX_ASSERT(file_size >= HDR_BYTES);
-    return sum32(0, (const char *)file + HDR_BYTES, file_size - HDR_BYTES);
-}
-
-uint64_t ds_cache_header_sum(const ds_cache_hdr *h) {
-    ds_cache_hdr c = *h;
-    c.header_sum = 0;
-    return hx_fnv1a(&c, sizeof c, 0);
-}
-
-/* Is [off, off + count * size) inside the payload, on an align boundary? */
-static int region_ok(uint64_t off, uint64_t count, uint64_t size, uint64_t align, uint64_t file_size) {
-    uint64_t bytes;
-    if (__builtin_mul_overflow(count, size, &bytes)) return 0;
-    return off >= HDR_BYTES && off % align == 0 && off <= file_size && bytes <= file_size - off;
-}
-
-/* The header's counts and offsets against the file size, and every id against
- * its field's cardinality: a forged header (checksums recomputed) must not
- * send a reader outside the mapping. NULL when all hold, else the reason. */
-static const char *layout_bad(const ds_cache_hdr *h, const char *base) {
-    const uint64_t fs = h->file_size;
-    if (h->n_rows < 0 || h->n_train < 0 || h->n_val < 0 || h->n_test < 0 || h->n_train > h->n_rows ||
-        h->n_val > h->n_rows - h->n_train || h->n_test != h->n_rows - h->n_train - h->n_val) /* no overflow */
-        return "corrupt (the split sizes do not add up to the rows)";
-    if (h->n_fields < 1 || h->n_fields > DS_MAX_FIELDS || h->n_dense < 0 || h->n_dense > DS_MAX_DENSE)
-        return "corrupt (field or dense-feature count out of range)";
-    const uint64_t N = (uint64_t)h->n_rows, F = (uint64_t)h->n_fields, Dd = (uint64_t)h->n_dense;
-    if (!region_ok(h->off_card, F, 8, 8, fs) || !region_ok(h->off_names, F, 32, 4, fs) ||
-        !region_ok(h->off_recipe, h->recipe_len, 1, 1, fs) || !region_ok(h->off_dense, N, Dd * 4, 4, fs) ||
-        !region_ok(h->off_cat, N, F * 4, 4, fs) || !region_ok(h->off_label, N, 4, 4, fs))
-        return "corrupt (an offset or count points outside the file)";
-    const int64_t *card = (const int64_t *)(const void *)(base + h->off_card);
-    for (uint64_t f = 0; f < F; f++)
-        if (card[f] < 1 || card[f] > (int64_t)UINT32_MAX) return "corrupt (a field cardinality out of range)";
-    for (uint64_t f = 0; f < F; f++) /* names are printed with %s */
-        if (!memchr(base + h->off_names + f * 32, 0, 32)) return "corrupt (a field name without its NUL)";
-    const uint32_t *cat = (const uint32_t *)(const void *)(base + h->off_cat);
-    for (uint64_t i = 0; i < N; i++)
-        for (uint64_t f = 0; f < F; f++)
-            if ((int64_t)cat[i * F + f] >= card[f]) return "corrupt (an id beyond its field's cardinality)";
-    return NULL;
-}
-
-/* ---- mapping a cache ---- */
-
-/* 0 and d filled when path holds a complete cache for this recipe and source;
- * else -1 with the reason in why ("" when the file does not exist). */
-static int cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_data *d, char *why,
-                     size_t n) {
-    why[0] = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    struct stat st;
-    void *base = MAP_FAILED;
-    if (fstat(fd, &st) || st.st_size < HDR_BYTES) {
-        snprintf(why, n, "truncated");
-        close(fd);
-        return -1;
-    }
-    base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (base == MAP_FAILED) {
-        snprintf(why, n, "unreadable (%s)", strerror(errno));
-        return -1;
-    }
-    const ds_cache_hdr *h = base;
-    const char *bad = NULL;
-    if (memcmp(h->magic, "EMBSWDS1", 8) || h->version != CACHE_VERSION) bad = "not a cache of this version";
-    else if (h->header_sum != ds_cache_header_sum(h)) bad = "corrupt (header checksum)";
-    else if (h->recipe_hash != recipe_hash) bad = "for another recipe";
-    else if (h->source_stamp != stamp) bad = "stale (the source file changed)";
-    else if (h->file_size != (uint64_t)st.st_size) bad = "truncated";
-    else if (h->file_size % 4) bad = "corrupt (the size is not a multiple of 4)"; /* the checksum reads words */
-    else if (ds_cache_payload_sum(base, h->file_size) != h->payload_sum)
-        bad = "corrupt (payload checksum)";
-    else bad = layout_bad(h, base);
-    if (bad) {
-        snprintf(why, n, "%s", bad);
-        munmap(base, (size_t)st.st_size);
-        return -1;
-    }
-    char *b = base;
-    d->map = base;
-    d->map_len = (size_t)st.st_size;
-    d->n_rows = h->n_rows, d->n_train = h->n_train, d->n_val = h->n_val, d->n_test = h->n_test;
-    d->n_dense = h->n_dense, d->n_fields = h->n_fields;
-    d->card = (int64_t *)(void *)(b + h->off_card);
-    d->field_names = (char (*)[32])(void *)(b + h->off_names);
-    d->dense = h->n_dense ? (float *)(void *)(b + h->off_dense) : NULL;
-    d->cat = (uint32_t *)(void *)(b + h->off_cat);
-    d->label = (float *)(void *)(b + h->off_label);
-    d->prob = NULL;
-    return 0;
-}
-
-/* ---- writing a cache ---- */
-
-typedef struct cwriter { FILE *f; uint64_t sum, off; int err; } cwriter;
-
-static void cw_put(cwriter *w, const void *p, size_t n) {
-    if (n && (hx_io_fails() || fwrite(p, 1, n, w->f) != n)) w->err = 1;
-    w->sum = sum32(w->sum, p, n);
-    w->off += n;
-}
-
-static void cw_pad(cwriter *w) {
-    static const char zero[64];
-    if (w->off % 64) cw_put(w, zero, 64 - w->off % 64);
-}
 
 /* ---- the build ---- */
 
@@ -321,27 +193,27 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     ds_cache_hdr h;
     memset(&h, 0, sizeof h);
     static const char zero[HDR_BYTES];
-    cwriter w = {f, 0, 0, 0};
+    ds_cwriter w = {f, 0, 0, 0};
     if (hx_io_fails() || fwrite(zero, 1, HDR_BYTES, f) != HDR_BYTES) w.err = 1;
     w.off = HDR_BYTES;
     const int32_t F = b->F, Dd = b->Dd;
     h.off_card = w.off;
-    cw_put(&w, d->card, (size_t)F * sizeof(int64_t));
-    cw_pad(&w);
+    ds_cw_put(&w, d->card, (size_t)F * sizeof(int64_t));
+    ds_cw_pad(&w);
     h.off_names = w.off;
     for (int32_t i = 0; i < F; i++) {
         char name[32] = {0};
         snprintf(name, sizeof name, "%s", b->src->field_names[i]);
-        cw_put(&w, name, 32);
+        ds_cw_put(&w, name, 32);
     }
-    cw_pad(&w);
+    ds_cw_pad(&w);
     h.off_recipe = w.off;
     h.recipe_len = strlen(d->recipe);
-    cw_put(&w, d->recipe, h.recipe_len / 4 * 4);
+    ds_cw_put(&w, d->recipe, h.recipe_len / 4 * 4);
     char tail[4] = {0};
     memcpy(tail, d->recipe + h.recipe_len / 4 * 4, h.recipe_len % 4);
-    cw_put(&w, tail, 4);
-    cw_pad(&w);
+    ds_cw_put(&w, tail, 4);
+    ds_cw_pad(&w);
     /* three sections, each in split order */
     uint32_t *row = hx_malloc((size_t)BATCH * (size_t)F * sizeof *row);
     int64_t *pick = hx_malloc(BATCH * sizeof *pick);
@@ -362,15 +234,15 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
                     if (as[i] == sp) pick[m++] = i;
                 if (sec == 1) {
                     remap_rows(raw, b->rec, 4 + (size_t)Dd * 4, pick, m, map, F, row);
-                    cw_put(&w, row, (size_t)m * (size_t)F * 4);
+                    ds_cw_put(&w, row, (size_t)m * (size_t)F * 4);
                 }
                 for (int j = 0; sec != 1 && j < m; j++) {
                     const char *r = raw + (size_t)pick[j] * b->rec;
-                    if (sec == 0) cw_put(&w, r + 4, (size_t)Dd * 4);
-                    else cw_put(&w, r, 4);
+                    if (sec == 0) ds_cw_put(&w, r + 4, (size_t)Dd * 4);
+                    else ds_cw_put(&w, r, 4);
                 }
             }
-        cw_pad(&w);
+        ds_cw_pad(&w);
     }
     hx_free(row);
     hx_free(pick);
@@ -602,20 +474,20 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
     why[0] = 0;
     int fd = -1;
     if (!private_dir) { /* a private dir is this call's alone: no lock, nothing to reuse */
-        if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) return HX_OK;
+        if (ds_cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) return HX_OK;
         fd = open(lock, O_RDWR | O_CREAT, 0666);
         if (fd < 0 || flock(fd, LOCK_EX)) {
             st = hx_error(HX_ERR_IO, err, errlen, "cannot lock '%s': %s", lock, strerror(errno));
             goto out;
         }
         /* Someone may have built it while we waited for the lock. */
-        if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
+        if (ds_cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
         remove_stale(dir, path);
         if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
         fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
     }
     if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;
-    if (cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
+    if (ds_cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
         st = hx_error(HX_ERR_IO, err, errlen, "cache '%s' unreadable right after writing: %s", path, why);
 out:
     if (fd >= 0) close(fd); /* releases the lock */

@@ -1,11 +1,12 @@
 /* ds_text.h: streaming text input for the real-data loaders: a line reader over
  * plain or gzip files (zlib), column splitting, number and key parsing, the
  * per-field vocabularies, and the shared build pipeline (ds_build.c) that turns
- * a ds_source into a cached, memory-mapped ds_data. */
+ * a ds_source into a cached, memory-mapped ds_data (the cache file: ds_cache.c). */
 #ifndef EMBSWEEP_DS_TEXT_H
 #define EMBSWEEP_DS_TEXT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <zlib.h>
 
 #include "ds_internal.h"
@@ -128,7 +129,7 @@ typedef struct ds_source {
 hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
                    ds_data *d, char *err, size_t errlen);
 
-/* ---- the cache file (ds_build.c) ----
+/* ---- the cache file (ds_cache.c) ----
  * A 4096-byte header, then the payload: card (F int64), names (F x 32 bytes),
  * the recipe text, dense (N x Dd float), cat (N x F uint32), label (N float),
  * each 64-byte aligned. A mapped cache is trusted only when magic, version,
@@ -154,5 +155,16 @@ typedef struct ds_cache_hdr {
  * payload checksum of a whole cache file of file_size bytes. */
 uint64_t ds_cache_header_sum(const ds_cache_hdr *h);
 uint64_t ds_cache_payload_sum(const void *file, uint64_t file_size);
+
+/* 0 and d filled (mapped read-only) when path holds a complete cache for this
+ * recipe and source; else -1 with the reason in why ("" when the file does
+ * not exist). */
+int ds_cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_data *d, char *why, size_t n);
+
+/* The writer's output: bytes written (off) and their running checksum (sum,
+ * the payload checksum once the header is skipped); err set on a failed write. */
+typedef struct ds_cwriter { FILE *f; uint64_t sum, off; int err; } ds_cwriter;
+void ds_cw_put(ds_cwriter *w, const void *p, size_t n);
+void ds_cw_pad(ds_cwriter *w); /* zeros to the next 64-byte boundary */
 
 #endif

@@ -1,5 +1,5 @@
-/* fuzz_cache.c: the dataset cache reader (cache_map and layout_bad in
- * datasets/ds_build.c) on crafted cache files. Once per process a valid cache
+/* fuzz_cache.c: the dataset cache reader (ds_cache_map and layout_bad in
+ * datasets/ds_cache.c) on crafted cache files. Once per process a valid cache
  * of 12 Criteo rows is built; each input edits a copy of its bytes:
  *   byte 0     flags: 1 keep the header checksum, 2 keep the payload checksum
  *              (as edited, else both are recomputed after the edits, so the
