@@ -147,11 +147,10 @@ static inline int64_t robe_cell(const robe_state *s, uint64_t id_key, int64_t b)
 }
 
 /* A walk over a batch's blocks in order: row k of idx (field f, its id's key
- * ik), block b of the row's ceil(D / Z). With the big-table path on (arr.ahead
- * > 0) and a big array (robe_lead), a lead walk runs `ahead` blocks in
- * front: it hashes each block once into a ring and starts fetching what the
- * block will need, so the cache misses of many blocks overlap. The cells and
- * their order are those of plain loops. */
+ * ik), block b of the row's ceil(D / Z). Where robe_lead says so, a lead walk
+ * runs `ahead` blocks in front: it hashes each block once into a ring and
+ * starts fetching what the block will need, so the cache misses of many blocks
+ * overlap. The cells and their order are those of plain loops. */
 typedef struct robe_walk {
     int64_t  k, rows; /* rows: B * F, the walk's end */
     int32_t  f, b;
@@ -176,10 +175,13 @@ static inline int64_t walk_cell(const robe_state *s, const robe_walk *w) { retur
 /* Cells of the block starting at dim j0 (the last of a row may be short). */
 static inline int32_t block_len(const robe_state *s, int32_t j0) { return s->D - j0 < s->Z ? s->D - j0 : s->Z; }
 
-/* Blocks the lead walk runs ahead: 0 with the path off, or for an array under
- * the big-table size (HX_BIG_MIN), which the caches hold: there it only adds work. */
-static inline int32_t robe_lead(const robe_state *s) {
-    return (uint64_t)s->size * sizeof(float) >= (uint64_t)HX_BIG_MIN ? s->arr.ahead : 0;
+/* Blocks the lead walk runs ahead: 0 with the path off. The backward always
+ * walks ahead: its gradient map (a slot a touched cell, up to the array's
+ * size) outgrows the caches even where the array does not. The forward only
+ * for an array from the big-table size (HX_BIG_MIN): a smaller one sits in the
+ * caches, and there the lead walk only adds work. */
+static inline int32_t robe_lead(const robe_state *s, int backward) {
+    return backward || (uint64_t)s->size * sizeof(float) >= (uint64_t)HX_BIG_MIN ? s->arr.ahead : 0;
 }
 
 /* The lead walk's block (number e) into the ring; it starts fetching the
@@ -198,7 +200,7 @@ static inline void lead_one(const robe_state *s, const int64_t *idx, robe_walk *
 static inline __attribute__((always_inline)) void robe_walk_batch(
     robe_state *s, const int64_t *idx, int64_t B, int backward, void (*fn)(robe_state *, size_t, int64_t, int32_t, void *),
     void *ctx) {
-    const int32_t nb = (s->D + s->Z - 1) / s->Z, a = robe_lead(s);
+    const int32_t nb = (s->D + s->Z - 1) / s->Z, a = robe_lead(s, backward);
     const int64_t n = B * s->F * nb;
     if (!a) { /* the plain loops: rows, then their blocks */
         for (int64_t k = 0; k < B * s->F; k++) {
