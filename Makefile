@@ -41,8 +41,14 @@ else
   BIN := embsweep
 endif
 
-# Expanded here, before any target-specific additions (db.o, provenance.o).
-FLAGS_ID := $(CC) $(CFLAGS) $(LDFLAGS)
+# The optimizers' row steps (optim.o only): sqrtf without errno (its argument
+# is never negative there, and IEEE square root and division are exact-rounded
+# in any width), so GCC vectorises the element-wise Adam and Adagrad loops with
+# the same bits: 3.8x and 4x faster a 16-float row.
+OPTIM_CFLAGS := -fno-math-errno
+
+# Expanded here, before any target-specific additions (db.o, optim.o, provenance.o).
+FLAGS_ID := $(CC) $(CFLAGS) $(LDFLAGS) $(OPTIM_CFLAGS)
 
 LIB_SRC  := $(filter-out harness/cli/main.c,$(sort $(shell find harness methods datasets -name '*.c')))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -80,8 +86,9 @@ $(BUILD)/gen/schema_sql.h: harness/sweep/schema.sql
 	awk 'BEGIN { print "static const char k_schema_sql[] =" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } END { print ";" }' $< > $@
 $(BUILD)/harness/sweep/db.o: $(BUILD)/gen/schema_sql.h
 $(BUILD)/harness/sweep/db.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/harness/core/optim.o: CFLAGS += $(OPTIM_CFLAGS)
 # Provenance: the flags this binary was built with (recorded per invocation).
-$(BUILD)/harness/sweep/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(VECT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined)"'
+$(BUILD)/harness/sweep/provenance.o: CFLAGS += -DEMBSWEEP_CFLAGS='"$(OPT) $(VECT) $(if $(filter 1,$(SANITIZE)),-fsanitize=address$(,)undefined) (optim.c: $(OPTIM_CFLAGS))"'
 
 $(TEST_BIN): $(LIB_OBJ) $(TEST_OBJ)
 	@echo "LD $@"; $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
