@@ -44,7 +44,7 @@ endif
 # The optimizers' row steps (optim.o only): sqrtf without errno (its argument
 # is never negative there, and IEEE square root and division are exact-rounded
 # in any width), so GCC vectorises the element-wise Adam and Adagrad loops with
-# the same bits: 3.8x and 4x faster a 16-float row.
+# the same bits (measured in results/notes/2026-12-06-big-tables.md).
 OPTIM_CFLAGS := -fno-math-errno
 
 # Expanded here, before any target-specific additions (db.o, optim.o, provenance.o).

@@ -176,10 +176,10 @@ static inline int64_t walk_cell(const robe_state *s, const robe_walk *w) { retur
 static inline int32_t block_len(const robe_state *s, int32_t j0) { return s->D - j0 < s->Z ? s->D - j0 : s->Z; }
 
 /* Blocks the lead walk runs ahead: 0 with the path off. The backward always
- * walks ahead: its gradient map (a slot a touched cell, up to the array's
- * size) outgrows the caches even where the array does not. The forward only
- * for an array from the big-table size (HX_BIG_MIN): a smaller one sits in the
- * caches, and there the lead walk only adds work. */
+ * walks ahead: its gradient map (two 12-byte slots for each cell a batch may
+ * touch, up to the array's size) outgrows the caches where the array does
+ * not. The forward only for an array from the big-table size (HX_BIG_MIN): a
+ * smaller one sits in the caches, and there the lead walk only adds work. */
 static inline int32_t robe_lead(const robe_state *s, int backward) {
     return backward || (uint64_t)s->size * sizeof(float) >= (uint64_t)HX_BIG_MIN ? s->arr.ahead : 0;
 }
