@@ -54,9 +54,13 @@ void emb_table_fill_uniform(emb_table *t, hx_rng *r, float lo, float hi) {
     for (size_t i = 0; i < n; i++) t->w[i] = hx_rng_uniformf(r, lo, hi);
 }
 
+/* The map slot where the probe for row r starts (grad_row, its prefetch and
+ * map_clear must agree on it). */
+static inline uint64_t map_home(const emb_table *t, int64_t r) { return hx_splitmix64((uint64_t)r) & t->map_mask; }
+
 float *emb_table_grad_row(emb_table *t, int64_t r) {
     HX_ASSERT(r >= 0 && r < t->rows);
-    uint64_t h = hx_splitmix64((uint64_t)r) & t->map_mask;
+    uint64_t h = map_home(t, r);
     for (;;) {
         int64_t k = t->map_key[h];
         if (k == r) return t->gbuf + (size_t)t->map_val[h] * (size_t)t->width;
@@ -78,7 +82,7 @@ float *emb_table_grad_row(emb_table *t, int64_t r) {
 }
 
 void emb_table_grad_prefetch(const emb_table *t, int64_t r) {
-    const uint64_t h = hx_splitmix64((uint64_t)r) & t->map_mask;
+    const uint64_t h = map_home(t, r);
     __builtin_prefetch(t->map_key + h, 1, 3);
     __builtin_prefetch(t->map_val + h, 1, 3);
 }
@@ -93,7 +97,7 @@ static void map_clear(emb_table *t) {
         return;
     }
     for (int64_t s = 0; s < t->n_touched; s++) {
-        uint64_t h = hx_splitmix64((uint64_t)t->touched[s]) & t->map_mask;
+        uint64_t h = map_home(t, t->touched[s]);
         while (t->map_key[h] != t->touched[s]) h = (h + 1) & t->map_mask;
         t->map_key[h] = -1;
     }
