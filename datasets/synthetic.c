@@ -205,6 +205,10 @@ static inline uint32_t alias_draw(const alias_tab *a, hx_rng *r) {
 
 /* ---- generation ---- */
 
+/* From this many rows (about 3 s to generate), syn_generate says on stderr that
+ * it is generating: at Criteo's 45.8M rows it takes minutes. */
+#define SYN_SAY_ROWS 1000000
+
 static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
 
 #define NOISE_PTS 49
@@ -369,6 +373,9 @@ hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err
                         name, (long long)c->rows, need / 1e9, have / 1e9);
     const int32_t F = c->F, Dd = c->Dd, R = c->rank;
     const int64_t N = c->rows;
+    if (N >= SYN_SAY_ROWS) /* minutes at Criteo's size: say what the wait is */
+        fprintf(stderr, "embsweep: generating dataset %s: %lld rows, %.1f GB at its peak\n", name,
+                (long long)N, need / 1e9);
     hx_status st = HX_OK;
     syn_model pm = {.tab = hx_calloc((size_t)F, sizeof *pm.tab), .bias = hx_calloc((size_t)F, sizeof *pm.bias),
                     .vec = hx_calloc((size_t)F, sizeof *pm.vec), .w = hx_malloc((size_t)(Dd ? Dd : 1) * sizeof(float))};
@@ -394,7 +401,7 @@ hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err
 
 hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
                              char *err, size_t errlen) {
-    (void)cache_dir; /* regenerating is as fast as reading a cache */
+    (void)cache_dir; /* not cached (datasets/README.md: up to a few million rows, regenerating is as fast) */
     syn_cfg c;
     syn_resolve(s, k, &c);
     return syn_generate(&c, s->name, d, err, errlen);

@@ -14,6 +14,11 @@ Test(dataset_cli, info_kinds_bench_and_errors) {
     cr_assert_eq(fx_run_cli("dataset info synthetic rows=1000 cardinalities=5,9", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "rows      1000: train 800, validation 100, test 100"), "%s", out);
     cr_assert(strstr(out, "f0=5 f1=9") && strstr(out, "bayes") && strstr(out, "recipe    kind=synthetic"), "%s", out);
+    cr_assert_null(strstr(out, "generating dataset"), "a small dataset is generated quietly: %s", out);
+    /* from a million rows (minutes at Criteo's size) the wait is announced */
+    cr_assert_eq(fx_run_cli("dataset info synthetic rows=1000000 fields=1 cardinality=10 dense=0", out, sizeof out), 0,
+                 "%s", out);
+    cr_assert(strstr(out, "embsweep: generating dataset synthetic: 1000000 rows, "), "%s", out);
 
     cr_assert_eq(fx_run_cli("dataset kinds", out, sizeof out), 0);
     cr_assert(strstr(out, "synthetic") && strstr(out, "criteo") && strstr(out, "avazu") &&
