@@ -52,6 +52,23 @@ Test(synthetic, deterministic_from_seed) {
     ds_free(a), ds_free(b), ds_free(c);
 }
 
+/* A row's ids and dense values come from the row stream alone, drawn row after
+ * row (in blocks of rows, datasets/synthetic.c): a shorter dataset of the same
+ * recipe is a prefix of a longer one, across a block's end and a partial block. */
+Test(synthetic, rows_are_a_prefix_of_a_longer_recipe) {
+    ds_spec s = syn("syn");
+    spec_add(&s, "rows", "37", 3, 5);
+    ds_data *a = load_ok(&s);
+    snprintf(s.val[0], sizeof s.val[0], "100");
+    ds_data *b = load_ok(&s);
+    const size_t F = (size_t)a->n_fields, D = (size_t)a->n_dense;
+    cr_assert_eq(a->n_rows, 37);
+    cr_assert_gt(D, 0);
+    cr_assert(!memcmp(a->cat, b->cat, 37 * F * sizeof *a->cat), "the ids of the first 37 rows");
+    cr_assert(!memcmp(a->dense, b->dense, 37 * D * sizeof *a->dense), "their dense values");
+    ds_free(a), ds_free(b);
+}
+
 Test(synthetic, shapes_split_and_ids_in_range) {
     ds_spec s = syn("syn");
     spec_add(&s, "rows", "1001", 0, 0);
