@@ -25,7 +25,12 @@
  *     compressed fields (k_f ~ N_f), k_f <= ceil(N_f/2); fields with N_f <=
  *     threshold (200, as DLRM's --qr-threshold) stay full (DLRM init).
  *   - schedule: every `cluster_every` steps (0: every epoch) while t <= cluster_until
- *     * total_steps (the reference clusters after each epoch < floor(0.75 epochs));
+ *     * total_steps (the reference clusters after each epoch < floor(0.75 epochs)).
+ *     The default, auto, is every epoch when an epoch ends by then, as the
+ *     reference; a shorter run (under 4/3 epochs: one epoch of Criteo, the default
+ *     sweep's half) would never cluster that way, so it clusters three times by
+ *     then, at until/3, 2 until/3 and until (the paper re-clustered a few times
+ *     early in its Criteo runs; its exact schedule is not published);
  *   - a residual row no id points at becomes 0 (the reference divides 0 by 0);
  *   - k-means niter default 25 with early stop (reference: 100 FAISS iterations);
  *   - the k-means sample is drawn by reservoir sampling (O(S) memory) and capped at
@@ -59,8 +64,9 @@ static const emb_param_desc cqr_params[] = {
                   .help = "random pointers b: seeded hash (0 bytes) or stored arrays"},
     [P_PACKED] = {.name = "packed", .type = EMB_P_BOOL, .min = 0, .max = 1, .def = 1,
                   .help = "bit-pack pointers at ceil(log2 k) bits (0: uint16/uint32)"},
-    [P_EVERY] = {.name = "cluster_every", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = 0,
-                 .help = "cluster every this many steps (0: every epoch)"},
+    [P_EVERY] = {.name = "cluster_every", .type = EMB_P_INT, .min = 0, .max = 1e15, .def = EMB_AUTO, .auto_ok = 1,
+                 .help = "cluster every this many steps (0: every epoch; auto: every epoch if one ends by "
+                         "cluster_until, else three times by then)"},
     [P_UNTIL] = {.name = "cluster_until", .type = EMB_P_FLOAT, .min = 0, .max = 1, .def = 0.75,
                  .help = "last clustering at this fraction of the total steps"},
     [P_NITER] = {.name = "niter", .type = EMB_P_INT, .min = 0, .max = 1000, .def = 25,
@@ -158,7 +164,20 @@ static cce_cfg cqr_cce_cfg(const emb_spec *spec) {
 }
 
 static int clustering_enabled(const emb_spec *spec) {
-    return spec->pv[P_UNTIL] > 0 && (spec->pv[P_EVERY] > 0 || spec->steps_per_epoch > 0);
+    return spec->pv[P_UNTIL] > 0 &&
+           (spec->pv[P_EVERY] > 0 || spec->pv[P_EVERY] == EMB_AUTO || spec->steps_per_epoch > 0);
+}
+
+/* The last step that may cluster, and the steps between clusterings (0: none). */
+static int64_t cqr_until(const emb_spec *spec) {
+    return clustering_enabled(spec) ? (int64_t)floor(spec->pv[P_UNTIL] * (double)spec->total_steps) : 0;
+}
+static int64_t cqr_every(const emb_spec *spec) {
+    const double e = spec->pv[P_EVERY];
+    const int64_t spe = spec->steps_per_epoch, until = cqr_until(spec);
+    if (e > 0) return (int64_t)e;
+    if (e == 0 || (spe > 0 && spe <= until)) return spe; /* every epoch */
+    return until >= 3 ? until / 3 : until;               /* auto, a short run: three times by until */
 }
 
 static int64_t table_cap(const emb_spec *spec, int64_t rows, int32_t per_row) {
@@ -210,9 +229,21 @@ static hx_status cqr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errle
                 nbig++;
                 if (k[f] > maxk) maxk = k[f];
             }
-        snprintf(out->knobs, sizeof out->knobs, "%d of %d fields clustered, c=%d, largest k=%lld; params-only ratio %.3g",
-                 nbig, spec->n_fields, (int)spec->pv[P_COLUMNS], (long long)maxk,
-                 emb_full_bytes(spec) / (double)(out->bytes.infer_params ? out->bytes.infer_params : 1));
+        int w = snprintf(out->knobs, sizeof out->knobs,
+                         "%d of %d fields clustered, c=%d, largest k=%lld; params-only ratio %.3g", nbig,
+                         spec->n_fields, (int)spec->pv[P_COLUMNS], (long long)maxk,
+                         emb_full_bytes(spec) / (double)(out->bytes.infer_params ? out->bytes.infer_params : 1));
+        const int64_t every = cqr_every(spec), until = cqr_until(spec);
+        if (nbig && spec->total_steps > 0 && w > 0 && (size_t)w < sizeof out->knobs) {
+            if (every > 0 && every <= until / 2)
+                snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; clusters %lld times, every %lld steps",
+                         (long long)(until / every), (long long)every);
+            else if (every > 0 && every <= until)
+                snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; clusters once, at step %lld",
+                         (long long)every);
+            else snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; never clusters in %lld steps",
+                          (long long)spec->total_steps);
+        }
     }
     hx_free(k);
     return rc;
@@ -288,8 +319,8 @@ static hx_status cqr_create(const emb_spec *spec, void **state, char *err, size_
         goto fail;
     s->D = spec->dim;
     s->g = cqr_cce_cfg(spec);
-    s->every = spec->pv[P_EVERY] > 0 ? (int64_t)spec->pv[P_EVERY] : spec->steps_per_epoch;
-    s->until = clustering_enabled(spec) ? (int64_t)floor(spec->pv[P_UNTIL] * (double)spec->total_steps) : 0;
+    s->every = cqr_every(spec);
+    s->until = cqr_until(spec);
     s->opt = spec->opt;
     hx_rng rng;
     hx_rng_seed(&rng, spec->seed);

@@ -230,3 +230,46 @@ Test(cqr, schedule_and_stored_sketch) {
         m->destroy(st);
     }
 }
+
+/* The steps at which field 1's pointers change over t = 1..total (a bit set). */
+static uint64_t clustered_at(const emb_method *m, emb_spec *s) {
+    emb_plan p;
+    char err[256];
+    void *st = mt_make(m, s, &p);
+    uint32_t *a0 = malloc(3000 * sizeof(uint32_t));
+    uint64_t at = 0;
+    for (int64_t t = 1; t <= s->total_steps; t++) {
+        for (int i = 0; i < 3000; i++) a0[i] = cqr_pointer_a(st, 1, i, 0);
+        cr_assert_eq(m->on_step(st, t, err, sizeof err), HX_OK, "%s", err);
+        int diff = 0;
+        for (int i = 0; i < 3000; i++) diff += a0[i] != cqr_pointer_a(st, 1, i, 0);
+        if (diff) at |= 1ull << t;
+    }
+    free(a0);
+    m->destroy(st);
+    return at;
+}
+
+/* cluster_every auto: every epoch when an epoch ends by cluster_until (0.75 of
+ * the steps), as the reference; a run shorter than 4/3 epochs, which would never
+ * reach an epoch's end by then, clusters three times by then instead. 0 keeps
+ * the plain every-epoch rule (no clustering in half an epoch). */
+Test(cqr, auto_schedule_clusters_short_runs_too) {
+    const emb_method *m = mt_method("cqr");
+    static const int64_t card[2] = {10, 3000};
+    static const struct { int64_t spe; int every0; uint64_t allowed, first; } cases[] = {
+        {100, 0, (1ull << 12) | (1ull << 24) | (1ull << 36), 1ull << 12}, /* half an epoch: until 37 */
+        {10, 0, (1ull << 10) | (1ull << 20) | (1ull << 30), 1ull << 10},  /* five epochs: each end by 37 */
+        {100, 1, 0, 0},                                                  /* every epoch, explicitly: none */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        emb_spec s;
+        spec_for(&s, 2, card, 8, 3);
+        s.steps_per_epoch = cases[c].spe;
+        s.total_steps = 50;
+        if (cases[c].every0) setp(&s, "cluster_every", 0);
+        const uint64_t at = clustered_at(m, &s);
+        cr_expect_eq(at & ~cases[c].allowed, 0, "case %zu: clustered off schedule (%#llx)", c, (unsigned long long)at);
+        cr_expect_eq(at & cases[c].first, cases[c].first, "case %zu: no clustering at the first scheduled step", c);
+    }
+}
