@@ -306,9 +306,9 @@ static void syn_rows(const syn_cfg *c, const syn_model *pm, hx_rng *rr, float *a
         for (int64_t k = 0; k < nr; k++) {
             for (int32_t f = 0; f < F; f++) {
                 const alias_tab *a = &pm->tab[f];
-                const uint64_t v = u[k * F + f] = hx_rng_u64(rr);
-                __builtin_prefetch(a->thr + alias_slot(a, v));
-                __builtin_prefetch(a->alias + alias_slot(a, v));
+                const uint32_t i = alias_slot(a, u[k * F + f] = hx_rng_u64(rr));
+                __builtin_prefetch(a->thr + i);
+                __builtin_prefetch(a->alias + i);
             }
             float *x = Dd ? d->dense + (r0 + k) * Dd : NULL;
             double dd = 0;

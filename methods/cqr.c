@@ -233,16 +233,13 @@ static hx_status cqr_plan(emb_spec *spec, emb_plan *out, char *err, size_t errle
                          "%d of %d fields clustered, c=%d, largest k=%lld; params-only ratio %.3g", nbig,
                          spec->n_fields, (int)spec->pv[P_COLUMNS], (long long)maxk,
                          emb_full_bytes(spec) / (double)(out->bytes.infer_params ? out->bytes.infer_params : 1));
-        const int64_t every = cqr_every(spec), until = cqr_until(spec);
+        const int64_t every = cqr_every(spec), n = every > 0 ? cqr_until(spec) / every : 0; /* clusterings */
         if (nbig && spec->total_steps > 0 && w > 0 && (size_t)w < sizeof out->knobs) {
-            if (every > 0 && every <= until / 2)
-                snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; clusters %lld times, every %lld steps",
-                         (long long)(until / every), (long long)every);
-            else if (every > 0 && every <= until)
-                snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; clusters once, at step %lld",
-                         (long long)every);
-            else snprintf(out->knobs + w, sizeof out->knobs - (size_t)w, "; never clusters in %lld steps",
-                          (long long)spec->total_steps);
+            char *o = out->knobs + w;
+            const size_t left = sizeof out->knobs - (size_t)w;
+            if (n > 1) snprintf(o, left, "; clusters %lld times, every %lld steps", (long long)n, (long long)every);
+            else if (n == 1) snprintf(o, left, "; clusters once, at step %lld", (long long)every);
+            else snprintf(o, left, "; never clusters in %lld steps", (long long)spec->total_steps);
         }
     }
     hx_free(k);

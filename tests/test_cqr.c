@@ -198,47 +198,13 @@ Test(cqr, clustering_beats_random_assignment_on_planted_clusters) {
     free(V);
 }
 
-Test(cqr, schedule_and_stored_sketch) {
-    const emb_method *m = mt_method("cqr");
-    static const int64_t card[2] = {10, 3000};
-    for (int stored = 0; stored <= 1; stored++) {
-        emb_spec s;
-        emb_plan p;
-        char err[256];
-        spec_for(&s, 2, card, 8, 3);
-        s.total_steps = 20;
-        setp(&s, "sketch", stored);
-        setp(&s, "cluster_every", 5);   /* clusters at t = 5, 10, 15 (<= 0.75 * 20) */
-        void *st = mt_make(m, &s, &p);
-        uint32_t *a0 = malloc(3000 * sizeof(uint32_t));
-        int changed_at5 = 0, changed_late = 0;
-        for (int64_t t = 1; t <= 20; t++) {
-            for (int i = 0; i < 3000; i++) a0[i] = cqr_pointer_a(st, 1, i, 0);
-            cr_assert_eq(m->on_step(st, t, err, sizeof err), HX_OK, "%s", err);
-            int diff = 0;
-            for (int i = 0; i < 3000; i++) diff += a0[i] != cqr_pointer_a(st, 1, i, 0);
-            if (t == 5) changed_at5 = diff > 0;
-            else if (t != 10 && t != 15) changed_late += diff;
-        }
-        cr_expect(changed_at5, "no clustering at t=5 (stored=%d)", stored);
-        cr_expect_eq(changed_late, 0, "pointers changed off schedule (stored=%d)", stored);
-        int64_t idx[2] = {3, 2999};
-        float out[2 * 8];
-        m->forward(st, idx, 1, out);
-        for (int e = 0; e < 16; e++) cr_expect(isfinite(out[e]));
-        free(a0);
-        m->destroy(st);
-    }
-}
-
-/* The steps at which field 1's pointers change over t = 1..total (a bit set). */
-static uint64_t clustered_at(const emb_method *m, emb_spec *s) {
-    emb_plan p;
+/* The steps t = 1..total at which field 1's pointers change (a bit set), each
+ * step's on_step run on st. */
+static uint64_t clustered_at(const emb_method *m, void *st, int64_t total) {
     char err[256];
-    void *st = mt_make(m, s, &p);
     uint32_t *a0 = malloc(3000 * sizeof(uint32_t));
     uint64_t at = 0;
-    for (int64_t t = 1; t <= s->total_steps; t++) {
+    for (int64_t t = 1; t <= total; t++) {
         for (int i = 0; i < 3000; i++) a0[i] = cqr_pointer_a(st, 1, i, 0);
         cr_assert_eq(m->on_step(st, t, err, sizeof err), HX_OK, "%s", err);
         int diff = 0;
@@ -246,8 +212,30 @@ static uint64_t clustered_at(const emb_method *m, emb_spec *s) {
         if (diff) at |= 1ull << t;
     }
     free(a0);
-    m->destroy(st);
     return at;
+}
+
+Test(cqr, schedule_and_stored_sketch) {
+    const emb_method *m = mt_method("cqr");
+    static const int64_t card[2] = {10, 3000};
+    for (int stored = 0; stored <= 1; stored++) {
+        emb_spec s;
+        emb_plan p;
+        spec_for(&s, 2, card, 8, 3);
+        s.total_steps = 20;
+        setp(&s, "sketch", stored);
+        setp(&s, "cluster_every", 5);   /* clusters at t = 5, 10, 15 (<= 0.75 * 20) */
+        void *st = mt_make(m, &s, &p);
+        const uint64_t at = clustered_at(m, st, 20);
+        cr_expect(at & (1ull << 5), "no clustering at t=5 (stored=%d)", stored);
+        cr_expect_eq(at & ~((1ull << 5) | (1ull << 10) | (1ull << 15)), 0,
+                     "pointers changed off schedule (stored=%d)", stored);
+        int64_t idx[2] = {3, 2999};
+        float out[2 * 8];
+        m->forward(st, idx, 1, out);
+        for (int e = 0; e < 16; e++) cr_expect(isfinite(out[e]));
+        m->destroy(st);
+    }
 }
 
 /* cluster_every auto: every epoch when an epoch ends by cluster_until (0.75 of
@@ -268,7 +256,10 @@ Test(cqr, auto_schedule_clusters_short_runs_too) {
         s.steps_per_epoch = cases[c].spe;
         s.total_steps = 50;
         if (cases[c].every0) setp(&s, "cluster_every", 0);
-        const uint64_t at = clustered_at(m, &s);
+        emb_plan p;
+        void *st = mt_make(m, &s, &p);
+        const uint64_t at = clustered_at(m, st, s.total_steps);
+        m->destroy(st);
         cr_expect_eq(at & ~cases[c].allowed, 0, "case %zu: clustered off schedule (%#llx)", c, (unsigned long long)at);
         cr_expect_eq(at & cases[c].first, cases[c].first, "case %zu: no clustering at the first scheduled step", c);
     }
