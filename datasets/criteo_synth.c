@@ -195,10 +195,8 @@ hx_status ds_criteo_synth_canon(const ds_spec *s, const ds_kind *k, char *buf, s
 
 hx_status ds_criteo_synth_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
                                 char *err, size_t errlen) {
-    (void)cache_dir; /* regenerated, like synthetic */
     syn_cfg c;
     cs_resolve(s, k, &c);
-    hx_status st = syn_generate(&c, s->name, d, err, errlen);
-    for (int32_t f = 0; st == HX_OK && f < CS_F; f++) snprintf(d->field_names[f], 32, "C%d", f + 1);
-    return st;
+    c.name_prefix = "C";
+    return syn_load(&c, s->name, cache_dir, d, err, errlen);
 }

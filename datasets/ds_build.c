@@ -187,39 +187,17 @@ static void remap_rows(const char *raw, size_t rec, size_t ids_off, const int64_
 static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, const char *raw,
                              const uint8_t *as, uint32_t *const *map, uint64_t stamp, char *err,
                              size_t errlen) {
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return hx_error(HX_ERR_IO, err, errlen, "cannot write cache '%s': %s", tmp, strerror(errno));
-    setvbuf(f, NULL, _IOFBF, 1 << 20);
     ds_cache_hdr h;
-    memset(&h, 0, sizeof h);
-    static const char zero[HDR_BYTES];
-    ds_cwriter w = {f, 0, 0, 0};
-    if (hx_io_fails() || fwrite(zero, 1, HDR_BYTES, f) != HDR_BYTES) w.err = 1;
-    w.off = HDR_BYTES;
+    ds_cwriter w;
     const int32_t F = b->F, Dd = b->Dd;
-    h.off_card = w.off;
-    ds_cw_put(&w, d->card, (size_t)F * sizeof(int64_t));
-    ds_cw_pad(&w);
-    h.off_names = w.off;
-    for (int32_t i = 0; i < F; i++) {
-        char name[32] = {0};
-        snprintf(name, sizeof name, "%s", b->src->field_names[i]);
-        ds_cw_put(&w, name, 32);
-    }
-    ds_cw_pad(&w);
-    h.off_recipe = w.off;
-    h.recipe_len = strlen(d->recipe);
-    ds_cw_put(&w, d->recipe, h.recipe_len / 4 * 4);
-    char tail[4] = {0};
-    memcpy(tail, d->recipe + h.recipe_len / 4 * 4, h.recipe_len % 4);
-    ds_cw_put(&w, tail, 4);
-    ds_cw_pad(&w);
+    hx_status st = ds_cw_begin(&w, &h, tmp, F, d->card, b->src->field_names, d->recipe, err, errlen);
+    if (st != HX_OK) return st;
     /* three sections, each in split order */
     uint32_t *row = hx_malloc((size_t)BATCH * (size_t)F * sizeof *row);
     int64_t *pick = hx_malloc(BATCH * sizeof *pick);
     if (!row || !pick) {
         hx_free(row), hx_free(pick);
-        fclose(f);
+        fclose(w.f);
         unlink(tmp);
         return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory writing the cache");
     }
@@ -246,9 +224,6 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     }
     hx_free(row);
     hx_free(pick);
-    memcpy(h.magic, "EMBSWDS1", 8);
-    h.version = CACHE_VERSION;
-    h.hdr_bytes = HDR_BYTES;
     h.recipe_hash = d->recipe_hash;
     h.source_stamp = stamp;
     h.n_rows = d->n_train + d->n_val + d->n_test;
@@ -256,17 +231,7 @@ static hx_status write_cache(const char *tmp, const ds_data *d, const build *b, 
     h.n_dense = Dd, h.n_fields = F;
     h.n_lines = b->n_lines, h.n_bad = b->n_bad;
     memcpy(h.bad, b->bad, sizeof h.bad);
-    h.file_size = w.off;
-    h.payload_sum = w.sum;
-    h.header_sum = ds_cache_header_sum(&h);
-    if (fflush(f) || fseek(f, 0, SEEK_SET) || hx_io_fails() || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) ||
-        hx_io_fails() || fsync(fileno(f)))
-        w.err = 1;
-    if (fclose(f) || w.err) {
-        unlink(tmp);
-        return hx_error(HX_ERR_IO, err, errlen, "cannot write cache '%s': %s", tmp, strerror(errno));
-    }
-    return HX_OK;
+    return ds_cw_end(&w, &h, tmp, err, errlen);
 }
 
 /* Step 1's verdict: bad rows are reported; none good, or more than max_bad_frac
@@ -453,13 +418,11 @@ static void remove_stale(const char *dir, const char *own_path) {
     closedir(dh);
 }
 
-hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
-                   ds_data *d, char *err, size_t errlen) {
-    uint64_t stamp = 0;
-    hx_status st = source_stamp(src, &stamp, err, errlen);
-    if (st != HX_OK) return st;
+hx_status ds_cached(const char *cache_dir, uint64_t stamp, const char *what, ds_fill_fn fill, void *ctx,
+                    ds_data *d, char *err, size_t errlen) {
     char dir[512], path[600], lock[640], why[120];
     int private_dir = !cache_dir;
+    hx_status st = HX_OK;
     if (private_dir) {
         const char *t = getenv("TMPDIR");
         snprintf(dir, sizeof dir, "%s/embsweep-ds-XXXXXX", t && *t ? t : "/tmp");
@@ -484,9 +447,9 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
         if (ds_cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) == 0) goto out;
         remove_stale(dir, path);
         if (why[0]) fprintf(stderr, "embsweep: dataset cache %s is %s; rebuilding\n", path, why);
-        fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, src->path);
+        fprintf(stderr, "embsweep: building dataset cache %s from %s\n", path, what);
     }
-    if ((st = build_cache(s, k, src, path, stamp, d, err, errlen)) != HX_OK) goto out;
+    if ((st = fill(ctx, path, stamp, d, err, errlen)) != HX_OK) goto out;
     if (ds_cache_map(path, d->recipe_hash, stamp, d, why, sizeof why) != 0)
         st = hx_error(HX_ERR_IO, err, errlen, "cache '%s' unreadable right after writing: %s", path, why);
 out:
@@ -496,4 +459,24 @@ out:
         rmdir(dir);
     }
     return st;
+}
+
+typedef struct text_fill {
+    const ds_spec   *s;
+    const ds_kind   *k;
+    const ds_source *src;
+} text_fill;
+
+static hx_status fill_text(void *ctx, const char *path, uint64_t stamp, ds_data *d, char *err, size_t errlen) {
+    const text_fill *t = ctx;
+    return build_cache(t->s, t->k, t->src, path, stamp, d, err, errlen);
+}
+
+hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, const char *cache_dir,
+                   ds_data *d, char *err, size_t errlen) {
+    uint64_t stamp = 0;
+    hx_status st = source_stamp(src, &stamp, err, errlen);
+    if (st != HX_OK) return st;
+    text_fill t = {s, k, src};
+    return ds_cached(cache_dir, stamp, src->path, fill_text, &t, d, err, errlen);
 }

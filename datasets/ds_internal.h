@@ -77,6 +77,21 @@ double ds_logloss(const float *p, const float *label, int64_t n);
  * NAN); HX_ERR_NOMEM when the AUC's scratch could not be had. */
 hx_status ds_fill_stats(ds_data *d);
 
+/* The dataset cache (ds_build.c, its file format in ds_cache.c). ds_cached maps
+ * <cache_dir>/<kind>_<recipe hash>.bin into d when that file holds d's recipe
+ * and source stamp; else, holding the file's lock, has fill write it at path
+ * (to a temp file renamed into place) and maps it. cache_dir NULL: a private
+ * temp dir, the file unlinked once mapped. what names the source in the
+ * "building" message. */
+typedef hx_status (*ds_fill_fn)(void *ctx, const char *path, uint64_t stamp, ds_data *d, char *err,
+                                size_t errlen);
+hx_status ds_cached(const char *cache_dir, uint64_t stamp, const char *what, ds_fill_fn fill, void *ctx,
+                    ds_data *d, char *err, size_t errlen);
+/* Writes the in-memory dataset g (its probabilities too when it has them) as
+ * the cache file path for recipe g->recipe and stamp: through path.tmp.<pid>,
+ * synced, then renamed. */
+hx_status ds_cache_write(const char *path, const ds_data *g, uint64_t stamp, char *err, size_t errlen);
+
 /* The kinds' entry points (one file each). */
 hx_status ds_synthetic_canon(const ds_spec *s, const ds_kind *k, char *buf, size_t n);
 hx_status ds_synthetic_check(const ds_spec *s, const ds_kind *k, char *err, size_t errlen);

@@ -132,10 +132,15 @@ hx_status ds_build(const ds_spec *s, const ds_kind *k, const ds_source *src, con
 /* ---- the cache file (ds_cache.c) ----
  * A 4096-byte header, then the payload: card (F int64), names (F x 32 bytes),
  * the recipe text, dense (N x Dd float), cat (N x F uint32), label (N float),
- * each 64-byte aligned. A mapped cache is trusted only when magic, version,
- * both checksums, recipe, source stamp and size match and every count, offset
- * and id lies inside the file (the last also guards against forged headers). */
-#define CACHE_VERSION 1
+ * and in version 2 the planted probabilities (N float), each 64-byte aligned.
+ * Version 1 (no probabilities: the real-data loaders') and version 2 (a
+ * generated dataset's) differ only in off_prob, which the header checksum of
+ * a version 1 file does not cover. A mapped cache is trusted only when magic,
+ * version, both checksums, recipe, source stamp and size match and every
+ * count, offset and id lies inside the file (the last also guards against
+ * forged headers). */
+#define CACHE_VERSION 1      /* without probabilities */
+#define CACHE_VERSION_PROB 2 /* with them */
 #define HDR_BYTES 4096
 #define DS_MAX_FIELDS 4096 /* sanity bounds of a header's counts */
 #define DS_MAX_DENSE 4096
@@ -149,6 +154,7 @@ typedef struct ds_cache_hdr {
     int64_t  n_lines, n_bad, bad[DS_BAD_KINDS];
     uint64_t off_card, off_names, off_recipe, recipe_len, off_dense, off_cat, off_label, file_size;
     uint64_t payload_sum, header_sum;
+    uint64_t off_prob; /* version 2 only; the header's zero padding in version 1 */
 } ds_cache_hdr;
 
 /* The header checksum (FNV-1a of the header with header_sum = 0), and the
@@ -166,5 +172,13 @@ int ds_cache_map(const char *path, uint64_t recipe_hash, uint64_t stamp, ds_data
 typedef struct ds_cwriter { FILE *f; uint64_t sum, off; int err; } ds_cwriter;
 void ds_cw_put(ds_cwriter *w, const void *p, size_t n);
 void ds_cw_pad(ds_cwriter *w); /* zeros to the next 64-byte boundary */
+/* Opens tmp and writes the header's placeholder and the sections card (F),
+ * names (F) and recipe, filling their offsets in h; HX_ERR_IO with the reason
+ * when tmp cannot be created. */
+hx_status ds_cw_begin(ds_cwriter *w, ds_cache_hdr *h, const char *tmp, int32_t F, const int64_t *card,
+                      const char *const *names, const char *recipe, char *err, size_t errlen);
+/* Completes h (magic, version, sizes, checksums), writes it at offset 0,
+ * syncs and closes tmp; on any failed write removes tmp and says why. */
+hx_status ds_cw_end(ds_cwriter *w, ds_cache_hdr *h, const char *tmp, char *err, size_t errlen);
 
 #endif

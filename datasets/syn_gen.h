@@ -29,6 +29,7 @@ typedef struct syn_cfg {
     const syn_dense *dense_model;  /* (Dd) or NULL: x_j ~ N(0,1) */
     double  scale, intercept, bias_share, dense_share, tail, noise, val_frac, test_frac;
     uint64_t seed;
+    const char *name_prefix; /* field f is named <prefix><f + 1>; NULL: f<f> */
 } syn_cfg;
 
 /* Bytes the generator holds at its peak for c: the rows (dense, ids, label,
@@ -41,5 +42,16 @@ size_t syn_mem_bytes(const syn_cfg *c);
  * HX_ERR_NOMEM with a message when syn_mem_bytes exceeds the machine's physical
  * memory or an allocation fails; `name` is for messages. */
 hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err, size_t errlen);
+
+/* From this many rows, a generated dataset loaded with a cache directory goes
+ * through the dataset cache: generated and written once, then mapped by every
+ * later load (a sweep's workers share its pages instead of each generating
+ * and holding its own rows). Below it, generating is about as fast as mapping. */
+#define SYN_CACHE_ROWS 1000000
+
+/* d from c: through the cache under cache_dir from SYN_CACHE_ROWS rows (d's
+ * recipe and kind name the file), else syn_generate. */
+hx_status syn_load(const syn_cfg *c, const char *name, const char *cache_dir, ds_data *d, char *err,
+                   size_t errlen);
 
 #endif

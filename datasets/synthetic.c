@@ -265,7 +265,8 @@ static int syn_plant(const syn_cfg *c, syn_model *pm, ds_data *d) {
     hx_rng_seed(&rt, c->seed);
     for (int32_t f = 0; f < F; f++) {
         d->card[f] = c->card[f];
-        snprintf(d->field_names[f], 32, "f%d", f);
+        if (c->name_prefix) snprintf(d->field_names[f], 32, "%s%d", c->name_prefix, f + 1);
+        else snprintf(d->field_names[f], 32, "f%d", f);
         if (alias_build(&pm->tab[f], c->card[f], c->zipf[f]) != HX_OK) return -1;
         pm->bias[f] = hx_malloc((size_t)c->card[f] * sizeof(float));
         pm->vec[f] = hx_malloc((size_t)c->card[f] * (size_t)R * sizeof(float));
@@ -431,10 +432,34 @@ hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err
     return st;
 }
 
+typedef struct syn_fill_ctx {
+    const syn_cfg *c;
+    const char    *name;
+} syn_fill_ctx;
+
+/* ds_cached's fill: generate into memory, write the cache file, let go. */
+static hx_status syn_fill(void *ctx, const char *path, uint64_t stamp, ds_data *d, char *err, size_t errlen) {
+    const syn_fill_ctx *x = ctx;
+    ds_data g;
+    memset(&g, 0, sizeof g);
+    g.recipe = d->recipe;
+    g.recipe_hash = d->recipe_hash;
+    hx_status st = syn_generate(x->c, x->name, &g, err, errlen);
+    if (st == HX_OK) st = ds_cache_write(path, &g, stamp, err, errlen);
+    hx_free(g.owned);
+    return st;
+}
+
+hx_status syn_load(const syn_cfg *c, const char *name, const char *cache_dir, ds_data *d, char *err,
+                   size_t errlen) {
+    if (!cache_dir || c->rows < SYN_CACHE_ROWS) return syn_generate(c, name, d, err, errlen);
+    syn_fill_ctx x = {c, name};
+    return ds_cached(cache_dir, 0, "its generator", syn_fill, &x, d, err, errlen);
+}
+
 hx_status ds_synthetic_build(const ds_spec *s, const ds_kind *k, const char *cache_dir, ds_data *d,
                              char *err, size_t errlen) {
-    (void)cache_dir; /* not cached (datasets/README.md: up to a few million rows, regenerating is as fast) */
     syn_cfg c;
     syn_resolve(s, k, &c);
-    return syn_generate(&c, s->name, d, err, errlen);
+    return syn_load(&c, s->name, cache_dir, d, err, errlen);
 }

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stddef.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,15 +21,18 @@ static void write_rows(const char *dir, int n, char path[128]) {
     fx_write(dir, "c.tsv", text, path);
 }
 
-static void cache_file(const char *cache, char out[256]) {
+/* The one cache file of kind in cache. */
+static void kind_file(const char *cache, const char *kind, char out[256]) {
     char pat[160];
-    snprintf(pat, sizeof pat, "%s/criteo_*.bin", cache);
+    snprintf(pat, sizeof pat, "%s/%s_*.bin", cache, kind);
     glob_t g;
     cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no cache file in %s", cache);
     cr_assert_eq(g.gl_pathc, 1u);
     snprintf(out, 256, "%s", g.gl_pathv[0]);
     globfree(&g);
 }
+
+static void cache_file(const char *cache, char out[256]) { kind_file(cache, "criteo", out); }
 
 static ino_t inode(const char *p) {
     struct stat st;
@@ -216,5 +220,106 @@ Test(cache, stale_temp_files_removed_safely) {
     cr_expect_neq(access(dead, F_OK), 0, "a dead builder's file is removed");
     cr_expect_eq(access(alive, F_OK), 0, "a live builder's file is kept");
     close(fd);
+    fx_rmdir(dir);
+}
+
+/* From a million rows a generated dataset loaded with a cache directory is
+ * written once and mapped after (version 2: with its planted probabilities),
+ * the same bytes as generating it in memory; below that it is not cached. A
+ * corrupt or forged file is rebuilt, as a loader's is. */
+#define GEN_KV "rows=1000000", "fields=2", "dense=1", "card_max=50"
+
+static void expect_same_rows(const ds_data *a, const ds_data *b, const char *what) {
+    const size_t N = (size_t)a->n_rows;
+    cr_assert_eq(b->n_rows, a->n_rows, "%s", what);
+    cr_expect_eq(b->n_test, a->n_test, "%s", what);
+    cr_expect(!memcmp(a->card, b->card, 2 * sizeof(int64_t)), "%s: cardinalities", what);
+    cr_expect(!memcmp(a->cat, b->cat, N * 2 * 4), "%s: ids", what);
+    cr_expect(!memcmp(a->dense, b->dense, N * 4), "%s: dense", what);
+    cr_expect(!memcmp(a->label, b->label, N * 4), "%s: labels", what);
+    cr_assert(a->prob && b->prob, "%s: probabilities", what);
+    cr_expect(!memcmp(a->prob, b->prob, N * 4), "%s: probabilities", what);
+    cr_expect_eq(a->bayes_auc, b->bayes_auc, "%s", what);
+    cr_expect_str_eq(a->field_names[1], b->field_names[1], "%s", what);
+}
+
+static void write_file(const char *path, const char *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+Test(cache, generated_rows_cached_from_a_million_rows, .timeout = 60) {
+    char dir[64], cache[128], file[256];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    ds_data *mem = fx_load("synthetic", NULL, NULL, GEN_KV);
+    cr_assert_null(mem->map, "no cache directory: generated in memory");
+    ds_data *a = fx_load("synthetic", NULL, cache, GEN_KV);
+    cr_assert_not_null(a->map, "mapped from the cache it wrote");
+    expect_same_rows(mem, a, "first load");
+    kind_file(cache, "synthetic", file);
+    ino_t ino = inode(file);
+    size_t n;
+    char *good = fx_read(file, &n);
+    const ds_cache_hdr *h = (const ds_cache_hdr *)(const void *)good;
+    cr_expect_eq(h->version, (uint32_t)CACHE_VERSION_PROB);
+    ds_data *b = fx_load("synthetic", NULL, cache, GEN_KV);
+    cr_expect_eq(inode(file), ino, "reused, not regenerated");
+    expect_same_rows(mem, b, "second load");
+    ds_free(b);
+    ds_free(a);
+
+    /* a flipped probability, then an off_prob forged past the file: rebuilt */
+    for (int how = 0; how < 2; how++) {
+        char *c = malloc(n);
+        cr_assert_not_null(c);
+        memcpy(c, good, n);
+        ds_cache_hdr *ch = (ds_cache_hdr *)(void *)c;
+        if (how == 0) c[ch->off_prob + 4 * 1000] ^= 1;
+        else {
+            ch->off_prob = n - 64;
+            ch->payload_sum = ds_cache_payload_sum(c, ch->file_size);
+            ch->header_sum = ds_cache_header_sum(ch);
+        }
+        write_file(file, c, n);
+        free(c);
+        ino = inode(file);
+        ds_data *d = fx_load("synthetic", NULL, cache, GEN_KV);
+        cr_expect_neq(inode(file), ino, "damage %d: rebuilt", how);
+        expect_same_rows(mem, d, how ? "after a forged offset" : "after a flipped byte");
+        ds_free(d);
+    }
+    free(good);
+    ds_free(mem);
+
+    /* below a million rows: generated each time, nothing written */
+    ds_data *small = fx_load("synthetic", NULL, cache, "rows=999999", "fields=2", "dense=1", "card_max=50");
+    cr_expect_null(small->map);
+    ds_free(small);
+    kind_file(cache, "synthetic", file); /* still only the million-row file */
+    fx_rmdir(dir);
+}
+
+Test(cache, a_loaders_file_stays_version_1) {
+    char dir[64], cache[128], path[128], file[256];
+    fx_tmpdir(dir);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    write_rows(dir, 20, path);
+    ds_data *d = fx_load("criteo", path, cache);
+    cr_expect_null(d->prob);
+    ds_free(d);
+    cache_file(cache, file);
+    size_t n;
+    char *b = fx_read(file, &n);
+    const ds_cache_hdr *h = (const ds_cache_hdr *)(const void *)b;
+    cr_expect_eq(h->version, (uint32_t)CACHE_VERSION, "readable by builds before version 2");
+    cr_expect_eq(h->off_prob, 0u);
+    ds_cache_hdr c = *h;
+    c.header_sum = 0;
+    cr_expect_eq(h->header_sum, hx_fnv1a(&c, offsetof(ds_cache_hdr, off_prob), 0),
+                 "the checksum covers version 1's header only");
+    free(b);
     fx_rmdir(dir);
 }

@@ -10,8 +10,9 @@
  *              the file at offset (modulo its size; len modulo 9; cut at the end).
  * The header's fields sit at their offsets in ds_cache_hdr (datasets/ds_text.h,
  * e.g. n_rows 32, n_train 40, n_val 48, n_test 56; payload_sum 208, header_sum
- * 216). The edited file replaces the cache; ds_load then maps it, and the
- * mapped data must hold fz_check_data, or refuses it and rebuilds from the rows. */
+ * 216; version 8, and off_prob 224, read in version 2 only). The edited file
+ * replaces the cache; ds_load then maps it, and the mapped data must hold
+ * fz_check_data, or refuses it and rebuilds from the rows. */
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
