@@ -38,7 +38,8 @@ typedef struct syn_cfg {
  * for the largest field. Saturates at SIZE_MAX instead of overflowing. */
 size_t syn_mem_bytes(const syn_cfg *c);
 
-/* Generate the rows of c into a freshly allocated d (fields named f0, f1, ...).
+/* Generate the rows of c into a freshly allocated d (fields named f0, f1, ...,
+ * or <name_prefix>1, 2, ...).
  * HX_ERR_NOMEM with a message when syn_mem_bytes exceeds the machine's physical
  * memory or an allocation fails; `name` is for messages. */
 hx_status syn_generate(const syn_cfg *c, const char *name, ds_data *d, char *err, size_t errlen);
