@@ -424,48 +424,122 @@ fail:
     return rc;
 }
 
+/* The lead walk of the forward and the backward (the big-table path; none with
+ * it off): entry e of idx (B, F) is taken in two stages before its turn. a1
+ * entries ahead its probe's home goes into the ring and the table's key and
+ * slots start coming (in the backward the id's len and cnt too); a2 = a1 / 2
+ * ahead it is found from that home and its live chunks start coming (the
+ * forward's pool rows, the backward's utilities and gradient map slots). The
+ * ring holds FZ_RING entries: a power of two above HX_PREFETCH_AHEAD. The
+ * walk runs for a hash table from HX_BIG_MIN bytes (where the pool's huge
+ * pages start): a smaller one sits in the caches, and there the walk only adds
+ * work. Only loads move earlier; what each entry computes, and in which order,
+ * is the same with the walk or without it. */
+enum { FZ_RING = 32 };
+
+typedef struct fz_walk {
+    int64_t home[FZ_RING], pos[FZ_RING];
+    int32_t a1, a2; /* the stages' distances, 0 without the lead walk */
+    int     backward;
+} fz_walk;
+
+static inline int64_t entry_id(const fiited_state *st, const int64_t *idx, int64_t e) {
+    const int64_t i = idx[e];
+    HX_ASSERT(i >= 0 && i < st->off[e % st->F + 1] - st->off[e % st->F]);
+    return st->off[e % st->F] + i;
+}
+
+static void lead_home(const fiited_state *st, const int64_t *idx, fz_walk *w, int64_t e) {
+    const int64_t g = entry_id(st, idx, e), h = vhpi_home(&st->ht, (uint64_t)g);
+    w->home[e & (FZ_RING - 1)] = h;
+    vhpi_prefetch(&st->ht, h);
+    if (w->backward) {
+        __builtin_prefetch(st->len + g, 0, 3);
+        __builtin_prefetch(st->cnt + g, 1, 3);
+    }
+}
+
+static void lead_find(const fiited_state *st, const int64_t *idx, fz_walk *w, int64_t e) {
+    const int64_t p = vhpi_find_from(&st->ht, (uint64_t)entry_id(st, idx, e), w->home[e & (FZ_RING - 1)]);
+    w->pos[e & (FZ_RING - 1)] = p;
+    if (p < 0) return;
+    const uint32_t *sl = vhpi_slots(&st->ht, p);
+    for (int32_t j = 0; j < st->C; j++) {
+        if (sl[j] == VHPI_NONE) continue;
+        if (w->backward) {
+            __builtin_prefetch(st->cu + sl[j], 1, 3);
+            emb_table_grad_prefetch(&st->pool, sl[j]);
+        } else {
+            __builtin_prefetch(emb_table_row(&st->pool, sl[j]), 0, 3);
+        }
+    }
+}
+
+static void walk_start(const fiited_state *st, const int64_t *idx, int64_t n, int backward, fz_walk *w) {
+    w->a1 = vhpi_bytes(&st->ht) >= (uint64_t)HX_BIG_MIN ? st->pool.ahead : 0;
+    w->a2 = w->a1 / 2;
+    w->backward = backward;
+    HX_ASSERT(w->a1 < FZ_RING);
+    for (int64_t e = 0; e < w->a1 && e < n; e++) lead_home(st, idx, w, e);
+    for (int64_t e = 0; e < w->a2 && e < n; e++) lead_find(st, idx, w, e);
+}
+
+/* Entry e's position in the table (-1: absent), the walk moved on. Without the
+ * lead walk it is looked up here; need 0 says the caller will not use it. */
+static inline int64_t walk_at(const fiited_state *st, const int64_t *idx, fz_walk *w, int64_t e, int64_t n,
+                              int need) {
+    if (!w->a1) return need ? vhpi_find(&st->ht, (uint64_t)entry_id(st, idx, e)) : -1;
+    if (e + w->a1 < n) lead_home(st, idx, w, e + w->a1);
+    if (e + w->a2 < n) lead_find(st, idx, w, e + w->a2);
+    return w->pos[e & (FZ_RING - 1)];
+}
+
 /* idx (B, F) -> out (B, F, D): live chunks, zeros for missing ones. */
 static void fiited_forward(void *state, const int64_t *idx, int64_t B, float *out) {
     fiited_state *st = state;
-    const int32_t F = st->F, D = st->D, s = st->s;
-    for (int64_t b = 0; b < B; b++)
-        for (int32_t f = 0; f < F; f++) {
-            int64_t i = idx[b * F + f];
-            HX_ASSERT(i >= 0 && i < st->off[f + 1] - st->off[f]);
-            float *o = out + ((size_t)b * F + f) * D;
-            int64_t p = vhpi_find(&st->ht, (uint64_t)(st->off[f] + i));
-            const uint32_t *sl = p >= 0 ? vhpi_slots(&st->ht, p) : NULL;
-            for (int32_t j = 0; j < st->C; j++) {
-                if (sl && sl[j] != VHPI_NONE) memcpy(o + j * s, emb_table_row(&st->pool, sl[j]), (size_t)s * sizeof(float));
-                else memset(o + j * s, 0, (size_t)s * sizeof(float));
-            }
+    const int32_t D = st->D, s = st->s;
+    const int64_t n = B * st->F;
+    fz_walk w;
+    walk_start(st, idx, n, 0, &w);
+    for (int64_t e = 0; e < n; e++) {
+        float *o = out + (size_t)e * D;
+        const int64_t p = walk_at(st, idx, &w, e, n, 1);
+        const uint32_t *sl = p >= 0 ? vhpi_slots(&st->ht, p) : NULL;
+        for (int32_t j = 0; j < st->C; j++) {
+            if (sl && sl[j] != VHPI_NONE) memcpy(o + j * s, emb_table_row(&st->pool, sl[j]), (size_t)s * sizeof(float));
+            else memset(o + j * s, 0, (size_t)s * sizeof(float));
         }
+    }
 }
 
 /* dout (B, F, D): gradients of live chunks; utility of every chunk. */
 static void fiited_backward(void *state, const int64_t *idx, int64_t B, const float *dout) {
     fiited_state *st = state;
-    const int32_t F = st->F, D = st->D, s = st->s;
-    for (int64_t b = 0; b < B; b++)
-        for (int32_t f = 0; f < F; f++) {
-            int64_t g = st->off[f] + idx[b * F + f];
-            const float *d = dout + ((size_t)b * F + f) * D;
-            const int32_t n = st->len[g];
-            const uint32_t *sl = n ? fiited_live_slots(st, g) : NULL;
-            double miss2 = INFINITY; /* smallest squared norm of a missing chunk's gradient */
-            for (int32_t j = 0; j < st->C; j++) {
-                double n2 = 0;
-                for (int32_t e = 0; e < s; e++) n2 += (double)d[j * s + e] * d[j * s + e];
-                if (j >= n) {
-                    miss2 = n2 < miss2 ? n2 : miss2;
-                    continue;
-                }
-                st->cu[sl[j]] += (float)sqrt(n2);
-                float *gr = emb_table_grad_row(&st->pool, sl[j]);
-                for (int32_t e = 0; e < s; e++) gr[e] += d[j * s + e];
+    const int32_t D = st->D, s = st->s;
+    const int64_t n_e = B * st->F;
+    fz_walk w;
+    walk_start(st, idx, n_e, 1, &w);
+    for (int64_t e = 0; e < n_e; e++) {
+        const int64_t g = entry_id(st, idx, e);
+        const float *d = dout + (size_t)e * D;
+        const int32_t n = st->len[g];
+        const int64_t p = walk_at(st, idx, &w, e, n_e, n > 0);
+        HX_ASSERT(!n || p >= 0); /* a live id is in the table */
+        const uint32_t *sl = n ? vhpi_slots(&st->ht, p) : NULL;
+        double miss2 = INFINITY; /* smallest squared norm of a missing chunk's gradient */
+        for (int32_t j = 0; j < st->C; j++) {
+            double n2 = 0;
+            for (int32_t k = 0; k < s; k++) n2 += (double)d[j * s + k] * d[j * s + k];
+            if (j >= n) {
+                miss2 = n2 < miss2 ? n2 : miss2;
+                continue;
             }
-            if (n < st->C) st->cnt[g] += (float)sqrt(miss2);
+            st->cu[sl[j]] += (float)sqrt(n2);
+            float *gr = emb_table_grad_row(&st->pool, sl[j]);
+            for (int32_t k = 0; k < s; k++) gr[k] += d[j * s + k];
         }
+        if (n < st->C) st->cnt[g] += (float)sqrt(miss2);
+    }
 }
 
 static void fiited_step(void *state, int64_t t) {

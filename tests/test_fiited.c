@@ -6,6 +6,7 @@
 #include "methods/common/table.h"
 #include "methods/common/vhpi.h"
 #include "methods/fiited.h"
+#include "methods/fiited_impl.h"
 
 Test(vhpi, insert_find_erase_many) {
     enum { N = 60000 };
@@ -287,4 +288,58 @@ Test(fiited, training_bytes_below_full_and_within_the_plan) {
             m->destroy(st);
         }
     }
+}
+
+/* The forward's and backward's lead walk (a hash table past HX_BIG_MIN, the
+ * big-table path on) against the plain lookups (path off): the same outputs
+ * through steps and prune/grow rounds that read the backward's utilities. */
+Test(fiited, lead_walk_matches_the_plain_walk) {
+    enum { BB = 37, DIM = 8, STEPS = 6 };
+    static const int64_t big[2] = {300000, 300000};
+    const emb_method *m = emb_method_find("fiited");
+    emb_spec s;
+    emb_plan p;
+    mt_spec(&s, m, 2, big, DIM, 2);
+    mt_set(m, &s, "interval", 2);
+    mt_set(m, &s, "warmup", 2);
+    s.batch = BB;
+    s.total_steps = STEPS;
+    void *st[2];
+    for (int on = 0; on <= 1; on++) {
+        hx_big_set(on);
+        st[on] = mt_make(m, &s, &p);
+    }
+    hx_big_set(1);
+    int64_t chunks[2], ids[2];
+    double budget;
+    fiited_live(st[1], &chunks[1], &ids[1], &budget);
+    cr_assert_geq(vhpi_bytes_for(vhpi_cap_for(ids[1]), DIM / 4), (uint64_t)HX_BIG_MIN,
+                  "the table is big enough for the lead walk (%lld ids)", (long long)ids[1]);
+    static float out[2][BB * 2 * DIM], dout[BB * 2 * DIM];
+    int64_t idx[BB * 2];
+    hx_rng r;
+    hx_rng_seed(&r, 5);
+    char err[256];
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < BB * 2; i++) idx[i] = (int64_t)hx_rng_below(&r, (uint64_t)big[i % 2]);
+        idx[5] = idx[1]; /* a repeated id in one field */
+        for (int on = 0; on <= 1; on++) {
+            m->forward(st[on], idx, BB, out[on]);
+            for (int i = 0; i < BB * 2 * DIM; i++) dout[i] = out[on][i] - (float)(i % 7) * 0.1f;
+            m->backward(st[on], idx, BB, dout);
+            m->step(st[on], t);
+            cr_assert_eq(m->on_step(st[on], t, err, sizeof err), HX_OK, "%s", err);
+        }
+        cr_expect(memcmp(out[0], out[1], sizeof out[0]) == 0, "step %d: lead walk and plain lookups differ", t);
+        const fiited_state *a = st[0], *b = st[1]; /* the utilities the backward summed */
+        cr_assert_eq(a->pool.rows, b->pool.rows);
+        cr_expect(memcmp(a->cu, b->cu, (size_t)a->pool.rows * sizeof(float)) == 0, "step %d: chunk utilities", t);
+        cr_expect(memcmp(a->cnt, b->cnt, (size_t)a->N * sizeof(float)) == 0, "step %d: missing chunks' utilities", t);
+    }
+    for (int on = 0; on <= 1; on++) fiited_live(st[on], &chunks[on], &ids[on], &budget);
+    cr_expect(chunks[0] == chunks[1] && ids[0] == ids[1], "after the rounds: %lld/%lld chunks, %lld/%lld ids",
+              (long long)chunks[0], (long long)chunks[1], (long long)ids[0], (long long)ids[1]);
+    for (int64_t i = 0; i < big[0]; i += 97)
+        cr_assert_eq(fiited_len(st[0], 0, i), fiited_len(st[1], 0, i), "id %lld's live chunks", (long long)i);
+    for (int on = 0; on <= 1; on++) m->destroy(st[on]);
 }

@@ -15,8 +15,8 @@ static inline int64_t home(const vhpi_table *t, uint64_t key) { return (int64_t)
 hx_status vhpi_init(vhpi_table *t, int64_t cap, int32_t C, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     HX_ASSERT(cap >= 1 && C >= 1);
-    t->keys = hx_malloc((size_t)cap * sizeof(uint64_t));
-    t->slots = hx_malloc((size_t)cap * (size_t)C * sizeof(uint32_t));
+    t->keys = hx_big_calloc((size_t)cap, sizeof(uint64_t)); /* huge pages when large (util.h) */
+    t->slots = hx_big_calloc((size_t)cap * (size_t)C, sizeof(uint32_t));
     if (!t->keys || !t->slots) {
         vhpi_free(t);
         return hx_error(HX_ERR_NOMEM, err, errlen, "vhpi: out of memory for %lld entries", (long long)cap);
@@ -29,14 +29,18 @@ hx_status vhpi_init(vhpi_table *t, int64_t cap, int32_t C, char *err, size_t err
 }
 
 void vhpi_free(vhpi_table *t) {
-    hx_free(t->keys);
-    hx_free(t->slots);
+    hx_big_free(t->keys);
+    hx_big_free(t->slots);
     memset(t, 0, sizeof *t);
 }
 
-int64_t vhpi_find(const vhpi_table *t, uint64_t key) {
-    HX_ASSERT(key != VHPI_EMPTY);
-    for (int64_t p = home(t, key);; p = p + 1 == t->cap ? 0 : p + 1) {
+int64_t vhpi_home(const vhpi_table *t, uint64_t key) { return home(t, key); }
+
+int64_t vhpi_find(const vhpi_table *t, uint64_t key) { return vhpi_find_from(t, key, home(t, key)); }
+
+int64_t vhpi_find_from(const vhpi_table *t, uint64_t key, int64_t h) {
+    HX_ASSERT(key != VHPI_EMPTY && h >= 0 && h < t->cap);
+    for (int64_t p = h;; p = p + 1 == t->cap ? 0 : p + 1) {
         if (t->keys[p] == key) return p;
         if (t->keys[p] == VHPI_EMPTY) return -1;
     }

@@ -42,6 +42,15 @@ hx_status vhpi_init(vhpi_table *t, int64_t cap, int32_t C, char *err, size_t err
 void      vhpi_free(vhpi_table *t);                       /* safe on a zeroed table */
 /* Position of key, or -1. */
 int64_t   vhpi_find(const vhpi_table *t, uint64_t key);
+/* Where the probe for key starts; vhpi_find_from(t, key, vhpi_home(t, key)) is
+ * vhpi_find(t, key). A walk that knows its keys ahead takes the home early,
+ * starts fetching its position (vhpi_prefetch) and finds from it later. */
+int64_t   vhpi_home(const vhpi_table *t, uint64_t key);
+int64_t   vhpi_find_from(const vhpi_table *t, uint64_t key, int64_t home);
+static inline void vhpi_prefetch(const vhpi_table *t, int64_t home) {
+    __builtin_prefetch(t->keys + home, 0, 3);
+    __builtin_prefetch(t->slots + (size_t)home * (size_t)t->C, 0, 3);
+}
 /* Position of key, inserting it (all slots VHPI_NONE) if absent. The caller keeps
  * count < cap (vhpi_resize first). */
 int64_t   vhpi_insert(vhpi_table *t, uint64_t key);
