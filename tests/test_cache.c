@@ -132,10 +132,8 @@ Test(cache, forged_headers_are_refused_and_rebuilt) {
         cr_assert_not_null(b);
         memcpy(b, good, n);
         forge(b, n, how);
-        FILE *f = fopen(file, "wb");
-        cr_assert_not_null(f);
-        cr_assert_eq(fwrite(b, 1, n, f), n);
-        fclose(f);
+        char again[128];
+        fx_write_bytes(cache, strrchr(file, '/') + 1, b, n, again);
         free(b);
         ino_t ino = inode(file);
         ds_data *d = fx_load("criteo", path, cache);
@@ -243,13 +241,6 @@ static void expect_same_rows(const ds_data *a, const ds_data *b, const char *wha
     cr_expect_str_eq(a->field_names[1], b->field_names[1], "%s", what);
 }
 
-static void write_file(const char *path, const char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(b, 1, n, f), n);
-    fclose(f);
-}
-
 Test(cache, generated_rows_cached_from_a_million_rows, .timeout = 60) {
     char dir[64], cache[128], file[256];
     fx_tmpdir(dir);
@@ -283,7 +274,8 @@ Test(cache, generated_rows_cached_from_a_million_rows, .timeout = 60) {
             ch->payload_sum = ds_cache_payload_sum(c, ch->file_size);
             ch->header_sum = ds_cache_header_sum(ch);
         }
-        write_file(file, c, n);
+        char again[128];
+        fx_write_bytes(cache, strrchr(file, '/') + 1, c, n, again);
         free(c);
         ino = inode(file);
         ds_data *d = fx_load("synthetic", NULL, cache, GEN_KV);
