@@ -130,25 +130,31 @@ static inline float pair_at(const float *gl, int i, int j) { return i > j ? gl[t
 #define IX_SFX  base
 #define IX_ATTR
 #define IX_VL   4
+#define IX_QB   4
 #include "interact_kernels.h"
 #undef IX_SFX
 #undef IX_ATTR
 #undef IX_VL
+#undef IX_QB
 #if IX_X86
 #define IX_SFX  avx2
 #define IX_ATTR __attribute__((target("avx2")))
 #define IX_VL   8
+#define IX_QB   4
 #include "interact_kernels.h"
 #undef IX_SFX
 #undef IX_ATTR
 #undef IX_VL
+#undef IX_QB
 #define IX_SFX  avx512f
 #define IX_ATTR __attribute__((target("avx512f")))
 #define IX_VL   16
+#define IX_QB   2
 #include "interact_kernels.h"
 #undef IX_SFX
 #undef IX_ATTR
 #undef IX_VL
+#undef IX_QB
 #endif
 
 typedef void (*dot_fwd_fn)(float *, const float *, const float *, int, int, int, int, float *);

@@ -4,11 +4,15 @@
  *   IX_SFX   the variant's name suffix (avx512f, avx2, base)
  *   IX_ATTR  its target attribute (or nothing)
  *   IX_VL    the lanes of its vector: 16, 8 or 4 floats, one register wide,
+ *   IX_QB    the forward's blocks of IX_VL lanes a step (its sums in registers),
  * and it provides the shared helpers (stack_vec, stack_grad, row_dst, tri,
  * pair_at, BW_GROUP4, the v4f type). The vector is the register's own width:
  * GCC lowers a wider vector type piece by piece through the stack, which made
- * the AVX2 build of a 16-lane body 10x slower than this one. Each lane sums in
- * the definition's order at any width, so every variant gives the same bits. */
+ * the AVX2 build of a 16-lane body several times slower than this one. Sums
+ * that share a load or a coefficient are kept apart in registers (the forward's
+ * IX_QB blocks, the backward's 16 columns of four rows), so that several adds
+ * are in flight at once. Each lane sums in the definition's order at any
+ * width, so every variant gives the same bits. */
 
 #define IX_CAT2(a, b) a##_##b
 #define IX_CAT(a, b)  IX_CAT2(a, b)
@@ -23,38 +27,42 @@ static inline __attribute__((always_inline)) IX_(vec) IX_(vload)(const float *p)
 }
 static inline __attribute__((always_inline)) void IX_(vstore)(float *p, IX_(vec) v) { memcpy(p, &v, sizeof v); }
 
+/* Rows i and i + 1 of Z at q blocks of IX_VL j from jb (q <= 4, a constant
+ * where inlined): 2q independent sums in registers sharing each load of Tt. */
+static inline __attribute__((always_inline)) void IX_(dot_rows2_q)(float *za, float *zb, const float *va,
+                                                                   const float *vb, const float *Tt, int np, int D,
+                                                                   int jb, const int q) {
+    IX_(vec) a[4] = {{0}}, b[4] = {{0}};
+    for (int k = 0; k < D; k++) {
+        const float *t = Tt + (size_t)k * np + jb;
+#pragma GCC unroll 4
+        for (int c = 0; c < q; c++) {
+            const IX_(vec) tc = IX_(vload)(t + c * IX_VL);
+            a[c] += va[k] * tc, b[c] += vb[k] * tc;
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = q - 1; c >= 0; c--) IX_(vstore)(za + jb + c * IX_VL, a[c]);
+#pragma GCC unroll 4
+    for (int c = q - 1; c >= 0; c--) IX_(vstore)(zb + jb + c * IX_VL, b[c]);
+}
+
 /* Rows i and i + 1 of Z, nb blocks of IX_VL j each: za[0..IX_VL nb) = <T_i, T_j>
- * and zb likewise for T_{i+1}, with Tt (D, np) the stack transposed. The two
- * rows share each load of Tt and keep four independent sums in registers.
- * Where za and zb overlap (zb = za + i), za's excess lanes must not land on
- * zb's results: the blocks go from the last down, row i's before row i + 1's. */
+ * and zb likewise for T_{i+1}, with Tt (D, np) the stack transposed, IX_QB
+ * blocks at a time (the remainder first). Where za and zb overlap (zb = za + i),
+ * za's excess lanes must not land on zb's results: the blocks go from the last
+ * down, and within a step row i's before row i + 1's. */
 static inline __attribute__((always_inline)) void IX_(dot_rows2)(float *za, float *zb, const float *va,
                                                                  const float *vb, const float *Tt, int np, int D,
                                                                  int nb) {
-    int blk = nb;
-    if (blk & 1) {
-        const int jb = (blk - 1) * IX_VL;
-        IX_(vec) a = {0}, b = {0};
-        for (int k = 0; k < D; k++) {
-            const IX_(vec) t = IX_(vload)(Tt + (size_t)k * np + jb);
-            a += va[k] * t;
-            b += vb[k] * t;
-        }
-        IX_(vstore)(za + jb, a), IX_(vstore)(zb + jb, b);
-        blk--;
+    int blk = nb - nb % IX_QB;
+    switch (nb % IX_QB) {
+    case 1: IX_(dot_rows2_q)(za, zb, va, vb, Tt, np, D, blk * IX_VL, 1); break;
+    case 2: IX_(dot_rows2_q)(za, zb, va, vb, Tt, np, D, blk * IX_VL, 2); break;
+    case 3: IX_(dot_rows2_q)(za, zb, va, vb, Tt, np, D, blk * IX_VL, 3); break;
+    default: break;
     }
-    for (; blk > 0; blk -= 2) {
-        const int jb = (blk - 2) * IX_VL;
-        IX_(vec) a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
-        for (int k = 0; k < D; k++) {
-            const float   *t = Tt + (size_t)k * np + jb;
-            const IX_(vec) t0 = IX_(vload)(t), t1 = IX_(vload)(t + IX_VL);
-            a0 += va[k] * t0, b0 += vb[k] * t0;
-            a1 += va[k] * t1, b1 += vb[k] * t1;
-        }
-        IX_(vstore)(za + jb + IX_VL, a1), IX_(vstore)(za + jb, a0);
-        IX_(vstore)(zb + jb + IX_VL, b1), IX_(vstore)(zb + jb, b0);
-    }
+    for (; blk > 0; blk -= IX_QB) IX_(dot_rows2_q)(za, zb, va, vb, Tt, np, D, (blk - IX_QB) * IX_VL, IX_QB);
 }
 
 /* Tt (D, np) <- sample b's stack T (n, D) transposed. */
@@ -100,12 +108,58 @@ IX_ATTR static void IX_(dot_forward)(float *out, const float *x, const float *em
     }
 }
 
-/* Rows i0..i0+3 of dT = S T (BW_GROUP4), IX_VL columns a pass, then four, then
- * the rest one by one. */
+/* Rows i0..i0+3 of dT = S T at the 16 columns from kb, IX_NV vectors of them:
+ * BW_GROUP4 with 4 IX_NV sums in registers sharing each coefficient, the same
+ * order of terms in every lane. */
+#define IX_NV (16 / IX_VL)
+static inline __attribute__((always_inline)) void IX_(bw_rows16)(float *const *d, const float *in0, const float *gl,
+                                                                 const float *T, int n, int i0, int D, int rv,
+                                                                 int kb) {
+    IX_(vec) a[4][IX_NV] = {{{0}}};
+    if (in0)
+        for (int v = 0; v < IX_NV; v++) a[0][v] = IX_(vload)(in0 + kb + v * IX_VL);
+    const float *r[4] = {gl + tri(i0), rv > 1 ? gl + tri(i0 + 1) : gl + tri(i0), rv > 2 ? gl + tri(i0 + 2) : gl + tri(i0),
+                         rv > 3 ? gl + tri(i0 + 3) : gl + tri(i0)};
+    for (int j = 0; j < i0; j++) {
+#pragma GCC unroll 4
+        for (int v = 0; v < IX_NV; v++) {
+            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
+            a[0][v] += r[0][j] * t, a[1][v] += r[1][j] * t, a[2][v] += r[2][j] * t, a[3][v] += r[3][j] * t;
+        }
+    }
+    for (int j = i0; j < i0 + rv; j++) {
+#pragma GCC unroll 4
+        for (int v = 0; v < IX_NV; v++) {
+            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
+            if (j != i0) a[0][v] += pair_at(gl, i0, j) * t;
+            if (j != i0 + 1 && rv > 1) a[1][v] += pair_at(gl, i0 + 1, j) * t;
+            if (j != i0 + 2 && rv > 2) a[2][v] += pair_at(gl, i0 + 2, j) * t;
+            if (j != i0 + 3 && rv > 3) a[3][v] += pair_at(gl, i0 + 3, j) * t;
+        }
+    }
+    for (int j = i0 + 4; j < n; j++) {
+        const float *c = gl + tri(j) + i0;
+#pragma GCC unroll 4
+        for (int v = 0; v < IX_NV; v++) {
+            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
+            a[0][v] += c[0] * t, a[1][v] += c[1] * t, a[2][v] += c[2] * t, a[3][v] += c[3] * t;
+        }
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; g++)
+        if (g < rv && d[g])
+#pragma GCC unroll 4
+            for (int v = 0; v < IX_NV; v++) IX_(vstore)(d[g] + kb + v * IX_VL, a[g][v]);
+}
+#undef IX_NV
+
+/* Rows i0..i0+3 of dT = S T: 16 columns a pass (bw_rows16), then IX_VL, then
+ * four (BW_GROUP4), then the rest one by one. */
 static inline __attribute__((always_inline)) void IX_(bw_rows)(float *const *d, const float *in0, const float *gl,
                                                                const float *T, int n, int i0, int D) {
     const int rv = n - i0 < 4 ? n - i0 : 4;
     int       kb = 0;
+    for (; kb + 16 <= D; kb += 16) IX_(bw_rows16)(d, in0, gl, T, n, i0, D, rv, kb);
     for (; kb + IX_VL <= D; kb += IX_VL) {
         BW_GROUP4(IX_(vec), IX_(vload), IX_(vstore))
     }
