@@ -125,6 +125,26 @@ Test(bench_cli, tiny_run_stores_rows, .timeout = 120) {
     }
     cr_expect_eq(n, 8);
     sqlite3_finalize(st);
+    /* the dot kernels alone: one row for each build the CPU can run, each
+     * against the baseline's */
+    cr_expect(strstr(out, "dot interaction alone:"), "%s", out);
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT name, samples_per_s, ref, vs_ref FROM bench WHERE name LIKE 'dot_%'",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    int usable = 0;
+    for (int isa = 0; isa < IX_ISA_N; isa++) usable += interact_dot_isa_usable(isa);
+    for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        cr_expect_gt(sqlite3_column_double(st, 1), 0, "%s", name);
+        if (!strcmp(name, "dot_baseline")) {
+            cr_expect_eq(sqlite3_column_type(st, 2), SQLITE_NULL, "the baseline has no reference");
+        } else {
+            cr_expect_str_eq((const char *)sqlite3_column_text(st, 2), "dot_baseline", "%s", name);
+            cr_expect_gt(sqlite3_column_double(st, 3), 0, "%s", name);
+        }
+    }
+    cr_expect_eq(n, usable);
+    sqlite3_finalize(st);
     sqlite3_close(h);
     fx_rmdir(dir);
 }

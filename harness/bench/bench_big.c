@@ -7,6 +7,11 @@
  *          table of the big table's bytes, plain (heap, small pages), in huge
  *          pages, and in huge pages with a prefetch 16 rows ahead; as samples/s,
  *          one sample being 26 rows
+ *   dot    the dot interaction's forward and backward alone at this shape (26
+ *          fields and the bottom output, dim 16), once for each instruction
+ *          set's build of its kernels that the CPU can run, against the
+ *          baseline build in the same rounds: a build slower than the baseline
+ *          on some CPU shows here
  *
  * for `full` with row-wise Adagrad (dense layers Adagrad) and with Adam, batch
  * 1024, the default MLPs (64-16 / 64-32-1), one thread, 13 dense features. In each
@@ -311,7 +316,54 @@ static hx_status big_cold(const big_ctx *x, char *err, size_t errlen) {
     return st;
 }
 
-/* The small and the big table with both optimizers, then the probe. */
+/* The dot interaction alone (26 fields and x, dim 16, batch o->batch): each
+ * instruction set's kernels the CPU can run, forward and backward, in
+ * alternating chunks of calls, against the baseline's. */
+static hx_status big_dot(const big_ctx *x, char *err, size_t errlen) {
+    enum { F = 26, CALLS = 20 };
+    const int B = x->o->batch, W = interact_dot_width(F, BIG_D, BIG_D);
+    const size_t n_emb = (size_t)B * F * BIG_D, n_x = (size_t)B * BIG_D, n_out = (size_t)B * W;
+    float *buf = hx_calloc(2 * (n_emb + n_x) + n_out + interact_dot_scratch(F, BIG_D, BIG_D), sizeof(float));
+    if (!buf) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
+    float *emb = buf, *dx_ = emb + n_emb, *demb = dx_ + n_x, *xb = demb + n_emb, *out = xb + n_x,
+          *scr = out + n_out;
+    hx_rng g;
+    hx_rng_seed(&g, 1);
+    for (size_t i = 0; i < n_emb; i++) emb[i] = hx_rng_uniformf(&g, -1, 1);
+    for (size_t i = 0; i < n_x; i++) xb[i] = hx_rng_uniformf(&g, -1, 1);
+    int isa[IX_ISA_N], n = 0; /* the baseline first: the others' reference */
+    for (int i = IX_ISA_N - 1; i >= 0; i--)
+        if (interact_dot_isa_usable(i)) isa[n++] = i;
+    big_series s[IX_ISA_N];
+    for (int k = 0; k < x->o->rounds; k++) {
+        double wall[IX_ISA_N] = {0}, cpu[IX_ISA_N] = {0};
+        for (int c = 0; c < 10; c++)
+            for (int i = 0; i < n; i++) {
+                const double t0 = hx_now(), c0 = hx_cpu_time();
+                for (int r = 0; r < CALLS; r++) {
+                    interact_dot_forward_isa(isa[i], out, xb, emb, B, F, BIG_D, BIG_D, scr);
+                    interact_dot_backward_isa(isa[i], dx_, demb, out, xb, emb, B, F, BIG_D, BIG_D, scr);
+                }
+                wall[i] += hx_now() - t0, cpu[i] += hx_cpu_time() - c0;
+            }
+        for (int i = 0; i < n; i++)
+            s[i].wall[k] = 10.0 * CALLS * B / wall[i], s[i].cpu[k] = 10.0 * CALLS * B / cpu[i];
+    }
+    hx_free(buf);
+    printf("dot interaction alone: 26 fields and the bottom output, dim %d, batch %d, forward and backward, "
+           "samples/s of each build of its kernels the CPU can run (%s in training)\n",
+           BIG_D, B, interact_dot_isa_name(interact_dot_isa()));
+    hx_status st = HX_OK;
+    char name[IX_ISA_N][32];
+    for (int i = 0; st == HX_OK && i < n; i++) {
+        snprintf(name[i], sizeof name[i], "dot_%s", interact_dot_isa_name(isa[i]));
+        st = fig_store(x, name[i], &s[i], i ? name[0] : NULL, &s[0], err, errlen);
+    }
+    return st;
+}
+
+/* The small and the big table with both optimizers, then the probe and the
+ * dot kernels. */
 static hx_status big_main(const big_ctx *x, char *err, size_t errlen) {
     const bench_opts *o = x->o;
     ds_data *small = NULL, *big = NULL;
@@ -330,7 +382,8 @@ static hx_status big_main(const big_ctx *x, char *err, size_t errlen) {
     const int64_t rows = big ? total_rows(big) : 0;
     ds_free(small);
     ds_free(big);
-    return st == HX_OK ? probe_store(x, "probe", rows, err, errlen) : st;
+    if (st == HX_OK) st = probe_store(x, "probe", rows, err, errlen);
+    return st == HX_OK ? big_dot(x, err, errlen) : st;
 }
 
 hx_status bench_big(sqlite3 *db, const char *host, const bench_opts *o, char *err, size_t errlen) {

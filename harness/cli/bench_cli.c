@@ -39,9 +39,11 @@ static void bench_usage(FILE *f) {
                "times --big-scale X (default 0.5: 16.9M ids, a 1.01 GiB table) side by side,\n"
                "--steps N (default 100) timed steps per model and round; then the machine's\n"
                "gather limit: random 64-byte rows read and updated over a table of the same\n"
-               "size, plain, in huge pages, and in huge pages with prefetch. --cold X adds\n"
-               "row-wise Adagrad at the cardinalities times X (2.5: 84M ids, 5.0 GiB; about\n"
-               "5.5 GB of memory) and the probe at its size. --plain turns huge pages,\n"
+               "size, plain, in huge pages, and in huge pages with prefetch; then the dot\n"
+               "interaction alone, each build of its kernels the CPU can run (avx512f,\n"
+               "avx2, baseline) against the baseline, alternating in each round. --cold X\n"
+               "adds row-wise Adagrad at the cardinalities times X (2.5: 84M ids, 5.0 GiB;\n"
+               "about 5.5 GB of memory) and the probe at its size. --plain turns huge pages,\n"
                "software prefetch and the per-table fused step off for the whole run (the\n"
                "table path before them; the rest of the engine is this one).\n");
 }
