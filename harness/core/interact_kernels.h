@@ -85,8 +85,9 @@ IX_ATTR static void IX_(dot_forward)(float *out, const float *x, const float *em
     const int n = F + (Dx ? 1 : 0), np = pad16(n), W = interact_dot_width(F, D, Dx);
     /* Tt[2] (D, np) each, lanes j >= n stay 0; z and z2 (np each), the two
      * rows' detours. Sample b + 1 is transposed into one Tt while sample b is
-     * read from the other: a load that follows the scalar stores to its own
-     * lines closely waits for them (or replays), whole samples apart it does not. */
+     * read from the other, so the vector loads of a sample's Tt come a whole
+     * sample after the scalar stores that wrote it, not right behind them (the
+     * forward ran twice as fast so on Zen 3). */
     float *Tt[2] = {scratch, scratch + (size_t)D * np}, *z = scratch + 2 * (size_t)D * np, *z2 = z + np;
     memset(scratch, 0, 2 * (size_t)D * (size_t)np * sizeof(float));
     if (B > 0) IX_(transpose)(Tt[0], x, emb, 0, F, D, Dx, n, np);
@@ -118,8 +119,8 @@ static inline __attribute__((always_inline)) void IX_(bw_rows16)(float *const *d
     IX_(vec) a[4][IX_NV] = {{{0}}};
     if (in0)
         for (int v = 0; v < IX_NV; v++) a[0][v] = IX_(vload)(in0 + kb + v * IX_VL);
-    const float *r[4] = {gl + tri(i0), rv > 1 ? gl + tri(i0 + 1) : gl + tri(i0), rv > 2 ? gl + tri(i0 + 2) : gl + tri(i0),
-                         rv > 3 ? gl + tri(i0 + 3) : gl + tri(i0)};
+    const float *r[4]; /* rows past rv compute on row i0's coefficients and are not stored */
+    for (int g = 0; g < 4; g++) r[g] = gl + tri(g < rv ? i0 + g : i0);
     for (int j = 0; j < i0; j++) {
 #pragma GCC unroll 4
         for (int v = 0; v < IX_NV; v++) {
