@@ -403,6 +403,36 @@ Test(sweep, faults_each_get_their_status) {
     rm_tmp();
 }
 
+/* memory_limit bounds a worker's own memory, its anonymous RSS: the pages of a
+ * dataset cache it maps (1M generated rows, 160 MB, shared by every worker) do
+ * not count, and the address space the engine maps but does not use (OpenBLAS's
+ * buffer) does not refuse it (the worker spun in OpenBLAS's retries until the
+ * timeout). An allocation past the limit still ends as oom
+ * (faults_each_get_their_status). */
+Test(sweep, memory_limit_counts_the_workers_own_memory, .timeout = 120) {
+    tfiles t;
+    char cache[128], yaml[1024];
+    tfiles_init(&t, ""); /* the folder first: the cache goes in it */
+    path(cache, sizeof cache, "cache");
+    snprintf(yaml, sizeof yaml,
+             "name: ml\n"
+             "datasets:\n  syn: {kind: synthetic, rows: 1000000, fields: 26, cardinality: 1000, dense: 13, seed: 3}\n"
+             "model: {bottom_mlp: [8], top_mlp: [], interaction: dot}\n"
+             "train: {epochs: 0.02, batch: 1024, optimizer: adagrad, lr: 0.05}\n"
+             "matrix:\n  method: [full]\n  dim: [8]\n  ratio: [1]\n"
+             "jobs: 1\nthreads: 2\ntimeout: 30\nmemory_limit: 64MiB\ncache_dir: %s\n",
+             cache);
+    write_text(t.yaml, yaml);
+    char *args[] = {"run", t.yaml, "--db", t.db, NULL};
+    cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
+    expect_status(t.db, "full", "ok");
+    const long long mib = 1 << 20;
+    cr_expect_gt(q_int(t.db, "SELECT MAX(rss_file) FROM rss_samples"), 64 * mib, "the cache's pages were mapped");
+    cr_expect_gt(q_int(t.db, "SELECT MAX(rss) FROM rss_samples"), 64 * mib, "the whole RSS passed the limit");
+    cr_expect_lt(q_int(t.db, "SELECT MAX(rss_anon) FROM rss_samples"), 64 * mib, "the worker's own memory did not");
+    rm_tmp();
+}
+
 /* ---- peak RSS is real ---- */
 
 static long long q_run(const char *db, const char *col, const char *method, const char *dataset, int ratio) {

@@ -308,7 +308,7 @@ static const top_key k_top[] = {
     {KEY_NUM("timeout", KEY_SECONDS, double, KEY_TOP, SW, timeout, 0, 1e7, KEY_MIN_OPEN, "0", NULL,
              "per run (default: none)"), NULL, 0},
     {KEY_NUM("memory_limit", KEY_BYTES, uint64_t, KEY_TOP, SW, memory_limit, 16 << 20, 0, 0, "0", NULL,
-             "per worker (default: none)"), NULL, 0},
+             "per worker, its anonymous RSS (default: none)"), NULL, 0},
     {KEY_CHOICE("unreachable", int, KEY_TOP, SW, unreachable_skip, k_unreachable, 0, "error", NULL,
                 "a cell whose ratio its method cannot reach: an error, or skipped"), NULL, 0},
     {KEY_CHARS("cache_dir", KEY_TOP, SW, cache_dir, "results/cache", "dataset cache directory"), NULL, 0},

@@ -5,8 +5,10 @@
  *   - samples /proc/<pid>/status of every worker every SAMPLE_S seconds (VmRSS,
  *     VmHWM, RssAnon, RssFile) into the run's RSS series;
  *   - enforces the timeout (SIGTERM, then SIGKILL after KILL_GRACE_S) and the
- *     memory limit (RSS above memory_limit -> SIGKILL, status oom; the worker also
- *     runs under RLIMIT_DATA, where an allocation failure ends as oom);
+ *     memory limit (anonymous RSS above memory_limit -> SIGKILL, status oom: the
+ *     worker's own memory, not the dataset cache's file pages it shares with the
+ *     other workers; the worker also runs under RLIMIT_DATA, where an allocation
+ *     failure ends as oom);
  *   - reaps workers, classifies the outcome, reads back the test scores of an ok
  *     run (the worker's anonymous scores file, worker.h), and writes it all in
  *     one transaction.
@@ -48,7 +50,7 @@ typedef struct slot {
     const cfg_cell *cell;
     double          t0, wall0, last_sample, term_sent;
     int             kill_why;
-    uint64_t        kill_rss;
+    uint64_t        kill_rss; /* the anonymous RSS that passed memory_limit */
     int             phase;
     double          phase_t0;
     phase_peak      ph[3];
@@ -167,6 +169,8 @@ static void read_msgs(slot *s) {
 
 /* One /proc sample of the worker into its RSS series and phase peaks; returns the
  * RSS recorded, 0 when there is none (exited, a zombie, or no memory to record). */
+/* Samples the worker's memory into its series; returns its anonymous RSS (0:
+ * no sample, the worker has exited). */
 static uint64_t sample(slot *s, double now) {
     proc_mem pm;
     s->last_sample = now;
@@ -183,16 +187,16 @@ static uint64_t sample(slot *s, double now) {
     if (pm.anon > pp->anon) pp->anon = pm.anon;
     if (pm.file > pp->file) pp->file = pm.file;
     if (pm.hwm > pp->hwm) pp->hwm = pm.hwm;
-    return pm.rss;
+    return pm.anon;
 }
 
-/* The memory limit (rss: the sample just taken, 0 when none: RSS above it ->
- * SIGKILL, status oom) and the timeout (SIGTERM, then SIGKILL after
+/* The memory limit (anon: the anonymous RSS just sampled, 0 when none: above
+ * it -> SIGKILL, status oom) and the timeout (SIGTERM, then SIGKILL after
  * KILL_GRACE_S). The first reason to stop a worker is the one recorded. */
-static void enforce_limits(slot *s, const cfg_sweep *sw, uint64_t rss, double now) {
-    if (sw->memory_limit && rss > sw->memory_limit && s->kill_why == KILL_NONE) {
+static void enforce_limits(slot *s, const cfg_sweep *sw, uint64_t anon, double now) {
+    if (sw->memory_limit && anon > sw->memory_limit && s->kill_why == KILL_NONE) {
         s->kill_why = KILL_OOM;
-        s->kill_rss = rss;
+        s->kill_rss = anon;
         kill(s->pid, SIGKILL);
     }
     if (sw->timeout > 0 && s->kill_why == KILL_NONE && now - s->t0 > sw->timeout) {
@@ -218,7 +222,7 @@ static const char *classify(slot *s, int wstatus, char *reason, size_t n, int *e
         return "timeout";
     case KILL_OOM:
         hx_human_bytes((double)s->kill_rss, h, sizeof h);
-        snprintf(reason, n, "oom: RSS %s exceeded memory_limit", h);
+        snprintf(reason, n, "oom: anonymous RSS %s exceeded memory_limit", h);
         return "oom";
     default: break;
     }
@@ -465,8 +469,8 @@ static void sched_poll(sched *x) {
         if (!s->active) continue;
         read_msgs(s);
         read_stderr(s);
-        uint64_t rss = now - s->last_sample >= SAMPLE_S * 0.9 ? sample(s, now) : 0;
-        enforce_limits(s, x->sw, rss, now);
+        uint64_t anon = now - s->last_sample >= SAMPLE_S * 0.9 ? sample(s, now) : 0;
+        enforce_limits(s, x->sw, anon, now);
     }
 }
 

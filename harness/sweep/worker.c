@@ -27,6 +27,10 @@
 #endif
 #endif
 
+/* Address space a worker may map per engine thread beyond memory_limit (see
+ * the RLIMIT_DATA below). */
+#define WORKER_DATA_SLACK ((uint64_t)256 << 20)
+
 _Static_assert(sizeof(worker_msg) <= 4096, "a message must fit one atomic pipe write (PIPE_BUF)");
 
 /* ---- /proc ---- */
@@ -239,9 +243,15 @@ int worker_main(void) {
     rc->train.threads = job->threads;
 #ifndef WORKER_ASAN
     /* ASan reserves terabytes of address space, so a data limit would break it;
-     * the parent's RSS check enforces the limit there. */
+     * the parent's RSS check enforces the limit there. RLIMIT_DATA counts
+     * address space, not memory used: each engine thread's OpenBLAS maps a
+     * 128 MiB buffer (and glibc an arena) that it touches only in part, and
+     * OpenBLAS retries a refused buffer forever, so the data limit leaves
+     * WORKER_DATA_SLACK per thread above memory_limit. What the worker uses is
+     * bounded by the parent's check of its anonymous RSS (sweep.c). */
     if (job->memory_limit) {
-        struct rlimit rl = {.rlim_cur = job->memory_limit, .rlim_max = job->memory_limit};
+        const uint64_t lim = job->memory_limit + WORKER_DATA_SLACK * (uint64_t)(job->threads > 1 ? job->threads : 1);
+        struct rlimit  rl = {.rlim_cur = lim, .rlim_max = lim};
         if (setrlimit(RLIMIT_DATA, &rl) != 0) fprintf(stderr, "setrlimit(RLIMIT_DATA): %s\n", strerror(errno));
     }
 #endif
