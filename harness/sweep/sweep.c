@@ -167,10 +167,9 @@ static void read_msgs(slot *s) {
     }
 }
 
-/* One /proc sample of the worker into its RSS series and phase peaks; returns the
- * RSS recorded, 0 when there is none (exited, a zombie, or no memory to record). */
-/* Samples the worker's memory into its series; returns its anonymous RSS (0:
- * no sample, the worker has exited). */
+/* One /proc sample of the worker into its RSS series and phase peaks; returns
+ * its anonymous RSS, 0 when there is no sample (exited, a zombie, or no memory
+ * to record). */
 static uint64_t sample(slot *s, double now) {
     proc_mem pm;
     s->last_sample = now;
