@@ -1,16 +1,17 @@
 #!/bin/sh
 # deps.sh: install the Debian packages embsweep needs, if any are missing.
 #   harness/deps.sh build   packages to build and run (make, make experiments)
-#   harness/deps.sh test    also the test framework and the PyTorch and scipy references
-#   harness/deps.sh html    also chromium, for the headless page check
+#   harness/deps.sh test    also the test framework, the PyTorch and scipy references
+#                           and chromium (the page is checked in a headless browser)
+#   harness/deps.sh html    the same as test (make check-html)
 #   harness/deps.sh fuzz    also clang with libFuzzer and llvm (make fuzz)
 #   harness/deps.sh slurm   also Slurm's controller, node daemon, client and munge (make test-slurm)
 # Uses apt-get as root, or through sudo when available. Prints nothing when all
 # packages are present, so `make` stays quiet.
 set -eu
 set_build="libyaml-dev libsqlite3-dev libopenblas-dev zlib1g-dev gnuplot-nox pkg-config sqlite3"
-set_test="$set_build libcriterion-dev python3-torch python3-numpy python3-scipy"
-set_html="$set_test chromium"
+set_test="$set_build libcriterion-dev python3-torch python3-numpy python3-scipy chromium"
+set_html="$set_test"
 set_fuzz="$set_build clang-14 libclang-rt-14-dev llvm-14"
 set_slurm="$set_test slurmctld slurmd slurm-client munge"
 case "${1:-build}" in

@@ -506,7 +506,8 @@ Test(plot, plot_usage_errors, .init = make_fixture, .fini = remove_fixture) {
 }
 
 /* The page in headless Chromium: every image loads, none is broken (the same check
- * as `make check-html`). Skipped when chromium is not installed (harness/deps.sh html).
+ * as `make check-html`). `make test` installs chromium (harness/deps.sh test); the
+ * test is skipped, saying so, where it is not installed.
  * That the script notices a broken image was checked by hand (one browser start here
  * keeps the test short): overwrite a PNG with text and rerun it. */
 Test(plot, page_loads_in_headless_chromium, .init = make_fixture, .fini = remove_fixture) {
