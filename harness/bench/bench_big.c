@@ -320,7 +320,7 @@ static hx_status big_cold(const big_ctx *x, char *err, size_t errlen) {
  * instruction set's kernels the CPU can run, forward and backward, in
  * alternating chunks of calls, against the baseline's. */
 static hx_status big_dot(const big_ctx *x, char *err, size_t errlen) {
-    enum { F = 26, CALLS = 20 };
+    enum { F = 26, CALLS = 20, CHUNKS = 10 }; /* a round: CHUNKS x CALLS calls of each build */
     const int B = x->o->batch, W = interact_dot_width(F, BIG_D, BIG_D);
     const size_t n_emb = (size_t)B * F * BIG_D, n_x = (size_t)B * BIG_D, n_out = (size_t)B * W;
     float *buf = hx_calloc(2 * (n_emb + n_x) + n_out + interact_dot_scratch(F, BIG_D, BIG_D), sizeof(float));
@@ -337,7 +337,7 @@ static hx_status big_dot(const big_ctx *x, char *err, size_t errlen) {
     big_series s[IX_ISA_N];
     for (int k = 0; k < x->o->rounds; k++) {
         double wall[IX_ISA_N] = {0}, cpu[IX_ISA_N] = {0};
-        for (int c = 0; c < 10; c++)
+        for (int c = 0; c < CHUNKS; c++)
             for (int i = 0; i < n; i++) {
                 const double t0 = hx_now(), c0 = hx_cpu_time();
                 for (int r = 0; r < CALLS; r++) {
@@ -347,7 +347,7 @@ static hx_status big_dot(const big_ctx *x, char *err, size_t errlen) {
                 wall[i] += hx_now() - t0, cpu[i] += hx_cpu_time() - c0;
             }
         for (int i = 0; i < n; i++)
-            s[i].wall[k] = 10.0 * CALLS * B / wall[i], s[i].cpu[k] = 10.0 * CALLS * B / cpu[i];
+            s[i].wall[k] = (double)CHUNKS * CALLS * B / wall[i], s[i].cpu[k] = (double)CHUNKS * CALLS * B / cpu[i];
     }
     hx_free(buf);
     printf("dot interaction alone: 26 fields and the bottom output, dim %d, batch %d, forward and backward, "

@@ -94,37 +94,48 @@ static inline int tri(int i) { return i * (i - 1) / 2; }
 /* dout of pair (i, j) for i != j (the symmetric matrix S of the backward). */
 static inline float pair_at(const float *gl, int i, int j) { return i > j ? gl[tri(i) + j] : gl[tri(j) + i]; }
 
-/* Rows i0..i0+3 of dT = S T, columns kb..kb+V (V the lanes of VT): d_g =
- * init_g + sum_{j != i0+g} S[i0+g][j] T_j, j ascending, four sums in registers
- * sharing each load of T_j. S is read from the pairs gl: below the group,
- * row g's coefficients are contiguous at tri(i0+g); above it, the four rows'
- * are contiguous at tri(j) + i0; only the group's own four j test for the
- * skipped diagonal. Rows past n (rv of them valid) compute on row i0's
- * coefficients and are not stored. */
-#define BW_GROUP4(VT, LOAD, STORE)                                                                \
-    VT a0 = in0 ? LOAD(in0 + kb) : (VT){0}, a1 = {0}, a2 = {0}, a3 = {0};                         \
-    const float *r0 = gl + tri(i0), *r1 = rv > 1 ? gl + tri(i0 + 1) : r0;                         \
-    const float *r2 = rv > 2 ? gl + tri(i0 + 2) : r0, *r3 = rv > 3 ? gl + tri(i0 + 3) : r0;      \
-    for (int j = 0; j < i0; j++) {                                                                \
-        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
-        a0 += r0[j] * t, a1 += r1[j] * t, a2 += r2[j] * t, a3 += r3[j] * t;                       \
-    }                                                                                             \
-    for (int j = i0; j < i0 + rv; j++) {                                                          \
-        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
-        if (j != i0) a0 += pair_at(gl, i0, j) * t;                                                \
-        if (j != i0 + 1 && rv > 1) a1 += pair_at(gl, i0 + 1, j) * t;                              \
-        if (j != i0 + 2 && rv > 2) a2 += pair_at(gl, i0 + 2, j) * t;                              \
-        if (j != i0 + 3 && rv > 3) a3 += pair_at(gl, i0 + 3, j) * t;                              \
-    }                                                                                             \
-    for (int j = i0 + 4; j < n; j++) {                                                            \
-        const VT t = LOAD(T + (size_t)j * D + kb);                                                \
-        const float *c = gl + tri(j) + i0;                                                        \
-        a0 += c[0] * t, a1 += c[1] * t, a2 += c[2] * t, a3 += c[3] * t;                           \
-    }                                                                                             \
-    if (d[0]) STORE(d[0] + kb, a0);                                                               \
-    if (rv > 1 && d[1]) STORE(d[1] + kb, a1);                                                     \
-    if (rv > 2 && d[2]) STORE(d[2] + kb, a2);                                                     \
-    if (rv > 3 && d[3]) STORE(d[3] + kb, a3);
+/* Rows i0..i0+3 of dT = S T, columns kb..kb+NV*V (NV vectors of VT, V lanes
+ * each; NV a constant): d_g = init_g + sum_{j != i0+g} S[i0+g][j] T_j, j
+ * ascending, 4 NV sums in registers sharing each coefficient and each load of
+ * T_j. S is read from the pairs gl: below the group, row g's coefficients are
+ * contiguous at tri(i0+g); above it, the four rows' are contiguous at
+ * tri(j) + i0; only the group's own four j test for the skipped diagonal. Rows
+ * past n (rv of them valid) compute on row i0's coefficients and are not
+ * stored. */
+#define BW_GROUP(VT, NV, LOAD, STORE)                                                             \
+    {                                                                                             \
+        enum { W_ = sizeof(VT) / sizeof(float) };                                                 \
+        VT a[4][NV] = {{{0}}};                                                                    \
+        if (in0)                                                                                  \
+            for (int v = 0; v < (NV); v++) a[0][v] = LOAD(in0 + kb + v * W_);                     \
+        const float *r[4];                                                                        \
+        for (int g = 0; g < 4; g++) r[g] = gl + tri(g < rv ? i0 + g : i0);                       \
+        for (int j = 0; j < i0; j++) {                                                            \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                              \
+                const VT t = LOAD(T + (size_t)j * D + kb + v * W_);                               \
+                a[0][v] += r[0][j] * t, a[1][v] += r[1][j] * t;                                   \
+                a[2][v] += r[2][j] * t, a[3][v] += r[3][j] * t;                                   \
+            }                                                                                     \
+        }                                                                                         \
+        for (int j = i0; j < i0 + rv; j++) {                                                      \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                              \
+                const VT t = LOAD(T + (size_t)j * D + kb + v * W_);                               \
+                if (j != i0) a[0][v] += pair_at(gl, i0, j) * t;                                   \
+                if (j != i0 + 1 && rv > 1) a[1][v] += pair_at(gl, i0 + 1, j) * t;                 \
+                if (j != i0 + 2 && rv > 2) a[2][v] += pair_at(gl, i0 + 2, j) * t;                 \
+                if (j != i0 + 3 && rv > 3) a[3][v] += pair_at(gl, i0 + 3, j) * t;                 \
+            }                                                                                     \
+        }                                                                                         \
+        for (int j = i0 + 4; j < n; j++) {                                                        \
+            const float *c = gl + tri(j) + i0;                                                    \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) {                              \
+                const VT t = LOAD(T + (size_t)j * D + kb + v * W_);                               \
+                a[0][v] += c[0] * t, a[1][v] += c[1] * t, a[2][v] += c[2] * t, a[3][v] += c[3] * t; \
+            }                                                                                     \
+        }                                                                                         \
+        _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) if (g < rv && d[g])                   \
+            _Pragma("GCC unroll 4") for (int v = 0; v < (NV); v++) STORE(d[g] + kb + v * W_, a[g][v]); \
+    }
 
 /* The kernels, once per instruction set (interact_kernels.h). */
 #define IX_SFX  base

@@ -6,7 +6,7 @@
  *   IX_VL    the lanes of its vector: 16, 8 or 4 floats, one register wide,
  *   IX_QB    the forward's blocks of IX_VL lanes a step (its sums in registers),
  * and it provides the shared helpers (stack_vec, stack_grad, row_dst, tri,
- * pair_at, BW_GROUP4, the v4f type). The vector is the register's own width:
+ * pair_at, BW_GROUP, the v4f type). The vector is the register's own width:
  * GCC lowers a wider vector type piece by piece through the stack, which made
  * the AVX2 build of a 16-lane body several times slower than this one. Sums
  * that share a load or a coefficient are kept apart in registers (the forward's
@@ -109,64 +109,15 @@ IX_ATTR static void IX_(dot_forward)(float *out, const float *x, const float *em
     }
 }
 
-/* Rows i0..i0+3 of dT = S T at the 16 columns from kb, IX_NV vectors of them:
- * BW_GROUP4 with 4 IX_NV sums in registers sharing each coefficient, the same
- * order of terms in every lane. */
-#define IX_NV (16 / IX_VL)
-static inline __attribute__((always_inline)) void IX_(bw_rows16)(float *const *d, const float *in0, const float *gl,
-                                                                 const float *T, int n, int i0, int D, int rv,
-                                                                 int kb) {
-    IX_(vec) a[4][IX_NV] = {{{0}}};
-    if (in0)
-        for (int v = 0; v < IX_NV; v++) a[0][v] = IX_(vload)(in0 + kb + v * IX_VL);
-    const float *r[4]; /* rows past rv compute on row i0's coefficients and are not stored */
-    for (int g = 0; g < 4; g++) r[g] = gl + tri(g < rv ? i0 + g : i0);
-    for (int j = 0; j < i0; j++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < IX_NV; v++) {
-            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
-            a[0][v] += r[0][j] * t, a[1][v] += r[1][j] * t, a[2][v] += r[2][j] * t, a[3][v] += r[3][j] * t;
-        }
-    }
-    for (int j = i0; j < i0 + rv; j++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < IX_NV; v++) {
-            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
-            if (j != i0) a[0][v] += pair_at(gl, i0, j) * t;
-            if (j != i0 + 1 && rv > 1) a[1][v] += pair_at(gl, i0 + 1, j) * t;
-            if (j != i0 + 2 && rv > 2) a[2][v] += pair_at(gl, i0 + 2, j) * t;
-            if (j != i0 + 3 && rv > 3) a[3][v] += pair_at(gl, i0 + 3, j) * t;
-        }
-    }
-    for (int j = i0 + 4; j < n; j++) {
-        const float *c = gl + tri(j) + i0;
-#pragma GCC unroll 4
-        for (int v = 0; v < IX_NV; v++) {
-            const IX_(vec) t = IX_(vload)(T + (size_t)j * D + kb + v * IX_VL);
-            a[0][v] += c[0] * t, a[1][v] += c[1] * t, a[2][v] += c[2] * t, a[3][v] += c[3] * t;
-        }
-    }
-#pragma GCC unroll 4
-    for (int g = 0; g < 4; g++)
-        if (g < rv && d[g])
-#pragma GCC unroll 4
-            for (int v = 0; v < IX_NV; v++) IX_(vstore)(d[g] + kb + v * IX_VL, a[g][v]);
-}
-#undef IX_NV
-
-/* Rows i0..i0+3 of dT = S T: 16 columns a pass (bw_rows16), then IX_VL, then
- * four (BW_GROUP4), then the rest one by one. */
+/* Rows i0..i0+3 of dT = S T (BW_GROUP): 16 columns a pass, then IX_VL, then
+ * four, then the rest one by one. */
 static inline __attribute__((always_inline)) void IX_(bw_rows)(float *const *d, const float *in0, const float *gl,
                                                                const float *T, int n, int i0, int D) {
     const int rv = n - i0 < 4 ? n - i0 : 4;
     int       kb = 0;
-    for (; kb + 16 <= D; kb += 16) IX_(bw_rows16)(d, in0, gl, T, n, i0, D, rv, kb);
-    for (; kb + IX_VL <= D; kb += IX_VL) {
-        BW_GROUP4(IX_(vec), IX_(vload), IX_(vstore))
-    }
-    for (; kb + 4 <= D; kb += 4) {
-        BW_GROUP4(v4f, v4_load, v4_store)
-    }
+    for (; kb + 16 <= D; kb += 16) BW_GROUP(IX_(vec), 16 / IX_VL, IX_(vload), IX_(vstore))
+    for (; kb + IX_VL <= D; kb += IX_VL) BW_GROUP(IX_(vec), 1, IX_(vload), IX_(vstore))
+    for (; kb + 4 <= D; kb += 4) BW_GROUP(v4f, 1, v4_load, v4_store)
     for (int g = 0; g < rv; g++) /* D % 4 columns */
         for (int k = kb; k < D; k++) {
             const int i = i0 + g;
