@@ -86,8 +86,10 @@ static void train_usage(FILE *f, int full) {
     fprintf(f,
             "\nTrain and evaluate one cell and print a summary: test AUC, logloss and the\n"
             "Bayes AUC, requested and achieved compression ratio, inference and training\n"
-            "bytes, peak RSS, training and inference samples/s. The flags are the keys of\n"
-            "a sweep file (harness/sweep/README.md) with '-' for '_', same ranges.\n\n");
+            "bytes, peak RSS, training and inference samples/s, and where a training step's\n"
+            "time goes (milliseconds a step by stage, forward / backward). The flags are\n"
+            "the keys of a sweep file (harness/sweep/README.md) with '-' for '_', same\n"
+            "ranges.\n\n");
     for (int i = 0; i < run_keys_n; i++) {
         if (!run_keys[i].flag) continue;
         option_help(f, &run_keys[i]);
@@ -159,6 +161,21 @@ static double peak_rss(void) {
     return kb * 1024.0;
 }
 
+/* Milliseconds a training step by stage (model_phase); "other" is the step time
+ * no stage holds (the loop's bookkeeping). */
+static void print_phases(const run_result *r) {
+    const double *p = r->phase_s, k = 1e3 / (double)r->steps;
+    double sum = 0;
+    for (int i = 0; i < MP_N; i++) sum += p[i];
+    const double other = r->train_s > sum ? r->train_s - sum : 0; /* never below 0 but for rounding */
+    printf("  phases     ms a step, forward / backward: bottom %.3f / %.3f, embeddings %.3f / %.3f,\n"
+           "             interaction %.3f / %.3f, top %.3f / %.3f; loader %.3f, loss %.3f,\n"
+           "             optimizer step %.3f, other %.3f\n",
+           p[MP_BOTTOM_FWD] * k, p[MP_BOTTOM_BWD] * k, p[MP_EMB_FWD] * k, p[MP_EMB_BWD] * k, p[MP_INTER_FWD] * k,
+           p[MP_INTER_BWD] * k, p[MP_TOP_FWD] * k, p[MP_TOP_BWD] * k, p[MP_LOADER] * k, p[MP_LOSS] * k,
+           p[MP_STEP] * k, other * k);
+}
+
 static void print_summary(const run_config *cfg, const run_result *r) {
     const int threads = cfg->train.threads > 1 ? cfg->train.threads : 1;
     char p[256], a[32], b[32], c[32], d[32], e[32];
@@ -189,6 +206,7 @@ static void print_summary(const run_config *cfg, const run_result *r) {
            "last train loss %.4f\n",
            r->wall_s, r->cpu_s, r->load_s, r->train_s, r->eval_s, (long long)r->steps,
            r->final_train_loss);
+    if (r->steps > 0) print_phases(r);
 }
 
 /* ---- embsweep train ---- */

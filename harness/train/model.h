@@ -59,8 +59,21 @@ typedef struct model_cfg {
 } model_cfg;
 
 
+/* Where a training step's time goes: wall seconds of each stage, summed over
+ * the steps timed (model.phase_s; the training loop adds the loader and the
+ * loss). The forward and backward of a stage are apart; "top" is the top MLP of
+ * dlrm and all that follows the concatenation in the other archs; the
+ * embeddings' backward includes the tables' optimizer step when the method
+ * fuses it (backward_step); MP_STEP is the rest of the optimizer step (the
+ * dense layers, unfused tables, a method's on_step). */
+typedef enum model_phase {
+    MP_LOADER, MP_BOTTOM_FWD, MP_EMB_FWD, MP_INTER_FWD, MP_TOP_FWD, MP_LOSS,
+    MP_TOP_BWD, MP_INTER_BWD, MP_EMB_BWD, MP_BOTTOM_BWD, MP_STEP, MP_N
+} model_phase;
+
 typedef struct model {
     model_cfg         cfg;
+    double           *phase_s;      /* (MP_N) adds each stage's time when set; NULL: untimed */
     int32_t           F, D, Dd, Dx; /* fields, emb dim, dense inputs, bottom output width */
     int32_t           Wi;           /* interaction output width = top MLP input */
     int32_t           max_batch;
