@@ -13,7 +13,8 @@
  *   node lost   a shard left with a run `running` (its node died): merge leaves
  *                the run pending, status counts it, submit again takes it
  *   changed file a task whose plan no longer matches the file refuses (exit 2)
- *   schema v3    a version-3 database gains the Slurm columns (version 4)
+ *   old shards   shards of schema 4 (no run_stages) merge, without stage times
+ *   schema v3    a version-3 database gains the Slurm columns (and is then at 5)
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "harness/train/model.h"
 
 static const char k_sweep[] =
     "name: t_submit\n"
@@ -146,6 +148,7 @@ Test(submit, tasks_by_hand_merge_to_the_bits_of_run) {
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM invocations WHERE origin LIKE '%/work/001/shards/task-0000%.db#1'"),
                  3, "one invocation per task, named by its shard");
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_scores"), 6);
+    cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_stages"), 6 * MS_N, "every run's training stages");
     cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
     cr_expect(strstr(e.out, "0 run(s) taken"), "merging twice takes nothing: %s", e.out);
     digest("a.db", l, sizeof l);
@@ -225,6 +228,30 @@ Test(submit, task_refuses_a_changed_sweep_file) {
     fx_rmdir(e.dir);
 }
 
+/* Shards written by an older embsweep (schema 4: no run_stages) still merge;
+ * their runs come without stage times. */
+Test(submit, merge_takes_shards_of_an_older_schema) {
+    env e;
+    env_init(&e);
+    submit_and_run_tasks(&e, "a.db");
+    FILE *p = popen("ls work/001/shards/*.db", "r");
+    cr_assert_not_null(p);
+    char path[256];
+    int n = 0;
+    while (fgets(path, sizeof path, p)) {
+        path[strcspn(path, "\n")] = 0;
+        fx_exec_sql(path, "DROP TABLE run_stages; PRAGMA user_version = 4;");
+        n++;
+    }
+    pclose(p);
+    cr_expect_eq(n, 3, "one shard a task");
+    cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_expect(strstr(e.out, "6 run(s) taken (6 ok"), "%s", e.out);
+    cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_stages"), 0);
+    cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_scores"), 6, "the other children still come");
+    fx_rmdir(e.dir);
+}
+
 /* A version-3 database (invocations without the Slurm columns) is migrated. */
 Test(submit, schema_v3_gains_the_slurm_columns) {
     env e;
@@ -236,7 +263,7 @@ Test(submit, schema_v3_gains_the_slurm_columns) {
                       "INSERT INTO invocations(sweep, started_at) VALUES ('old', '2026-01-01');"
                       "PRAGMA user_version = 3;");
     cr_assert_eq(cli(&e, "run %s --db v3.db%s", e.yaml, NULL), 0, "%s", e.out);
-    cr_expect_eq(fx_q_int("v3.db", "PRAGMA user_version"), 4);
+    cr_expect_eq(fx_q_int("v3.db", "PRAGMA user_version"), 5);
     cr_expect_eq(fx_q_int("v3.db", "SELECT count(*) FROM invocations WHERE sweep = 'old' AND slurm_job IS NULL"), 1);
     cr_expect_eq(fx_q_int("v3.db", "SELECT count(*) FROM slurm_submissions"), 0);
     fx_rmdir(e.dir);

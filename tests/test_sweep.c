@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/train/model.h"
+
 static const char *bin(void) {
     const char *b = getenv("EMBSWEEP_BIN");
     cr_assert_not_null(b, "EMBSWEEP_BIN is not set (run through make test)");
@@ -270,8 +272,12 @@ Test(sweep, kill9_then_resume_runs_each_once) {
                            "peak_rss_eval IS NULL OR rss_anon_peak IS NULL OR test_auc IS NULL)"), 0);
     cr_expect_gt(q_int(db, "SELECT COUNT(*) FROM rss_samples"), 0);
     cr_expect_gt(q_int(db, "SELECT COUNT(*) FROM loss_curve"), 0);
+    /* every ok run's training stages, which hold its training time */
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_stages"), 12 * MS_N);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs r WHERE status = 'ok' AND NOT (SELECT SUM(seconds) FROM "
+                           "run_stages s WHERE s.key = r.key) BETWEEN 0.9 * train_s AND train_s * (1 + 1e-9)"), 0);
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM run_summary WHERE sweep = 'resume'"), 16);
-    cr_expect_eq(q_int(db, "PRAGMA user_version"), 4);
+    cr_expect_eq(q_int(db, "PRAGMA user_version"), 5);
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM invocations WHERE cores IS NULL OR hostname IS NULL"), 0);
     /* status summarises */
     char *sargs[] = {"status", "--db", db, NULL};
@@ -327,7 +333,7 @@ Test(sweep, schema_v1_is_migrated_and_newer_refused) {
     cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 1, "left alone by status");
     char *args[] = {"run", t.yaml, "--db", t.db, NULL};
     cr_expect_eq(wait_code(start(args, t.out, t.err)), 0, "%s", slurp(t.err));
-    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 4);
+    cr_expect_eq(q_int(t.db, "PRAGMA user_version"), 5);
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM rss_samples WHERE key = 'k' AND hwm IS NULL"), 1, "data kept");
     cr_expect_eq(q_int(t.db, "SELECT COUNT(*) FROM run_scores"), 1, "run_scores created and written");
     cr_expect_geq(q_int(t.db, "SELECT COUNT(*) FROM run_phases"), 1, "run_phases created and written");

@@ -194,22 +194,22 @@ Test(train, two_threads_deterministic_and_close_to_one) {
     }
 }
 
-/* The stages' times (run_result.phase_s) are measured around the training
+/* The stages' times (run_result.stage_s) are measured around the training
  * steps alone: they sum to the training time, less only the loop's few
  * instructions between them, and hold nothing of the evaluation's forwards. */
-Test(train, phases_hold_the_training_time) {
+Test(train, stages_hold_the_training_time) {
     run_config c;
     small_config(&c, "40000", "full", 1);
     run_result r = run_ok(&c);
     double sum = 0;
-    for (int i = 0; i < MP_N; i++) {
-        cr_expect(r.phase_s[i] >= 0, "phase %d: %g s", i, r.phase_s[i]);
-        sum += r.phase_s[i];
+    for (int i = 0; i < MS_N; i++) {
+        cr_expect(r.stage_s[i] >= 0, "stage %d: %g s", i, r.stage_s[i]);
+        sum += r.stage_s[i];
     }
-    cr_expect(r.phase_s[MP_EMB_FWD] > 0 && r.phase_s[MP_EMB_BWD] > 0 && r.phase_s[MP_TOP_BWD] > 0);
-    cr_expect(sum <= r.train_s * (1 + 1e-9), "phases %.6f s, training %.6f s", sum, r.train_s);
-    cr_expect(sum >= 0.9 * r.train_s, "phases %.6f s, training %.6f s", sum, r.train_s);
-    cr_log_info("phases %.6f s of training %.6f s, evaluation %.6f s", sum, r.train_s, r.eval_s);
+    cr_expect(r.stage_s[MS_EMB_FWD] > 0 && r.stage_s[MS_EMB_BWD] > 0 && r.stage_s[MS_TOP_BWD] > 0);
+    cr_expect(sum <= r.train_s * (1 + 1e-9), "stages %.6f s, training %.6f s", sum, r.train_s);
+    cr_expect(sum >= 0.9 * r.train_s, "stages %.6f s, training %.6f s", sum, r.train_s);
+    cr_log_info("stages %.6f s of training %.6f s, evaluation %.6f s", sum, r.train_s, r.eval_s);
 }
 
 Test(train, errors_are_clean) {
@@ -311,7 +311,7 @@ Test(train_cli, help_methods_and_a_run) {
     cr_expect_eq(CLI("train", "--rows", "3000", "--fields", "3", "--method", "hash", "--ratio", "2",
                      "--dim", "8", "--epochs", "0.5", "--seed", "3"), 0, "%s", out);
     const char *want[] = {"test       AUC", "Bayes AUC", "requested 2, achieved", "inference",
-                          "training", "peak RSS", "samples/s", "phases     ms a step"};
+                          "training", "peak RSS", "samples/s", "stages     ms a step"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_expect(strstr(out, want[i]) != NULL, "missing '%s' in\n%s", want[i], out);
 }

@@ -161,19 +161,19 @@ static double peak_rss(void) {
     return kb * 1024.0;
 }
 
-/* Milliseconds a training step by stage (model_phase); "other" is the step time
+/* Milliseconds a training step by stage (model_stage); "other" is the step time
  * no stage holds (the loop's bookkeeping). */
-static void print_phases(const run_result *r) {
-    const double *p = r->phase_s, k = 1e3 / (double)r->steps;
+static void print_stages(const run_result *r) {
+    const double *p = r->stage_s, k = 1e3 / (double)r->steps;
     double sum = 0;
-    for (int i = 0; i < MP_N; i++) sum += p[i];
+    for (int i = 0; i < MS_N; i++) sum += p[i];
     const double other = r->train_s > sum ? r->train_s - sum : 0; /* never below 0 but for rounding */
-    printf("  phases     ms a step, forward / backward: bottom %.3f / %.3f, embeddings %.3f / %.3f,\n"
+    printf("  stages     ms a step, forward / backward: bottom %.3f / %.3f, embeddings %.3f / %.3f,\n"
            "             interaction %.3f / %.3f, top %.3f / %.3f; loader %.3f, loss %.3f,\n"
            "             optimizer step %.3f, other %.3f\n",
-           p[MP_BOTTOM_FWD] * k, p[MP_BOTTOM_BWD] * k, p[MP_EMB_FWD] * k, p[MP_EMB_BWD] * k, p[MP_INTER_FWD] * k,
-           p[MP_INTER_BWD] * k, p[MP_TOP_FWD] * k, p[MP_TOP_BWD] * k, p[MP_LOADER] * k, p[MP_LOSS] * k,
-           p[MP_STEP] * k, other * k);
+           p[MS_BOTTOM_FWD] * k, p[MS_BOTTOM_BWD] * k, p[MS_EMB_FWD] * k, p[MS_EMB_BWD] * k, p[MS_INTER_FWD] * k,
+           p[MS_INTER_BWD] * k, p[MS_TOP_FWD] * k, p[MS_TOP_BWD] * k, p[MS_LOADER] * k, p[MS_LOSS] * k,
+           p[MS_STEP] * k, other * k);
 }
 
 static void print_summary(const run_config *cfg, const run_result *r) {
@@ -206,7 +206,7 @@ static void print_summary(const run_config *cfg, const run_result *r) {
            "last train loss %.4f\n",
            r->wall_s, r->cpu_s, r->load_s, r->train_s, r->eval_s, (long long)r->steps,
            r->final_train_loss);
-    if (r->steps > 0) print_phases(r);
+    if (r->steps > 0) print_stages(r);
 }
 
 /* ---- embsweep train ---- */

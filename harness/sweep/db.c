@@ -4,7 +4,8 @@
  *
  * Versioning: PRAGMA user_version. 0 (empty file) -> apply the schema; 1 -> add
  * rss_samples.hwm, then apply it; 2 -> apply it (the missing tables appear); 3 ->
- * add the Slurm columns of invocations, then apply it; 4 = current; newer -> refuse (an older binary must not write a newer database).
+ * add the Slurm columns of invocations, then apply it; 4 -> apply it (run_stages
+ * appears); 5 = current; newer -> refuse (an older binary must not write a newer database).
  * Concurrency: WAL + busy_timeout; writes in BEGIN IMMEDIATE transactions. The
  * sweep parent is the only writer, readers (plots, status) never block it.
  * The writes themselves are in db_record.c.
@@ -155,7 +156,8 @@ static hx_status writer_lock(db *d, const char *path, char *err, size_t errlen) 
 void db_close(db *d) {
     if (!d) return;
     sqlite3_stmt *all[] = {d->finish, d->started, d->status, d->del_loss, d->del_rss, d->del_phase,
-                           d->ins_loss, d->ins_rss, d->ins_phase, d->del_scores, d->ins_scores};
+                           d->ins_loss, d->ins_rss, d->ins_phase, d->del_scores, d->ins_scores,
+                           d->del_stage, d->ins_stage};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) sqlite3_finalize(all[i]);
     sqlite3_close(d->h);
     if (d->writer_fd >= 0) close(d->writer_fd); /* releases the lock */
@@ -262,6 +264,8 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
     bad |= prep(d, &d->ins_phase,
                 "INSERT OR REPLACE INTO run_phases(key, phase, peak_hwm, peak_anon, peak_file, hwm_reset, seconds)"
                 " VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    bad |= prep(d, &d->del_stage, "DELETE FROM run_stages WHERE key = ?1");
+    bad |= prep(d, &d->ins_stage, "INSERT OR REPLACE INTO run_stages(key, stage, seconds) VALUES (?1,?2,?3)");
     bad |= prep(d, &d->del_scores, "DELETE FROM run_scores WHERE key = ?1");
     bad |= prep(d, &d->ins_scores,
                 "INSERT INTO run_scores(key, n, format, logits, labels) VALUES (?1, ?2, '" SCORES_FORMAT "', ?3, ?4)");

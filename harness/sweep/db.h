@@ -16,7 +16,7 @@
 #include "harness/train/run.h"
 #include "scores.h"
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 /* The VFS db_open opens with (db_vfs.c): SQLite's default one, with every
  * write, sync, truncation and deletion open to fault injection. NULL when it

@@ -12,7 +12,7 @@ struct db {
     sqlite3      *h;
     int           writer_fd;  /* flock'ed <path>.writer, or -1 */
     sqlite3_stmt *finish, *started, *status, *del_loss, *del_rss, *del_phase, *ins_loss, *ins_rss,
-                 *ins_phase, *del_scores, *ins_scores;
+                 *ins_phase, *del_scores, *ins_scores, *del_stage, *ins_stage;
 };
 
 /* An HX_ERR_IO status "sqlite: what: <SQLite's message>". */

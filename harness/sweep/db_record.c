@@ -296,11 +296,11 @@ static int write_run_scores(db *d, const run_record *r) {
     return step_done(d->ins_scores);
 }
 
-/* The run's loss curve, RSS samples and phase peaks, replacing those of an
- * earlier attempt. 0 or -1. */
+/* The run's loss curve, RSS samples, phase peaks and stage times, replacing those
+ * of an earlier attempt. 0 or -1. */
 static int write_run_series(db *d, const run_record *r) {
-    sqlite3_stmt *dels[] = {d->del_loss, d->del_rss, d->del_phase};
-    for (int i = 0; i < 3; i++) {
+    sqlite3_stmt *dels[] = {d->del_loss, d->del_rss, d->del_phase, d->del_stage};
+    for (int i = 0; i < 4; i++) {
         bind_t(dels[i], 1, r->key);
         if (step_done(dels[i])) return -1;
     }
@@ -330,6 +330,12 @@ static int write_run_series(db *d, const run_record *r) {
         sqlite3_bind_int(d->ins_phase, 6, pp->hwm_reset);
         bind_d(d->ins_phase, 7, pp->seconds);
         if (step_done(d->ins_phase)) return -1;
+    }
+    for (int s = 0; r->has_result && s < MS_N; s++) {
+        bind_t(d->ins_stage, 1, r->key);
+        bind_t(d->ins_stage, 2, model_stage_names[s]);
+        bind_d(d->ins_stage, 3, r->res.stage_s[s]);
+        if (step_done(d->ins_stage)) return -1;
     }
     return 0;
 }

@@ -36,8 +36,9 @@ static const char *const k_children[][2] = {
     {"rss_samples", "key, t_s, phase, rss, rss_anon, rss_file, hwm"},
     {"run_phases", "key, phase, peak_hwm, peak_anon, peak_file, hwm_reset, seconds"},
     {"run_scores", "key, n, format, logits, labels"},
+    {"run_stages", "key, stage, seconds"},
 };
-#define N_CHILDREN 4
+#define N_CHILDREN 5
 
 static hx_status sq_err(sqlite3 *h, const char *what, char *err, size_t errlen) {
     return hx_error(HX_ERR_IO, err, errlen, "sqlite: %s: %s", what, sqlite3_errmsg(h));
@@ -128,7 +129,10 @@ static int attempts_after(sqlite3 *h, const char *shard, const char *key, int he
     return r == SQLITE_DONE ? held + (in_shard > prev ? in_shard - prev : 0) : -1;
 }
 
-/* Copy one run (its row, children and links) from s to main. */
+static int count_of(sqlite3 *h, const char *sql);
+
+/* Copy one run (its row, children and links) from s to main; a child table the
+ * shard lacks (a shard of an older schema) leaves the run without such rows. */
 static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, const char *runcols) {
     char sql[8192];
     merge_fault();
@@ -140,6 +144,9 @@ static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, cons
     for (int i = 0; i < N_CHILDREN; i++) {
         snprintf(sql, sizeof sql, "DELETE FROM main.%s WHERE key = ?1", k_children[i][0]);
         if (exec1(h, sql, key)) return -1;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM s.sqlite_master WHERE type = 'table' AND name = '%s'",
+                 k_children[i][0]);
+        if (count_of(h, sql) == 0) continue;
         snprintf(sql, sizeof sql, "INSERT INTO main.%s(%s) SELECT %s FROM s.%s WHERE key = ?1", k_children[i][0],
                  k_children[i][1], k_children[i][1], k_children[i][0]);
         if (exec1(h, sql, key)) return -1;

@@ -1,8 +1,9 @@
--- schema.sql: the embsweep results database, version 4 (PRAGMA user_version).
+-- schema.sql: the embsweep results database, version 5 (PRAGMA user_version).
 -- v1 -> v2 (db.c migrates): rss_samples.hwm added, table run_phases added.
 -- v2 -> v3: tables run_scores and verdicts added.
 -- v3 -> v4: invocations.slurm_job, slurm_task, node, origin added; tables
 --           slurm_submissions and shard_attempts added.
+-- v4 -> v5: table run_stages added.
 -- Documented column by column in results/README.md. The harness parent process is
 -- the only writer (WAL mode); each run's final row is written in one transaction.
 -- Compiled into the binary by the harness (db.c) and applied on first open.
@@ -115,6 +116,17 @@ CREATE TABLE IF NOT EXISTS run_phases (
     hwm_reset INTEGER,                    -- 1 if clear_refs worked (else peak is since start)
     seconds REAL,
     PRIMARY KEY (key, phase)
+);
+
+-- v5: where an ok run's training steps spent their time: wall seconds of each stage
+-- (harness/train/model.h, model_stage), summed over the steps; divide by runs.steps
+-- for seconds a step. Stages: loader, bottom_fwd, emb_fwd, inter_fwd, top_fwd, loss,
+-- top_bwd, inter_bwd, emb_bwd (with the tables' step when the method fuses it),
+-- bottom_bwd, step (the rest of the optimizer step, a method's on_step included).
+CREATE TABLE IF NOT EXISTS run_stages (
+    key TEXT NOT NULL, stage TEXT NOT NULL,
+    seconds REAL,
+    PRIMARY KEY (key, stage)
 );
 
 -- v3: the test scores of each ok run's selected evaluation (the one whose test_auc

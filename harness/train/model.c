@@ -139,27 +139,31 @@ static void interact_range(void *arg, int64_t lo, int64_t hi, int t) {
 /* Row pieces of the interaction: at least this many rows each. */
 enum { INTER_GRAIN = 16 };
 
-/* Adds the time since *t0 to phase ph (when timing) and restarts the clock. */
-static void phase_mark(model *m, model_phase ph, double *t0) {
-    if (!m->phase_s) return;
+const char *const model_stage_names[MS_N] = {
+    "loader", "bottom_fwd", "emb_fwd", "inter_fwd", "top_fwd", "loss",
+    "top_bwd", "inter_bwd", "emb_bwd", "bottom_bwd", "step"};
+
+/* Adds the time since *t0 to stage s (when timing) and restarts the clock. */
+static void stage_mark(model *m, model_stage s, double *t0) {
+    if (!m->stage_s) return;
     const double t = hx_now();
-    m->phase_s[ph] += t - *t0;
+    m->stage_s[s] += t - *t0;
     *t0 = t;
 }
 
 const float *model_forward(model *m, const float *dense, const int64_t *idx, int B) {
     HX_ASSERT(B >= 1 && B <= m->max_batch);
-    double t0 = m->phase_s ? hx_now() : 0;
+    double t0 = m->stage_s ? hx_now() : 0;
     m->idx = idx;
     m->x = m->has_bottom ? mlp_forward(&m->bottom, dense, B) : m->cfg.arch == ARCH_WDL && m->Dx ? dense : NULL;
-    phase_mark(m, MP_BOTTOM_FWD, &t0);
+    stage_mark(m, MS_BOTTOM_FWD, &t0);
     m->method->forward(m->emb, idx, B, m->emb_out);
-    phase_mark(m, MP_EMB_FWD, &t0);
+    stage_mark(m, MS_EMB_FWD, &t0);
     inter_job j = {m, 0};
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
-    phase_mark(m, MP_INTER_FWD, &t0);
+    stage_mark(m, MS_INTER_FWD, &t0);
     m->logits = m->cfg.arch == ARCH_DLRM ? mlp_forward(&m->top, m->inter, B) : model_arch_forward(m, dense, idx, B);
-    phase_mark(m, MP_TOP_FWD, &t0);
+    stage_mark(m, MS_TOP_FWD, &t0);
     return m->logits;
 }
 
@@ -167,31 +171,31 @@ const float *model_forward(model *m, const float *dense, const int64_t *idx, int
  * step(t) is done inside it (returns 1), else it is left to model_step. */
 static int backward_run(model *m, const float *labels, int B, int64_t t) {
     HX_ASSERT(m->logits && m->idx);
-    double t0 = m->phase_s ? hx_now() : 0;
+    double t0 = m->stage_s ? hx_now() : 0;
     bce_backward(m->dlogits, m->logits, labels, B);
     if (m->cfg.arch == ARCH_DLRM) mlp_backward(&m->top, m->dlogits, m->dinter, B);
     else model_arch_backward(m, B); /* dlogits -> dinter, the gradient of c */
-    phase_mark(m, MP_TOP_BWD, &t0);
+    stage_mark(m, MS_TOP_BWD, &t0);
     inter_job j = {m, 1};
     hx_pool_for(m->pool, B, hx_pool_chunks(m->pool, B, INTER_GRAIN), interact_range, &j);
-    phase_mark(m, MP_INTER_BWD, &t0);
+    stage_mark(m, MS_INTER_BWD, &t0);
     const int fused = t > 0 && m->method->backward_step;
     if (fused) m->method->backward_step(m->emb, m->idx, B, m->demb, t);
     else m->method->backward(m->emb, m->idx, B, m->demb);
-    phase_mark(m, MP_EMB_BWD, &t0);
+    stage_mark(m, MS_EMB_BWD, &t0);
     if (m->has_bottom) mlp_backward(&m->bottom, m->dx, NULL, B);
-    phase_mark(m, MP_BOTTOM_BWD, &t0);
+    stage_mark(m, MS_BOTTOM_BWD, &t0);
     return fused;
 }
 
 static hx_status step_run(model *m, int64_t t, int method_stepped, char *err, size_t errlen) {
-    double t0 = m->phase_s ? hx_now() : 0;
+    double t0 = m->stage_s ? hx_now() : 0;
     if (m->has_bottom) mlp_step(&m->bottom, t);
     mlp_step(&m->top, t);
     if (m->cfg.arch != ARCH_DLRM) model_arch_step(m, t);
     if (!method_stepped) m->method->step(m->emb, t);
     hx_status rc = m->method->on_step ? m->method->on_step(m->emb, t, err, errlen) : HX_OK;
-    phase_mark(m, MP_STEP, &t0);
+    stage_mark(m, MS_STEP, &t0);
     return rc;
 }
 

@@ -60,20 +60,22 @@ typedef struct model_cfg {
 
 
 /* Where a training step's time goes: wall seconds of each stage, summed over
- * the steps timed (model.phase_s; the training loop adds the loader and the
+ * the steps timed (model.stage_s; the training loop adds the loader and the
  * loss). The forward and backward of a stage are apart; "top" is the top MLP of
  * dlrm and all that follows the concatenation in the other archs; the
  * embeddings' backward includes the tables' optimizer step when the method
- * fuses it (backward_step); MP_STEP is the rest of the optimizer step (the
+ * fuses it (backward_step); MS_STEP is the rest of the optimizer step (the
  * dense layers, unfused tables, a method's on_step). */
-typedef enum model_phase {
-    MP_LOADER, MP_BOTTOM_FWD, MP_EMB_FWD, MP_INTER_FWD, MP_TOP_FWD, MP_LOSS,
-    MP_TOP_BWD, MP_INTER_BWD, MP_EMB_BWD, MP_BOTTOM_BWD, MP_STEP, MP_N
-} model_phase;
+typedef enum model_stage {
+    MS_LOADER, MS_BOTTOM_FWD, MS_EMB_FWD, MS_INTER_FWD, MS_TOP_FWD, MS_LOSS,
+    MS_TOP_BWD, MS_INTER_BWD, MS_EMB_BWD, MS_BOTTOM_BWD, MS_STEP, MS_N
+} model_stage;
+/* The stages' names, by model_stage value (the run_stages table's `stage`). */
+extern const char *const model_stage_names[MS_N];
 
 typedef struct model {
     model_cfg         cfg;
-    double           *phase_s;      /* (MP_N) adds each stage's time when set; NULL: untimed */
+    double           *stage_s;      /* (MS_N) adds each stage's time when set; NULL: untimed */
     int32_t           F, D, Dd, Dx; /* fields, emb dim, dense inputs, bottom output width */
     int32_t           Wi;           /* interaction output width = top MLP input */
     int32_t           max_batch;

@@ -56,7 +56,7 @@ typedef struct run_result {
     /* speed */
     double   train_samples_per_s, infer_samples_per_s;
     double   train_s, eval_s, load_s, wall_s, cpu_s;
-    double   phase_s[MP_N];             /* train_s by stage (model_phase), training steps only */
+    double   stage_s[MS_N];             /* train_s by stage (model_stage), training steps only */
     int64_t  steps;
     double   final_train_loss;
     int64_t  n_train, n_val, n_test;

@@ -268,16 +268,16 @@ static hx_status run_train_epoch(run_ctx *x, run_result *res, char *err, size_t 
     const ds_data *ds = x->ds;
     const int batch = x->cfg->train.batch;
     hx_status rc = HX_OK;
-    x->m.phase_s = res->phase_s; /* evaluation's forwards stay untimed */
+    x->m.stage_s = res->stage_s; /* evaluation's forwards stay untimed */
     for (int64_t start = 0; start < ds->n_train && x->step < x->total_steps; start += batch) {
         double ts = hx_now();
         int B = (int)(ds->n_train - start < batch ? ds->n_train - start : batch);
         gather(&x->bb, ds, x->perm + start, B);
-        res->phase_s[MP_LOADER] += hx_now() - ts;
+        res->stage_s[MS_LOADER] += hx_now() - ts;
         const float *z = model_forward(&x->m, x->bb.dense, x->bb.idx, B);
         double tl = hx_now();
         double loss = bce_forward(z, x->bb.label, B);
-        res->phase_s[MP_LOSS] += hx_now() - tl;
+        res->stage_s[MS_LOSS] += hx_now() - tl;
         if (!isfinite(loss)) {
             rc = hx_error(HX_ERR_DIVERGED, err, errlen, "non-finite training loss at step %lld",
                           (long long)x->step + 1);
@@ -287,7 +287,7 @@ static hx_status run_train_epoch(run_ctx *x, run_result *res, char *err, size_t 
         if ((rc = model_train_step(&x->m, x->bb.label, B, x->step, err, errlen)) != HX_OK) break;
         run_step_record(x, res, B, loss, hx_now() - ts);
     }
-    x->m.phase_s = NULL;
+    x->m.stage_s = NULL;
     return rc;
 }
 
