@@ -196,10 +196,12 @@ Test(train, two_threads_deterministic_and_close_to_one) {
 
 /* The stages' times (run_result.stage_s) are measured around the training
  * steps alone: they sum to the training time, less only the loop's few
- * instructions between them, and hold nothing of the evaluation's forwards. */
+ * instructions between them, and hold nothing of the evaluation's forwards.
+ * About half a second of training, so that one preemption between two stages
+ * cannot make up a tenth of it. */
 Test(train, stages_hold_the_training_time) {
     run_config c;
-    small_config(&c, "40000", "full", 1);
+    small_config(&c, "400000", "full", 1);
     run_result r = run_ok(&c);
     double sum = 0;
     for (int i = 0; i < MS_N; i++) {
