@@ -140,8 +140,10 @@ static void interact_range(void *arg, int64_t lo, int64_t hi, int t) {
 enum { INTER_GRAIN = 16 };
 
 const char *const model_stage_names[MS_N] = {
-    "loader", "bottom_fwd", "emb_fwd", "inter_fwd", "top_fwd", "loss",
-    "top_bwd", "inter_bwd", "emb_bwd", "bottom_bwd", "step"};
+    [MS_LOADER] = "loader",     [MS_BOTTOM_FWD] = "bottom_fwd", [MS_EMB_FWD] = "emb_fwd",
+    [MS_INTER_FWD] = "inter_fwd", [MS_TOP_FWD] = "top_fwd",     [MS_LOSS] = "loss",
+    [MS_TOP_BWD] = "top_bwd",   [MS_INTER_BWD] = "inter_bwd",   [MS_EMB_BWD] = "emb_bwd",
+    [MS_BOTTOM_BWD] = "bottom_bwd", [MS_STEP] = "step"};
 
 /* Adds the time since *t0 to stage s (when timing) and restarts the clock. */
 static void stage_mark(model *m, model_stage s, double *t0) {
