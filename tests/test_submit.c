@@ -13,7 +13,8 @@
  *   node lost   a shard left with a run `running` (its node died): merge leaves
  *                the run pending, status counts it, submit again takes it
  *   changed file a task whose plan no longer matches the file refuses (exit 2)
- *   old shards   shards of schema 4 (no run_stages) merge, without stage times
+ *   old shards   shards of schema 4 (no run_stages) merge, without stage times;
+ *                an unreadable one is an error with SQLite's reason
  *   schema v3    a version-3 database gains the Slurm columns (and is then at 5)
  */
 #include <criterion/criterion.h>
@@ -249,6 +250,17 @@ Test(submit, merge_takes_shards_of_an_older_schema) {
     cr_expect(strstr(e.out, "6 run(s) taken (6 ok"), "%s", e.out);
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_stages"), 0);
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_scores"), 6, "the other children still come");
+    fx_rmdir(e.dir);
+}
+
+/* A shard the merge cannot read is an error that gives SQLite's reason. */
+Test(submit, merge_error_names_the_reason) {
+    env e;
+    env_init(&e);
+    submit_and_run_tasks(&e, "a.db");
+    fx_exec_sql("work/001/shards/task-00000.db", "ALTER TABLE run_scores RENAME COLUMN labels TO labelz;");
+    cr_expect_neq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
+    cr_expect(strstr(e.out, "task-00000.db: no such column: labels"), "%s", e.out);
     fx_rmdir(e.dir);
 }
 

@@ -155,8 +155,10 @@ static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, cons
                  key);
 }
 
-/* Every row MERGE_TAKE selects, inside the open transaction. */
-static int take_rows(sqlite3 *h, const char *shard, merge_counts *c) {
+/* Every row MERGE_TAKE selects, inside the open transaction. On failure, why
+ * holds SQLite's message (taken before the walk's own statement is finalized,
+ * which would clear it). */
+static int take_rows(sqlite3 *h, const char *shard, merge_counts *c, char *why, size_t whylen) {
     char runcols[3072], invcols[1024];
     columns(h, "runs", "invocation", "attempts", runcols, sizeof runcols);
     columns(h, "invocations", "id", "origin", invcols, sizeof invcols);
@@ -179,6 +181,7 @@ static int take_rows(sqlite3 *h, const char *shard, merge_counts *c) {
             bad = 1;
         else ok ? c->ok++ : c->other++;
     }
+    if (bad) snprintf(why, whylen, "%s", sqlite3_errmsg(h));
     sqlite3_finalize(st);
     return bad ? -1 : 0;
 }
@@ -227,12 +230,13 @@ static hx_status merge_shard(sqlite3 *h, const char *shard, merge_counts *c, cha
     c->shards++;
     hx_status rc = HX_OK;
     const int ok0 = c->ok, other0 = c->other, before = ok0 + other0;
+    char why[256] = "";
     if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) rc = sq_err(h, "begin", err, errlen);
     else if (exec1(h, "INSERT OR IGNORE INTO main.sweeps SELECT name, file, yaml, created_at, updated_at FROM s.sweeps",
                    NULL) ||
              exec1(h, "INSERT OR IGNORE INTO main.datasets SELECT * FROM s.datasets", NULL) ||
-             take_rows(h, shard, c) || sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sq_err(h, shard, err, errlen);
+             take_rows(h, shard, c, why, sizeof why) || sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = why[0] ? hx_error(HX_ERR_IO, err, errlen, "sqlite: %s: %s", shard, why) : sq_err(h, shard, err, errlen);
         sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
         c->ok = ok0, c->other = other0; /* nothing of this shard went in */
     }
