@@ -235,17 +235,11 @@ Test(submit, merge_takes_shards_of_an_older_schema) {
     env e;
     env_init(&e);
     submit_and_run_tasks(&e, "a.db");
-    FILE *p = popen("ls work/001/shards/*.db", "r");
-    cr_assert_not_null(p);
-    char path[256];
-    int n = 0;
-    while (fgets(path, sizeof path, p)) {
-        path[strcspn(path, "\n")] = 0;
+    for (int i = 0; i < 3; i++) { /* one shard a task */
+        char path[64];
+        snprintf(path, sizeof path, "work/001/shards/task-%05d.db", i);
         fx_exec_sql(path, "DROP TABLE run_stages; PRAGMA user_version = 4;");
-        n++;
     }
-    pclose(p);
-    cr_expect_eq(n, 3, "one shard a task");
     cr_assert_eq(cli(&e, "merge work --db a.db%s%s", NULL, NULL), 0, "%s", e.out);
     cr_expect(strstr(e.out, "6 run(s) taken (6 ok"), "%s", e.out);
     cr_expect_eq(fx_q_int("a.db", "SELECT count(*) FROM run_stages"), 0);
