@@ -74,8 +74,10 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     }
     if (rc != HX_OK) goto fail;
     size_t B = (size_t)m->max_batch, BFD = B * (size_t)m->F * (size_t)m->D;
-    m->emb_out = hx_calloc(BFD, sizeof(float));
-    m->demb = hx_calloc(BFD, sizeof(float));
+    /* rows of D floats on cache lines of their own where D is 16: from the heap a
+     * buffer this size sat 16 bytes past a line, and each row spanned two */
+    m->emb_out = hx_big_calloc(BFD, sizeof(float));
+    m->demb = hx_big_calloc(BFD, sizeof(float));
     m->inter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
     m->dinter = hx_calloc(B * (size_t)m->Wi, sizeof(float));
     m->dx = hx_calloc(B * (size_t)(m->Dx ? m->Dx : 1), sizeof(float));
@@ -83,7 +85,7 @@ hx_status model_create(model *m, const model_cfg *cfg, int32_t n_dense, const em
     m->bottom.pool = m->top.pool = m->pool;
     /* each thread's scratch starts on its own cache line, 16 floats apart */
     m->scratch_n = (interact_dot_scratch(m->F, m->D, m->Dx) + 31) & ~(size_t)15;
-    m->scratch = hx_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
+    m->scratch = hx_big_calloc(m->scratch_n * (size_t)hx_pool_threads(m->pool), sizeof(float));
     if (!m->emb_out || !m->demb || !m->inter || !m->dinter || !m->dx || !m->dlogits || !m->scratch) {
         rc = hx_error(HX_ERR_NOMEM, err, errlen, "out of memory for activations");
         goto fail;
@@ -101,13 +103,13 @@ void model_free(model *m) {
     mlp_free(&m->bottom);
     mlp_free(&m->top);
     model_arch_free(m);
-    hx_free(m->emb_out);
-    hx_free(m->demb);
+    hx_big_free(m->emb_out);
+    hx_big_free(m->demb);
     hx_free(m->inter);
     hx_free(m->dinter);
     hx_free(m->dx);
     hx_free(m->dlogits);
-    hx_free(m->scratch);
+    hx_big_free(m->scratch);
     memset(m, 0, sizeof *m);
 }
 
