@@ -379,18 +379,6 @@ static hx_status source_stamp(const ds_source *src, uint64_t *stamp, char *err, 
     return HX_OK;
 }
 
-static int mkdir_p(const char *dir) {
-    char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 /* Remove what builders killed mid-build left in dir (<name>.bin.tmp.<pid>,
  * <name>.bin.raw.<pid>). The caller holds own_lock, the lock of the cache it is
  * about to build, so that cache's leftovers are stale; another cache's are
@@ -429,8 +417,8 @@ hx_status ds_cached(const char *cache_dir, uint64_t stamp, const char *what, ds_
         if (!mkdtemp(dir)) return hx_error(HX_ERR_IO, err, errlen, "cannot create a temp dir: %s", strerror(errno));
     } else {
         snprintf(dir, sizeof dir, "%s", cache_dir);
-        if (mkdir_p(dir))
-            return hx_error(HX_ERR_IO, err, errlen, "cannot create cache dir '%s': %s", dir, strerror(errno));
+        hx_status mk = hx_mkdir_p(dir, err, errlen);
+        if (mk != HX_OK) return mk;
     }
     snprintf(path, sizeof path, "%s/%s_%016llx.bin", dir, d->kind, (unsigned long long)d->recipe_hash);
     snprintf(lock, sizeof lock, "%s.lock", path);

@@ -200,6 +200,42 @@ Test(sweep, dry_run_prints_plan_and_writes_nothing) {
     rm_tmp();
 }
 
+/* Run from a directory without results/, a sweep creates the database's folder
+ * (the default path, and a --db in new folders); a file in the way is an error
+ * that names it. */
+Test(sweep, run_creates_the_database_folder) {
+    mkdir_tmp();
+    char yaml[128], cmd[512], db[128], out[128], err[128];
+    path(yaml, sizeof yaml, "one.yaml");
+    path(out, sizeof out, "out.txt");
+    path(err, sizeof err, "err.txt");
+    write_text(yaml, "name: one\n"
+                     "datasets:\n  syn: {kind: synthetic, rows: 2000, fields: 2, cardinality: 50, dense: 2, seed: 3}\n"
+                     "model: {bottom_mlp: [4], top_mlp: [4], interaction: dot}\n"
+                     "train: {epochs: 1, batch: 64, optimizer: adagrad, lr: 0.05}\n"
+                     "matrix:\n  method: [full]\n  dim: [4]\n  seed: [1]\njobs: 1\n");
+    snprintf(cmd, sizeof cmd, "cd %s && %s run one.yaml > out.txt 2>&1", g_dir, bin());
+    int st = system(cmd);
+    char *o = slurp(out);
+    cr_expect_eq(st, 0, "%s", o);
+    free(o);
+    path(db, sizeof db, "results/results.db");
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 1);
+    path(db, sizeof db, "new/sub/r.db");
+    char *deep[] = {"run", yaml, "--db", db, NULL};
+    cr_expect_eq(wait_code(start(deep, out, err)), 0);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 1);
+    path(db, sizeof db, "a-file");
+    write_text(db, "not a folder\n");
+    path(db, sizeof db, "a-file/r.db");
+    char *blocked[] = {"run", yaml, "--db", db, NULL};
+    cr_expect_neq(wait_code(start(blocked, out, err)), 0);
+    char *e = slurp(err);
+    cr_expect(strstr(e, "a-file: a file of that name is in the way") != NULL, "%s", e);
+    free(e);
+    rm_tmp();
+}
+
 /* ---- run, rerun, kill -9 and resume ---- */
 
 #define RESUME_YAML                                                                                    \

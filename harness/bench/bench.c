@@ -281,15 +281,11 @@ typedef struct bench_summary {
     double t2_vs_1;    /* torch at 2 threads / torch at 1 thread, -1 when none */
 } bench_summary;
 
-/* Opens (creating its folder and the bench table) the database at path; *db is
- * set even on failure and the caller closes it. */
+/* Opens (creating its folder and the bench table) the database at path; once
+ * the folder is there *db is set, on failure too, and the caller closes it. */
 static hx_status bench_db_open(const char *path, sqlite3 **db, char *err, size_t errlen) {
-    const char *slash = strrchr(path, '/');
-    if (slash) {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) fprintf(stderr, "embsweep bench: mkdir %s failed\n", dir);
-    }
+    const hx_status rc = hx_mkdir_parent(path, err, errlen);
+    if (rc != HX_OK) return rc;
     if (sqlite3_open(path, db) != SQLITE_OK ||
         sqlite3_exec(*db, "PRAGMA busy_timeout=10000; CREATE TABLE IF NOT EXISTS bench(name TEXT NOT NULL,"
                           " threads INTEGER NOT NULL, samples_per_s REAL NOT NULL, ratio_vs_torch REAL,"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *hx_status_str(hx_status s) {
@@ -271,6 +272,41 @@ double hx_cpu_time(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- directories ---- */
+
+hx_status hx_mkdir_p(const char *path, char *err, size_t errlen) {
+    char buf[4096];
+    const size_t n = strlen(path);
+    if (n == 0) return HX_OK;
+    if (n >= sizeof buf) return hx_error(HX_ERR_PARAM, err, errlen, "path too long: %.100s...", path);
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/') continue;
+        const char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return hx_error(HX_ERR_IO, err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+        if (!c) break;
+        *p = c;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot create directory %s: %s", path, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return hx_error(HX_ERR_IO, err, errlen, "cannot create directory %s: a file of that name is in the way", path);
+    return HX_OK;
+}
+
+hx_status hx_mkdir_parent(const char *file, char *err, size_t errlen) {
+    const char *slash = strrchr(file, '/');
+    if (!slash || slash == file) return HX_OK; /* a bare name, or a file in / */
+    char dir[4096];
+    if ((size_t)(slash - file) >= sizeof dir) return hx_error(HX_ERR_PARAM, err, errlen, "path too long: %.100s...", file);
+    memcpy(dir, file, (size_t)(slash - file));
+    dir[slash - file] = 0;
+    return hx_mkdir_p(dir, err, errlen);
 }
 
 /* ---- parsing and formatting ---- */

@@ -111,6 +111,14 @@ static inline uint64_t hx_hash_index(uint64_t id, uint64_t seed, uint64_t m) {
 double hx_now(void);        /* CLOCK_MONOTONIC seconds */
 double hx_cpu_time(void);   /* process CPU seconds (user + system) */
 
+/* ---- directories ---- */
+/* hx_mkdir_p: path and its missing parents as directories (mode 0777 less the
+ * umask), as mkdir -p; a directory already there is fine, anything else there
+ * is an error. hx_mkdir_parent: the same for the folder a file path names
+ * (nothing for a bare file name). */
+hx_status hx_mkdir_p(const char *path, char *err, size_t errlen);
+hx_status hx_mkdir_parent(const char *file, char *err, size_t errlen);
+
 /* ---- small helpers ---- */
 int    hx_parse_i64(const char *s, int64_t *out);  /* 0 on success, whole string */
 int    hx_parse_f64(const char *s, double *out);   /* 0 on success, finite */

@@ -21,22 +21,6 @@
 
 extern char **environ;
 
-static hx_status mkdir_p(const char *path, char *err, size_t errlen) {
-    char buf[1200];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return hx_error(HX_ERR_IO, err, errlen, "cannot create %s: %s", buf, strerror(errno));
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return HX_OK;
-}
-
 /* Runs `gnuplot SCRIPT...` in out_dir; its output goes to our stderr. */
 static hx_status run_gnuplot(const char *out_dir, const pl_list *scripts, char *err, size_t errlen) {
     if (scripts->n == 0) return HX_OK;
@@ -146,7 +130,7 @@ hx_status pl_plot(const pl_opts *o, size_t *n_figs, size_t *n_sweeps, char *err,
     static const char *const subdirs[] = {"", "/data"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(sub, sizeof sub, "%s%s", o->out_dir, subdirs[i]);
-        if ((rc = mkdir_p(sub, err, errlen)) != HX_OK) goto done;
+        if ((rc = hx_mkdir_p(sub, err, errlen)) != HX_OK) goto done;
     }
     groups = hx_calloc(sweeps.n + 1, sizeof *groups);
     n_groups = hx_calloc(sweeps.n + 1, sizeof *n_groups);

@@ -221,10 +221,12 @@ hx_status db_open(const char *path, db **out, char *err, size_t errlen) {
     if (!path[0] || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
         return hx_error(HX_ERR_PARAM, err, errlen, "the database path '%s' is not a file name (expected e.g. %s)",
                         path, "results/results.db");
+    hx_status rc = hx_mkdir_parent(path, err, errlen); /* results/ in a fresh directory */
+    if (rc != HX_OK) return rc;
     db *d = hx_calloc(1, sizeof *d);
     if (!d) return hx_error(HX_ERR_NOMEM, err, errlen, "out of memory");
     d->writer_fd = -1;
-    hx_status rc = writer_lock(d, path, err, errlen);
+    rc = writer_lock(d, path, err, errlen);
     if (rc != HX_OK) goto fail;
     if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, db_vfs()) != SQLITE_OK) {
         rc = hx_error(HX_ERR_IO, err, errlen, "cannot open %s: %s", path, d->h ? sqlite3_errmsg(d->h) : "?");

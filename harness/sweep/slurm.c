@@ -125,18 +125,6 @@ static int write_file(const slurm_sub *s, const char *name, int mode, int (*fn)(
 static int put_task(const slurm_sub *s, FILE *f) { return slurm_script_task(f, s), ferror(f); }
 static int put_merge(const slurm_sub *s, FILE *f) { return slurm_script_merge(f, s), ferror(f); }
 
-static int mkdirs(const char *path) {
-    char b[1200];
-    snprintf(b, sizeof b, "%s", path);
-    for (char *p = b + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(b, 0755) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(b, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 void slurm_remove(const slurm_sub *s) {
     static const char *const names[] = {"plan.tsv", "task.sbatch", "merge.sbatch", "logs", "shards"};
     char p[1200];
@@ -149,8 +137,9 @@ void slurm_remove(const slurm_sub *s) {
 
 hx_status slurm_write(const slurm_sub *s, char *err, size_t errlen) {
     char p[1200];
-    if (mkdirs(s->workdir) != 0 || mkdir(s->dir, 0755) != 0)
-        return hx_error(HX_ERR_IO, err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
+    const hx_status mk = hx_mkdir_p(s->workdir, err, errlen);
+    if (mk != HX_OK) return mk;
+    if (mkdir(s->dir, 0755) != 0) return hx_error(HX_ERR_IO, err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
     int bad = 0;
     sub_path(s, "logs", p, sizeof p);
     bad |= mkdir(p, 0755) != 0;
