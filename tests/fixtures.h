@@ -27,6 +27,27 @@ FX_UNUSED static void fx_rmdir(const char *dir) {
     cr_assert_eq(system(cmd), 0);
 }
 
+/* A generated dataset's ids and labels against a digest recorded with its
+ * recipe hash. A cache is found by the recipe, and the recipe names the
+ * generator's version, not its code: output that changes under the same recipe
+ * is a generator changed without a new version, which would let a cache of the
+ * old rows stand in for the new. The dense values are left out: they go through
+ * libm, whose last bits may differ between CPUs; ids and labels hang on them
+ * only at exact boundaries. */
+FX_UNUSED static void fx_expect_pinned(const ds_data *d, uint64_t recipe_hash, uint64_t digest) {
+    uint64_t h = hx_fnv1a(d->cat, (size_t)d->n_rows * (size_t)d->n_fields * sizeof *d->cat, 0);
+    h = hx_fnv1a(d->label, (size_t)d->n_rows * sizeof *d->label, h);
+    cr_expect_eq(d->recipe_hash, recipe_hash,
+                 "the recipe changed (a new generator version, or a default): record its hash 0x%016llx and digest "
+                 "0x%016llx in the test; the recipe: %s",
+                 (unsigned long long)d->recipe_hash, (unsigned long long)h, d->recipe);
+    if (d->recipe_hash == recipe_hash)
+        cr_expect_eq(h, digest,
+                     "the same recipe now gives other ids or labels (digest 0x%016llx): the generator changed, so "
+                     "raise its version (SYN_GEN_VERSION, CS_GEN_VERSION) and record the new hash and digest",
+                     (unsigned long long)h);
+}
+
 /* Run `$EMBSWEEP_BIN ARGS 2>&1` (the binary `make test` names); returns the exit
  * status, the output (truncated to n - 1 bytes) in out. */
 FX_UNUSED static int fx_run_cli(const char *args, char *out, size_t n) {

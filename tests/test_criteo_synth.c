@@ -162,6 +162,13 @@ Test(criteo_synth, bayes_ceiling_and_same_bytes_from_the_seed) {
     ds_free(a), ds_free(b), ds_free(c);
 }
 
+Test(criteo_synth, output_pinned_to_its_recipe) {
+    ds_spec s = cs_spec("criteo_synth", "scale", "0.0002");
+    ds_data *d = load_ok(&s);
+    fx_expect_pinned(d, 0x70fdcee775f6928aull, 0x0dd9fe8e5b671977ull);
+    ds_free(d);
+}
+
 Test(criteo_synth, recipe_follows_scale_and_lists_the_fit) {
     ds_spec a = cs_spec("criteo_synth", "scale", "0.001"), b = cs_spec("criteo_synth", "scale", "0.002");
     ds_spec dflt = cs_spec("criteo_synth", NULL, NULL), one = cs_spec("criteo_synth", "scale", "0.01");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "datasets/dataset.h"
+#include "fixtures.h"
 
 static void spec_add(ds_spec *s, const char *k, const char *v, int line, int col) {
     cr_assert_lt(s->n, DS_MAX_KEYS);
@@ -50,6 +51,15 @@ Test(synthetic, deterministic_from_seed) {
     cr_assert(memcmp(a->cat, c->cat, N * F * sizeof *a->cat) != 0, "another seed, other ids");
     cr_assert_str_neq(a->id, c->id);
     ds_free(a), ds_free(b), ds_free(c);
+}
+
+Test(synthetic, output_pinned_to_its_recipe) {
+    ds_spec s = syn("syn");
+    spec_add(&s, "rows", "5000", 3, 5);
+    spec_add(&s, "seed", "13", 4, 5);
+    ds_data *d = load_ok(&s);
+    fx_expect_pinned(d, 0x1195b9b49b440040ull, 0x5b0099df46ccaff0ull);
+    ds_free(d);
 }
 
 /* A row's ids and dense values come from the row stream alone, drawn row after
