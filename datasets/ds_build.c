@@ -417,8 +417,9 @@ hx_status ds_cached(const char *cache_dir, uint64_t stamp, const char *what, ds_
         if (!mkdtemp(dir)) return hx_error(HX_ERR_IO, err, errlen, "cannot create a temp dir: %s", strerror(errno));
     } else {
         snprintf(dir, sizeof dir, "%s", cache_dir);
-        hx_status mk = hx_mkdir_p(dir, err, errlen);
-        if (mk != HX_OK) return mk;
+        char mkerr[320];
+        const hx_status mk = hx_mkdir_p(dir, mkerr, sizeof mkerr);
+        if (mk != HX_OK) return hx_error(mk, err, errlen, "the dataset cache folder: %s", mkerr);
     }
     snprintf(path, sizeof path, "%s/%s_%016llx.bin", dir, d->kind, (unsigned long long)d->recipe_hash);
     snprintf(lock, sizeof lock, "%s.lock", path);

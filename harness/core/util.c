@@ -303,7 +303,8 @@ hx_status hx_mkdir_parent(const char *file, char *err, size_t errlen) {
     const char *slash = strrchr(file, '/');
     if (!slash || slash == file) return HX_OK; /* a bare name, or a file in / */
     char dir[4096];
-    if ((size_t)(slash - file) >= sizeof dir) return hx_error(HX_ERR_PARAM, err, errlen, "path too long: %.100s...", file);
+    if ((size_t)(slash - file) >= sizeof dir)
+        return hx_error(HX_ERR_PARAM, err, errlen, "path too long: %.100s...", file);
     memcpy(dir, file, (size_t)(slash - file));
     dir[slash - file] = 0;
     return hx_mkdir_p(dir, err, errlen);

@@ -139,7 +139,8 @@ hx_status slurm_write(const slurm_sub *s, char *err, size_t errlen) {
     char p[1200];
     const hx_status mk = hx_mkdir_p(s->workdir, err, errlen);
     if (mk != HX_OK) return mk;
-    if (mkdir(s->dir, 0755) != 0) return hx_error(HX_ERR_IO, err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
+    if (mkdir(s->dir, 0755) != 0)
+        return hx_error(HX_ERR_IO, err, errlen, "cannot create %s: %s", s->dir, strerror(errno));
     int bad = 0;
     sub_path(s, "logs", p, sizeof p);
     bad |= mkdir(p, 0755) != 0;
