@@ -483,6 +483,39 @@ Test(plot, figures_page_and_failed_runs, .init = make_fixture, .fini = remove_fi
     free(html);
 }
 
+/* Runs that logged their loss once (short runs): each is a point, not a line
+ * gnuplot would not draw, and the x range is set, without gnuplot's warning. */
+Test(plot, loss_logged_once_is_drawn_as_points, .init = make_fixture, .fini = remove_fixture) {
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(g_db, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "DELETE FROM loss_curve WHERE step > "
+                              "(SELECT MIN(step) FROM loss_curve l WHERE l.key = loss_curve.key)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    long long steps = -1;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT COUNT(DISTINCT step) FROM loss_curve", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) steps = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    cr_assert_eq(steps, 1, "the fixture's runs now share one logged step");
+    char args[512], path[512], *out;
+    snprintf(args, sizeof args, "plot --db %s --out %s/plots", g_db, g_dir);
+    cr_assert_eq(run_cli(args, &out, 1), 0, "plot failed: %s", out);
+    cr_expect(!strstr(out, "empty x range"), "gnuplot warned: %s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/plots/data/fx__syn__d8__loss.gp", g_dir);
+    char *gp = slurp(path);
+    cr_assert(gp, "%s", path);
+    cr_expect(strstr(gp, "with points pt 7") && !strstr(gp, "with lines"), "%s", gp);
+    cr_expect(strstr(gp, "set xrange ["), "%s", gp);
+    free(gp);
+    static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    snprintf(path, sizeof path, "%s/plots/fx__syn__d8__loss.png", g_dir);
+    cr_expect(file_has_prefix(path, png_magic, 8), "%s", path);
+}
+
 Test(plot, plot_usage_errors, .init = make_fixture, .fini = remove_fixture) {
     char args[512], *out;
     snprintf(args, sizeof args, "plot --db %s --out %s/p2 --sweep nope", g_db, g_dir);

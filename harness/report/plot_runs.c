@@ -52,6 +52,8 @@ typedef struct runs_fig {
     char          plot[8192]; /* the script's plot clauses */
     size_t        used;       /* bytes of plot used */
     int           blocks;     /* TSV blocks written (gnuplot's index) */
+    double        x_lo, x_hi; /* the x values (steps or seconds) of every row written */
+    int64_t       n_x;
 } runs_fig;
 
 static void runs_row(FILE *f, sqlite3_stmt *src, int loss) {
@@ -90,19 +92,29 @@ static hx_status runs_block(sqlite3 *db, runs_fig *x, const pl_group *g, const p
     }
     sqlite3_stmt *src = x->loss ? x->rep : x->rows;
     fprintf(x->f, "%s# method %s\n", x->blocks ? "\n\n" : "", label);
-    for (; step == SQLITE_ROW; step = sqlite3_step(src), (*n)++) runs_row(x->f, src, x->loss);
+    for (; step == SQLITE_ROW; step = sqlite3_step(src), (*n)++) {
+        const double xv = sqlite3_column_double(src, 0);
+        if (!x->n_x++ || xv < x->x_lo) x->x_lo = xv;
+        if (x->n_x == 1 || xv > x->x_hi) x->x_hi = xv;
+        runs_row(x->f, src, x->loss);
+    }
     if (step != SQLITE_DONE) return hx_error(HX_ERR_IO, err, errlen, "%s: %s", x->suffix, sqlite3_errmsg(db));
     if (*n == 0) fputs("NaN\tNaN\tNaN\tNaN\n", x->f); /* keep block numbering */
     return HX_OK;
 }
 
-/* The plot clause of the block just written (none for an empty block). */
+/* The plot clause of the block just written (none for an empty block; a point
+ * where a run logged one row, which a line would not draw). */
 static void runs_plot_term(runs_fig *x, const pl_group *g, const pl_cfg *c, const char *label, int n) {
     char q[400];
     if (n <= 0 || x->used >= sizeof x->plot) return;
     pl_gp_quote(q, sizeof q, label);
     int w;
-    if (x->loss)
+    if (n == 1)
+        w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
+                     "%s\\\n  'data/%s__%s.tsv' index %d using 1:2 with points pt 7 ps 1.4 lc rgb '%s' title %s",
+                     x->used ? ", " : "", g->base, x->suffix, x->blocks, c->style.color, q);
+    else if (x->loss)
         w = snprintf(x->plot + x->used, sizeof x->plot - x->used,
                      "%s\\\n  'data/%s__loss.tsv' index %d using 1:3:4 with filledcurves "
                      "fs transparent solid 0.15 noborder lc rgb '%s' notitle, \\\n"
@@ -125,6 +137,8 @@ static hx_status runs_script(const char *out_dir, const pl_group *g, const runs_
     pl_gp_begin(gp, g, title);
     if (x->loss) fputs("set xlabel 'training step'\nset ylabel 'training loss (BCE, mean over seeds)'\n", gp);
     else fputs("set xlabel 'time since worker start (s)'\nset ylabel 'resident set size (MiB)'\nset yrange [0:*]\n", gp);
+    if (x->n_x > 0 && x->x_lo == x->x_hi) /* one x in all: gnuplot would warn of an empty range */
+        fprintf(gp, "set xrange [%.17g:%.17g]\n", x->x_lo - 1, x->x_hi + 1);
     fprintf(gp, "plot %s", x->plot);
     pl_gp_end(gp, g, x->suffix);
     return pl_close_data(gp, x->suffix, err, errlen);
