@@ -1,6 +1,7 @@
 /* test_criteo_synth.c: the criteo_synth kind (Criteo Kaggle's shape at a
  * scale): sizes, the fitted Zipf skew and count marginals as the recipe states
- * them, the Bayes ceiling, determinism, the recipe, validation; and the lifted
+ * them, the Bayes ceiling, determinism, the output pinned to its recipe, the
+ * recipe, validation; and the lifted
  * per-field cap of the generator with its memory check; its Criteo text
  * (ds_write_criteo) read back by the criteo loader. */
 #include <criterion/criterion.h>

@@ -2,8 +2,9 @@
  * test time from harness/sweep/schema.sql and tests/fixtures/plot_fixture.sql (which lists
  * the hand-checked answers in its header). Checks: the Pareto front (unit cases and
  * the fixture's hand answer, in C and in SQL), styles and ticks, the figure files
- * (PNG magic, SVG shape), that runs not ok never reach the plotted data but are on
- * the page, and the exact rows of every saved query.
+ * (PNG magic, SVG shape), series of one row drawn as points, that runs not ok
+ * never reach the plotted data but are on the page, and the exact rows of every
+ * saved query.
  * Run from the repository root (make test); EMBSWEEP_BIN names the CLI.
  */
 #include <criterion/criterion.h>

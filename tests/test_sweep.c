@@ -2,6 +2,8 @@
  *   bad_yaml    every tests/bad_yaml/NAME.yaml gives exit 2, each line of
  *               NAME.expected on stderr, and leaves the database untouched
  *   dry run     one line per run with its key, the count, no database
+ *   folders     a run outside the checkout creates the database's folder; a file
+ *               in the way is an error naming it
  *   run/resume  a sweep runs, a rerun skips finished runs; kill -9 of the harness
  *               mid-sweep, rerun: every run exactly once, ok, finished ones not redone
  *   SIGINT      running runs become interrupted, exit 130, the next run resumes

@@ -1,5 +1,6 @@
-/* test_synthetic.c: the synthetic generator (determinism, shapes, ids, Zipf skew,
- * the Bayes ceiling against an independent brute-force AUC) and the dataset spec
+/* test_synthetic.c: the synthetic generator (determinism, its output pinned to its
+ * recipe, shapes, ids, Zipf skew, the Bayes ceiling against an independent
+ * brute-force AUC) and the dataset spec
  * machinery (validation messages, canonical text, hash, arguments). */
 #include <criterion/criterion.h>
 #include <math.h>
