@@ -1,7 +1,7 @@
 /* test_synthetic.c: the synthetic generator (determinism, its output pinned to its
  * recipe, shapes, ids, Zipf skew, the Bayes ceiling against an independent
- * brute-force AUC) and the dataset spec
- * machinery (validation messages, canonical text, hash, arguments). */
+ * brute-force AUC) and the dataset spec machinery (validation messages,
+ * canonical text, hash, arguments). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
