@@ -38,7 +38,7 @@ static const char *const k_children[][2] = {
     {"run_scores", "key, n, format, logits, labels"},
     {"run_stages", "key, stage, seconds"},
 };
-#define N_CHILDREN 5
+enum { N_CHILDREN = sizeof k_children / sizeof k_children[0] };
 
 static hx_status sq_err(sqlite3 *h, const char *what, char *err, size_t errlen) {
     return hx_error(HX_ERR_IO, err, errlen, "sqlite: %s: %s", what, sqlite3_errmsg(h));
@@ -132,8 +132,10 @@ static int attempts_after(sqlite3 *h, const char *shard, const char *key, int he
 static int count_of(sqlite3 *h, const char *sql);
 
 /* Copy one run (its row, children and links) from s to main; a child table the
- * shard lacks (a shard of an older schema) leaves the run without such rows. */
-static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, const char *runcols) {
+ * shard lacks (has[i] 0: a shard of an older schema) leaves the run without such
+ * rows. */
+static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, const char *runcols,
+                    const int has[N_CHILDREN]) {
     char sql[8192];
     merge_fault();
     if (attempts < 0) return -1;
@@ -144,9 +146,7 @@ static int take_run(sqlite3 *h, const char *key, int64_t inv, int attempts, cons
     for (int i = 0; i < N_CHILDREN; i++) {
         snprintf(sql, sizeof sql, "DELETE FROM main.%s WHERE key = ?1", k_children[i][0]);
         if (exec1(h, sql, key)) return -1;
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM s.sqlite_master WHERE type = 'table' AND name = '%s'",
-                 k_children[i][0]);
-        if (count_of(h, sql) == 0) continue;
+        if (!has[i]) continue;
         snprintf(sql, sizeof sql, "INSERT INTO main.%s(%s) SELECT %s FROM s.%s WHERE key = ?1", k_children[i][0],
                  k_children[i][1], k_children[i][1], k_children[i][0]);
         if (exec1(h, sql, key)) return -1;
@@ -163,6 +163,13 @@ static int take_rows(sqlite3 *h, const char *shard, merge_counts *c, char *why, 
     columns(h, "runs", "invocation", "attempts", runcols, sizeof runcols);
     columns(h, "invocations", "id", "origin", invcols, sizeof invcols);
     if (!runcols[0] || !invcols[0]) return -1;
+    int has[N_CHILDREN];
+    for (int i = 0; i < N_CHILDREN; i++) {
+        char q[160];
+        snprintf(q, sizeof q, "SELECT count(*) FROM s.sqlite_master WHERE type = 'table' AND name = '%s'",
+                 k_children[i][0]);
+        has[i] = count_of(h, q) != 0;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(h,
                            "SELECT s.key, s.status, s.invocation, COALESCE(m.attempts, 0), s.attempts FROM s.runs s "
@@ -177,7 +184,7 @@ static int take_rows(sqlite3 *h, const char *shard, merge_counts *c, char *why, 
         if (inv >= 0 && (inv = map_invocation(h, shard, inv, invcols)) < 0) bad = 1;
         else if (take_run(h, key, inv,
                           attempts_after(h, shard, key, sqlite3_column_int(st, 3), sqlite3_column_int(st, 4)),
-                          runcols))
+                          runcols, has))
             bad = 1;
         else ok ? c->ok++ : c->other++;
     }
